@@ -199,7 +199,11 @@ public sealed partial class AwsClientFactory : IDisposable
 
         public CustomerSession(AwsClientFactory factory, CustomerRole role)
         {
-            Credentials = new CustomerRoleCredentials(factory, role) { PreemptExpiryTime = factory._options.CredentialRefreshMargin };
+            Credentials = new CustomerRoleCredentials(factory, role)
+            {
+                PreemptExpiryTime = factory._options.CredentialRefreshMargin,
+                ExpirationBuffer = TimeSpan.Zero,
+            };
             _s3 = new Lazy<AmazonS3Client>(() => factory.CreateS3Client(Credentials));
         }
 
