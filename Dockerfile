@@ -26,9 +26,15 @@ FROM mcr.microsoft.com/dotnet/aspnet:10.0 AS runtime
 WORKDIR /app
 COPY --from=build /app/publish .
 
+# A writable home for the default SQLite file and the worker's download spool (mount a volume here);
+# /app itself belongs to root.
+RUN mkdir -p /var/lib/curworkflows/spool && chown -R "$APP_UID" /var/lib/curworkflows
+
 # The image's default HTTP port; docker-compose.yml publishes it for the API role.
 ENV ASPNETCORE_HTTP_PORTS=8080 \
-    Host__Role=All
+    Host__Role=All \
+    ConnectionStrings__CurWorkflows="Data Source=/var/lib/curworkflows/curworkflows.db" \
+    Collection__SpoolDirectory=/var/lib/curworkflows/spool
 EXPOSE 8080
 
 # The built-in non-root user of the .NET images.
