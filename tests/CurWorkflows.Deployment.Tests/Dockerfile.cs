@@ -16,6 +16,45 @@ internal sealed record DockerInstruction(int Line, string Keyword, string Argume
     public IReadOnlyList<string> Flags => Words.TakeWhile(word => word.StartsWith("--", StringComparison.Ordinal)).ToList();
 
     public IReadOnlyList<string> Operands => Words.SkipWhile(word => word.StartsWith("--", StringComparison.Ordinal)).ToList();
+
+    /// <summary>The variables an ENV instruction sets: `K=V K2="V 2"` pairs (double quotes group), or the legacy `K V` form.</summary>
+    public IReadOnlyDictionary<string, string> EnvironmentPairs()
+    {
+        var pairs = new Dictionary<string, string>(StringComparer.Ordinal);
+        var firstSpace = Arguments.IndexOf(' ', StringComparison.Ordinal);
+        var firstEquals = Arguments.IndexOf('=', StringComparison.Ordinal);
+        if (firstEquals < 0 || (firstSpace >= 0 && firstSpace < firstEquals))
+        {
+            pairs[Arguments[..firstSpace]] = Arguments[(firstSpace + 1)..].Trim();
+            return pairs;
+        }
+
+        var token = new System.Text.StringBuilder();
+        var quoted = false;
+        foreach (var character in Arguments + " ")
+        {
+            if (character == '"')
+            {
+                quoted = !quoted;
+            }
+            else if (char.IsWhiteSpace(character) && !quoted)
+            {
+                if (token.Length > 0)
+                {
+                    var text = token.ToString();
+                    var equals = text.IndexOf('=', StringComparison.Ordinal);
+                    pairs[text[..equals]] = text[(equals + 1)..];
+                    token.Clear();
+                }
+            }
+            else
+            {
+                token.Append(character);
+            }
+        }
+
+        return pairs;
+    }
 }
 
 internal sealed class Dockerfile
