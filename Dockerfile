@@ -20,7 +20,11 @@ COPY src/CurWorkflows.Service/CurWorkflows.Service.csproj src/CurWorkflows.Servi
 RUN dotnet restore src/CurWorkflows.Service/CurWorkflows.Service.csproj
 
 COPY src/ src/
-RUN dotnet publish src/CurWorkflows.Service/CurWorkflows.Service.csproj --no-restore -c Release -o /app/publish -p:UseAppHost=false
+# Microsoft.Data.SqlClient does not support globalization-invariant mode (it fails to open a connection), and
+# the stack stores cost data in SQL Server; the aspnet image ships ICU, so the image turns the repository-wide
+# InvariantGlobalization off.
+RUN dotnet publish src/CurWorkflows.Service/CurWorkflows.Service.csproj --no-restore -c Release -o /app/publish \
+    -p:UseAppHost=false -p:InvariantGlobalization=false
 
 FROM mcr.microsoft.com/dotnet/aspnet:10.0 AS runtime
 WORKDIR /app

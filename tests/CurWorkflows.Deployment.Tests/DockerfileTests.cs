@@ -78,6 +78,16 @@ public sealed class DockerfileTests
     }
 
     [Fact]
+    public void Published_service_keeps_icu_because_sql_client_rejects_invariant_globalization()
+    {
+        var compose = ComposeFile.Load(RepositoryPaths.File("docker-compose.yml"));
+        var usesSqlServer = compose.Services.Values.Any(service => service.Environment.GetValueOrDefault("Storage__Provider") == "SqlServer");
+
+        Assert.True(usesSqlServer);
+        Assert.Contains("-p:InvariantGlobalization=false", RunWords(RunIndex("dotnet publish")));
+    }
+
+    [Fact]
     public void Image_defaults_use_the_services_configuration_keys()
     {
         var settings = Image.FinalStage.Where(instruction => instruction.Keyword == "ENV")
