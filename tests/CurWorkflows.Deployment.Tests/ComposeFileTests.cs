@@ -112,6 +112,7 @@ public sealed partial class ComposeFileTests
         Assert.Equal("localhost", uiBase.Host);
         Assert.Contains(temporalUi.Ports, port => port.HostPort == uiBase.Port);
         Assert.Equal(uiBase, new Uri(Compose["worker"].Environment["Temporal__UiBaseUrl"]));
+        Assert.Equal(uiBase, new Uri(temporalUi.Environment["TEMPORAL_CORS_ORIGINS"]));
     }
 
     [Fact]
