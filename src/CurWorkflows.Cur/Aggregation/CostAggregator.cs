@@ -38,7 +38,7 @@ public sealed partial class CostAggregator
     private long _untaggedRows;
     private bool _tagColumnPresent;
     private bool _hasInvoiceId;
-    private byte[]? _billingPeriodText;
+    private readonly List<byte[]> _billingPeriodTexts = [];
     private DateOnly? _billingPeriodStart;
     private long _decompressedBytes;
     private long _compressedBytes;
@@ -114,18 +114,40 @@ public sealed partial class CostAggregator
         var productNames = Strings(_products);
         var currencyNames = Strings(_currencies);
 
-        var daily = new Dictionary<(int Day, int Package, int Product, int Currency), CostAmounts>();
+        var packageRanks = _packages.OrdinalRanks();
+        var resourceRanks = _resources.OrdinalRanks();
+        var productRanks = _products.OrdinalRanks();
+        var currencyRanks = _currencies.OrdinalRanks();
+
+        // Sorted by ranks of the strings (ints), which is the ordinal order of the strings themselves.
+        var keys = _costs.ToArray();
+        Array.Sort(keys, (a, b) =>
+        {
+            var c = a.Key.Day.CompareTo(b.Key.Day);
+            c = c != 0 ? c : packageRanks[a.Key.Package].CompareTo(packageRanks[b.Key.Package]);
+            c = c != 0 ? c : productRanks[a.Key.Product].CompareTo(productRanks[b.Key.Product]);
+            c = c != 0 ? c : currencyRanks[a.Key.Currency].CompareTo(currencyRanks[b.Key.Currency]);
+            return c != 0 ? c : resourceRanks[a.Key.Resource].CompareTo(resourceRanks[b.Key.Resource]);
+        });
+
+        var resources = new List<DailyResourceCost>(keys.Length);
+        var dailyList = new List<DailyPackageCost>();
         var monthly = new Dictionary<(DateOnly Month, int Package, int Currency), CostAmounts>();
-        var resources = new List<DailyResourceCost>(_costs.Count);
-        CostAmounts totals = default, untagged = default;
+        CostAmounts totals = default, untagged = default, day = default;
         try
         {
-            foreach (var (key, cost) in _costs)
+            for (var i = 0; i < keys.Length; i++)
             {
+                var (key, cost) = keys[i];
                 var date = DateOnly.FromDayNumber(key.Day);
                 resources.Add(new DailyResourceCost(date, packageNames[key.Package], resourceNames[key.Resource], productNames[key.Product], currencyNames[key.Currency], cost));
-                ref var day = ref CollectionsMarshal.GetValueRefOrAddDefault(daily, (key.Day, key.Package, key.Product, key.Currency), out _);
                 day += cost;
+                if (i + 1 == keys.Length || keys[i + 1].Key with { Resource = 0 } != key with { Resource = 0 })
+                {
+                    dailyList.Add(new DailyPackageCost(date, packageNames[key.Package], productNames[key.Product], currencyNames[key.Currency], day));
+                    day = default;
+                }
+
                 ref var month = ref CollectionsMarshal.GetValueRefOrAddDefault(monthly, (new DateOnly(date.Year, date.Month, 1), key.Package, key.Currency), out _);
                 month += cost;
                 totals += cost;
@@ -140,18 +162,6 @@ public sealed partial class CostAggregator
             throw new ReportMalformedException(string.Join(", ", _completedFiles), null, null, null, "the costs add up to more than a decimal can hold", e);
         }
 
-        var dailyList = daily
-            .Select(d => new DailyPackageCost(DateOnly.FromDayNumber(d.Key.Day), packageNames[d.Key.Package], productNames[d.Key.Product], currencyNames[d.Key.Currency], d.Value))
-            .OrderBy(d => d.UsageDate).ThenBy(d => d.Package, StringComparer.Ordinal).ThenBy(d => d.ProductCode, StringComparer.Ordinal).ThenBy(d => d.Currency, StringComparer.Ordinal)
-            .ToList();
-        resources.Sort((a, b) =>
-        {
-            var c = a.UsageDate.CompareTo(b.UsageDate);
-            c = c != 0 ? c : string.CompareOrdinal(a.Package, b.Package);
-            c = c != 0 ? c : string.CompareOrdinal(a.ResourceId, b.ResourceId);
-            c = c != 0 ? c : string.CompareOrdinal(a.ProductCode, b.ProductCode);
-            return c != 0 ? c : string.CompareOrdinal(a.Currency, b.Currency);
-        });
         var monthlyList = monthly
             .Select(m => new MonthlyPackageCost(m.Key.Month, packageNames[m.Key.Package], currencyNames[m.Key.Currency], m.Value))
             .OrderBy(m => m.Month).ThenBy(m => m.Package, StringComparer.Ordinal).ThenBy(m => m.Currency, StringComparer.Ordinal)
@@ -317,9 +327,12 @@ public sealed partial class CostAggregator
     /// <summary>One pass over one file: opening, header, rows, checkpoints and the mapping of failures to report_malformed.</summary>
     private sealed class FileReading(CostAggregator owner, CurSource source, CheckpointOptions? checkpoints, CancellationToken cancellationToken)
     {
-        private readonly byte[] _lastDate = new byte[64];
-        private int _lastDateLength = -1;
-        private int _lastDay;
+        private byte[] _dateA = new byte[64];
+        private byte[] _dateB = new byte[64];
+        private int _dateALength;
+        private int _dateBLength;
+        private int _dayA;
+        private int _dayB;
         private long _line;
 
         public void Run(CurReadPosition? resumeAt, string? expectedHeader)
@@ -573,12 +586,18 @@ public sealed partial class CostAggregator
             }
         }
 
+        /// <summary>The UTC day of the row's usage; the last two distinct timestamps are remembered (files mix two forms).</summary>
         private int UsageDay(CsvReader reader, Columns c)
         {
             var text = reader.GetSpan(c.UsageStartDate);
-            if (text.Length == _lastDateLength && text.SequenceEqual(_lastDate.AsSpan(0, _lastDateLength)))
+            if (text.SequenceEqual(_dateA.AsSpan(0, _dateALength)) && _dateALength > 0)
             {
-                return _lastDay;
+                return _dayA;
+            }
+
+            if (text.SequenceEqual(_dateB.AsSpan(0, _dateBLength)) && _dateBLength > 0)
+            {
+                return _dayB;
             }
 
             if (!Utf8Values.TryParseUtcDay(text, out var day))
@@ -586,11 +605,14 @@ public sealed partial class CostAggregator
                 throw Malformed(c, c.UsageStartDate, $"'{Shorten(text)}' is not a date");
             }
 
-            if (text.Length <= _lastDate.Length)
+            if (text.Length <= _dateB.Length)
             {
-                text.CopyTo(_lastDate);
-                _lastDateLength = text.Length;
-                _lastDay = day.DayNumber;
+                // The older slot makes way: B becomes A, the new one goes to B.
+                (_dateA, _dateB) = (_dateB, _dateA);
+                (_dateALength, _dayA) = (_dateBLength, _dayB);
+                text.CopyTo(_dateB);
+                _dateBLength = text.Length;
+                _dayB = day.DayNumber;
             }
 
             return day.DayNumber;
@@ -599,9 +621,17 @@ public sealed partial class CostAggregator
         private void CheckBillingPeriod(CsvReader reader, Columns c)
         {
             var text = reader.GetSpan(c.BillingPeriodStart);
-            if (text.IsEmpty || (owner._billingPeriodText is { } known && text.SequenceEqual(known)))
+            if (text.IsEmpty)
             {
                 return;
+            }
+
+            foreach (var known in owner._billingPeriodTexts)
+            {
+                if (text.SequenceEqual(known))
+                {
+                    return;
+                }
             }
 
             if (!Utf8Values.TryParseUtcDay(text, out var start))
@@ -615,7 +645,10 @@ public sealed partial class CostAggregator
             }
 
             owner._billingPeriodStart = start;
-            owner._billingPeriodText = text.ToArray();
+            if (owner._billingPeriodTexts.Count < 4)
+            {
+                owner._billingPeriodTexts.Add(text.ToArray());
+            }
         }
 
         private decimal Cost(CsvReader reader, Columns c, int column)
