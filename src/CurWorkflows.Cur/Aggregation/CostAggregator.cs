@@ -93,6 +93,13 @@ public sealed partial class CostAggregator
         }
 
         var resumeAt = _inProgressFile == source.Name ? _inProgressPosition : null;
+        if (resumeAt is null && checkpoints is null && source.Compression == CurCompression.None && Environment.ProcessorCount > 1
+            && TryAddInTwoHalves(source, cancellationToken))
+        {
+            _completedFiles.Add(source.Name);
+            return;
+        }
+
         var reading = new FileReading(this, source, checkpoints, cancellationToken);
         reading.Run(resumeAt, _inProgressHeader);
         _inProgressFile = null;
@@ -335,6 +342,15 @@ public sealed partial class CostAggregator
         private int _dayB;
         private long _line;
 
+        /// <summary>Stop before the record that starts at this decompressed offset (the second half's start).</summary>
+        public long StopAt { get; set; } = long.MaxValue;
+
+        public bool StoppedAtSplit { get; private set; }
+
+        public bool SplitMismatch { get; private set; }
+
+        public long LineAtSplit { get; private set; }
+
         public void Run(CurReadPosition? resumeAt, string? expectedHeader)
         {
             string[] header;
@@ -352,6 +368,7 @@ public sealed partial class CostAggregator
                     header = ReadHeader(headerStream, out headerText);
                 }
 
+                expectedHeader ??= headerText;
                 if (headerText != expectedHeader)
                 {
                     throw new InvalidOperationException($"'{source.Name}' has another header than the file the saved state was read from");
@@ -385,6 +402,11 @@ public sealed partial class CostAggregator
                     owner._inProgressFile = source.Name;
                     owner._inProgressHeader = headerText;
                     ReadRows(reader, data, columns, baseLine, baseBytes, rowsInFile);
+                    if (StoppedAtSplit)
+                    {
+                        return;
+                    }
+
                     owner._decompressedBytes += data.Data.Position;
                     owner._compressedBytes += data.CompressedBytesRead;
                 }
@@ -477,6 +499,20 @@ public sealed partial class CostAggregator
             while (reader.Read())
             {
                 _line = baseLine + reader.LineNumber;
+                if (StopAt != long.MaxValue && baseBytes + reader.ByteOffset >= StopAt)
+                {
+                    if (baseBytes + reader.ByteOffset == StopAt)
+                    {
+                        StoppedAtSplit = true;
+                        LineAtSplit = _line;
+                        return;
+                    }
+
+                    // The split point was not a record start (a line break inside quotes): read on alone.
+                    StopAt = long.MaxValue;
+                    SplitMismatch = true;
+                }
+
                 if (checkpoints is not null && rowsInFile > lastCheckpointRows
                     && (rowsInFile >= nextByRows || (interval > TimeSpan.Zero && (rowsInFile & 4095) == 0 && clock.Elapsed - lastCheckpointAt >= interval)))
                 {
