@@ -352,7 +352,11 @@ public sealed partial class CostAggregator
         private int _dateBLength;
         private int _dayA;
         private int _dayB;
-        private long _line;
+        private CsvReader? _reader;
+        private long _baseLine;
+
+        /// <summary>The line where the current record starts; asked only for errors and checkpoints (it costs a little).</summary>
+        private long CurrentLine => _reader is null ? 0 : _baseLine + _reader.LineNumber;
 
         /// <summary>Stop before the record that starts at this decompressed offset (the second half's start).</summary>
         public long StopAt { get; set; } = long.MaxValue;
@@ -424,12 +428,12 @@ public sealed partial class CostAggregator
                 }
                 catch (CsvFormatException e)
                 {
-                    var line = e.LineNumber > 0 ? baseLine + e.LineNumber : (_line > 0 ? _line : (long?)null);
+                    var line = e.LineNumber > 0 ? baseLine + e.LineNumber : (CurrentLine > 0 ? CurrentLine : (long?)null);
                     throw new ReportMalformedException(source.Name, line, null, null, $"malformed CSV: {e.Message}", e);
                 }
                 catch (Exception e) when (e is InvalidDataException or CorruptArchiveException or EndOfStreamException)
                 {
-                    throw new ReportMalformedException(source.Name, _line > 0 ? _line : null, null, null, $"the compressed data is corrupt or truncated: {e.Message}", e);
+                    throw new ReportMalformedException(source.Name, CurrentLine > 0 ? CurrentLine : null, null, null, $"the compressed data is corrupt or truncated: {e.Message}", e);
                 }
                 finally
                 {
@@ -501,6 +505,8 @@ public sealed partial class CostAggregator
 
         private void ReadRows(CsvReader reader, CurDataStream data, Columns columns, long baseLine, long baseBytes, long rowsInFile)
         {
+            _reader = reader;
+            _baseLine = baseLine;
             var fieldCount = columns.Names.Length;
             var everyRows = checkpoints?.EveryRows ?? 0;
             var interval = checkpoints?.Interval ?? TimeSpan.Zero;
@@ -510,13 +516,12 @@ public sealed partial class CostAggregator
             var lastCheckpointRows = rowsInFile;
             while (reader.Read())
             {
-                _line = baseLine + reader.LineNumber;
                 if (StopAt != long.MaxValue && baseBytes + reader.ByteOffset >= StopAt)
                 {
                     if (baseBytes + reader.ByteOffset == StopAt)
                     {
                         StoppedAtSplit = true;
-                        LineAtSplit = _line;
+                        LineAtSplit = CurrentLine;
                         return;
                     }
 
@@ -529,7 +534,7 @@ public sealed partial class CostAggregator
                     && (rowsInFile >= nextByRows || (interval > TimeSpan.Zero && (rowsInFile & 4095) == 0 && clock.Elapsed - lastCheckpointAt >= interval)))
                 {
                     cancellationToken.ThrowIfCancellationRequested();
-                    var position = new CurReadPosition(rowsInFile, _line, baseBytes + reader.ByteOffset, data.CompressedBytesRead);
+                    var position = new CurReadPosition(rowsInFile, CurrentLine, baseBytes + reader.ByteOffset, data.CompressedBytesRead);
                     owner._inProgressPosition = position;
                     checkpoints.OnCheckpoint(owner, new CurCheckpoint(source.Name, position, owner._rows, owner.AggregateCount));
                     nextByRows = everyRows > 0 ? rowsInFile + everyRows : long.MaxValue;
@@ -545,7 +550,7 @@ public sealed partial class CostAggregator
                 {
                     var column = Math.Min(reader.FieldCount, fieldCount) + 1;
                     throw new ReportMalformedException(
-                        source.Name, _line, column, column <= fieldCount ? columns.Names[column - 1] : null,
+                        source.Name, CurrentLine, column, column <= fieldCount ? columns.Names[column - 1] : null,
                         $"the row has {reader.FieldCount} fields, the header has {fieldCount}");
                 }
 
@@ -614,7 +619,7 @@ public sealed partial class CostAggregator
             }
             catch (OverflowException e)
             {
-                throw new ReportMalformedException(source.Name, _line, c.UnblendedCost + 1, c.Names[c.UnblendedCost], "the costs add up to more than a decimal can hold", e);
+                throw new ReportMalformedException(source.Name, CurrentLine, c.UnblendedCost + 1, c.Names[c.UnblendedCost], "the costs add up to more than a decimal can hold", e);
             }
 
             owner._rowsByType[type]++;
@@ -755,7 +760,7 @@ public sealed partial class CostAggregator
         }
 
         private ReportMalformedException Malformed(Columns c, int column, string problem, Exception? inner = null) =>
-            new(source.Name, _line, column + 1, c.Names[column], problem, inner);
+            new(source.Name, CurrentLine, column + 1, c.Names[column], problem, inner);
 
         private static string Shorten(ReadOnlySpan<byte> text)
         {
