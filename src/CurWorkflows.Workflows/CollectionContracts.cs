@@ -1,0 +1,61 @@
+namespace CurWorkflows.Workflows;
+
+/// <summary>Input of one <see cref="CollectionWorkflow"/> run. Carries identifiers only: the integration's
+/// role, external ID and bucket are read from the database by the activities, never put into history.</summary>
+public sealed record CollectionWorkflowInput(string IntegrationId, string OrganizationId);
+
+/// <summary>Short result of a collection run: counts and totals, never the aggregates themselves.</summary>
+/// <param name="PeriodsStored">Billing periods whose aggregates replaced the stored ones.</param>
+/// <param name="PeriodsSkipped">Billing periods whose assembly was already stored.</param>
+/// <param name="UnblendedTotal">Sum of the unblended cost of the stored periods, as an invariant decimal string.</param>
+public sealed record CollectionSummary(
+    int PeriodsFound = 0,
+    int PeriodsStored = 0,
+    int PeriodsSkipped = 0,
+    int Files = 0,
+    long Rows = 0,
+    long BytesDownloaded = 0,
+    string UnblendedTotal = "0",
+    string NetUnblendedTotal = "0",
+    string AmortizedTotal = "0");
+
+/// <summary>Identifies one collection run to the activities.</summary>
+/// <param name="CollectionRunId">The stored run's id (staging area key); empty until <c>BeginCollectionRun</c> returned it.</param>
+public sealed record CollectionRunRef(string IntegrationId, string OrganizationId, string CollectionWorkflowId, string CollectionRunId = "");
+
+/// <summary>What to collect: the periods whose manifest assembly is not stored yet.</summary>
+/// <param name="MaxParallelFiles">The worker's configured limit, recorded here so that replay is deterministic.</param>
+/// <param name="TagKey">The integration's package tag key (not a secret).</param>
+public sealed record CollectionPlan(
+    IReadOnlyList<PeriodToCollect> Periods, int PeriodsFound, int PeriodsSkipped, int MaxParallelFiles = 2, string TagKey = "user:md-package");
+
+/// <summary>One billing period's manifest assembly to collect.</summary>
+/// <param name="BillingPeriod">First day of the billing month, as <c>yyyy-MM-dd</c>.</param>
+public sealed record PeriodToCollect(string BillingPeriod, string ManifestKey, string AssemblyId, string ManifestETag, IReadOnlyList<string> FileKeys);
+
+/// <summary>Download (and then aggregate) one report file of a period.</summary>
+public sealed record ReportFileWork(CollectionRunRef Run, PeriodToCollect Period, int FileIndex, string TagKey)
+{
+    public string FileKey => Period.FileKeys[FileIndex];
+}
+
+/// <summary>A file in the spool directory of the worker that downloaded it.</summary>
+public sealed record SpooledFile(string Path, long Bytes, long BytesTransferred, long ResumedFromBytes);
+
+public sealed record AggregateFileInput(ReportFileWork Work, string SpooledPath);
+
+/// <summary>What aggregating one file produced: a state file next to the spooled file, and its figures.</summary>
+/// <param name="ResumedFromRow">Rows already aggregated by an earlier attempt (0 for a fresh start).</param>
+/// <param name="RowsRead">Rows this attempt read.</param>
+public sealed record FileAggregateResult(string StatePath, long Rows, string UnblendedTotal, int Aggregates, long ResumedFromRow, long RowsRead);
+
+/// <summary>Put the aggregates of a period's files (state files on this worker) into the staging area.</summary>
+public sealed record StagePeriodInput(CollectionRunRef Run, PeriodToCollect Period, IReadOnlyList<string> StatePaths, string TagKey);
+
+/// <param name="IsFinal">Whether any row carried an invoice id (the period will not be restated).</param>
+public sealed record StagePeriodResult(long StagedRows, long Rows, bool IsFinal, string UnblendedTotal, string NetUnblendedTotal, string AmortizedTotal);
+
+public sealed record PersistPeriodInput(CollectionRunRef Run, PeriodToCollect Period, long Rows, bool IsFinal);
+
+/// <param name="Outcome">Inserted, Replaced or Unchanged (same assembly already stored).</param>
+public sealed record PersistPeriodResult(string Outcome, long AggregateRows, string UnblendedTotal, string NetUnblendedTotal, string AmortizedTotal);
