@@ -1,0 +1,162 @@
+using System.Data;
+using CurWorkflows.Storage.Entities;
+using Microsoft.Data.SqlClient;
+using Microsoft.Data.Sqlite;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace CurWorkflows.Storage.Costs;
+
+/// <summary>
+/// Bulk writes of staging rows, bypassing change tracking: PostgreSQL binary COPY, SQL Server SqlBulkCopy,
+/// SQLite one prepared INSERT reused in one transaction. Each call writes one chunk and commits it.
+/// </summary>
+internal static class BulkStaging
+{
+    private static readonly DateTimeOffsetToBinaryConverter SqliteTimestamp = new();
+
+    public static Task WriteAsync(
+        CurWorkflowsDbContext context, CostTable table, StagingKey key, IReadOnlyList<FlatCost> rows, DateTimeOffset stagedAt, CancellationToken cancellationToken) =>
+        context.Provider switch
+        {
+            StorageProvider.PostgreSql => WritePostgreSqlAsync((NpgsqlConnection)context.Database.GetDbConnection(), table, key, rows, stagedAt, cancellationToken),
+            StorageProvider.SqlServer => WriteSqlServerAsync((SqlConnection)context.Database.GetDbConnection(), table, key, rows, stagedAt, cancellationToken),
+            _ => WriteSqliteAsync((SqliteConnection)context.Database.GetDbConnection(), table, key, rows, stagedAt, cancellationToken),
+        };
+
+    /// <summary>The text form EF Core's SQLite provider stores GUIDs in.</summary>
+    internal static string SqliteGuid(Guid value) => value.ToString().ToUpperInvariant();
+
+    private static async Task WriteSqliteAsync(
+        SqliteConnection connection, CostTable table, StagingKey key, IReadOnlyList<FlatCost> rows, DateTimeOffset stagedAt, CancellationToken cancellationToken)
+    {
+        await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        var columns = table.StagingColumns;
+        command.CommandText =
+            $"INSERT INTO {table.StagingTable} ({string.Join(", ", columns)}) VALUES ({string.Join(", ", columns.Select((_, i) => "$p" + i))})";
+        var parameters = columns.Select((_, i) => command.Parameters.Add("$p" + i, SqliteType.Text)).ToArray();
+        parameters[0].Value = SqliteGuid(key.CollectionRunId);
+        parameters[1].Value = SqliteGuid(key.IntegrationId);
+        parameters[2].Value = key.BillingPeriod;
+        parameters[^1].SqliteType = SqliteType.Integer;
+        parameters[^1].Value = SqliteTimestamp.ConvertToProvider(stagedAt);
+        command.Prepare();
+        foreach (var row in rows)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var p = 3;
+            parameters[p++].Value = row.Date;
+            parameters[p++].Value = row.Package;
+            if (table.HasResource)
+            {
+                parameters[p++].Value = row.ResourceId;
+            }
+
+            if (table.HasProduct)
+            {
+                parameters[p++].Value = row.ProductCode;
+            }
+
+            parameters[p++].Value = row.Currency;
+            parameters[p++].Value = row.Cost.Unblended;
+            parameters[p++].Value = row.Cost.NetUnblended;
+            parameters[p].Value = row.Cost.Amortized;
+            command.ExecuteNonQuery();
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+    }
+
+    private static async Task WritePostgreSqlAsync(
+        NpgsqlConnection connection, CostTable table, StagingKey key, IReadOnlyList<FlatCost> rows, DateTimeOffset stagedAt, CancellationToken cancellationToken)
+    {
+        var copy = $"COPY {table.StagingTable} ({string.Join(", ", table.StagingColumns)}) FROM STDIN (FORMAT BINARY)";
+        await using var importer = await connection.BeginBinaryImportAsync(copy, cancellationToken);
+        foreach (var row in rows)
+        {
+            await importer.StartRowAsync(cancellationToken);
+            await importer.WriteAsync(key.CollectionRunId, NpgsqlDbType.Uuid, cancellationToken);
+            await importer.WriteAsync(key.IntegrationId, NpgsqlDbType.Uuid, cancellationToken);
+            await importer.WriteAsync(key.BillingPeriod, NpgsqlDbType.Date, cancellationToken);
+            await importer.WriteAsync(row.Date, NpgsqlDbType.Date, cancellationToken);
+            await importer.WriteAsync(row.Package, NpgsqlDbType.Varchar, cancellationToken);
+            if (table.HasResource)
+            {
+                await importer.WriteAsync(row.ResourceId, NpgsqlDbType.Varchar, cancellationToken);
+            }
+
+            if (table.HasProduct)
+            {
+                await importer.WriteAsync(row.ProductCode, NpgsqlDbType.Varchar, cancellationToken);
+            }
+
+            await importer.WriteAsync(row.Currency, NpgsqlDbType.Varchar, cancellationToken);
+            await importer.WriteAsync(row.Cost.Unblended, NpgsqlDbType.Numeric, cancellationToken);
+            await importer.WriteAsync(row.Cost.NetUnblended, NpgsqlDbType.Numeric, cancellationToken);
+            await importer.WriteAsync(row.Cost.Amortized, NpgsqlDbType.Numeric, cancellationToken);
+            await importer.WriteAsync(stagedAt, NpgsqlDbType.TimestampTz, cancellationToken);
+        }
+
+        await importer.CompleteAsync(cancellationToken);
+    }
+
+    private static async Task WriteSqlServerAsync(
+        SqlConnection connection, CostTable table, StagingKey key, IReadOnlyList<FlatCost> rows, DateTimeOffset stagedAt, CancellationToken cancellationToken)
+    {
+        using var data = new DataTable(table.StagingTable) { Locale = System.Globalization.CultureInfo.InvariantCulture };
+        data.Columns.Add("collection_run_id", typeof(Guid));
+        data.Columns.Add("integration_id", typeof(Guid));
+        data.Columns.Add("billing_period", typeof(DateTime));
+        data.Columns.Add(table.DateColumn, typeof(DateTime));
+        data.Columns.Add("package", typeof(string));
+        if (table.HasResource)
+        {
+            data.Columns.Add("resource_id", typeof(string));
+        }
+
+        if (table.HasProduct)
+        {
+            data.Columns.Add("product_code", typeof(string));
+        }
+
+        data.Columns.Add("currency", typeof(string));
+        data.Columns.Add("unblended", typeof(decimal));
+        data.Columns.Add("net_unblended", typeof(decimal));
+        data.Columns.Add("amortized", typeof(decimal));
+        data.Columns.Add("staged_at", typeof(DateTimeOffset));
+        var period = key.BillingPeriod.ToDateTime(TimeOnly.MinValue);
+        foreach (var row in rows)
+        {
+            var values = new List<object>(13) { key.CollectionRunId, key.IntegrationId, period, row.Date.ToDateTime(TimeOnly.MinValue), row.Package };
+            if (table.HasResource)
+            {
+                values.Add(row.ResourceId);
+            }
+
+            if (table.HasProduct)
+            {
+                values.Add(row.ProductCode);
+            }
+
+            values.AddRange([row.Currency, row.Cost.Unblended, row.Cost.NetUnblended, row.Cost.Amortized, stagedAt]);
+            data.Rows.Add([.. values]);
+        }
+
+        using var bulkCopy = new SqlBulkCopy(connection, SqlBulkCopyOptions.CheckConstraints | SqlBulkCopyOptions.UseInternalTransaction, null)
+        {
+            DestinationTableName = table.StagingTable,
+            BatchSize = 0,
+            BulkCopyTimeout = 0,
+        };
+        foreach (DataColumn column in data.Columns)
+        {
+            bulkCopy.ColumnMappings.Add(column.ColumnName, column.ColumnName);
+        }
+
+        await bulkCopy.WriteToServerAsync(data, cancellationToken);
+    }
+}
