@@ -1,0 +1,41 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace CurWorkflows.Workflows.Hosting;
+
+/// <summary>Configuration section <c>Collection</c>.</summary>
+public sealed class CollectionOptions
+{
+    public const string SectionName = "Collection";
+
+    /// <summary>Time between collections of one integration (from the start of the previous run).</summary>
+    public TimeSpan Interval { get; set; } = TimeSpan.FromDays(1);
+
+    /// <summary>Optional cron expression (UTC, 5 or 6 fields) pinning the collection times; replaces the interval.</summary>
+    public string? Cron { get; set; }
+
+    /// <summary>Where workers keep downloaded report files and parse checkpoints.</summary>
+    [Required]
+    public string SpoolDirectory { get; set; } = Path.Combine(Path.GetTempPath(), "curworkflows-spool");
+
+    [Range(1, 64)]
+    public int MaxParallelFiles { get; set; } = 2;
+
+    /// <summary>How many past months the first collection of an integration reads.</summary>
+    [Range(0, 120)]
+    public int BackfillMonths { get; set; } = 12;
+
+    public CollectionSchedule ToSchedule() => new(Interval, string.IsNullOrWhiteSpace(Cron) ? null : Cron.Trim());
+
+    internal static IEnumerable<string> Validate(CollectionOptions options)
+    {
+        if (options.Interval < TimeSpan.FromSeconds(1))
+        {
+            yield return $"Collection:Interval must be at least one second, not {options.Interval}.";
+        }
+
+        if (!string.IsNullOrWhiteSpace(options.Cron) && !CollectionScheduleMath.TryParseCron(options.Cron, out var error))
+        {
+            yield return $"Collection:Cron '{options.Cron}' is not a valid cron expression: {error}";
+        }
+    }
+}

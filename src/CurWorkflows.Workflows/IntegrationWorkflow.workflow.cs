@@ -1,0 +1,212 @@
+using Microsoft.Extensions.Logging;
+using Temporalio.Exceptions;
+using Temporalio.Workflows;
+
+namespace CurWorkflows.Workflows;
+
+/// <summary>
+/// One per enabled integration (id <c>cur-integration-{integrationId}</c>): waits until a collection is due or a
+/// refresh arrives, runs one <see cref="CollectionWorkflow"/> as a child, records its outcome and continues as new.
+/// </summary>
+[Workflow]
+public sealed class IntegrationWorkflow
+{
+    public static readonly TimeSpan DefaultCollectionTimeout = TimeSpan.FromHours(12);
+
+    private static readonly ActivityOptions RecordRunOptions = new()
+    {
+        StartToCloseTimeout = TimeSpan.FromSeconds(30),
+        ScheduleToCloseTimeout = TimeSpan.FromHours(1),
+        RetryPolicy = new() { InitialInterval = TimeSpan.FromSeconds(1), BackoffCoefficient = 2, MaximumInterval = TimeSpan.FromMinutes(1) },
+        // Recording must happen even while the workflow itself is being cancelled.
+        CancellationToken = CancellationToken.None,
+        Summary = "record collection run",
+    };
+
+    private readonly IntegrationWorkflowInput input;
+    private CollectionRunRecord? lastRun;
+    private DateTime? nextDueUtc;
+    private bool refreshPending;
+    private int completedRuns;
+    private bool disabled;
+    private string? currentRunWorkflowId;
+    private DateTime? currentRunStartedUtc;
+    private CancellationTokenSource? currentRunCancellation;
+
+    [WorkflowInit]
+    public IntegrationWorkflow(IntegrationWorkflowInput input)
+    {
+        this.input = input;
+        lastRun = input.LastRun;
+        nextDueUtc = input.NextDueUtc;
+        refreshPending = input.RefreshPending;
+        completedRuns = input.CompletedRuns;
+    }
+
+    public static string WorkflowIdFor(string integrationId) => $"cur-integration-{integrationId}";
+
+    public static string CollectionWorkflowIdFor(string integrationId, DateTime startUtc) =>
+        $"cur-collection-{integrationId}-{startUtc:yyyyMMddTHHmmssZ}";
+
+    [WorkflowRun]
+    public async Task<IntegrationStatus> RunAsync(IntegrationWorkflowInput input)
+    {
+        EnsureSearchAttributes();
+        var dueUtc = nextDueUtc ?? Workflow.UtcNow;
+        nextDueUtc = dueUtc;
+
+        var wait = dueUtc - Workflow.UtcNow;
+        if (wait > TimeSpan.Zero)
+        {
+            await Workflow.WaitConditionAsync(() => refreshPending || disabled, wait);
+        }
+
+        if (disabled)
+        {
+            return GetStatus();
+        }
+
+        refreshPending = false;
+        var record = await RunCollectionAsync();
+        lastRun = record;
+        completedRuns++;
+        currentRunWorkflowId = null;
+        currentRunStartedUtc = null;
+
+        // The record is written even when the run was cancelled by disable or by workflow cancellation. A failure
+        // to record is logged, never fatal: the integration must go on.
+        try
+        {
+            await Workflow.ExecuteActivityAsync(ActivityNames.RecordCollectionRun, [record], RecordRunOptions);
+        }
+        catch (ActivityFailureException e)
+        {
+            Workflow.Logger.LogError(e, "Could not record collection run {WorkflowId}", record.WorkflowId);
+        }
+
+        Workflow.CancellationToken.ThrowIfCancellationRequested();
+        if (disabled)
+        {
+            return GetStatus();
+        }
+
+        nextDueUtc = CollectionScheduleMath.NextDue(input.Schedule, record.StartedUtc);
+        await Workflow.WaitConditionAsync(() => Workflow.AllHandlersFinished);
+        var next = input with
+        {
+            NextDueUtc = nextDueUtc,
+            RefreshPending = refreshPending,
+            LastRun = lastRun,
+            CompletedRuns = completedRuns,
+        };
+        throw Workflow.CreateContinueAsNewException((IntegrationWorkflow wf) => wf.RunAsync(next));
+    }
+
+    /// <summary>Asks for a collection now; refreshes that arrive during a run cause exactly one more run.</summary>
+    [WorkflowSignal]
+    public Task RefreshAsync()
+    {
+        refreshPending = true;
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Ends the integration: a running collection is cancelled and the workflow completes.</summary>
+    [WorkflowSignal]
+    public Task DisableAsync()
+    {
+        disabled = true;
+        currentRunCancellation?.Cancel();
+        return Task.CompletedTask;
+    }
+
+    [WorkflowQuery]
+    public IntegrationStatus GetStatus() => new(
+        input.IntegrationId,
+        disabled ? IntegrationState.Disabled : currentRunWorkflowId is null ? IntegrationState.Idle : IntegrationState.Running,
+        currentRunWorkflowId,
+        currentRunStartedUtc,
+        lastRun,
+        disabled ? null : nextDueUtc,
+        refreshPending,
+        completedRuns);
+
+    private async Task<CollectionRunRecord> RunCollectionAsync()
+    {
+        var startedUtc = Workflow.UtcNow;
+        var workflowId = CollectionWorkflowIdFor(input.IntegrationId, startedUtc);
+        currentRunWorkflowId = workflowId;
+        currentRunStartedUtc = startedUtc;
+        using var cancellation = CancellationTokenSource.CreateLinkedTokenSource(Workflow.CancellationToken);
+        currentRunCancellation = cancellation;
+        string? runId = null;
+        try
+        {
+            var handle = await Workflow.StartChildWorkflowAsync(
+                (CollectionWorkflow wf) => wf.RunAsync(new CollectionWorkflowInput(input.IntegrationId, input.OrganizationId)),
+                new ChildWorkflowOptions
+                {
+                    Id = workflowId,
+                    TypedSearchAttributes = CurSearchAttributes.For(input.IntegrationId, input.OrganizationId),
+                    ExecutionTimeout = input.CollectionTimeout ?? DefaultCollectionTimeout,
+                    CancellationToken = cancellation.Token,
+                    StaticSummary = $"collection of integration {input.IntegrationId}",
+                });
+            runId = handle.FirstExecutionRunId;
+            var summary = await handle.GetResultAsync();
+            return Record(CollectionRunOutcome.Succeeded, summary: summary);
+        }
+        catch (ChildWorkflowFailureException e) when (e.InnerException is CanceledFailureException)
+        {
+            return Record(CollectionRunOutcome.Cancelled, errorMessage: "the collection was cancelled");
+        }
+        catch (ChildWorkflowFailureException e)
+        {
+            var (code, message) = DescribeFailure(e.InnerException ?? e);
+            Workflow.Logger.LogWarning("Collection {WorkflowId} failed with {ErrorCode}", workflowId, code);
+            return Record(CollectionRunOutcome.Failed, code, message);
+        }
+        catch (Exception e) when (TemporalException.IsCanceledException(e))
+        {
+            return Record(CollectionRunOutcome.Cancelled, errorMessage: "the collection was cancelled");
+        }
+        finally
+        {
+            currentRunCancellation = null;
+        }
+
+        CollectionRunRecord Record(
+            CollectionRunOutcome outcome, string? errorCode = null, string? errorMessage = null, CollectionSummary? summary = null) =>
+            new(input.IntegrationId, input.OrganizationId, workflowId, runId, startedUtc, Workflow.UtcNow, outcome, errorCode, errorMessage, summary);
+    }
+
+    /// <summary>The error code and message of a failed run: the first application failure with a type in the chain.</summary>
+    internal static (string Code, string Message) DescribeFailure(Exception failure)
+    {
+        for (Exception? e = failure; e is not null; e = e.InnerException)
+        {
+            switch (e)
+            {
+                case ApplicationFailureException { ErrorType: { Length: > 0 } type } app:
+                    return (type, app.Message);
+                case TimeoutFailureException timeout:
+                    return (CollectionErrorCodes.Timeout, timeout.Message);
+            }
+        }
+
+        return (CollectionErrorCodes.Internal, failure.Message);
+    }
+
+    private void EnsureSearchAttributes()
+    {
+        var current = Workflow.TypedSearchAttributes;
+        if (current.TryGetValue(CurSearchAttributes.IntegrationId, out var integrationId) && integrationId == input.IntegrationId &&
+            current.TryGetValue(CurSearchAttributes.OrganizationId, out var organizationId) && organizationId == input.OrganizationId)
+        {
+            return;
+        }
+
+        Workflow.UpsertTypedSearchAttributes(
+            CurSearchAttributes.IntegrationId.ValueSet(input.IntegrationId),
+            CurSearchAttributes.OrganizationId.ValueSet(input.OrganizationId));
+    }
+}

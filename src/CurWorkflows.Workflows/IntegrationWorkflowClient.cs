@@ -1,0 +1,90 @@
+using CurWorkflows.Workflows.Hosting;
+using Microsoft.Extensions.Options;
+using Temporalio.Api.Enums.V1;
+using Temporalio.Client;
+using Temporalio.Exceptions;
+
+namespace CurWorkflows.Workflows;
+
+/// <summary>What the API does with integration workflows: start, refresh, disable, ask for status.</summary>
+public sealed class IntegrationWorkflowClient(
+    ITemporalClient client, IOptions<TemporalOptions> temporal, IOptions<CollectionOptions> collection)
+{
+    /// <summary>Starts the integration's workflow unless it is already running (idempotent). Returns its workflow id.</summary>
+    public async Task<string> EnsureStartedAsync(string integrationId, string organizationId, CancellationToken cancellationToken = default)
+    {
+        var handle = await client.StartWorkflowAsync(
+            (IntegrationWorkflow wf) => wf.RunAsync(NewInput(integrationId, organizationId)),
+            StartOptions(integrationId, organizationId, cancellationToken));
+        return handle.Id;
+    }
+
+    /// <summary>Asks for a collection now, starting the workflow if it is not running (signal-with-start).</summary>
+    public async Task RefreshAsync(string integrationId, string organizationId, CancellationToken cancellationToken = default)
+    {
+        var options = StartOptions(integrationId, organizationId, cancellationToken);
+        options.SignalWithStart((IntegrationWorkflow wf) => wf.RefreshAsync());
+        await client.StartWorkflowAsync((IntegrationWorkflow wf) => wf.RunAsync(NewInput(integrationId, organizationId)), options);
+    }
+
+    /// <summary>Stops the integration's workflow cleanly. Returns false when it was not running.</summary>
+    public async Task<bool> DisableAsync(string integrationId, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            await Handle(integrationId).SignalAsync(wf => wf.DisableAsync(), new() { Rpc = new() { CancellationToken = cancellationToken } });
+            return true;
+        }
+        catch (RpcException e) when (e.Code == RpcException.StatusCode.NotFound)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>The workflow's status, or null when the integration has no workflow.</summary>
+    public async Task<IntegrationStatus?> GetStatusAsync(string integrationId, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            return await Handle(integrationId).QueryAsync(wf => wf.GetStatus(), new() { Rpc = new() { CancellationToken = cancellationToken } });
+        }
+        catch (RpcException e) when (e.Code == RpcException.StatusCode.NotFound)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Link to a workflow in the Temporal UI, or null when <c>Temporal:UiBaseUrl</c> is not set.</summary>
+    public Uri? UiLink(string workflowId, string? runId = null)
+    {
+        var baseUrl = temporal.Value.UiBaseUrl;
+        if (string.IsNullOrWhiteSpace(baseUrl))
+        {
+            return null;
+        }
+
+        var path = $"namespaces/{Uri.EscapeDataString(temporal.Value.Namespace)}/workflows/{Uri.EscapeDataString(workflowId)}";
+        if (runId is not null)
+        {
+            path += $"/{Uri.EscapeDataString(runId)}/history";
+        }
+
+        return new Uri(new Uri(baseUrl.TrimEnd('/') + "/"), path);
+    }
+
+    private WorkflowHandle<IntegrationWorkflow> Handle(string integrationId) =>
+        client.GetWorkflowHandle<IntegrationWorkflow>(IntegrationWorkflow.WorkflowIdFor(integrationId));
+
+    private IntegrationWorkflowInput NewInput(string integrationId, string organizationId) =>
+        new(integrationId, organizationId, collection.Value.ToSchedule());
+
+    private WorkflowOptions StartOptions(string integrationId, string organizationId, CancellationToken cancellationToken) =>
+        new(IntegrationWorkflow.WorkflowIdFor(integrationId), temporal.Value.TaskQueue)
+        {
+            IdConflictPolicy = WorkflowIdConflictPolicy.UseExisting,
+            IdReusePolicy = WorkflowIdReusePolicy.AllowDuplicate,
+            TypedSearchAttributes = CurSearchAttributes.For(integrationId, organizationId),
+            StaticSummary = $"integration {integrationId}",
+            Rpc = new() { CancellationToken = cancellationToken },
+        };
+}

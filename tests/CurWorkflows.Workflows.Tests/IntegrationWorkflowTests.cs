@@ -1,0 +1,258 @@
+using CurWorkflows.Cur;
+using CurWorkflows.Workflows.Tests.Doubles;
+using Temporalio.Api.Enums.V1;
+using Temporalio.Client;
+using Temporalio.Worker;
+
+namespace CurWorkflows.Workflows.Tests;
+
+[Collection(TemporalCollection.Name)]
+public sealed class IntegrationWorkflowTests(TemporalFixture temporal)
+{
+    private static readonly CollectionSchedule Hourly = new(TimeSpan.FromHours(1));
+
+    [Fact]
+    public async Task Refresh_starts_a_run_at_once_when_the_next_collection_is_hours_away()
+    {
+        var collector = new ScriptedCollector { HoldRuns = false };
+        await RunWorkerAsync(collector, async taskQueue =>
+        {
+            var handle = await StartAsync(taskQueue, nextDueUtc: DateTime.UtcNow.AddHours(5));
+            await Eventually.TrueAsync(async () => (await handle.QueryAsync(wf => wf.GetStatus())).State == IntegrationState.Idle, "idle");
+            Assert.Equal(0, collector.RunsStarted);
+
+            var signalled = DateTime.UtcNow;
+            await handle.SignalAsync(wf => wf.RefreshAsync());
+
+            await Eventually.TrueAsync(() => !collector.Records.IsEmpty, "the refresh run is recorded", TimeSpan.FromSeconds(10));
+            var record = Assert.Single(collector.Records);
+            Assert.Equal(CollectionRunOutcome.Succeeded, record.Outcome);
+            Assert.True(record.StartedUtc - signalled < TimeSpan.FromSeconds(5), $"run started {record.StartedUtc:O}, signal at {signalled:O}");
+            Assert.Equal(IntegrationWorkflow.CollectionWorkflowIdFor(handle.Id["cur-integration-".Length..], record.StartedUtc), record.WorkflowId);
+            Assert.Equal(10, record.Summary?.Rows);
+        });
+    }
+
+    [Fact]
+    public async Task Five_refreshes_during_a_run_give_exactly_one_more_run()
+    {
+        var collector = new ScriptedCollector();
+        await RunWorkerAsync(collector, async taskQueue =>
+        {
+            var handle = await StartAsync(taskQueue);
+            await Eventually.TrueAsync(() => collector.RunsStarted == 1, "the first run started");
+            for (var i = 0; i < 5; i++)
+            {
+                await handle.SignalAsync(wf => wf.RefreshAsync());
+            }
+
+            Assert.True((await handle.QueryAsync(wf => wf.GetStatus())).RefreshPending);
+            collector.Finish(1);
+            await Eventually.TrueAsync(() => collector.RunsStarted == 2, "the second run started");
+            collector.Finish(2);
+            await Eventually.TrueAsync(() => collector.Records.Count == 2, "both runs are recorded");
+
+            // Give a (wrong) third run time to show up.
+            await Task.Delay(TimeSpan.FromSeconds(2));
+            Assert.Equal(2, collector.RunsStarted);
+            var status = await handle.QueryAsync(wf => wf.GetStatus());
+            Assert.Equal(IntegrationState.Idle, status.State);
+            Assert.False(status.RefreshPending);
+            Assert.Equal(2, status.CompletedRuns);
+        });
+    }
+
+    [Fact]
+    public async Task A_failed_collection_is_recorded_with_its_code_and_the_integration_goes_on()
+    {
+        var collector = new ScriptedCollector();
+        await RunWorkerAsync(collector, async taskQueue =>
+        {
+            var handle = await StartAsync(taskQueue);
+            await Eventually.TrueAsync(() => collector.RunsStarted == 1, "the first run started");
+            collector.Finish(1, ScriptedCollector.Coded(CurErrorCodes.AccessDenied));
+            await Eventually.TrueAsync(() => collector.Records.Count == 1, "the failed run is recorded");
+
+            var failed = Assert.Single(collector.Records);
+            Assert.Equal(CollectionRunOutcome.Failed, failed.Outcome);
+            Assert.Equal(CurErrorCodes.AccessDenied, failed.ErrorCode);
+            Assert.Contains("scripted access_denied", failed.ErrorMessage, StringComparison.Ordinal);
+
+            // The child shows as Failed in Temporal, the integration keeps running.
+            var child = await temporal.Client.GetWorkflowHandle(failed.WorkflowId).DescribeAsync();
+            Assert.Equal(WorkflowExecutionStatus.Failed, child.Status);
+            Assert.Equal(WorkflowExecutionStatus.Running, (await handle.DescribeAsync()).Status);
+            var status = await handle.QueryAsync(wf => wf.GetStatus());
+            Assert.Equal(CurErrorCodes.AccessDenied, status.LastRun?.ErrorCode);
+
+            await handle.SignalAsync(wf => wf.RefreshAsync());
+            await Eventually.TrueAsync(() => collector.RunsStarted == 2, "the next run started");
+            collector.Finish(2);
+            await Eventually.TrueAsync(() => collector.Records.Count == 2, "the next run is recorded");
+            Assert.Equal(CollectionRunOutcome.Succeeded, collector.Records.Last().Outcome);
+        });
+    }
+
+    [Fact]
+    public async Task GetStatus_reports_the_running_collection_then_the_last_run_and_next_due_time()
+    {
+        var collector = new ScriptedCollector();
+        await RunWorkerAsync(collector, async taskQueue =>
+        {
+            var handle = await StartAsync(taskQueue);
+            await Eventually.TrueAsync(() => collector.RunsStarted == 1, "the first run started");
+
+            var running = await handle.QueryAsync(wf => wf.GetStatus());
+            Assert.Equal(IntegrationState.Running, running.State);
+            Assert.StartsWith($"cur-collection-{running.IntegrationId}-", running.CurrentRunWorkflowId, StringComparison.Ordinal);
+            Assert.NotNull(running.CurrentRunStartedUtc);
+            Assert.Null(running.LastRun);
+
+            collector.Finish(1);
+            await Eventually.TrueAsync(() => collector.Records.Count == 1, "the run is recorded");
+            IntegrationStatus idle = running;
+            await Eventually.TrueAsync(
+                async () => (idle = await handle.QueryAsync(wf => wf.GetStatus())).State == IntegrationState.Idle, "idle again");
+            Assert.Null(idle.CurrentRunWorkflowId);
+            Assert.Equal(CollectionRunOutcome.Succeeded, idle.LastRun?.Outcome);
+            Assert.Equal(running.CurrentRunWorkflowId, idle.LastRun?.WorkflowId);
+            Assert.Equal(idle.LastRun!.StartedUtc + Hourly.Interval, idle.NextDueUtc);
+        });
+    }
+
+    [Fact]
+    public async Task Continue_as_new_after_a_run_keeps_the_last_outcome_and_the_schedule()
+    {
+        var collector = new ScriptedCollector { HoldRuns = false };
+        await RunWorkerAsync(collector, async taskQueue =>
+        {
+            var handle = await StartAsync(taskQueue);
+            var firstRunId = (await handle.DescribeAsync()).RunId;
+            await Eventually.TrueAsync(() => collector.Records.Count == 1, "the first run is recorded");
+            await Eventually.TrueAsync(async () => (await handle.DescribeAsync()).RunId != firstRunId, "a new execution began");
+
+            var status = await handle.QueryAsync(wf => wf.GetStatus());
+            Assert.Equal(IntegrationState.Idle, status.State);
+            Assert.Equal(1, status.CompletedRuns);
+            Assert.Equal(collector.Records.Single().WorkflowId, status.LastRun?.WorkflowId);
+            Assert.Equal(status.LastRun!.StartedUtc + Hourly.Interval, status.NextDueUtc);
+
+            var previous = await temporal.Client.GetWorkflowHandle(handle.Id, firstRunId).DescribeAsync();
+            Assert.Equal(WorkflowExecutionStatus.ContinuedAsNew, previous.Status);
+            // The new execution starts with a short history: it is not waiting on anything that happened before.
+            var events = await temporal.Client.GetWorkflowHandle(handle.Id).FetchHistoryAsync();
+            Assert.True(events.Events.Count < 20, $"{events.Events.Count} events after continue-as-new");
+        });
+    }
+
+    [Fact]
+    public async Task Collections_fall_due_on_the_interval_without_any_signal()
+    {
+        var collector = new ScriptedCollector { HoldRuns = false };
+        await RunWorkerAsync(collector, async taskQueue =>
+        {
+            await StartAsync(taskQueue, schedule: new CollectionSchedule(TimeSpan.FromSeconds(2)));
+            await Eventually.TrueAsync(() => collector.Records.Count >= 3, "three runs on the interval", TimeSpan.FromSeconds(20));
+            var starts = collector.Records.Take(3).Select(r => r.StartedUtc).ToList();
+            Assert.True(starts[1] - starts[0] >= TimeSpan.FromSeconds(2), $"runs at {starts[0]:O} and {starts[1]:O}");
+            Assert.True(starts[2] - starts[1] >= TimeSpan.FromSeconds(2), $"runs at {starts[1]:O} and {starts[2]:O}");
+        });
+    }
+
+    [Fact]
+    public async Task Disable_while_idle_completes_the_workflow_with_a_disabled_status()
+    {
+        var collector = new ScriptedCollector();
+        await RunWorkerAsync(collector, async taskQueue =>
+        {
+            var handle = await StartAsync(taskQueue, nextDueUtc: DateTime.UtcNow.AddHours(1));
+            await handle.SignalAsync(wf => wf.DisableAsync());
+            var final = await handle.GetResultAsync().WaitAsync(TimeSpan.FromSeconds(10));
+            Assert.Equal(IntegrationState.Disabled, final.State);
+            Assert.Null(final.NextDueUtc);
+            Assert.Equal(WorkflowExecutionStatus.Completed, (await handle.DescribeAsync()).Status);
+            Assert.Equal(0, collector.RunsStarted);
+        });
+    }
+
+    [Fact]
+    public async Task Disable_during_a_run_cancels_the_collection_records_it_and_completes()
+    {
+        var collector = new ScriptedCollector();
+        await RunWorkerAsync(collector, async taskQueue =>
+        {
+            var handle = await StartAsync(taskQueue);
+            await Eventually.TrueAsync(() => collector.RunsStarted == 1, "the first run started");
+            await handle.SignalAsync(wf => wf.DisableAsync());
+
+            var final = await handle.GetResultAsync().WaitAsync(TimeSpan.FromSeconds(20));
+            Assert.Equal(IntegrationState.Disabled, final.State);
+            var record = Assert.Single(collector.Records);
+            Assert.Equal(CollectionRunOutcome.Cancelled, record.Outcome);
+            var child = await temporal.Client.GetWorkflowHandle(record.WorkflowId).DescribeAsync();
+            Assert.Equal(WorkflowExecutionStatus.Canceled, child.Status);
+        });
+    }
+
+    [Fact]
+    public async Task Cancelling_the_workflow_stops_it_as_cancelled()
+    {
+        var collector = new ScriptedCollector();
+        await RunWorkerAsync(collector, async taskQueue =>
+        {
+            var handle = await StartAsync(taskQueue, nextDueUtc: DateTime.UtcNow.AddHours(1));
+            await Eventually.TrueAsync(async () => (await handle.QueryAsync(wf => wf.GetStatus())).State == IntegrationState.Idle, "idle");
+            await handle.CancelAsync();
+            await Eventually.TrueAsync(
+                async () => (await handle.DescribeAsync()).Status == WorkflowExecutionStatus.Canceled, "the workflow is cancelled");
+            Assert.Equal(0, collector.RunsStarted);
+        });
+    }
+
+    [Fact]
+    public async Task Both_workflows_carry_the_integration_and_organization_search_attributes()
+    {
+        var collector = new ScriptedCollector { HoldRuns = false };
+        await RunWorkerAsync(collector, async taskQueue =>
+        {
+            var handle = await StartAsync(taskQueue, organizationId: "org-7");
+            await Eventually.TrueAsync(() => collector.Records.Count == 1, "the run is recorded");
+            var integrationId = handle.Id["cur-integration-".Length..];
+            foreach (var workflowId in new[] { handle.Id, collector.Records.Single().WorkflowId })
+            {
+                var attributes = (await temporal.Client.GetWorkflowHandle(workflowId).DescribeAsync()).TypedSearchAttributes;
+                Assert.Equal(integrationId, attributes.Get(CurSearchAttributes.IntegrationId));
+                Assert.Equal("org-7", attributes.Get(CurSearchAttributes.OrganizationId));
+            }
+
+            var query = $"IntegrationId = '{integrationId}' AND WorkflowType = 'CollectionWorkflow'";
+            await Eventually.TrueAsync(
+                async () => await temporal.Client.CountWorkflowsAsync(query) is { Count: 1 }, "the run is found by its search attribute");
+        });
+    }
+
+    private async Task RunWorkerAsync(ScriptedCollector collector, Func<string, Task> test)
+    {
+        var taskQueue = TemporalFixture.NewTaskQueue();
+        using var worker = new TemporalWorker(
+            temporal.Client,
+            new TemporalWorkerOptions(taskQueue)
+                .AddWorkflow<IntegrationWorkflow>()
+                .AddWorkflow<ScriptedCollectionWorkflow>()
+                .AddAllActivities(collector));
+        await worker.ExecuteAsync(() => test(taskQueue));
+    }
+
+    private Task<WorkflowHandle<IntegrationWorkflow, IntegrationStatus>> StartAsync(
+        string taskQueue, DateTime? nextDueUtc = null, CollectionSchedule? schedule = null, string organizationId = "org-1")
+    {
+        var integrationId = Guid.NewGuid().ToString("N");
+        var input = new IntegrationWorkflowInput(integrationId, organizationId, schedule ?? Hourly, nextDueUtc);
+        return temporal.Client.StartWorkflowAsync(
+            (IntegrationWorkflow wf) => wf.RunAsync(input),
+            new(IntegrationWorkflow.WorkflowIdFor(integrationId), taskQueue)
+            {
+                TypedSearchAttributes = CurSearchAttributes.For(integrationId, organizationId),
+            });
+    }
+}
