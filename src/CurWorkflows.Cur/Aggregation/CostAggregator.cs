@@ -1,0 +1,684 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using System.Text;
+using CsvHelper;
+using CurWorkflows.Cur.Reading;
+
+namespace CurWorkflows.Cur.Aggregation;
+
+/// <summary>
+/// Aggregates the CUR files of one billing period, row by row, into cost per (day, package, resource, product,
+/// currency); the daily-package and monthly views are sums of that. Memory grows with the number of distinct
+/// aggregates, never with the file size. The state can be saved at a checkpoint and loaded to resume.
+/// </summary>
+public sealed partial class CostAggregator
+{
+    private const int StateFormatVersion = 1;
+    private const int MaxRecordBytes = 16 << 20;
+    private const int UntaggedPackage = 0;
+
+    private readonly CostAggregationOptions _options;
+    private readonly Utf8Table _packages = new();
+    private readonly Utf8Table _resources = new();
+    private readonly Utf8Table _products = new();
+    private readonly Utf8Table _currencies = new();
+    private readonly Utf8Table _lineItemTypes = new();
+    private readonly List<AmortizedRule> _rules = [];
+    private readonly List<long> _rowsByType = [];
+    private readonly Dictionary<CostKey, CostAmounts> _costs = [];
+    private readonly List<string> _completedFiles = [];
+    private int[] _attributedPackageByResource = [];
+
+    private long _rows;
+    private CostAmounts _rowSums;
+    private CostAmounts _attributed;
+    private long _attributedRows;
+    private long _untaggedRows;
+    private bool _tagColumnPresent;
+    private bool _hasInvoiceId;
+    private byte[]? _billingPeriodText;
+    private DateOnly? _billingPeriodStart;
+    private long _decompressedBytes;
+    private long _compressedBytes;
+
+    private string? _inProgressFile;
+    private string? _inProgressHeader;
+    private CurReadPosition? _inProgressPosition;
+
+    public CostAggregator(CostAggregationOptions? options = null)
+    {
+        _options = options ?? new CostAggregationOptions();
+        _packages.GetOrAdd([]);
+    }
+
+    public CostAggregationOptions Options => _options;
+
+    /// <summary>Rows aggregated so far, over all files.</summary>
+    public long Rows => _rows;
+
+    /// <summary>Distinct (day, package, resource, product, currency) aggregates held.</summary>
+    public int AggregateCount => _costs.Count;
+
+    public IReadOnlyList<string> CompletedFiles => _completedFiles;
+
+    /// <summary>The file being read when the state was saved, and where its next row starts.</summary>
+    public (string File, CurReadPosition Position)? InProgress =>
+        _inProgressFile is null || _inProgressPosition is null ? null : (_inProgressFile, _inProgressPosition);
+
+    /// <summary>Aggregates one file; convenience for the usual single-file case.</summary>
+    public static CurAggregationResult AggregateFile(CurSource source, CostAggregationOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        var aggregator = new CostAggregator(options);
+        aggregator.AddFile(source, null, cancellationToken);
+        return aggregator.GetResult();
+    }
+
+    /// <summary>
+    /// Reads every row of <paramref name="source"/> into the aggregates. A file already completed in this state is
+    /// skipped; the file that was in progress when the state was saved resumes at its checkpoint.
+    /// </summary>
+    /// <exception cref="ReportMalformedException">The file cannot be read as a CUR; nothing after the bad row is aggregated.</exception>
+    public void AddFile(CurSource source, CheckpointOptions? checkpoints = null, CancellationToken cancellationToken = default)
+    {
+        if (_completedFiles.Contains(source.Name))
+        {
+            return;
+        }
+
+        if (_inProgressFile is not null && _inProgressFile != source.Name)
+        {
+            throw new InvalidOperationException($"the saved state is in the middle of '{_inProgressFile}', not '{source.Name}'");
+        }
+
+        var resumeAt = _inProgressFile == source.Name ? _inProgressPosition : null;
+        var reading = new FileReading(this, source, checkpoints, cancellationToken);
+        reading.Run(resumeAt, _inProgressHeader);
+        _inProgressFile = null;
+        _inProgressHeader = null;
+        _inProgressPosition = null;
+        _completedFiles.Add(source.Name);
+    }
+
+    /// <summary>Builds the views and checks that they add up to the rows read, to the last digit.</summary>
+    public CurAggregationResult GetResult()
+    {
+        if (_inProgressFile is not null)
+        {
+            throw new InvalidOperationException($"'{_inProgressFile}' has not been read to its end");
+        }
+
+        var packageNames = Strings(_packages);
+        var resourceNames = Strings(_resources);
+        var productNames = Strings(_products);
+        var currencyNames = Strings(_currencies);
+
+        var daily = new Dictionary<(int Day, int Package, int Product, int Currency), CostAmounts>();
+        var monthly = new Dictionary<(DateOnly Month, int Package, int Currency), CostAmounts>();
+        var resources = new List<DailyResourceCost>(_costs.Count);
+        CostAmounts totals = default, untagged = default;
+        try
+        {
+            foreach (var (key, cost) in _costs)
+            {
+                var date = DateOnly.FromDayNumber(key.Day);
+                resources.Add(new DailyResourceCost(date, packageNames[key.Package], resourceNames[key.Resource], productNames[key.Product], currencyNames[key.Currency], cost));
+                ref var day = ref CollectionsMarshal.GetValueRefOrAddDefault(daily, (key.Day, key.Package, key.Product, key.Currency), out _);
+                day += cost;
+                ref var month = ref CollectionsMarshal.GetValueRefOrAddDefault(monthly, (new DateOnly(date.Year, date.Month, 1), key.Package, key.Currency), out _);
+                month += cost;
+                totals += cost;
+                if (key.Package == UntaggedPackage)
+                {
+                    untagged += cost;
+                }
+            }
+        }
+        catch (OverflowException e)
+        {
+            throw new ReportMalformedException(string.Join(", ", _completedFiles), null, null, null, "the costs add up to more than a decimal can hold", e);
+        }
+
+        var dailyList = daily
+            .Select(d => new DailyPackageCost(DateOnly.FromDayNumber(d.Key.Day), packageNames[d.Key.Package], productNames[d.Key.Product], currencyNames[d.Key.Currency], d.Value))
+            .OrderBy(d => d.UsageDate).ThenBy(d => d.Package, StringComparer.Ordinal).ThenBy(d => d.ProductCode, StringComparer.Ordinal).ThenBy(d => d.Currency, StringComparer.Ordinal)
+            .ToList();
+        resources.Sort((a, b) =>
+        {
+            var c = a.UsageDate.CompareTo(b.UsageDate);
+            c = c != 0 ? c : string.CompareOrdinal(a.Package, b.Package);
+            c = c != 0 ? c : string.CompareOrdinal(a.ResourceId, b.ResourceId);
+            c = c != 0 ? c : string.CompareOrdinal(a.ProductCode, b.ProductCode);
+            return c != 0 ? c : string.CompareOrdinal(a.Currency, b.Currency);
+        });
+        var monthlyList = monthly
+            .Select(m => new MonthlyPackageCost(m.Key.Month, packageNames[m.Key.Package], currencyNames[m.Key.Currency], m.Value))
+            .OrderBy(m => m.Month).ThenBy(m => m.Package, StringComparer.Ordinal).ThenBy(m => m.Currency, StringComparer.Ordinal)
+            .ToList();
+
+        Reconcile("daily resource aggregates", totals);
+        Reconcile("daily package aggregates", Sum(dailyList.Select(d => d.Cost)));
+        Reconcile("monthly package aggregates", Sum(monthlyList.Select(m => m.Cost)));
+        if (_rowsByType.Sum() != _rows)
+        {
+            throw new InvalidOperationException($"reconciliation failed: {_rowsByType.Sum()} rows by line item type, {_rows} rows read");
+        }
+
+        var byType = new SortedDictionary<string, long>(StringComparer.Ordinal);
+        for (var i = 0; i < _lineItemTypes.Count; i++)
+        {
+            byType[_lineItemTypes.GetString(i)] = _rowsByType[i];
+        }
+
+        return new CurAggregationResult
+        {
+            Files = _completedFiles.ToList(),
+            Rows = _rows,
+            RowsByLineItemType = byType,
+            Totals = totals,
+            UnblendedRowSum = _rowSums.Unblended,
+            Untagged = untagged,
+            UntaggedRows = _untaggedRows,
+            UntaggedShare = totals.Unblended == 0 ? 0 : untagged.Unblended / totals.Unblended,
+            AttributedByResourceIndex = _attributed,
+            RowsAttributedByResourceIndex = _attributedRows,
+            TagColumn = _options.TagColumn,
+            TagColumnPresent = _tagColumnPresent,
+            IsFinal = _hasInvoiceId,
+            BillingPeriodStart = _billingPeriodStart ?? (resources.Count > 0 ? new DateOnly(resources[0].UsageDate.Year, resources[0].UsageDate.Month, 1) : null),
+            Currencies = currencyNames.Distinct().Order(StringComparer.Ordinal).ToList(),
+            DecompressedBytes = _decompressedBytes,
+            CompressedBytes = _compressedBytes,
+            Daily = dailyList,
+            DailyResources = resources,
+            Monthly = monthlyList,
+        };
+    }
+
+    private void Reconcile(string what, CostAmounts sum)
+    {
+        if (sum != _rowSums)
+        {
+            throw new InvalidOperationException(
+                $"reconciliation failed: {what} sum to {sum.Unblended}/{sum.NetUnblended}/{sum.Amortized}, the rows to {_rowSums.Unblended}/{_rowSums.NetUnblended}/{_rowSums.Amortized}");
+        }
+    }
+
+    private static CostAmounts Sum(IEnumerable<CostAmounts> costs)
+    {
+        CostAmounts total = default;
+        foreach (var cost in costs)
+        {
+            total += cost;
+        }
+
+        return total;
+    }
+
+    private static string[] Strings(Utf8Table table)
+    {
+        var strings = new string[table.Count];
+        for (var i = 0; i < strings.Length; i++)
+        {
+            strings[i] = table.GetString(i);
+        }
+
+        return strings;
+    }
+
+    private static CsvReaderOptions ReaderOptions() => new()
+    {
+        Separator = ',',
+        HasHeader = false,
+        Mode = CsvMode.Rfc4180,
+        AllowLineBreaksInQuotes = true,
+        SkipEmptyLines = true,
+        TrackLineNumbers = true,
+        MalformedData = CsvMalformedDataHandling.Throw,
+        FieldCountMismatch = CsvFieldCountHandling.Allow,
+        MissingField = CsvMissingFieldHandling.ReturnEmpty,
+        DetectSeparatorHint = false,
+        MaxRecordSize = MaxRecordBytes,
+        BufferSize = 1 << 20,
+    };
+
+    private readonly record struct CostKey(int Day, int Package, int Resource, int Product, int Currency);
+
+    /// <summary>Column indexes of one file's header; -1 for a column the file does not have.</summary>
+    private sealed class Columns
+    {
+        public required string[] Names { get; init; }
+        public int UsageStartDate { get; init; }
+        public int UnblendedCost { get; init; }
+        public int LineItemType { get; init; }
+        public int NetUnblendedCost { get; init; }
+        public int Tag { get; init; }
+        public int ResourceId { get; init; }
+        public int ProductCode { get; init; }
+        public int CurrencyCode { get; init; }
+        public int InvoiceId { get; init; }
+        public int BillingPeriodStart { get; init; }
+        public int SavingsPlanEffectiveCost { get; init; }
+        public int SavingsPlanTotalCommitmentToDate { get; init; }
+        public int SavingsPlanUsedCommitment { get; init; }
+        public int ReservationEffectiveCost { get; init; }
+        public int ReservationUnusedAmortizedUpfrontFee { get; init; }
+        public int ReservationUnusedRecurringFee { get; init; }
+        public int ReservationArn { get; init; }
+
+        public static Columns FromHeader(string[] names, string tagColumn, string file)
+        {
+            var index = new Dictionary<string, int>(StringComparer.Ordinal);
+            for (var i = 0; i < names.Length; i++)
+            {
+                index.TryAdd(names[i], i);
+            }
+
+            int Find(string name) => index.TryGetValue(name, out var i) ? i : -1;
+            string[] required = ["lineItem/UsageStartDate", "lineItem/UnblendedCost", "lineItem/LineItemType"];
+            var missing = required.Where(r => !index.ContainsKey(r)).ToList();
+            if (missing.Count > 0)
+            {
+                throw new ReportMalformedException(file, 1, null, null, $"required column(s) missing from the header: {string.Join(", ", missing)}");
+            }
+
+            return new Columns
+            {
+                Names = names,
+                UsageStartDate = Find("lineItem/UsageStartDate"),
+                UnblendedCost = Find("lineItem/UnblendedCost"),
+                LineItemType = Find("lineItem/LineItemType"),
+                NetUnblendedCost = Find("lineItem/NetUnblendedCost"),
+                Tag = Find(tagColumn),
+                ResourceId = Find("lineItem/ResourceId"),
+                ProductCode = Find("lineItem/ProductCode"),
+                CurrencyCode = Find("lineItem/CurrencyCode"),
+                InvoiceId = Find("bill/InvoiceId"),
+                BillingPeriodStart = Find("bill/BillingPeriodStartDate"),
+                SavingsPlanEffectiveCost = Find("savingsPlan/SavingsPlanEffectiveCost"),
+                SavingsPlanTotalCommitmentToDate = Find("savingsPlan/TotalCommitmentToDate"),
+                SavingsPlanUsedCommitment = Find("savingsPlan/UsedCommitment"),
+                ReservationEffectiveCost = Find("reservation/EffectiveCost"),
+                ReservationUnusedAmortizedUpfrontFee = Find("reservation/UnusedAmortizedUpfrontFeeForBillingPeriod"),
+                ReservationUnusedRecurringFee = Find("reservation/UnusedRecurringFee"),
+                ReservationArn = Find("reservation/ReservationARN"),
+            };
+        }
+    }
+
+    /// <summary>One pass over one file: opening, header, rows, checkpoints and the mapping of failures to report_malformed.</summary>
+    private sealed class FileReading(CostAggregator owner, CurSource source, CheckpointOptions? checkpoints, CancellationToken cancellationToken)
+    {
+        private readonly byte[] _lastDate = new byte[64];
+        private int _lastDateLength = -1;
+        private int _lastDay;
+        private long _line;
+
+        public void Run(CurReadPosition? resumeAt, string? expectedHeader)
+        {
+            string[] header;
+            string headerText;
+            CurDataStream data;
+            long baseLine = 0, baseBytes = 0, rowsInFile = 0;
+            if (resumeAt is null)
+            {
+                data = Open();
+            }
+            else
+            {
+                using (var headerStream = Open())
+                {
+                    header = ReadHeader(headerStream, out headerText);
+                }
+
+                if (headerText != expectedHeader)
+                {
+                    throw new InvalidOperationException($"'{source.Name}' has another header than the file the saved state was read from");
+                }
+
+                data = Open();
+                Guard(() => data.SkipTo(resumeAt.DecompressedBytes));
+                baseLine = resumeAt.Line - 1;
+                baseBytes = resumeAt.DecompressedBytes;
+                rowsInFile = resumeAt.Rows;
+            }
+
+            using (data)
+            {
+                CsvReader? reader = null;
+                try
+                {
+                    reader = CsvReader.Create(data.Data, ReaderOptions(), leaveOpen: true);
+                    if (resumeAt is null)
+                    {
+                        header = ReadHeaderRecord(reader, out headerText);
+                    }
+                    else
+                    {
+                        header = SplitHeader(expectedHeader!);
+                        headerText = expectedHeader!;
+                    }
+
+                    var columns = Columns.FromHeader(header, owner._options.TagColumn, source.Name);
+                    owner._tagColumnPresent |= columns.Tag >= 0;
+                    owner._inProgressFile = source.Name;
+                    owner._inProgressHeader = headerText;
+                    ReadRows(reader, data, columns, baseLine, baseBytes, rowsInFile);
+                    owner._decompressedBytes += data.Data.Position;
+                    owner._compressedBytes += data.CompressedBytesRead;
+                }
+                catch (CsvFormatException e)
+                {
+                    var line = e.LineNumber > 0 ? baseLine + e.LineNumber : (_line > 0 ? _line : (long?)null);
+                    throw new ReportMalformedException(source.Name, line, null, null, $"malformed CSV: {e.Message}", e);
+                }
+                catch (Exception e) when (e is InvalidDataException or CorruptArchiveException or EndOfStreamException)
+                {
+                    throw new ReportMalformedException(source.Name, _line > 0 ? _line : null, null, null, $"the compressed data is corrupt or truncated: {e.Message}", e);
+                }
+                finally
+                {
+                    reader?.Dispose();
+                }
+            }
+        }
+
+        private CurDataStream Open()
+        {
+            try
+            {
+                return CurDataStream.Open(source, readAhead: source.Compression != CurCompression.None);
+            }
+            catch (InvalidDataException e)
+            {
+                throw new ReportMalformedException(source.Name, null, null, null, $"the compressed data is corrupt or truncated: {e.Message}", e);
+            }
+        }
+
+        private void Guard(Action action)
+        {
+            try
+            {
+                action();
+            }
+            catch (Exception e) when (e is InvalidDataException or CorruptArchiveException)
+            {
+                throw new ReportMalformedException(source.Name, null, null, null, $"the compressed data is corrupt or truncated: {e.Message}", e);
+            }
+        }
+
+        private string[] ReadHeader(CurDataStream stream, out string headerText)
+        {
+            try
+            {
+                using var reader = CsvReader.Create(stream.Data, ReaderOptions(), leaveOpen: true);
+                return ReadHeaderRecord(reader, out headerText);
+            }
+            catch (CsvFormatException e)
+            {
+                throw new ReportMalformedException(source.Name, 1, null, null, $"malformed CSV header: {e.Message}", e);
+            }
+            catch (Exception e) when (e is InvalidDataException or CorruptArchiveException)
+            {
+                throw new ReportMalformedException(source.Name, 1, null, null, $"the compressed data is corrupt or truncated: {e.Message}", e);
+            }
+        }
+
+        private string[] ReadHeaderRecord(CsvReader reader, out string headerText)
+        {
+            if (!reader.Read())
+            {
+                throw new ReportMalformedException(source.Name, 1, null, null, "the file is empty: no header row");
+            }
+
+            var names = new string[reader.FieldCount];
+            for (var i = 0; i < names.Length; i++)
+            {
+                names[i] = reader.GetString(i);
+            }
+
+            // The header is kept in saved state as one line; names cannot contain the separator we join with.
+            headerText = string.Join('\n', names);
+            return names;
+        }
+
+        private static string[] SplitHeader(string headerText) => headerText.Split('\n');
+
+        private void ReadRows(CsvReader reader, CurDataStream data, Columns columns, long baseLine, long baseBytes, long rowsInFile)
+        {
+            var fieldCount = columns.Names.Length;
+            var everyRows = checkpoints?.EveryRows ?? 0;
+            var interval = checkpoints?.Interval ?? TimeSpan.Zero;
+            var nextByRows = everyRows > 0 ? rowsInFile + everyRows : long.MaxValue;
+            var clock = Stopwatch.StartNew();
+            var lastCheckpointAt = TimeSpan.Zero;
+            while (reader.Read())
+            {
+                _line = baseLine + reader.LineNumber;
+                if (checkpoints is not null && (rowsInFile >= nextByRows || (interval > TimeSpan.Zero && (rowsInFile & 4095) == 0 && clock.Elapsed - lastCheckpointAt >= interval)))
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                    var position = new CurReadPosition(rowsInFile, _line, baseBytes + reader.ByteOffset, data.CompressedBytesRead);
+                    owner._inProgressPosition = position;
+                    checkpoints.OnCheckpoint(owner, new CurCheckpoint(source.Name, position, owner._rows, owner._costs.Count));
+                    nextByRows = everyRows > 0 ? rowsInFile + everyRows : long.MaxValue;
+                    lastCheckpointAt = clock.Elapsed;
+                }
+                else if ((rowsInFile & 16383) == 0)
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                }
+
+                if (reader.FieldCount != fieldCount)
+                {
+                    var column = Math.Min(reader.FieldCount, fieldCount) + 1;
+                    throw new ReportMalformedException(
+                        source.Name, _line, column, column <= fieldCount ? columns.Names[column - 1] : null,
+                        $"the row has {reader.FieldCount} fields, the header has {fieldCount}");
+                }
+
+                AggregateRow(reader, columns);
+                rowsInFile++;
+            }
+        }
+
+        private void AggregateRow(CsvReader reader, Columns c)
+        {
+            var typeText = reader.GetSpan(c.LineItemType);
+            if (typeText.IsEmpty)
+            {
+                throw Malformed(c, c.LineItemType, "the line item type is empty");
+            }
+
+            var type = owner._lineItemTypes.GetOrAdd(typeText);
+            if (type == owner._rules.Count)
+            {
+                owner._rules.Add(LineItemTypes.RuleOf(owner._lineItemTypes.GetString(type)));
+                owner._rowsByType.Add(0);
+            }
+
+            var day = UsageDay(reader, c);
+            var unblended = Cost(reader, c, c.UnblendedCost);
+            var net = unblended;
+            if (c.NetUnblendedCost >= 0 && !reader.GetSpan(c.NetUnblendedCost).IsEmpty)
+            {
+                net = Cost(reader, c, c.NetUnblendedCost);
+            }
+
+            var amortized = owner._rules[type] switch
+            {
+                AmortizedRule.Unblended => unblended,
+                AmortizedRule.SavingsPlanEffectiveCost => Cost(reader, c, c.SavingsPlanEffectiveCost),
+                AmortizedRule.SavingsPlanUnusedCommitment => Difference(reader, c),
+                AmortizedRule.Zero => 0m,
+                AmortizedRule.ReservationEffectiveCost => Cost(reader, c, c.ReservationEffectiveCost),
+                AmortizedRule.ReservationUnusedFees => ReservationUnusedFees(reader, c),
+                AmortizedRule.FeeUnlessReservation => c.ReservationArn >= 0 && !reader.GetSpan(c.ReservationArn).IsEmpty ? 0m : unblended,
+                _ => unblended,
+            };
+
+            var resource = c.ResourceId >= 0 ? owner._resources.GetOrAdd(reader.GetSpan(c.ResourceId)) : owner._resources.GetOrAdd([]);
+            var package = c.Tag >= 0 ? owner._packages.GetOrAdd(reader.GetSpan(c.Tag)) : UntaggedPackage;
+            var amounts = new CostAmounts(unblended, net, amortized);
+            try
+            {
+                if (package == UntaggedPackage && owner._options.ResourceIndex is not null)
+                {
+                    package = owner.AttributedPackage(resource);
+                    if (package != UntaggedPackage)
+                    {
+                        owner._attributed += amounts;
+                        owner._attributedRows++;
+                    }
+                }
+
+                if (package == UntaggedPackage)
+                {
+                    owner._untaggedRows++;
+                }
+
+                var product = c.ProductCode >= 0 ? owner._products.GetOrAdd(reader.GetSpan(c.ProductCode)) : owner._products.GetOrAdd([]);
+                var currency = c.CurrencyCode >= 0 ? owner._currencies.GetOrAdd(reader.GetSpan(c.CurrencyCode)) : owner._currencies.GetOrAdd([]);
+                ref var cost = ref CollectionsMarshal.GetValueRefOrAddDefault(owner._costs, new CostKey(day, package, resource, product, currency), out _);
+                cost += amounts;
+                owner._rowSums += amounts;
+            }
+            catch (OverflowException e)
+            {
+                throw new ReportMalformedException(source.Name, _line, c.UnblendedCost + 1, c.Names[c.UnblendedCost], "the costs add up to more than a decimal can hold", e);
+            }
+
+            owner._rowsByType[type]++;
+            owner._rows++;
+
+            if (!owner._hasInvoiceId && c.InvoiceId >= 0 && !reader.GetSpan(c.InvoiceId).IsEmpty)
+            {
+                owner._hasInvoiceId = true;
+            }
+
+            if (c.BillingPeriodStart >= 0)
+            {
+                CheckBillingPeriod(reader, c);
+            }
+        }
+
+        private int UsageDay(CsvReader reader, Columns c)
+        {
+            var text = reader.GetSpan(c.UsageStartDate);
+            if (text.Length == _lastDateLength && text.SequenceEqual(_lastDate.AsSpan(0, _lastDateLength)))
+            {
+                return _lastDay;
+            }
+
+            if (!Utf8Values.TryParseUtcDay(text, out var day))
+            {
+                throw Malformed(c, c.UsageStartDate, $"'{Shorten(text)}' is not a date");
+            }
+
+            if (text.Length <= _lastDate.Length)
+            {
+                text.CopyTo(_lastDate);
+                _lastDateLength = text.Length;
+                _lastDay = day.DayNumber;
+            }
+
+            return day.DayNumber;
+        }
+
+        private void CheckBillingPeriod(CsvReader reader, Columns c)
+        {
+            var text = reader.GetSpan(c.BillingPeriodStart);
+            if (text.IsEmpty || (owner._billingPeriodText is { } known && text.SequenceEqual(known)))
+            {
+                return;
+            }
+
+            if (!Utf8Values.TryParseUtcDay(text, out var start))
+            {
+                throw Malformed(c, c.BillingPeriodStart, $"'{Shorten(text)}' is not a date");
+            }
+
+            if (owner._billingPeriodStart is { } period && period != start)
+            {
+                throw Malformed(c, c.BillingPeriodStart, $"the row belongs to the billing period starting {start:yyyy-MM-dd}, earlier rows to {period:yyyy-MM-dd}");
+            }
+
+            owner._billingPeriodStart = start;
+            owner._billingPeriodText = text.ToArray();
+        }
+
+        private decimal Cost(CsvReader reader, Columns c, int column)
+        {
+            if (column < 0)
+            {
+                return 0m;
+            }
+
+            var text = reader.GetSpan(column);
+            if (!Utf8Values.TryParseDecimal(text, out var value))
+            {
+                throw Malformed(c, column, $"'{Shorten(text)}' is not a number");
+            }
+
+            return value;
+        }
+
+        private decimal Difference(CsvReader reader, Columns c)
+        {
+            try
+            {
+                return Cost(reader, c, c.SavingsPlanTotalCommitmentToDate) - Cost(reader, c, c.SavingsPlanUsedCommitment);
+            }
+            catch (OverflowException e)
+            {
+                throw Malformed(c, c.SavingsPlanTotalCommitmentToDate, "the amount is more than a decimal can hold", e);
+            }
+        }
+
+        private decimal ReservationUnusedFees(CsvReader reader, Columns c)
+        {
+            try
+            {
+                return Cost(reader, c, c.ReservationUnusedAmortizedUpfrontFee) + Cost(reader, c, c.ReservationUnusedRecurringFee);
+            }
+            catch (OverflowException e)
+            {
+                throw Malformed(c, c.ReservationUnusedAmortizedUpfrontFee, "the amount is more than a decimal can hold", e);
+            }
+        }
+
+        private ReportMalformedException Malformed(Columns c, int column, string problem, Exception? inner = null) =>
+            new(source.Name, _line, column + 1, c.Names[column], problem, inner);
+
+        private static string Shorten(ReadOnlySpan<byte> text)
+        {
+            var value = Encoding.UTF8.GetString(text[..Math.Min(text.Length, 40)]);
+            return text.Length > 40 ? value + "..." : value;
+        }
+    }
+
+    private int AttributedPackage(int resource)
+    {
+        if (resource >= _attributedPackageByResource.Length)
+        {
+            var grown = new int[Math.Max(16, _resources.Count * 2)];
+            grown.AsSpan().Fill(-1);
+            _attributedPackageByResource.CopyTo(grown, 0);
+            _attributedPackageByResource = grown;
+        }
+
+        var package = _attributedPackageByResource[resource];
+        if (package < 0)
+        {
+            package = UntaggedPackage;
+            var resourceId = _resources.GetString(resource);
+            if (resourceId.Length > 0 && _options.ResourceIndex!.TryGetPackage(resourceId, out var name))
+            {
+                package = _packages.GetOrAdd(Encoding.UTF8.GetBytes(name));
+            }
+
+            _attributedPackageByResource[resource] = package;
+        }
+
+        return package;
+    }
+}

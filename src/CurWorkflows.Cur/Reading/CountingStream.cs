@@ -1,0 +1,123 @@
+namespace CurWorkflows.Cur.Reading;
+
+/// <summary>Counts the bytes read from the compressed file, for progress; safe to query from another thread.</summary>
+internal sealed class CountingStream(Stream inner) : Stream
+{
+    private long _bytesRead;
+
+    public long BytesRead => Volatile.Read(ref _bytesRead);
+
+    public void ResetCount() => Volatile.Write(ref _bytesRead, 0);
+
+    public override bool CanRead => true;
+
+    public override bool CanSeek => inner.CanSeek;
+
+    public override bool CanWrite => false;
+
+    public override long Length => inner.Length;
+
+    public override long Position { get => inner.Position; set => inner.Position = value; }
+
+    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+
+    public override int Read(Span<byte> buffer)
+    {
+        var read = inner.Read(buffer);
+        Volatile.Write(ref _bytesRead, _bytesRead + read);
+        return read;
+    }
+
+    public override long Seek(long offset, SeekOrigin origin) => inner.Seek(offset, origin);
+
+    public override void Flush()
+    {
+    }
+
+    public override void SetLength(long value) => throw new NotSupportedException();
+
+    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            inner.Dispose();
+        }
+
+        base.Dispose(disposing);
+    }
+}
+
+/// <summary>The archive's own integrity data (length, CRC-32) does not match what was inflated.</summary>
+internal sealed class CorruptArchiveException(string message) : Exception(message);
+
+/// <summary>
+/// Checks the inflated data against the length and CRC-32 that the zip directory or gzip trailer promise, at the end
+/// of the stream: .NET's inflater stops silently at a truncated deflate stream.
+/// </summary>
+internal sealed class VerifyingStream(Stream inner, long expectedLength, uint expectedCrc, bool lengthModulo32, string what) : Stream
+{
+    private long _length;
+    private uint _crc;
+    private bool _verified;
+
+    public override bool CanRead => true;
+
+    public override bool CanSeek => false;
+
+    public override bool CanWrite => false;
+
+    public override long Length => throw new NotSupportedException();
+
+    public override long Position { get => _length; set => throw new NotSupportedException(); }
+
+    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+
+    public override int Read(Span<byte> buffer)
+    {
+        var read = inner.Read(buffer);
+        if (read > 0)
+        {
+            _crc = Crc32.Update(_crc, buffer[..read]);
+            _length += read;
+        }
+        else if (!buffer.IsEmpty && !_verified)
+        {
+            _verified = true;
+            var length = lengthModulo32 ? _length & 0xFFFFFFFF : _length;
+            if (length != expectedLength)
+            {
+                throw new CorruptArchiveException(
+                    $"{what} is truncated or corrupt: inflated {_length} bytes, the archive says {expectedLength}");
+            }
+
+            if (_crc != expectedCrc)
+            {
+                throw new CorruptArchiveException($"{what} is corrupt: CRC-32 {_crc:x8} of the inflated data, the archive says {expectedCrc:x8}");
+            }
+        }
+
+        return read;
+    }
+
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+    public override void Flush()
+    {
+    }
+
+    public override void SetLength(long value) => throw new NotSupportedException();
+
+    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            inner.Dispose();
+        }
+
+        base.Dispose(disposing);
+    }
+}

@@ -1,0 +1,152 @@
+using System.Buffers.Binary;
+using System.IO.Compression;
+
+namespace CurWorkflows.Cur.Reading;
+
+/// <summary>The decompressed CSV bytes of a <see cref="CurSource"/>, with the count of compressed bytes read so far.</summary>
+internal sealed class CurDataStream : IDisposable
+{
+    private readonly CountingStream _raw;
+    private readonly IDisposable? _archive;
+
+    private CurDataStream(CountingStream raw, Stream data, IDisposable? archive)
+    {
+        _raw = raw;
+        Data = data;
+        _archive = archive;
+    }
+
+    public Stream Data { get; }
+
+    public long CompressedBytesRead => _raw.BytesRead;
+
+    /// <summary>Opens the source; a compressed one is inflated on its own thread when <paramref name="readAhead"/>.</summary>
+    public static CurDataStream Open(CurSource source, bool readAhead)
+    {
+        var raw = new CountingStream(source.Open());
+        try
+        {
+            return source.Compression switch
+            {
+                CurCompression.Zip => OpenZip(source, raw, readAhead),
+                CurCompression.Gzip => OpenGzip(source, raw, readAhead),
+                _ => new CurDataStream(raw, raw, null),
+            };
+        }
+        catch
+        {
+            raw.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Moves to a decompressed offset: a seek for plain files, inflating and discarding for archives.</summary>
+    public void SkipTo(long offset)
+    {
+        if (ReferenceEquals(Data, _raw) && _raw.CanSeek)
+        {
+            _raw.Seek(offset, SeekOrigin.Begin);
+            return;
+        }
+
+        var buffer = new byte[1 << 16];
+        var remaining = offset;
+        while (remaining > 0)
+        {
+            var read = Data.Read(buffer, 0, (int)Math.Min(buffer.Length, remaining));
+            if (read == 0)
+            {
+                throw new CorruptArchiveException($"the file ends at {offset - remaining} bytes, before the checkpoint at {offset}");
+            }
+
+            remaining -= read;
+        }
+    }
+
+    private static CurDataStream OpenZip(CurSource source, CountingStream raw, bool readAhead)
+    {
+        if (!raw.CanSeek)
+        {
+            throw new ArgumentException($"zip source '{source.Name}' must be opened as a seekable stream", nameof(source));
+        }
+
+        ZipArchive archive;
+        try
+        {
+            archive = new ZipArchive(raw, ZipArchiveMode.Read, leaveOpen: true);
+        }
+        catch (InvalidDataException e)
+        {
+            throw new ReportMalformedException(source.Name, null, null, null, $"not a readable zip archive: {e.Message}", e);
+        }
+
+        try
+        {
+            if (archive.Entries.Count != 1)
+            {
+                throw new ReportMalformedException(
+                    source.Name, null, null, null, $"a CUR zip must hold exactly one CSV entry, this one holds {archive.Entries.Count}");
+            }
+
+            var entry = archive.Entries[0];
+            Stream entryStream;
+            try
+            {
+                entryStream = entry.Open();
+            }
+            catch (InvalidDataException e)
+            {
+                throw new ReportMalformedException(source.Name, null, null, null, $"zip entry '{entry.FullName}' cannot be opened: {e.Message}", e);
+            }
+
+            raw.ResetCount();
+            Stream data = new VerifyingStream(entryStream, entry.Length, entry.Crc32, lengthModulo32: false, $"zip entry '{entry.FullName}'");
+            if (readAhead)
+            {
+                data = new ReadAheadStream(data);
+            }
+
+            return new CurDataStream(raw, data, archive);
+        }
+        catch
+        {
+            archive.Dispose();
+            throw;
+        }
+    }
+
+    private static CurDataStream OpenGzip(CurSource source, CountingStream raw, bool readAhead)
+    {
+        Stream data = new GZipStream(raw, CompressionMode.Decompress, leaveOpen: true);
+        if (raw.CanSeek)
+        {
+            // A single-member gzip (what AWS writes) ends with CRC-32 and length mod 2^32 of the whole content.
+            if (raw.Length < 18)
+            {
+                throw new ReportMalformedException(source.Name, null, null, null, $"not a gzip file: {raw.Length} bytes is shorter than the gzip header and trailer");
+            }
+
+            Span<byte> trailer = stackalloc byte[8];
+            raw.Seek(-8, SeekOrigin.End);
+            raw.ReadExactly(trailer);
+            raw.Seek(0, SeekOrigin.Begin);
+            raw.ResetCount();
+            data = new VerifyingStream(
+                data, BinaryPrimitives.ReadUInt32LittleEndian(trailer[4..]), BinaryPrimitives.ReadUInt32LittleEndian(trailer), lengthModulo32: true, "gzip data");
+        }
+
+        if (readAhead)
+        {
+            data = new ReadAheadStream(data);
+        }
+
+        return new CurDataStream(raw, data, null);
+    }
+
+    public void Dispose()
+    {
+        Data.Dispose();
+        _archive?.Dispose();
+        _raw.Dispose();
+    }
+}

@@ -1,0 +1,146 @@
+using System.Globalization;
+using System.Text;
+
+namespace CurWorkflows.Cur.Reading;
+
+/// <summary>Parsers for CUR cell values straight from UTF-8 bytes, with exact fallbacks for unusual forms.</summary>
+internal static class Utf8Values
+{
+    /// <summary>
+    /// Parses a cost. Empty means null, which counts as zero. The fast path takes plain `-123.4500` forms with up to
+    /// 19 significant digits; everything else (exponents, more digits) goes through <see cref="decimal.TryParse(ReadOnlySpan{byte}, NumberStyles, IFormatProvider?, out decimal)"/>.
+    /// </summary>
+    public static bool TryParseDecimal(ReadOnlySpan<byte> text, out decimal value)
+    {
+        if (text.IsEmpty)
+        {
+            value = 0m;
+            return true;
+        }
+
+        var i = 0;
+        var negative = false;
+        if (text[0] == (byte)'-')
+        {
+            negative = true;
+            i = 1;
+        }
+
+        ulong mantissa = 0;
+        var significant = 0;
+        var scale = -1;
+        var anyDigit = false;
+        for (; i < text.Length; i++)
+        {
+            var digit = (uint)(text[i] - '0');
+            if (digit <= 9)
+            {
+                anyDigit = true;
+                if (mantissa != 0 || digit != 0)
+                {
+                    if (++significant > 19)
+                    {
+                        return Slow(text, out value);
+                    }
+                }
+
+                mantissa = (mantissa * 10) + digit;
+                if (scale >= 0)
+                {
+                    scale++;
+                }
+            }
+            else if (text[i] == (byte)'.' && scale < 0)
+            {
+                scale = 0;
+            }
+            else
+            {
+                return Slow(text, out value);
+            }
+        }
+
+        if (!anyDigit || scale > 28)
+        {
+            return Slow(text, out value);
+        }
+
+        value = new decimal((int)mantissa, (int)(mantissa >> 32), 0, negative, (byte)Math.Max(scale, 0));
+        return true;
+    }
+
+    private static bool Slow(ReadOnlySpan<byte> text, out decimal value) =>
+        decimal.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out value);
+
+    /// <summary>
+    /// Parses a CUR timestamp (`2024-11-01T00:00:00Z`, `2024-11-01T00:00:00.000Z`, a bare date, or any ISO 8601 form
+    /// with an offset) and returns its UTC day.
+    /// </summary>
+    public static bool TryParseUtcDay(ReadOnlySpan<byte> text, out DateOnly day)
+    {
+        if (text.Length >= 10 && text[4] == (byte)'-' && text[7] == (byte)'-'
+            && TryDigits(text[..4], out var year) && TryDigits(text.Slice(5, 2), out var month) && TryDigits(text.Slice(8, 2), out var dayOfMonth)
+            && IsUtcTimeOrNothing(text[10..])
+            && year >= 1 && month is >= 1 and <= 12 && dayOfMonth >= 1 && dayOfMonth <= DateTime.DaysInMonth(year, month))
+        {
+            day = new DateOnly(year, month, dayOfMonth);
+            return true;
+        }
+
+        if (text.Length is > 0 and < 64 && Ascii.IsValid(text)
+            && DateTimeOffset.TryParse(Encoding.ASCII.GetString(text), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var parsed))
+        {
+            day = DateOnly.FromDateTime(parsed.UtcDateTime);
+            return true;
+        }
+
+        day = default;
+        return false;
+    }
+
+    /// <summary>Nothing, or `THH:mm:ss` with an optional fraction, ending in `Z`.</summary>
+    private static bool IsUtcTimeOrNothing(ReadOnlySpan<byte> rest)
+    {
+        if (rest.IsEmpty)
+        {
+            return true;
+        }
+
+        if (rest.Length < 10 || rest[0] != (byte)'T' || rest[3] != (byte)':' || rest[6] != (byte)':' || rest[^1] != (byte)'Z'
+            || !TryDigits(rest.Slice(1, 2), out var hour) || !TryDigits(rest.Slice(4, 2), out var minute) || !TryDigits(rest.Slice(7, 2), out var second)
+            || hour > 23 || minute > 59 || second > 59)
+        {
+            return false;
+        }
+
+        var fraction = rest[9..^1];
+        if (fraction.IsEmpty)
+        {
+            return true;
+        }
+
+        return fraction.Length >= 2 && fraction[0] == (byte)'.' && TryDigits(fraction[1..], out _);
+    }
+
+    private static bool TryDigits(ReadOnlySpan<byte> text, out int value)
+    {
+        value = 0;
+        if (text.IsEmpty || text.Length > 9)
+        {
+            return false;
+        }
+
+        foreach (var b in text)
+        {
+            var digit = (uint)(b - '0');
+            if (digit > 9)
+            {
+                return false;
+            }
+
+            value = (value * 10) + (int)digit;
+        }
+
+        return true;
+    }
+}
