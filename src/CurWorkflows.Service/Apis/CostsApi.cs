@@ -9,7 +9,8 @@ using Microsoft.Net.Http.Headers;
 
 namespace CurWorkflows.Service.Apis;
 
-public sealed record CostRowResponse(string Period, string Package, string? ResourceId, string Currency, decimal Unblended, decimal NetUnblended, decimal Amortized);
+public sealed record CostRowResponse(
+    string Period, string Package, string? ResourceId, string? ProductCode, string Currency, decimal Unblended, decimal NetUnblended, decimal Amortized);
 
 public sealed record CostAmountsResponse(string Currency, decimal Unblended, decimal NetUnblended, decimal Amortized);
 
@@ -100,10 +101,11 @@ public static class CostsApi
         request.IntegrationId,
         report.Totals.Select(ToAmounts).ToList(),
         package is null ? report.Untagged.Select(ToAmounts).ToList() : null,
-        report.Rows.Select(r => new CostRowResponse(Date(r.Period), r.Package, r.ResourceId, r.Currency, r.Unblended, r.NetUnblended, r.Amortized)).ToList());
+        report.Rows.Select(r => new CostRowResponse(
+            Date(r.Period), r.Package, r.ResourceId, r.ProductCode, r.Currency, r.Cost.Unblended, r.Cost.NetUnblended, r.Cost.Amortized)).ToList());
 
     private static CostAmountsResponse ToAmounts(CurrencyAmounts amounts) =>
-        new(amounts.Currency, amounts.Unblended, amounts.NetUnblended, amounts.Amortized);
+        new(amounts.Currency, amounts.Cost.Unblended, amounts.Cost.NetUnblended, amounts.Cost.Amortized);
 
     private static string Date(DateOnly date) => date.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
 

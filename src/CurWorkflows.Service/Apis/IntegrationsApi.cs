@@ -3,7 +3,8 @@ using CurWorkflows.Service.Auth;
 using CurWorkflows.Service.Extensions;
 using CurWorkflows.Service.Integrations;
 using CurWorkflows.Service.Validation;
-using CurWorkflows.Storage.Entities;
+using CurWorkflows.Storage.Stores;
+using EnableIntegrationRequest = CurWorkflows.Service.Validation.EnableIntegrationRequest;
 using CurWorkflows.Workflows;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
@@ -90,7 +91,7 @@ public static class IntegrationsApi
         var result = await integrations.EnableAsync(http.User.OrganizationId(), valid!, cancellationToken);
         var warning = result.ReportFound ? null : new WarningResponse(CurErrorCodes.ReportNotFound, ErrorAdvice.For(CurErrorCodes.ReportNotFound));
         var body = ToResponse(result.Integration, null, workflows) with { Warning = warning };
-        return result.Outcome == EnableOutcome.Created
+        return result.Created
             ? TypedResults.Created($"/api/v1/integrations/{result.Integration.Id}", body)
             : TypedResults.Ok(body);
     }
@@ -98,15 +99,15 @@ public static class IntegrationsApi
     public static async Task<Ok<IntegrationListResponse>> List(
         HttpContext http, IntegrationService integrations, IntegrationWorkflowClient workflows, CancellationToken cancellationToken)
     {
-        var views = await integrations.ListViewsAsync(http.User.OrganizationId(), cancellationToken);
-        return TypedResults.Ok(new IntegrationListResponse(views.Select(v => ToResponse(v.Integration, v, workflows)).ToList()));
+        var details = await integrations.ListDetailsAsync(http.User.OrganizationId(), cancellationToken);
+        return TypedResults.Ok(new IntegrationListResponse(details.Select(d => ToResponse(d.Integration, d, workflows)).ToList()));
     }
 
     public static async Task<Results<Ok<IntegrationResponse>, NotFound>> Get(
         Guid integrationId, HttpContext http, IntegrationService integrations, IntegrationWorkflowClient workflows, CancellationToken cancellationToken)
     {
-        var view = await integrations.GetViewAsync(http.User.OrganizationId(), integrationId, cancellationToken);
-        return view is null ? TypedResults.NotFound() : TypedResults.Ok(ToResponse(view.Integration, view, workflows));
+        var details = await integrations.GetDetailsAsync(http.User.OrganizationId(), integrationId, cancellationToken);
+        return details is null ? TypedResults.NotFound() : TypedResults.Ok(ToResponse(details.Integration, details, workflows));
     }
 
     public static async Task<Results<Accepted, NotFound, ProblemHttpResult>> Refresh(
@@ -145,7 +146,7 @@ public static class IntegrationsApi
             : TypedResults.Ok(new RunListResponse(integrationId, runs.Select(r => ToRun(r, workflows)).ToList()));
     }
 
-    private static IntegrationResponse ToResponse(Integration integration, IntegrationView? view, IntegrationWorkflowClient workflows)
+    private static IntegrationResponse ToResponse(IntegrationView integration, IntegrationDetails? view, IntegrationWorkflowClient workflows)
     {
         var workflowId = IntegrationWorkflow.WorkflowIdFor(integration.Id.ToString());
         WorkflowResponse? workflow = null;
@@ -176,14 +177,14 @@ public static class IntegrationsApi
             view?.Coverage.Select(c => new CoverageResponse(
                 c.Month.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture),
                 c.Currency,
-                c.Total,
-                c.Untagged,
-                c.Total == 0 ? null : Math.Round(c.Untagged / c.Total, 6))).ToList(),
+                c.TotalUnblended,
+                c.UntaggedUnblended,
+                c.UntaggedShare)).ToList(),
             RunsListLink(workflows, integration.Id),
             null);
     }
 
-    private static RunResponse ToRun(CollectionRun run, IntegrationWorkflowClient workflows) => new(
+    private static RunResponse ToRun(CollectionRunView run, IntegrationWorkflowClient workflows) => new(
         run.Id,
         run.WorkflowId,
         string.IsNullOrEmpty(run.WorkflowRunId) ? null : run.WorkflowRunId,
@@ -197,9 +198,9 @@ public static class IntegrationsApi
         run.Files,
         run.Rows,
         run.Bytes,
-        run.Unblended,
-        run.NetUnblended,
-        run.Amortized,
+        run.Totals.Unblended,
+        run.Totals.NetUnblended,
+        run.Totals.Amortized,
         workflows.UiLink(run.WorkflowId, string.IsNullOrEmpty(run.WorkflowRunId) ? null : run.WorkflowRunId));
 
     // The Temporal UI's workflow list filtered to this integration's runs (search attribute IntegrationId).

@@ -1,8 +1,7 @@
 using System.Security.Claims;
 using System.Text.Encodings.Web;
-using CurWorkflows.Storage;
+using CurWorkflows.Storage.Stores;
 using Microsoft.AspNetCore.Authentication;
-using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 
 namespace CurWorkflows.Service.Auth;
@@ -11,7 +10,6 @@ public static class ApiKeyDefaults
 {
     public const string Scheme = "ApiKey";
     public const string OrganizationIdClaim = "cur:organization_id";
-    public const string KeyIdClaim = "cur:key_id";
 }
 
 public static class ClaimsPrincipalExtensions
@@ -23,14 +21,14 @@ public static class ClaimsPrincipalExtensions
 }
 
 /// <summary>
-/// <c>Authorization: Bearer cwk_...</c>: finds the key row by its public key id and compares the SHA-256 of the
-/// presented key with the stored hash in constant time. Revoked keys fail like unknown ones.
+/// <c>Authorization: Bearer cwk_...</c>, checked by the storage's organization store (key row found by its public key
+/// id, SHA-256 of the presented key compared with the stored hash in constant time). Revoked keys fail like unknown ones.
 /// </summary>
 internal sealed partial class ApiKeyAuthenticationHandler(
     IOptionsMonitor<AuthenticationSchemeOptions> options,
     ILoggerFactory loggerFactory,
     UrlEncoder encoder,
-    IDbContextFactory<CurWorkflowsDbContext> contexts)
+    OrganizationStore organizations)
     : AuthenticationHandler<AuthenticationSchemeOptions>(options, loggerFactory, encoder)
 {
     protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
@@ -41,27 +39,16 @@ internal sealed partial class ApiKeyAuthenticationHandler(
             return AuthenticateResult.NoResult();
         }
 
-        var keyId = ApiKeyFormat.TryGetKeyId(presented);
-        if (keyId is null)
+        var organizationId = await organizations.AuthenticateAsync(presented, Context.RequestAborted);
+        if (organizationId is null)
         {
-            return AuthenticateResult.Fail("Malformed API key.");
-        }
-
-        await using var db = await contexts.CreateDbContextAsync(Context.RequestAborted);
-        var stored = await db.ApiKeys.AsNoTracking()
-            .Where(k => k.KeyId == keyId && k.RevokedAt == null)
-            .Select(k => new { k.OrganizationId, k.SecretHash })
-            .FirstOrDefaultAsync(Context.RequestAborted);
-        if (stored is null || !ApiKeyFormat.Matches(presented, stored.SecretHash))
-        {
-            LogRejected(Logger, keyId);
-            return AuthenticateResult.Fail("Unknown or revoked API key.");
+            LogRejected(Logger);
+            return AuthenticateResult.Fail("Unknown, revoked or malformed API key.");
         }
 
         var identity = new ClaimsIdentity(
             [
-                new Claim(ApiKeyDefaults.OrganizationIdClaim, stored.OrganizationId.ToString()),
-                new Claim(ApiKeyDefaults.KeyIdClaim, keyId),
+                new Claim(ApiKeyDefaults.OrganizationIdClaim, organizationId.Value.ToString()),
             ],
             ApiKeyDefaults.Scheme);
         return AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), ApiKeyDefaults.Scheme));
@@ -82,6 +69,6 @@ internal sealed partial class ApiKeyAuthenticationHandler(
             : null;
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Rejected API key {KeyId}")]
-    private static partial void LogRejected(ILogger logger, string keyId);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Rejected an API key")]
+    private static partial void LogRejected(ILogger logger);
 }

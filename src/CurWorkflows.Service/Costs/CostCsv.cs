@@ -12,7 +12,7 @@ public static class CostCsv
         text.Append(granularity == CostGranularity.Daily ? "date" : "month").Append(",package,");
         if (byResource)
         {
-            text.Append("resource_id,");
+            text.Append("resource_id,product_code,");
         }
 
         text.Append("currency,unblended,net_unblended,amortized\r\n");
@@ -23,12 +23,13 @@ public static class CostCsv
             if (byResource)
             {
                 text.Append(Field(line.ResourceId ?? "")).Append(',');
+                text.Append(Field(line.ProductCode ?? "")).Append(',');
             }
 
             text.Append(Field(line.Currency)).Append(',');
-            text.Append(line.Unblended.ToString(CultureInfo.InvariantCulture)).Append(',');
-            text.Append(line.NetUnblended.ToString(CultureInfo.InvariantCulture)).Append(',');
-            text.Append(line.Amortized.ToString(CultureInfo.InvariantCulture)).Append("\r\n");
+            text.Append(line.Cost.Unblended.ToString(CultureInfo.InvariantCulture)).Append(',');
+            text.Append(line.Cost.NetUnblended.ToString(CultureInfo.InvariantCulture)).Append(',');
+            text.Append(line.Cost.Amortized.ToString(CultureInfo.InvariantCulture)).Append("\r\n");
         }
 
         return text.ToString();

@@ -1,11 +1,20 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using CurWorkflows.Aws;
+using CurWorkflows.Service.Apis;
+using CurWorkflows.Service.Auth;
+using CurWorkflows.Service.Costs;
+using CurWorkflows.Service.Demo;
+using CurWorkflows.Service.Integrations;
 using CurWorkflows.Service.Temporal;
+using CurWorkflows.Storage;
+using CurWorkflows.Workflows.Hosting;
+using Amazon.Runtime;
+using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Http.Json;
 using Microsoft.Extensions.Options;
 using Scalar.AspNetCore;
-using Temporalio.Extensions.Hosting;
 
 namespace CurWorkflows.Service.Extensions;
 
@@ -45,6 +54,25 @@ public static class ServiceExtensions
                 temporalOptions.Address = server.Address;
             }
 
+            var demoOptions = configuration.GetSection(DemoOptions.SectionName).Get<DemoOptions>() ?? new();
+            if (demoOptions.Enabled)
+            {
+                if (!hostOptions.RunsApi || !hostOptions.RunsWorker)
+                {
+                    throw new InvalidOperationException("--demo runs the API and the worker in one process: leave Host:Role at All.");
+                }
+
+                startup.Demo = await DemoEnvironment.StartAsync(demoOptions);
+                var localAws = startup.Demo.Server.Url.ToString().TrimEnd('/');
+                configuration["Aws:StsServiceUrl"] = localAws;
+                configuration["Aws:S3ServiceUrl"] = localAws;
+                configuration["Aws:TaggingServiceUrl"] = localAws;
+                configuration["Aws:S3ForcePathStyle"] = "true";
+                // The local endpoint accepts any well-formed platform signature; no AWS account is involved.
+                services.AddSingleton(new AwsPlatformCredentials(new BasicAWSCredentials("demo-platform", "demo-platform-secret")));
+                services.AddHostedService<DemoEnabler>();
+            }
+
             builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = apiOptions.MaxRequestBodyBytes);
             services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);
             services.ConfigureHttpJsonOptions(options => ConfigureJson(options.SerializerOptions));
@@ -52,14 +80,36 @@ public static class ServiceExtensions
             services.AddExceptionHandler<ProblemExceptionHandler>();
             services.AddOpenApi();
 
-            services.AddTemporalClient(temporalOptions.Address, temporalOptions.Namespace);
+            services.AddCurStorage(configuration);
+            services.AddCurAws(configuration);
+            if (hostOptions.RunsWorker)
+            {
+                builder.AddCurWorkflowsWorker();
+            }
+            else
+            {
+                builder.AddCurWorkflowsClient();
+            }
+
             services.AddHealthChecks()
+                .AddCheck<DatabaseHealthCheck>("database", tags: ["ready"])
                 .AddCheck<TemporalHealthCheck>("temporal", tags: ["ready"]);
 
             services.AddSingleton(startup);
             services.AddSingleton<StartupNotes>();
+            if (hostOptions.RunsApi)
+            {
+                services.AddAuthentication(ApiKeyDefaults.Scheme)
+                    .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyDefaults.Scheme, null);
+                services.AddAuthorization();
+                services.AddSingleton<CostQueries>();
+                services.AddSingleton<EnableValidation>();
+                services.AddSingleton<IntegrationService>();
+                // After the storage's migration service: the schema exists when the key is created.
+                services.AddHostedService<BootstrapApiKey>();
+            }
+
             services.AddHostedService<StartupBanner>();
-            _ = hostOptions;
             return startup;
         }
         catch
@@ -84,8 +134,15 @@ public static class ServiceExtensions
 
         if (hostOptions.RunsApi)
         {
+            app.UseAuthentication();
+            app.UseAuthorization();
             app.MapOpenApi();
             app.MapScalarApiReference();
+
+            var api = app.MapGroup("/api/v1").RequireAuthorization();
+            api.MapIntegrationsApi();
+            api.MapCostsApi();
+            app.MapAdminApi();
         }
 
         return app;
@@ -105,6 +162,8 @@ public sealed class ServiceStartup : IAsyncDisposable
 {
     public EmbeddedTemporalServer? Temporal { get; set; }
 
+    public DemoEnvironment? Demo { get; set; }
+
     public List<IAsyncDisposable> Others { get; } = [];
 
     public async ValueTask DisposeAsync()
@@ -112,6 +171,11 @@ public sealed class ServiceStartup : IAsyncDisposable
         foreach (var other in Enumerable.Reverse(Others))
         {
             await other.DisposeAsync();
+        }
+
+        if (Demo is not null)
+        {
+            await Demo.DisposeAsync();
         }
 
         if (Temporal is not null)

@@ -34,7 +34,7 @@ public sealed class ApiOptions
     public long MaxRequestBodyBytes { get; set; } = 64 * 1024;
 
     /// <summary>The organization that receives the bootstrap API key on first start.</summary>
-    [Required, RegularExpression(OrganizationIds.Pattern)]
+    [Required, StringLength(200, MinimumLength = 1)]
     public string DefaultOrganization { get; set; } = "default";
 
     /// <summary>Create and print an API key for <see cref="DefaultOrganization"/> when it has none.</summary>
@@ -79,7 +79,3 @@ public sealed class TemporalHostOptions
     public bool IsEmbedded => string.IsNullOrWhiteSpace(Address);
 }
 
-public static class OrganizationIds
-{
-    public const string Pattern = "^[a-z0-9][a-z0-9_-]{0,62}$";
-}

@@ -12,6 +12,8 @@ public sealed class StartupNotes
 
     public string? BootstrapApiKey { get; set; }
 
+    public Guid? DefaultOrganizationId { get; set; }
+
     public void Add(string line)
     {
         lock (lines)

@@ -1,116 +1,63 @@
 using CurWorkflows.Service.Costs;
 using CurWorkflows.Service.Validation;
-using CurWorkflows.Storage;
-using CurWorkflows.Storage.Entities;
+using CurWorkflows.Storage.Stores;
 using CurWorkflows.Workflows;
-using Microsoft.EntityFrameworkCore;
 using StoredStatus = CurWorkflows.Storage.Entities.IntegrationStatus;
+using StoreEnableRequest = CurWorkflows.Storage.Stores.EnableIntegrationRequest;
 using WorkflowStatus = CurWorkflows.Workflows.IntegrationStatus;
 
 namespace CurWorkflows.Service.Integrations;
 
-public enum EnableOutcome
-{
-    Created,
-    Existing,
-}
+public sealed record EnableResult(bool Created, IntegrationView Integration, bool ReportFound);
 
-public sealed record EnableResult(EnableOutcome Outcome, Integration Integration, bool ReportFound);
-
-public sealed record IntegrationView(
-    Integration Integration,
+public sealed record IntegrationDetails(
+    IntegrationView Integration,
     WorkflowStatus? Workflow,
-    IReadOnlyList<CollectionRun> LastRuns,
-    IReadOnlyList<(string Currency, DateOnly Month, decimal Total, decimal Untagged)> Coverage);
+    IReadOnlyList<CollectionRunView> LastRuns,
+    IReadOnlyList<CoverageFigure> Coverage);
 
 /// <summary>
-/// Enable, refresh, disable and read integrations of one organization. An integration of another organization is
-/// indistinguishable from a missing one: every lookup filters on the organization.
+/// Enable, refresh, disable and read integrations of one organization. Another organization's integration is
+/// indistinguishable from a missing one: every lookup goes through the organization.
 /// </summary>
 public sealed partial class IntegrationService(
-    IDbContextFactory<CurWorkflowsDbContext> contexts,
+    IntegrationStore integrations,
+    CollectionRunStore runs,
     IntegrationWorkflowClient workflows,
     EnableValidation validation,
     CostQueries costs,
-    TimeProvider time,
     ILogger<IntegrationService> logger)
 {
     public const int StatusRuns = 5;
 
     /// <summary>
     /// Validates access (assume role, list bucket), then stores the integration and starts its workflow. The same
-    /// organization, role and bucket give the same integration; a disabled one is enabled again with the new values.
+    /// organization, role and bucket give the same integration and workflow; a disabled one is enabled again.
     /// </summary>
     public async Task<EnableResult> EnableAsync(Guid organizationId, ValidEnableRequest request, CancellationToken cancellationToken)
     {
-        var existing = await FindByRoleAndBucketAsync(organizationId, request.IamRoleArn, request.BucketName, cancellationToken);
-        var integrationId = existing?.Id ?? Guid.CreateVersion7();
+        // Throws CurException(access_denied | bucket_not_found), answered as 422 problem details.
+        var reportFound = await validation.ValidateAsync(request, cancellationToken);
 
-        // Throws CurException(access_denied | bucket_not_found); answered as 422 by the exception handler.
-        var reportFound = await validation.ValidateAsync(integrationId, request, cancellationToken);
-
-        var outcome = EnableOutcome.Existing;
-        await using (var db = await contexts.CreateDbContextAsync(cancellationToken))
-        {
-            var integration = await db.Integrations.FirstOrDefaultAsync(
-                i => i.OrganizationId == organizationId && i.RoleArn == request.IamRoleArn && i.BucketName == request.BucketName,
-                cancellationToken);
-            if (integration is null)
-            {
-                integration = new Integration
-                {
-                    Id = integrationId,
-                    OrganizationId = organizationId,
-                    RoleArn = request.IamRoleArn,
-                    ExternalId = request.ExternalId,
-                    BucketName = request.BucketName,
-                    CreatedAt = time.GetUtcNow(),
-                };
-                db.Integrations.Add(integration);
-                outcome = EnableOutcome.Created;
-            }
-
-            integration.ExternalId = request.ExternalId;
-            integration.ReportPrefix = request.ReportPrefix;
-            integration.ReportName = request.ReportName;
-            integration.TagKey = request.TagKey;
-            integration.Status = StoredStatus.Enabled;
-            integration.DisabledAt = null;
-            try
-            {
-                await db.SaveChangesAsync(cancellationToken);
-            }
-            catch (DbUpdateException) when (outcome == EnableOutcome.Created)
-            {
-                // A concurrent enable of the same role and bucket inserted first: that row is the integration.
-                outcome = EnableOutcome.Existing;
-            }
-        }
-
-        var stored = await FindByRoleAndBucketAsync(organizationId, request.IamRoleArn, request.BucketName, cancellationToken)
-            ?? throw new InvalidOperationException("The integration just stored was not found.");
-        await workflows.EnsureStartedAsync(stored.Id.ToString(), organizationId.ToString(), cancellationToken);
-        LogEnabled(logger, stored.Id, organizationId, outcome);
-        return new EnableResult(outcome, stored, reportFound);
+        var stored = await integrations.EnableAsync(
+            new StoreEnableRequest(organizationId, request.IamRoleArn, request.ExternalId, request.BucketName,
+                request.ReportPrefix, request.ReportName, request.TagKey),
+            cancellationToken);
+        await workflows.EnsureStartedAsync(stored.Integration.Id.ToString(), organizationId.ToString(), cancellationToken);
+        LogEnabled(logger, stored.Integration.Id, organizationId, stored.Created);
+        return new EnableResult(stored.Created, stored.Integration, reportFound);
     }
 
-    public async Task<Integration?> FindAsync(Guid organizationId, Guid integrationId, CancellationToken cancellationToken)
-    {
-        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
-        return await db.Integrations.AsNoTracking()
-            .FirstOrDefaultAsync(i => i.OrganizationId == organizationId && i.Id == integrationId, cancellationToken);
-    }
+    public Task<IntegrationView?> FindAsync(Guid organizationId, Guid integrationId, CancellationToken cancellationToken) =>
+        integrations.GetAsync(organizationId, integrationId, cancellationToken);
 
-    public async Task<bool> ExistsAsync(Guid organizationId, Guid integrationId, CancellationToken cancellationToken)
-    {
-        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
-        return await db.Integrations.AnyAsync(i => i.OrganizationId == organizationId && i.Id == integrationId, cancellationToken);
-    }
+    public async Task<bool> ExistsAsync(Guid organizationId, Guid integrationId, CancellationToken cancellationToken) =>
+        await integrations.GetAsync(organizationId, integrationId, cancellationToken) is not null;
 
     /// <summary>Signal-with-start of a refresh. Null when there is no such integration; false when it is disabled.</summary>
     public async Task<bool?> RefreshAsync(Guid organizationId, Guid integrationId, CancellationToken cancellationToken)
     {
-        var integration = await FindAsync(organizationId, integrationId, cancellationToken);
+        var integration = await integrations.GetAsync(organizationId, integrationId, cancellationToken);
         if (integration is null)
         {
             return null;
@@ -126,108 +73,75 @@ public sealed partial class IntegrationService(
     }
 
     /// <summary>Marks the integration disabled and stops its workflow; cost data stays. Null when there is no such integration.</summary>
-    public async Task<Integration?> DisableAsync(Guid organizationId, Guid integrationId, CancellationToken cancellationToken)
+    public async Task<IntegrationView?> DisableAsync(Guid organizationId, Guid integrationId, CancellationToken cancellationToken)
     {
-        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
-        var integration = await db.Integrations
-            .FirstOrDefaultAsync(i => i.OrganizationId == organizationId && i.Id == integrationId, cancellationToken);
-        if (integration is null)
+        if (!await integrations.DisableAsync(organizationId, integrationId, cancellationToken))
         {
             return null;
         }
 
-        if (integration.Status != StoredStatus.Disabled)
-        {
-            integration.Status = StoredStatus.Disabled;
-            integration.DisabledAt = time.GetUtcNow();
-            await db.SaveChangesAsync(cancellationToken);
-        }
-
-        await workflows.DisableAsync(integration.Id.ToString(), cancellationToken);
-        LogDisabled(logger, integration.Id, organizationId);
-        return integration;
+        await workflows.DisableAsync(integrationId.ToString(), cancellationToken);
+        LogDisabled(logger, integrationId, organizationId);
+        return await integrations.GetAsync(organizationId, integrationId, cancellationToken);
     }
 
-    public async Task<IntegrationView?> GetViewAsync(Guid organizationId, Guid integrationId, CancellationToken cancellationToken)
+    public async Task<IntegrationDetails?> GetDetailsAsync(Guid organizationId, Guid integrationId, CancellationToken cancellationToken)
     {
-        var integration = await FindAsync(organizationId, integrationId, cancellationToken);
-        return integration is null ? null : await ViewAsync(integration, cancellationToken);
+        var integration = await integrations.GetAsync(organizationId, integrationId, cancellationToken);
+        return integration is null ? null : await DetailsAsync(integration, cancellationToken);
     }
 
-    public async Task<IReadOnlyList<IntegrationView>> ListViewsAsync(Guid organizationId, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<IntegrationDetails>> ListDetailsAsync(Guid organizationId, CancellationToken cancellationToken)
     {
-        List<Integration> integrations;
-        await using (var db = await contexts.CreateDbContextAsync(cancellationToken))
+        var list = await integrations.ListAsync(organizationId, cancellationToken);
+        var details = new List<IntegrationDetails>(list.Count);
+        foreach (var integration in list)
         {
-            integrations = await db.Integrations.AsNoTracking()
-                .Where(i => i.OrganizationId == organizationId)
-                .OrderBy(i => i.CreatedAt)
-                .Take(500)
-                .ToListAsync(cancellationToken);
+            details.Add(await DetailsAsync(integration, cancellationToken));
         }
 
-        var views = new List<IntegrationView>(integrations.Count);
-        foreach (var integration in integrations)
-        {
-            views.Add(await ViewAsync(integration, cancellationToken));
-        }
-
-        return views;
+        return details;
     }
 
-    public async Task<IReadOnlyList<CollectionRun>?> RunsAsync(Guid organizationId, Guid integrationId, int limit, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<CollectionRunView>?> RunsAsync(Guid organizationId, Guid integrationId, int limit, CancellationToken cancellationToken)
     {
         if (!await ExistsAsync(organizationId, integrationId, cancellationToken))
         {
             return null;
         }
 
-        return await LastRunsAsync(organizationId, integrationId, limit, cancellationToken);
+        return await runs.ListAsync(organizationId, integrationId, limit, cancellationToken);
     }
 
-    private async Task<IntegrationView> ViewAsync(Integration integration, CancellationToken cancellationToken)
+    private async Task<IntegrationDetails> DetailsAsync(IntegrationView integration, CancellationToken cancellationToken)
     {
-        var workflow = await QueryWorkflowAsync(integration, cancellationToken);
-        var runs = await LastRunsAsync(integration.OrganizationId, integration.Id, StatusRuns, cancellationToken);
-        var coverage = await costs.CoverageAsync(integration.OrganizationId, integration.Id, cancellationToken);
-        return new IntegrationView(integration, workflow, runs, coverage);
-    }
-
-    private async Task<List<CollectionRun>> LastRunsAsync(Guid organizationId, Guid integrationId, int limit, CancellationToken cancellationToken)
-    {
-        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
-        return await db.CollectionRuns.AsNoTracking()
-            .Where(r => r.OrganizationId == organizationId && r.IntegrationId == integrationId)
-            .OrderByDescending(r => r.StartedAt)
-            .Take(limit)
-            .ToListAsync(cancellationToken);
+        var workflow = await QueryWorkflowAsync(integration.Id, cancellationToken);
+        var lastRuns = await runs.ListAsync(integration.OrganizationId, integration.Id, StatusRuns, cancellationToken);
+        var periods = await runs.ListBillingPeriodsAsync(integration.OrganizationId, integration.Id, cancellationToken);
+        IReadOnlyList<CoverageFigure> coverage = periods.Count == 0
+            ? []
+            : await costs.CoverageAsync(integration.OrganizationId, integration.Id, periods[^1].PeriodStart, cancellationToken);
+        return new IntegrationDetails(integration, workflow, lastRuns, coverage);
     }
 
     /// <summary>The workflow's own status; null when it does not exist or does not answer quickly (no worker, Temporal down).</summary>
-    private async Task<WorkflowStatus?> QueryWorkflowAsync(Integration integration, CancellationToken cancellationToken)
+    private async Task<WorkflowStatus?> QueryWorkflowAsync(Guid integrationId, CancellationToken cancellationToken)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(TimeSpan.FromSeconds(3));
         try
         {
-            return await workflows.GetStatusAsync(integration.Id.ToString(), timeout.Token);
+            return await workflows.GetStatusAsync(integrationId.ToString(), timeout.Token);
         }
         catch (Exception exception) when (!cancellationToken.IsCancellationRequested && exception is not OutOfMemoryException)
         {
-            LogStatusUnavailable(logger, integration.Id, exception.GetType().Name);
+            LogStatusUnavailable(logger, integrationId, exception.GetType().Name);
             return null;
         }
     }
 
-    private async Task<Integration?> FindByRoleAndBucketAsync(Guid organizationId, string roleArn, string bucket, CancellationToken cancellationToken)
-    {
-        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
-        return await db.Integrations.AsNoTracking().FirstOrDefaultAsync(
-            i => i.OrganizationId == organizationId && i.RoleArn == roleArn && i.BucketName == bucket, cancellationToken);
-    }
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "Integration {IntegrationId} of organization {OrganizationId} enabled ({Outcome})")]
-    private static partial void LogEnabled(ILogger logger, Guid integrationId, Guid organizationId, EnableOutcome outcome);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Integration {IntegrationId} of organization {OrganizationId} enabled (created: {Created})")]
+    private static partial void LogEnabled(ILogger logger, Guid integrationId, Guid organizationId, bool created);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Integration {IntegrationId} of organization {OrganizationId} disabled")]
     private static partial void LogDisabled(ILogger logger, Guid integrationId, Guid organizationId);
