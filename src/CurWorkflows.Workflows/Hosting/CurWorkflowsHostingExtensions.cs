@@ -70,9 +70,6 @@ public static class CurWorkflowsHostingExtensions
             .AddWorkflow<IntegrationWorkflow>()
             .AddWorkflow<CollectionWorkflow>()
             .AddSingletonActivities<WorkerQueueActivities>();
-
-        services.AddHostedTemporalWorker(workerQueue.Name)
-            .ConfigureOptions(o => o.ClientOptions = ConnectOptions(services, temporal));
         return builder;
     }
 

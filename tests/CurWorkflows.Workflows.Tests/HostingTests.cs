@@ -1,0 +1,114 @@
+using CurWorkflows.Workflows.Hosting;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+using Temporalio.Api.Enums.V1;
+using Temporalio.Client;
+
+namespace CurWorkflows.Workflows.Tests;
+
+[Collection(TemporalCollection.Name)]
+public sealed class HostingTests(TemporalFixture temporal)
+{
+    [Fact]
+    public async Task Start_fails_with_the_key_named_when_the_cron_expression_is_invalid()
+    {
+        using var host = BuildWorkerHost(new() { ["Collection:Cron"] = "every morning" });
+        var error = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync());
+        Assert.Contains("Collection:Cron", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Start_fails_when_the_address_is_not_host_and_port()
+    {
+        using var host = BuildWorkerHost(new() { ["Temporal:Address"] = "localhost" });
+        var error = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync());
+        Assert.Contains("Temporal:Address", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Worker_host_runs_integration_workflows_started_idempotently_by_the_client()
+    {
+        using var host = BuildWorkerHost([]);
+        await host.StartAsync();
+        try
+        {
+            var client = host.Services.GetRequiredService<IntegrationWorkflowClient>();
+            var integrationId = Guid.NewGuid().ToString("N");
+            var workflowId = await client.EnsureStartedAsync(integrationId, "org-h");
+            var firstRun = (await temporal.Client.GetWorkflowHandle(workflowId).DescribeAsync()).RunId;
+            Assert.Equal(workflowId, await client.EnsureStartedAsync(integrationId, "org-h"));
+            await client.RefreshAsync(integrationId, "org-h");
+            Assert.Equal(firstRun, (await temporal.Client.GetWorkflowHandle(workflowId).DescribeAsync()).RunId);
+
+            // The hosted worker answers the query: a new integration collects at once.
+            IntegrationStatus? status = null;
+            await Eventually.TrueAsync(
+                async () => (status = await client.GetStatusAsync(integrationId))?.State == IntegrationState.Running, "the first run started");
+            Assert.StartsWith($"cur-collection-{integrationId}-", status!.CurrentRunWorkflowId, StringComparison.Ordinal);
+
+            Assert.True(await client.DisableAsync(integrationId));
+            await Eventually.TrueAsync(
+                async () => (await client.GetStatusAsync(integrationId))?.State == IntegrationState.Disabled, "the integration is disabled");
+            await temporal.Client.GetWorkflowHandle(workflowId).TerminateAsync("test cleanup");
+            Assert.False(await client.DisableAsync(Guid.NewGuid().ToString("N")));
+            Assert.Null(await client.GetStatusAsync(Guid.NewGuid().ToString("N")));
+        }
+        finally
+        {
+            await host.StopAsync();
+        }
+    }
+
+    [Fact]
+    public async Task An_empty_address_starts_an_embedded_dev_server_with_the_search_attributes()
+    {
+        var builder = Host.CreateApplicationBuilder();
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Temporal:Address"] = "",
+            ["Temporal:CliPath"] = TestPaths.TemporalCli(),
+            ["Temporal:UiBaseUrl"] = "http://localhost:8233",
+        });
+        builder.AddCurWorkflowsClient();
+        using var host = builder.Build();
+        await host.StartAsync();
+        try
+        {
+            var client = host.Services.GetRequiredService<IntegrationWorkflowClient>();
+            var workflowId = await client.EnsureStartedAsync("embedded-1", "org-e");
+            var temporalClient = host.Services.GetRequiredService<ITemporalClient>();
+            var description = await temporalClient.GetWorkflowHandle(workflowId).DescribeAsync();
+            Assert.Equal(WorkflowExecutionStatus.Running, description.Status);
+            Assert.Equal("embedded-1", description.TypedSearchAttributes.Get(CurSearchAttributes.IntegrationId));
+            Assert.StartsWith("127.0.0.1:", host.Services.GetRequiredService<TemporalEndpoint>().Address, StringComparison.Ordinal);
+            Assert.Equal(
+                new Uri("http://localhost:8233/namespaces/default/workflows/cur-integration-embedded-1/r1/history"),
+                client.UiLink(workflowId, "r1"));
+        }
+        finally
+        {
+            await host.StopAsync();
+        }
+    }
+
+    private IHost BuildWorkerHost(Dictionary<string, string?> overrides)
+    {
+        var builder = Host.CreateApplicationBuilder();
+        var settings = new Dictionary<string, string?>
+        {
+            ["Temporal:Address"] = temporal.Address,
+            ["Temporal:TaskQueue"] = TemporalFixture.NewTaskQueue(),
+            ["Collection:SpoolDirectory"] = Path.Combine(Path.GetTempPath(), "curworkflows-test-spool", Guid.NewGuid().ToString("N")),
+        };
+        foreach (var (key, value) in overrides)
+        {
+            settings[key] = value;
+        }
+
+        builder.Configuration.AddInMemoryCollection(settings);
+        builder.AddCurWorkflowsWorker();
+        return builder.Build();
+    }
+}
