@@ -1,1 +1,3 @@
-Console.WriteLine("placeholder");
+using CurWorkflows.Cur.Cli;
+
+return CurCommand.Run(args, Console.Out, Console.Error);

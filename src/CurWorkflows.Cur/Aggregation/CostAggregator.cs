@@ -451,10 +451,12 @@ public sealed partial class CostAggregator
             var nextByRows = everyRows > 0 ? rowsInFile + everyRows : long.MaxValue;
             var clock = Stopwatch.StartNew();
             var lastCheckpointAt = TimeSpan.Zero;
+            var lastCheckpointRows = rowsInFile;
             while (reader.Read())
             {
                 _line = baseLine + reader.LineNumber;
-                if (checkpoints is not null && (rowsInFile >= nextByRows || (interval > TimeSpan.Zero && (rowsInFile & 4095) == 0 && clock.Elapsed - lastCheckpointAt >= interval)))
+                if (checkpoints is not null && rowsInFile > lastCheckpointRows
+                    && (rowsInFile >= nextByRows || (interval > TimeSpan.Zero && (rowsInFile & 4095) == 0 && clock.Elapsed - lastCheckpointAt >= interval)))
                 {
                     cancellationToken.ThrowIfCancellationRequested();
                     var position = new CurReadPosition(rowsInFile, _line, baseBytes + reader.ByteOffset, data.CompressedBytesRead);
@@ -462,6 +464,7 @@ public sealed partial class CostAggregator
                     checkpoints.OnCheckpoint(owner, new CurCheckpoint(source.Name, position, owner._rows, owner._costs.Count));
                     nextByRows = everyRows > 0 ? rowsInFile + everyRows : long.MaxValue;
                     lastCheckpointAt = clock.Elapsed;
+                    lastCheckpointRows = rowsInFile;
                 }
                 else if ((rowsInFile & 16383) == 0)
                 {

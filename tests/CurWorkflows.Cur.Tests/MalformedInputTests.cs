@@ -1,0 +1,236 @@
+using System.IO.Compression;
+using System.Text;
+using CurWorkflows.Cur.Aggregation;
+using CurWorkflows.Cur.Reading;
+using CurWorkflows.ReportGenerator;
+
+namespace CurWorkflows.Cur.Tests;
+
+public class MalformedInputTests
+{
+    private const string Header = "identity/LineItemId,lineItem/LineItemType,lineItem/UsageStartDate,lineItem/UnblendedCost,resourceTags/user:md-package";
+
+    private static ReportMalformedException Fails(string name, byte[] content)
+    {
+        var error = Assert.Throws<ReportMalformedException>(() => CostAggregator.AggregateFile(CurSource.FromBytes(name, content)));
+        Assert.Equal(CurErrorCodes.ReportMalformed, error.Code);
+        Assert.Equal(name, error.File);
+        Assert.Contains(name, error.Message, StringComparison.Ordinal);
+        return error;
+    }
+
+    private static ReportMalformedException FailsCsv(string csv) => Fails("bad.csv", Encoding.UTF8.GetBytes(csv));
+
+    [Fact]
+    public void BadNumber_NamesLineAndColumn()
+    {
+        var error = FailsCsv($"{Header}\r\na,Usage,2024-11-01T00:00:00Z,1.5,x\r\n\"b\r\nstill b\",Usage,2024-11-01T00:00:00Z,1.5,x\r\nc,Usage,2024-11-01T00:00:00Z,\"12,3\",x\r\n");
+
+        Assert.Equal(5, error.Line);
+        Assert.Equal(4, error.Column);
+        Assert.Equal("lineItem/UnblendedCost", error.ColumnName);
+        Assert.Contains("line 5, column 4 (lineItem/UnblendedCost)", error.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("abc")]
+    [InlineData("1.2.3")]
+    [InlineData("-")]
+    [InlineData("NaN")]
+    [InlineData("1e400")]
+    public void NotANumber_IsMalformed(string value)
+    {
+        var error = FailsCsv($"{Header}\na,Usage,2024-11-01T00:00:00Z,{value},x\n");
+
+        Assert.Equal(2, error.Line);
+        Assert.Equal(4, error.Column);
+    }
+
+    [Theory]
+    [InlineData("2024-13-01T00:00:00Z")]
+    [InlineData("2024-02-30T00:00:00Z")]
+    [InlineData("yesterday")]
+    [InlineData("")]
+    public void BadDate_IsMalformed(string value)
+    {
+        var error = FailsCsv($"{Header}\na,Usage,2024-11-01T00:00:00Z,1,x\nb,Usage,{value},1,x\n");
+
+        Assert.Equal(3, error.Line);
+        Assert.Equal(3, error.Column);
+        Assert.Equal("lineItem/UsageStartDate", error.ColumnName);
+    }
+
+    [Fact]
+    public void TooManyFields_IsMalformed_AtTheFirstExtraField()
+    {
+        var error = FailsCsv($"{Header}\na,Usage,2024-11-01T00:00:00Z,1,x,extra\n");
+
+        Assert.Equal(2, error.Line);
+        Assert.Equal(6, error.Column);
+        Assert.Contains("6 fields, the header has 5", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void TooFewFields_IsMalformed_AtTheFirstMissingField()
+    {
+        var error = FailsCsv($"{Header}\na,Usage,2024-11-01T00:00:00Z,1,x\nb,Usage,2024-11-01T00:00:00Z\n");
+
+        Assert.Equal(3, error.Line);
+        Assert.Equal(4, error.Column);
+        Assert.Equal("lineItem/UnblendedCost", error.ColumnName);
+    }
+
+    [Fact]
+    public void TruncatedPlainCsv_EndsWithAShortRow_AndIsMalformed()
+    {
+        var error = FailsCsv($"{Header}\na,Usage,2024-11-01T00:00:00Z,1,x\nb,Usage,2024-11-0");
+
+        Assert.Equal(3, error.Line);
+    }
+
+    [Fact]
+    public void UnterminatedQuote_IsMalformed()
+    {
+        var error = FailsCsv($"{Header}\na,Usage,2024-11-01T00:00:00Z,1,x\n\"b,Usage,2024-11-01T00:00:00Z,1,x\n");
+
+        Assert.Equal(3, error.Line);
+    }
+
+    [Theory]
+    [InlineData("lineItem/UsageStartDate")]
+    [InlineData("lineItem/UnblendedCost")]
+    [InlineData("lineItem/LineItemType")]
+    public void MissingRequiredColumn_IsMalformed_OnLine1(string column)
+    {
+        var header = Header.Replace(column, "lineItem/Other", StringComparison.Ordinal);
+
+        var error = FailsCsv($"{header}\na,Usage,2024-11-01T00:00:00Z,1,x\n");
+
+        Assert.Equal(1, error.Line);
+        Assert.Contains(column, error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void EmptyFile_IsMalformed() => Assert.Equal(1, Fails("empty.csv", []).Line);
+
+    [Fact]
+    public void EmptyLineItemType_IsMalformed()
+    {
+        var error = FailsCsv($"{Header}\na,,2024-11-01T00:00:00Z,1,x\n");
+
+        Assert.Equal(2, error.Column);
+    }
+
+    [Fact]
+    public void RowsOfTwoBillingPeriods_AreMalformed()
+    {
+        var error = FailsCsv("bill/BillingPeriodStartDate,lineItem/LineItemType,lineItem/UsageStartDate,lineItem/UnblendedCost\n" +
+            "2024-10-01T00:00:00Z,Usage,2024-10-02T00:00:00Z,1\n2024-11-01T00:00:00Z,Usage,2024-11-02T00:00:00Z,1\n");
+
+        Assert.Equal(3, error.Line);
+        Assert.Equal(1, error.Column);
+    }
+
+    [Fact]
+    public void ZipWithoutEntries_IsMalformed()
+    {
+        var error = Fails("none.csv.zip", Zip());
+
+        Assert.Contains("holds 0", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ZipWithTwoEntries_IsMalformed()
+    {
+        var error = Fails("two.csv.zip", Zip(("a.csv", $"{Header}\n"), ("b.csv", $"{Header}\n")));
+
+        Assert.Contains("holds 2", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void TruncatedZip_IsMalformed()
+    {
+        var zip = GeneratedZip();
+
+        Fails("cut.csv.zip", zip[..(zip.Length / 2)]);
+    }
+
+    [Fact]
+    public void ZipWithCorruptData_IsMalformed_EvenWhenInflateDoesNotNotice()
+    {
+        var zip = GeneratedZip();
+        // Flip bits at many places of the deflate data in turn: each must be caught by inflate or by the CRC/length check.
+        for (var offset = 200; offset < zip.Length - 300; offset += zip.Length / 7)
+        {
+            var corrupt = (byte[])zip.Clone();
+            corrupt[offset] ^= 0x55;
+            Fails("corrupt.csv.zip", corrupt);
+        }
+    }
+
+    [Fact]
+    public void NotAZipAtAll_IsMalformed() => Fails("plain.csv.zip", Encoding.UTF8.GetBytes($"{Header}\n"));
+
+    [Fact]
+    public void TruncatedGzip_IsMalformed()
+    {
+        var gzip = GeneratedGzip();
+        foreach (var length in new[] { gzip.Length - 1, gzip.Length - 8, gzip.Length / 2, 30, 5 })
+        {
+            Fails("cut.csv.gz", gzip[..length]);
+        }
+    }
+
+    [Fact]
+    public void GzipWithCorruptData_IsMalformed()
+    {
+        var gzip = GeneratedGzip();
+        for (var offset = 20; offset < gzip.Length - 8; offset += gzip.Length / 9)
+        {
+            var corrupt = (byte[])gzip.Clone();
+            corrupt[offset] ^= 0x10;
+            Fails("corrupt.csv.gz", corrupt);
+        }
+    }
+
+    [Fact]
+    public void NotAGzipAtAll_IsMalformed() => Fails("plain.csv.gz", Encoding.UTF8.GetBytes($"{Header}\na,Usage,2024-11-01T00:00:00Z,1,x\n"));
+
+    [Fact]
+    public void ErrorsInsideAZip_NameTheLine()
+    {
+        var error = Fails("bad-row.csv.zip", Zip(("bad-row.csv", $"{Header}\na,Usage,2024-11-01T00:00:00Z,1,x\nb,Usage,2024-11-01T00:00:00Z,one,x\n")));
+
+        Assert.Equal(3, error.Line);
+        Assert.Equal(4, error.Column);
+    }
+
+    private static byte[] Zip(params (string Name, string Content)[] entries)
+    {
+        using var buffer = new MemoryStream();
+        using (var archive = new ZipArchive(buffer, ZipArchiveMode.Create, leaveOpen: true))
+        {
+            foreach (var (name, content) in entries)
+            {
+                using var stream = archive.CreateEntry(name).Open();
+                stream.Write(Encoding.UTF8.GetBytes(content));
+            }
+        }
+
+        return buffer.ToArray();
+    }
+
+    private static byte[] GeneratedZip()
+    {
+        using var buffer = new MemoryStream();
+        ReportFiles.Write(buffer, ReportFileFormat.Zip, "r.csv", new ReportGeneratorOptions { Rows = 400 });
+        return buffer.ToArray();
+    }
+
+    private static byte[] GeneratedGzip()
+    {
+        using var buffer = new MemoryStream();
+        ReportFiles.Write(buffer, ReportFileFormat.Gzip, "r.csv", new ReportGeneratorOptions { Rows = 400 });
+        return buffer.ToArray();
+    }
+}
