@@ -32,7 +32,8 @@ public sealed class ServiceTestHost : IAsyncDisposable
 
     public ServiceStartup Startup => startup;
 
-    public static async Task<ServiceTestHost> StartAsync(IDictionary<string, string?> settings, string? contentRoot = null)
+    public static async Task<ServiceTestHost> StartAsync(
+        IDictionary<string, string?> settings, string? contentRoot = null, Action<WebApplicationBuilder>? configure = null)
     {
         contentRoot ??= TestEnvironment.NewTempDirectory("host");
         var logs = new CapturedLogs();
@@ -47,6 +48,7 @@ public sealed class ServiceTestHost : IAsyncDisposable
         builder.Logging.ClearProviders();
         builder.Logging.SetMinimumLevel(LogLevel.Trace);
         builder.Logging.AddProvider(logs);
+        configure?.Invoke(builder);
 
         var startup = await builder.AddCurWorkflowsServiceAsync();
         WebApplication? app = null;
