@@ -109,7 +109,8 @@ public class CostRuleTests
     [Theory]
     [InlineData("1.5E-7", "0.00000015")]
     [InlineData("-0.0000000001", "-0.0000000001")]
-    [InlineData("12345678901234567890.123", "12345678901234567890.123")]
+    [InlineData("123456789012.123", "123456789012.123")]
+    [InlineData("0.100000000000000000000", "0.1")]
     [InlineData("", "0")]
     [InlineData(".5", "0.5")]
     public void Costs_ParseExactly(string text, string expected)

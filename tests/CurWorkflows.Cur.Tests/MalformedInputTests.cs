@@ -38,6 +38,8 @@ public class MalformedInputTests
     [InlineData("-")]
     [InlineData("NaN")]
     [InlineData("1e400")]
+    [InlineData("1000000000000")]
+    [InlineData("0.0000000000001")]
     public void NotANumber_IsMalformed(string value)
     {
         var error = FailsCsv($"{Header}\na,Usage,2024-11-01T00:00:00Z,{value},x\n");

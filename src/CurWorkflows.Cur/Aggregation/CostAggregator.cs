@@ -16,6 +16,8 @@ public sealed partial class CostAggregator
     private const int StateFormatVersion = 1;
     private const int MaxRecordBytes = 16 << 20;
     private const int UntaggedPackage = 0;
+    private const int MaxCostScale = 12;
+    private const decimal MaxCostMagnitude = 1_000_000_000_000m;
 
     private readonly CostAggregationOptions _options;
     private readonly Utf8Table _packages = new();
@@ -198,6 +200,13 @@ public sealed partial class CostAggregator
     {
         if (sum != _rowSums)
         {
+            if (Math.Abs(_rowSums.Unblended) >= MaxCostMagnitude || Math.Abs(sum.Unblended) >= MaxCostMagnitude
+                || Math.Abs(_rowSums.Amortized) >= MaxCostMagnitude || Math.Abs(_rowSums.NetUnblended) >= MaxCostMagnitude)
+            {
+                throw new ReportMalformedException(string.Join(", ", _completedFiles), null, null, null, "the costs add up to more than decimal sums can hold exactly");
+            }
+
+
             throw new InvalidOperationException(
                 $"reconciliation failed: {what} sum to {sum.Unblended}/{sum.NetUnblended}/{sum.Amortized}, the rows to {_rowSums.Unblended}/{_rowSums.NetUnblended}/{_rowSums.Amortized}");
         }
@@ -620,6 +629,24 @@ public sealed partial class CostAggregator
             if (!Utf8Values.TryParseDecimal(text, out var value))
             {
                 throw Malformed(c, column, $"'{Shorten(text)}' is not a number");
+            }
+
+            // Bounds that keep every sum exact: 12 decimal places (CUR writes 10) and 16 integer digits fill the
+            // 28 digits of a decimal, and per-row amounts below 10^12 leave room for 10,000 maximal rows.
+            if (value.Scale > MaxCostScale)
+            {
+                var rounded = decimal.Round(value, MaxCostScale);
+                if (rounded != value)
+                {
+                    throw Malformed(c, column, $"'{Shorten(text)}' has more than {MaxCostScale} decimal places");
+                }
+
+                value = rounded;
+            }
+
+            if (value is >= MaxCostMagnitude or <= -MaxCostMagnitude)
+            {
+                throw Malformed(c, column, $"'{Shorten(text)}' is beyond the supported range of ±10^12");
             }
 
             return value;

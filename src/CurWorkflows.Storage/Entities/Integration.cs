@@ -22,7 +22,7 @@ public sealed class Integration
 
     /// <summary>Write-only secret: stored for AssumeRole, never returned, logged or serialized.</summary>
     [JsonIgnore]
-    public required string ExternalId { get; set; }
+    public string ExternalId { get; set; } = "";
 
     public required string BucketName { get; set; }
 

@@ -3,16 +3,16 @@ using System;
 using CurWorkflows.Storage;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Infrastructure;
+using Microsoft.EntityFrameworkCore.Metadata;
 using Microsoft.EntityFrameworkCore.Migrations;
 using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
-using Npgsql.EntityFrameworkCore.PostgreSQL.Metadata;
 
 #nullable disable
 
-namespace CurWorkflows.Storage.Migrations.PostgreSql
+namespace CurWorkflows.Storage.Migrations.SqlServer
 {
-    [DbContext(typeof(PostgreSqlCurWorkflowsDbContext))]
-    [Migration("20261126124957_InitialCreate")]
+    [DbContext(typeof(SqlServerCurWorkflowsDbContext))]
+    [Migration("20261126130336_InitialCreate")]
     partial class InitialCreate
     {
         /// <inheritdoc />
@@ -21,44 +21,44 @@ namespace CurWorkflows.Storage.Migrations.PostgreSql
 #pragma warning disable 612, 618
             modelBuilder
                 .HasAnnotation("ProductVersion", "10.0.15")
-                .HasAnnotation("Relational:MaxIdentifierLength", 63);
+                .HasAnnotation("Relational:MaxIdentifierLength", 128);
 
-            NpgsqlModelBuilderExtensions.UseIdentityByDefaultColumns(modelBuilder);
+            SqlServerModelBuilderExtensions.UseIdentityColumns(modelBuilder);
 
             modelBuilder.Entity("CurWorkflows.Storage.Entities.ApiKey", b =>
                 {
                     b.Property<Guid>("Id")
-                        .HasColumnType("uuid")
+                        .HasColumnType("uniqueidentifier")
                         .HasColumnName("id");
 
                     b.Property<DateTimeOffset>("CreatedAt")
-                        .HasColumnType("timestamp with time zone")
+                        .HasColumnType("datetimeoffset")
                         .HasColumnName("created_at");
 
                     b.Property<string>("KeyId")
                         .IsRequired()
                         .HasMaxLength(64)
-                        .HasColumnType("character varying(64)")
+                        .HasColumnType("nvarchar(64)")
                         .HasColumnName("key_id");
 
                     b.Property<string>("Name")
                         .IsRequired()
                         .HasMaxLength(256)
-                        .HasColumnType("character varying(256)")
+                        .HasColumnType("nvarchar(256)")
                         .HasColumnName("name");
 
                     b.Property<Guid>("OrganizationId")
-                        .HasColumnType("uuid")
+                        .HasColumnType("uniqueidentifier")
                         .HasColumnName("organization_id");
 
                     b.Property<DateTimeOffset?>("RevokedAt")
-                        .HasColumnType("timestamp with time zone")
+                        .HasColumnType("datetimeoffset")
                         .HasColumnName("revoked_at");
 
                     b.Property<byte[]>("SecretHash")
                         .IsRequired()
                         .HasMaxLength(32)
-                        .HasColumnType("bytea")
+                        .HasColumnType("varbinary(32)")
                         .HasColumnName("secret_hash");
 
                     b.HasKey("Id");
@@ -74,7 +74,7 @@ namespace CurWorkflows.Storage.Migrations.PostgreSql
             modelBuilder.Entity("CurWorkflows.Storage.Entities.BillingPeriod", b =>
                 {
                     b.Property<Guid>("IntegrationId")
-                        .HasColumnType("uuid")
+                        .HasColumnType("uniqueidentifier")
                         .HasColumnName("integration_id");
 
                     b.Property<DateOnly>("PeriodStart")
@@ -87,31 +87,31 @@ namespace CurWorkflows.Storage.Migrations.PostgreSql
 
                     b.Property<decimal>("Amortized")
                         .HasPrecision(28, 10)
-                        .HasColumnType("numeric(28,10)")
+                        .HasColumnType("decimal(28,10)")
                         .HasColumnName("amortized");
 
                     b.Property<string>("AssemblyId")
                         .IsRequired()
                         .HasMaxLength(128)
-                        .HasColumnType("character varying(128)")
+                        .HasColumnType("nvarchar(128)")
                         .HasColumnName("assembly_id");
 
                     b.Property<Guid>("CollectionRunId")
-                        .HasColumnType("uuid")
+                        .HasColumnType("uniqueidentifier")
                         .HasColumnName("collection_run_id");
 
                     b.Property<string>("Currency")
                         .IsRequired()
                         .HasMaxLength(8)
-                        .HasColumnType("character varying(8)")
+                        .HasColumnType("nvarchar(8)")
                         .HasColumnName("currency");
 
                     b.Property<DateTimeOffset>("IngestedAt")
-                        .HasColumnType("timestamp with time zone")
+                        .HasColumnType("datetimeoffset")
                         .HasColumnName("ingested_at");
 
                     b.Property<bool>("IsFinal")
-                        .HasColumnType("boolean")
+                        .HasColumnType("bit")
                         .HasColumnName("is_final");
 
                     b.Property<long>("LineItemRows")
@@ -121,21 +121,21 @@ namespace CurWorkflows.Storage.Migrations.PostgreSql
                     b.Property<string>("ManifestETag")
                         .IsRequired()
                         .HasMaxLength(128)
-                        .HasColumnType("character varying(128)")
+                        .HasColumnType("nvarchar(128)")
                         .HasColumnName("manifest_e_tag");
 
                     b.Property<decimal>("NetUnblended")
                         .HasPrecision(28, 10)
-                        .HasColumnType("numeric(28,10)")
+                        .HasColumnType("decimal(28,10)")
                         .HasColumnName("net_unblended");
 
                     b.Property<Guid>("OrganizationId")
-                        .HasColumnType("uuid")
+                        .HasColumnType("uniqueidentifier")
                         .HasColumnName("organization_id");
 
                     b.Property<decimal>("Unblended")
                         .HasPrecision(28, 10)
-                        .HasColumnType("numeric(28,10)")
+                        .HasColumnType("decimal(28,10)")
                         .HasColumnName("unblended");
 
                     b.HasKey("IntegrationId", "PeriodStart");
@@ -148,12 +148,12 @@ namespace CurWorkflows.Storage.Migrations.PostgreSql
             modelBuilder.Entity("CurWorkflows.Storage.Entities.CollectionRun", b =>
                 {
                     b.Property<Guid>("Id")
-                        .HasColumnType("uuid")
+                        .HasColumnType("uniqueidentifier")
                         .HasColumnName("id");
 
                     b.Property<decimal>("Amortized")
                         .HasPrecision(28, 10)
-                        .HasColumnType("numeric(28,10)")
+                        .HasColumnType("decimal(28,10)")
                         .HasColumnName("amortized");
 
                     b.Property<long>("Bytes")
@@ -161,48 +161,48 @@ namespace CurWorkflows.Storage.Migrations.PostgreSql
                         .HasColumnName("bytes");
 
                     b.Property<DateTimeOffset?>("EndedAt")
-                        .HasColumnType("timestamp with time zone")
+                        .HasColumnType("datetimeoffset")
                         .HasColumnName("ended_at");
 
                     b.Property<string>("ErrorCode")
                         .HasMaxLength(64)
-                        .HasColumnType("character varying(64)")
+                        .HasColumnType("nvarchar(64)")
                         .HasColumnName("error_code");
 
                     b.Property<string>("ErrorMessage")
                         .HasMaxLength(4000)
-                        .HasColumnType("character varying(4000)")
+                        .HasColumnType("nvarchar(4000)")
                         .HasColumnName("error_message");
 
                     b.Property<int>("Files")
-                        .HasColumnType("integer")
+                        .HasColumnType("int")
                         .HasColumnName("files");
 
                     b.Property<Guid>("IntegrationId")
-                        .HasColumnType("uuid")
+                        .HasColumnType("uniqueidentifier")
                         .HasColumnName("integration_id");
 
                     b.Property<decimal>("NetUnblended")
                         .HasPrecision(28, 10)
-                        .HasColumnType("numeric(28,10)")
+                        .HasColumnType("decimal(28,10)")
                         .HasColumnName("net_unblended");
 
                     b.Property<Guid>("OrganizationId")
-                        .HasColumnType("uuid")
+                        .HasColumnType("uniqueidentifier")
                         .HasColumnName("organization_id");
 
                     b.Property<string>("Outcome")
                         .IsRequired()
                         .HasMaxLength(16)
-                        .HasColumnType("character varying(16)")
+                        .HasColumnType("nvarchar(16)")
                         .HasColumnName("outcome");
 
                     b.Property<int>("PeriodsIngested")
-                        .HasColumnType("integer")
+                        .HasColumnType("int")
                         .HasColumnName("periods_ingested");
 
                     b.Property<int>("PeriodsSkipped")
-                        .HasColumnType("integer")
+                        .HasColumnType("int")
                         .HasColumnName("periods_skipped");
 
                     b.Property<long>("Rows")
@@ -210,24 +210,24 @@ namespace CurWorkflows.Storage.Migrations.PostgreSql
                         .HasColumnName("rows");
 
                     b.Property<DateTimeOffset>("StartedAt")
-                        .HasColumnType("timestamp with time zone")
+                        .HasColumnType("datetimeoffset")
                         .HasColumnName("started_at");
 
                     b.Property<decimal>("Unblended")
                         .HasPrecision(28, 10)
-                        .HasColumnType("numeric(28,10)")
+                        .HasColumnType("decimal(28,10)")
                         .HasColumnName("unblended");
 
                     b.Property<string>("WorkflowId")
                         .IsRequired()
                         .HasMaxLength(256)
-                        .HasColumnType("character varying(256)")
+                        .HasColumnType("nvarchar(256)")
                         .HasColumnName("workflow_id");
 
                     b.Property<string>("WorkflowRunId")
                         .IsRequired()
                         .HasMaxLength(256)
-                        .HasColumnType("character varying(256)")
+                        .HasColumnType("nvarchar(256)")
                         .HasColumnName("workflow_run_id");
 
                     b.HasKey("Id");
@@ -249,11 +249,11 @@ namespace CurWorkflows.Storage.Migrations.PostgreSql
                         .HasColumnType("bigint")
                         .HasColumnName("id");
 
-                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
+                    SqlServerPropertyBuilderExtensions.UseIdentityColumn(b.Property<long>("Id"));
 
                     b.Property<decimal>("Amortized")
                         .HasPrecision(28, 10)
-                        .HasColumnType("numeric(28,10)")
+                        .HasColumnType("decimal(28,10)")
                         .HasColumnName("amortized");
 
                     b.Property<DateOnly>("BillingPeriod")
@@ -263,37 +263,37 @@ namespace CurWorkflows.Storage.Migrations.PostgreSql
                     b.Property<string>("Currency")
                         .IsRequired()
                         .HasMaxLength(8)
-                        .HasColumnType("character varying(8)")
+                        .HasColumnType("nvarchar(8)")
                         .HasColumnName("currency");
 
                     b.Property<Guid>("IntegrationId")
-                        .HasColumnType("uuid")
+                        .HasColumnType("uniqueidentifier")
                         .HasColumnName("integration_id");
 
                     b.Property<decimal>("NetUnblended")
                         .HasPrecision(28, 10)
-                        .HasColumnType("numeric(28,10)")
+                        .HasColumnType("decimal(28,10)")
                         .HasColumnName("net_unblended");
 
                     b.Property<Guid>("OrganizationId")
-                        .HasColumnType("uuid")
+                        .HasColumnType("uniqueidentifier")
                         .HasColumnName("organization_id");
 
                     b.Property<string>("Package")
                         .IsRequired()
                         .HasMaxLength(256)
-                        .HasColumnType("character varying(256)")
+                        .HasColumnType("nvarchar(256)")
                         .HasColumnName("package");
 
                     b.Property<string>("ProductCode")
                         .IsRequired()
                         .HasMaxLength(128)
-                        .HasColumnType("character varying(128)")
+                        .HasColumnType("nvarchar(128)")
                         .HasColumnName("product_code");
 
                     b.Property<decimal>("Unblended")
                         .HasPrecision(28, 10)
-                        .HasColumnType("numeric(28,10)")
+                        .HasColumnType("decimal(28,10)")
                         .HasColumnName("unblended");
 
                     b.Property<DateOnly>("UsageDate")
@@ -318,11 +318,11 @@ namespace CurWorkflows.Storage.Migrations.PostgreSql
                         .HasColumnType("bigint")
                         .HasColumnName("id");
 
-                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
+                    SqlServerPropertyBuilderExtensions.UseIdentityColumn(b.Property<long>("Id"));
 
                     b.Property<decimal>("Amortized")
                         .HasPrecision(28, 10)
-                        .HasColumnType("numeric(28,10)")
+                        .HasColumnType("decimal(28,10)")
                         .HasColumnName("amortized");
 
                     b.Property<DateOnly>("BillingPeriod")
@@ -332,43 +332,43 @@ namespace CurWorkflows.Storage.Migrations.PostgreSql
                     b.Property<string>("Currency")
                         .IsRequired()
                         .HasMaxLength(8)
-                        .HasColumnType("character varying(8)")
+                        .HasColumnType("nvarchar(8)")
                         .HasColumnName("currency");
 
                     b.Property<Guid>("IntegrationId")
-                        .HasColumnType("uuid")
+                        .HasColumnType("uniqueidentifier")
                         .HasColumnName("integration_id");
 
                     b.Property<decimal>("NetUnblended")
                         .HasPrecision(28, 10)
-                        .HasColumnType("numeric(28,10)")
+                        .HasColumnType("decimal(28,10)")
                         .HasColumnName("net_unblended");
 
                     b.Property<Guid>("OrganizationId")
-                        .HasColumnType("uuid")
+                        .HasColumnType("uniqueidentifier")
                         .HasColumnName("organization_id");
 
                     b.Property<string>("Package")
                         .IsRequired()
                         .HasMaxLength(256)
-                        .HasColumnType("character varying(256)")
+                        .HasColumnType("nvarchar(256)")
                         .HasColumnName("package");
 
                     b.Property<string>("ProductCode")
                         .IsRequired()
                         .HasMaxLength(128)
-                        .HasColumnType("character varying(128)")
+                        .HasColumnType("nvarchar(128)")
                         .HasColumnName("product_code");
 
                     b.Property<string>("ResourceId")
                         .IsRequired()
                         .HasMaxLength(2048)
-                        .HasColumnType("character varying(2048)")
+                        .HasColumnType("nvarchar(2048)")
                         .HasColumnName("resource_id");
 
                     b.Property<decimal>("Unblended")
                         .HasPrecision(28, 10)
-                        .HasColumnType("numeric(28,10)")
+                        .HasColumnType("decimal(28,10)")
                         .HasColumnName("unblended");
 
                     b.Property<DateOnly>("UsageDate")
@@ -387,64 +387,64 @@ namespace CurWorkflows.Storage.Migrations.PostgreSql
             modelBuilder.Entity("CurWorkflows.Storage.Entities.Integration", b =>
                 {
                     b.Property<Guid>("Id")
-                        .HasColumnType("uuid")
+                        .HasColumnType("uniqueidentifier")
                         .HasColumnName("id");
 
                     b.Property<string>("BucketName")
                         .IsRequired()
                         .HasMaxLength(63)
-                        .HasColumnType("character varying(63)")
+                        .HasColumnType("nvarchar(63)")
                         .HasColumnName("bucket_name");
 
                     b.Property<DateTimeOffset>("CreatedAt")
-                        .HasColumnType("timestamp with time zone")
+                        .HasColumnType("datetimeoffset")
                         .HasColumnName("created_at");
 
                     b.Property<DateTimeOffset?>("DisabledAt")
-                        .HasColumnType("timestamp with time zone")
+                        .HasColumnType("datetimeoffset")
                         .HasColumnName("disabled_at");
 
                     b.Property<string>("ExternalId")
                         .IsRequired()
                         .HasMaxLength(1224)
-                        .HasColumnType("character varying(1224)")
+                        .HasColumnType("nvarchar(1224)")
                         .HasColumnName("external_id");
 
                     b.Property<Guid>("OrganizationId")
-                        .HasColumnType("uuid")
+                        .HasColumnType("uniqueidentifier")
                         .HasColumnName("organization_id");
 
                     b.Property<string>("ReportName")
                         .IsRequired()
                         .ValueGeneratedOnAdd()
                         .HasMaxLength(256)
-                        .HasColumnType("character varying(256)")
+                        .HasColumnType("nvarchar(256)")
                         .HasDefaultValue("massdriver-costs")
                         .HasColumnName("report_name");
 
                     b.Property<string>("ReportPrefix")
                         .IsRequired()
                         .HasMaxLength(1024)
-                        .HasColumnType("character varying(1024)")
+                        .HasColumnType("nvarchar(1024)")
                         .HasColumnName("report_prefix");
 
                     b.Property<string>("RoleArn")
                         .IsRequired()
                         .HasMaxLength(640)
-                        .HasColumnType("character varying(640)")
+                        .HasColumnType("nvarchar(640)")
                         .HasColumnName("role_arn");
 
                     b.Property<string>("Status")
                         .IsRequired()
                         .HasMaxLength(16)
-                        .HasColumnType("character varying(16)")
+                        .HasColumnType("nvarchar(16)")
                         .HasColumnName("status");
 
                     b.Property<string>("TagKey")
                         .IsRequired()
                         .ValueGeneratedOnAdd()
                         .HasMaxLength(256)
-                        .HasColumnType("character varying(256)")
+                        .HasColumnType("nvarchar(256)")
                         .HasDefaultValue("user:md-package")
                         .HasColumnName("tag_key");
 
@@ -463,11 +463,11 @@ namespace CurWorkflows.Storage.Migrations.PostgreSql
                         .HasColumnType("bigint")
                         .HasColumnName("id");
 
-                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
+                    SqlServerPropertyBuilderExtensions.UseIdentityColumn(b.Property<long>("Id"));
 
                     b.Property<decimal>("Amortized")
                         .HasPrecision(28, 10)
-                        .HasColumnType("numeric(28,10)")
+                        .HasColumnType("decimal(28,10)")
                         .HasColumnName("amortized");
 
                     b.Property<DateOnly>("BillingPeriod")
@@ -477,11 +477,11 @@ namespace CurWorkflows.Storage.Migrations.PostgreSql
                     b.Property<string>("Currency")
                         .IsRequired()
                         .HasMaxLength(8)
-                        .HasColumnType("character varying(8)")
+                        .HasColumnType("nvarchar(8)")
                         .HasColumnName("currency");
 
                     b.Property<Guid>("IntegrationId")
-                        .HasColumnType("uuid")
+                        .HasColumnType("uniqueidentifier")
                         .HasColumnName("integration_id");
 
                     b.Property<DateOnly>("Month")
@@ -490,22 +490,22 @@ namespace CurWorkflows.Storage.Migrations.PostgreSql
 
                     b.Property<decimal>("NetUnblended")
                         .HasPrecision(28, 10)
-                        .HasColumnType("numeric(28,10)")
+                        .HasColumnType("decimal(28,10)")
                         .HasColumnName("net_unblended");
 
                     b.Property<Guid>("OrganizationId")
-                        .HasColumnType("uuid")
+                        .HasColumnType("uniqueidentifier")
                         .HasColumnName("organization_id");
 
                     b.Property<string>("Package")
                         .IsRequired()
                         .HasMaxLength(256)
-                        .HasColumnType("character varying(256)")
+                        .HasColumnType("nvarchar(256)")
                         .HasColumnName("package");
 
                     b.Property<decimal>("Unblended")
                         .HasPrecision(28, 10)
-                        .HasColumnType("numeric(28,10)")
+                        .HasColumnType("decimal(28,10)")
                         .HasColumnName("unblended");
 
                     b.HasKey("Id");
@@ -520,17 +520,17 @@ namespace CurWorkflows.Storage.Migrations.PostgreSql
             modelBuilder.Entity("CurWorkflows.Storage.Entities.Organization", b =>
                 {
                     b.Property<Guid>("Id")
-                        .HasColumnType("uuid")
+                        .HasColumnType("uniqueidentifier")
                         .HasColumnName("id");
 
                     b.Property<DateTimeOffset>("CreatedAt")
-                        .HasColumnType("timestamp with time zone")
+                        .HasColumnType("datetimeoffset")
                         .HasColumnName("created_at");
 
                     b.Property<string>("Name")
                         .IsRequired()
                         .HasMaxLength(256)
-                        .HasColumnType("character varying(256)")
+                        .HasColumnType("nvarchar(256)")
                         .HasColumnName("name");
 
                     b.HasKey("Id");
@@ -545,11 +545,11 @@ namespace CurWorkflows.Storage.Migrations.PostgreSql
                         .HasColumnType("bigint")
                         .HasColumnName("id");
 
-                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
+                    SqlServerPropertyBuilderExtensions.UseIdentityColumn(b.Property<long>("Id"));
 
                     b.Property<decimal>("Amortized")
                         .HasPrecision(28, 10)
-                        .HasColumnType("numeric(28,10)")
+                        .HasColumnType("decimal(28,10)")
                         .HasColumnName("amortized");
 
                     b.Property<DateOnly>("BillingPeriod")
@@ -557,43 +557,43 @@ namespace CurWorkflows.Storage.Migrations.PostgreSql
                         .HasColumnName("billing_period");
 
                     b.Property<Guid>("CollectionRunId")
-                        .HasColumnType("uuid")
+                        .HasColumnType("uniqueidentifier")
                         .HasColumnName("collection_run_id");
 
                     b.Property<string>("Currency")
                         .IsRequired()
                         .HasMaxLength(8)
-                        .HasColumnType("character varying(8)")
+                        .HasColumnType("nvarchar(8)")
                         .HasColumnName("currency");
 
                     b.Property<Guid>("IntegrationId")
-                        .HasColumnType("uuid")
+                        .HasColumnType("uniqueidentifier")
                         .HasColumnName("integration_id");
 
                     b.Property<decimal>("NetUnblended")
                         .HasPrecision(28, 10)
-                        .HasColumnType("numeric(28,10)")
+                        .HasColumnType("decimal(28,10)")
                         .HasColumnName("net_unblended");
 
                     b.Property<string>("Package")
                         .IsRequired()
                         .HasMaxLength(256)
-                        .HasColumnType("character varying(256)")
+                        .HasColumnType("nvarchar(256)")
                         .HasColumnName("package");
 
                     b.Property<string>("ProductCode")
                         .IsRequired()
                         .HasMaxLength(128)
-                        .HasColumnType("character varying(128)")
+                        .HasColumnType("nvarchar(128)")
                         .HasColumnName("product_code");
 
                     b.Property<DateTimeOffset>("StagedAt")
-                        .HasColumnType("timestamp with time zone")
+                        .HasColumnType("datetimeoffset")
                         .HasColumnName("staged_at");
 
                     b.Property<decimal>("Unblended")
                         .HasPrecision(28, 10)
-                        .HasColumnType("numeric(28,10)")
+                        .HasColumnType("decimal(28,10)")
                         .HasColumnName("unblended");
 
                     b.Property<DateOnly>("UsageDate")
@@ -614,11 +614,11 @@ namespace CurWorkflows.Storage.Migrations.PostgreSql
                         .HasColumnType("bigint")
                         .HasColumnName("id");
 
-                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
+                    SqlServerPropertyBuilderExtensions.UseIdentityColumn(b.Property<long>("Id"));
 
                     b.Property<decimal>("Amortized")
                         .HasPrecision(28, 10)
-                        .HasColumnType("numeric(28,10)")
+                        .HasColumnType("decimal(28,10)")
                         .HasColumnName("amortized");
 
                     b.Property<DateOnly>("BillingPeriod")
@@ -626,49 +626,49 @@ namespace CurWorkflows.Storage.Migrations.PostgreSql
                         .HasColumnName("billing_period");
 
                     b.Property<Guid>("CollectionRunId")
-                        .HasColumnType("uuid")
+                        .HasColumnType("uniqueidentifier")
                         .HasColumnName("collection_run_id");
 
                     b.Property<string>("Currency")
                         .IsRequired()
                         .HasMaxLength(8)
-                        .HasColumnType("character varying(8)")
+                        .HasColumnType("nvarchar(8)")
                         .HasColumnName("currency");
 
                     b.Property<Guid>("IntegrationId")
-                        .HasColumnType("uuid")
+                        .HasColumnType("uniqueidentifier")
                         .HasColumnName("integration_id");
 
                     b.Property<decimal>("NetUnblended")
                         .HasPrecision(28, 10)
-                        .HasColumnType("numeric(28,10)")
+                        .HasColumnType("decimal(28,10)")
                         .HasColumnName("net_unblended");
 
                     b.Property<string>("Package")
                         .IsRequired()
                         .HasMaxLength(256)
-                        .HasColumnType("character varying(256)")
+                        .HasColumnType("nvarchar(256)")
                         .HasColumnName("package");
 
                     b.Property<string>("ProductCode")
                         .IsRequired()
                         .HasMaxLength(128)
-                        .HasColumnType("character varying(128)")
+                        .HasColumnType("nvarchar(128)")
                         .HasColumnName("product_code");
 
                     b.Property<string>("ResourceId")
                         .IsRequired()
                         .HasMaxLength(2048)
-                        .HasColumnType("character varying(2048)")
+                        .HasColumnType("nvarchar(2048)")
                         .HasColumnName("resource_id");
 
                     b.Property<DateTimeOffset>("StagedAt")
-                        .HasColumnType("timestamp with time zone")
+                        .HasColumnType("datetimeoffset")
                         .HasColumnName("staged_at");
 
                     b.Property<decimal>("Unblended")
                         .HasPrecision(28, 10)
-                        .HasColumnType("numeric(28,10)")
+                        .HasColumnType("decimal(28,10)")
                         .HasColumnName("unblended");
 
                     b.Property<DateOnly>("UsageDate")
@@ -689,11 +689,11 @@ namespace CurWorkflows.Storage.Migrations.PostgreSql
                         .HasColumnType("bigint")
                         .HasColumnName("id");
 
-                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
+                    SqlServerPropertyBuilderExtensions.UseIdentityColumn(b.Property<long>("Id"));
 
                     b.Property<decimal>("Amortized")
                         .HasPrecision(28, 10)
-                        .HasColumnType("numeric(28,10)")
+                        .HasColumnType("decimal(28,10)")
                         .HasColumnName("amortized");
 
                     b.Property<DateOnly>("BillingPeriod")
@@ -701,17 +701,17 @@ namespace CurWorkflows.Storage.Migrations.PostgreSql
                         .HasColumnName("billing_period");
 
                     b.Property<Guid>("CollectionRunId")
-                        .HasColumnType("uuid")
+                        .HasColumnType("uniqueidentifier")
                         .HasColumnName("collection_run_id");
 
                     b.Property<string>("Currency")
                         .IsRequired()
                         .HasMaxLength(8)
-                        .HasColumnType("character varying(8)")
+                        .HasColumnType("nvarchar(8)")
                         .HasColumnName("currency");
 
                     b.Property<Guid>("IntegrationId")
-                        .HasColumnType("uuid")
+                        .HasColumnType("uniqueidentifier")
                         .HasColumnName("integration_id");
 
                     b.Property<DateOnly>("Month")
@@ -720,22 +720,22 @@ namespace CurWorkflows.Storage.Migrations.PostgreSql
 
                     b.Property<decimal>("NetUnblended")
                         .HasPrecision(28, 10)
-                        .HasColumnType("numeric(28,10)")
+                        .HasColumnType("decimal(28,10)")
                         .HasColumnName("net_unblended");
 
                     b.Property<string>("Package")
                         .IsRequired()
                         .HasMaxLength(256)
-                        .HasColumnType("character varying(256)")
+                        .HasColumnType("nvarchar(256)")
                         .HasColumnName("package");
 
                     b.Property<DateTimeOffset>("StagedAt")
-                        .HasColumnType("timestamp with time zone")
+                        .HasColumnType("datetimeoffset")
                         .HasColumnName("staged_at");
 
                     b.Property<decimal>("Unblended")
                         .HasPrecision(28, 10)
-                        .HasColumnType("numeric(28,10)")
+                        .HasColumnType("decimal(28,10)")
                         .HasColumnName("unblended");
 
                     b.HasKey("Id");

@@ -11,7 +11,7 @@ using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
 namespace CurWorkflows.Storage.Migrations.Sqlite
 {
     [DbContext(typeof(SqliteCurWorkflowsDbContext))]
-    [Migration("20261126124904_InitialCreate")]
+    [Migration("20261126130152_InitialCreate")]
     partial class InitialCreate
     {
         /// <inheritdoc />
