@@ -150,7 +150,7 @@ public static class ApiScenarios
             Assert.True(foreign.Status == HttpStatusCode.NotFound, $"{method} {path}: {foreign}");
             Assert.Equal(missing.Status, foreign.Status);
             Assert.Equal(missing.ContentType, foreign.ContentType);
-            Assert.Equal(Without(missing.Body, "traceId"), Without(foreign.Body, "traceId"));
+            Assert.Equal(Without(missing.Body, "trace_id"), Without(foreign.Body, "trace_id"));
         }
 
         var otherList = (await Http.GetAsync(other, "/api/v1/integrations")).Json.GetProperty("integrations").EnumerateArray();
