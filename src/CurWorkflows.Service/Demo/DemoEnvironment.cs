@@ -40,8 +40,11 @@ public sealed class DemoEnvironment : IAsyncDisposable
         }
         """;
 
-    private DemoEnvironment(LocalAwsServer server, GeneratedDelivery delivery, DateOnly month)
+    private readonly ILoggerFactory loggerFactory;
+
+    private DemoEnvironment(LocalAwsServer server, GeneratedDelivery delivery, DateOnly month, ILoggerFactory loggerFactory)
     {
+        this.loggerFactory = loggerFactory;
         Server = server;
         Delivery = delivery;
         Month = month;
@@ -53,8 +56,10 @@ public sealed class DemoEnvironment : IAsyncDisposable
 
     public DateOnly Month { get; }
 
-    public static async Task<DemoEnvironment> StartAsync(DemoOptions options, ILoggerFactory? loggerFactory = null)
+    public static async Task<DemoEnvironment> StartAsync(DemoOptions options)
     {
+        // The endpoint logs every request at Information; the demo shows only its problems.
+        var loggerFactory = LoggerFactory.Create(logging => logging.AddSimpleConsole(c => c.SingleLine = true).SetMinimumLevel(LogLevel.Warning));
         var server = await LocalAwsServer.StartAsync(new LocalAwsOptions
         {
             Roles = [new LocalAwsRoleTrust { RoleArn = RoleArn, ExternalId = ExternalId, PolicyJson = ReaderPolicy }],
@@ -80,16 +85,21 @@ public sealed class DemoEnvironment : IAsyncDisposable
                 server.AddTaggedResource(arn, new Dictionary<string, string> { ["md-package"] = package });
             }
 
-            return new DemoEnvironment(server, delivery, month);
+            return new DemoEnvironment(server, delivery, month, loggerFactory);
         }
         catch
         {
             await server.DisposeAsync();
+            loggerFactory.Dispose();
             throw;
         }
     }
 
-    public ValueTask DisposeAsync() => Server.DisposeAsync();
+    public async ValueTask DisposeAsync()
+    {
+        await Server.DisposeAsync();
+        loggerFactory.Dispose();
+    }
 
     /// <summary>Buffers one generated object and stores it in the local bucket when the generator closes it.</summary>
     private sealed class UploadOnDispose(LocalAwsServer server, string bucket, string key) : MemoryStream
