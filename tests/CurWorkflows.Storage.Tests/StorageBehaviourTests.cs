@@ -19,13 +19,13 @@ public abstract class StorageBehaviourTests<TDatabase>(TDatabase database)
     protected TDatabase Database { get; } = database;
 
     [StorageFact]
-    public async Task Replace_new_period_stores_staged_batches_summed_per_key_and_records_the_period()
+    public async Task Replace_new_period_stores_every_staged_batch_reads_sum_per_key_and_records_the_period()
     {
         var (organizationId, integrationId) = await NewIntegrationAsync();
         var batch = CostData.Period(January, days: 3, packages: 3, resourcesPerPackage: 4, factor: 1m);
         var runId = await NewRunAsync(integrationId);
         var key = new StagingKey(runId, integrationId, January);
-        // Two files of the same period produce the same keys: the replace must sum them.
+        // Two files of the same period produce the same keys: both are stored and every read sums them.
         await Database.Writer.StageAsync(key, batch);
         await Database.Writer.StageAsync(key, batch);
 
@@ -36,9 +36,21 @@ public abstract class StorageBehaviourTests<TDatabase>(TDatabase database)
         Assert.Equal(ReplaceOutcome.Inserted, result.Outcome);
         Assert.Equal(expected + expected, result.Totals);
         Assert.Equal("USD", result.Currency);
-        Assert.Equal(batch.DailyPackageCosts.Count, result.DailyPackageRows);
-        Assert.Equal(batch.DailyResourceCosts.Count, result.DailyResourceRows);
-        Assert.Equal(batch.MonthlyPackageCosts.Count, result.MonthlyPackageRows);
+        Assert.Equal(2 * batch.DailyPackageCosts.Count, result.DailyPackageRows);
+        Assert.Equal(2 * batch.DailyResourceCosts.Count, result.DailyResourceRows);
+        Assert.Equal(2 * batch.MonthlyPackageCosts.Count, result.MonthlyPackageRows);
+        var query = new CostQuery(organizationId, January, January.AddDays(30), integrationId);
+        var daily = await Database.Reader.GetDailyPackageCostsAsync(query);
+        Assert.Equal(
+            batch.DailyPackageCosts.Select(c => (c.UsageDate, c.Package, c.Cost + c.Cost)).OrderBy(c => c.UsageDate).ThenBy(c => c.Package, StringComparer.Ordinal),
+            daily.Select(c => (c.Date, c.Package, c.Cost)));
+        var resources = await Database.Reader.GetDailyResourceCostsAsync(query, CostData.PackageName(2));
+        Assert.Equal(
+            batch.DailyResourceCosts.Where(c => c.Package == CostData.PackageName(2)).Select(c => (c.UsageDate, c.ResourceId, c.Cost + c.Cost)),
+            resources.Select(c => (c.Date, c.ResourceId, c.Cost)));
+        var monthly = await Database.Reader.GetMonthlyPackageCostsAsync(query with { Packages = [PackageNames.Untagged] });
+        var untaggedMonth = batch.MonthlyPackageCosts.Single(c => c.Package == PackageNames.Untagged).Cost;
+        Assert.Equal(untaggedMonth + untaggedMonth, Assert.Single(monthly).Cost);
 
         var totals = Assert.Single(await Database.Reader.GetTotalsAsync(new CostQuery(organizationId, January, January.AddDays(30))));
         Assert.Equal(expected + expected, totals.Total);

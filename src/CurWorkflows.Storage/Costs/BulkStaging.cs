@@ -76,29 +76,32 @@ internal static class BulkStaging
     {
         var copy = $"COPY {table.StagingTable} ({string.Join(", ", table.StagingColumns)}) FROM STDIN (FORMAT BINARY)";
         await using var importer = await connection.BeginBinaryImportAsync(copy, cancellationToken);
+        // Synchronous writes: they only block when the buffer flushes to the socket, and per-value awaits cost more
+        // than the copy itself at a million rows.
         foreach (var row in rows)
         {
-            await importer.StartRowAsync(cancellationToken);
-            await importer.WriteAsync(key.CollectionRunId, NpgsqlDbType.Uuid, cancellationToken);
-            await importer.WriteAsync(key.IntegrationId, NpgsqlDbType.Uuid, cancellationToken);
-            await importer.WriteAsync(key.BillingPeriod, NpgsqlDbType.Date, cancellationToken);
-            await importer.WriteAsync(row.Date, NpgsqlDbType.Date, cancellationToken);
-            await importer.WriteAsync(row.Package, NpgsqlDbType.Varchar, cancellationToken);
+            cancellationToken.ThrowIfCancellationRequested();
+            importer.StartRow();
+            importer.Write(key.CollectionRunId, NpgsqlDbType.Uuid);
+            importer.Write(key.IntegrationId, NpgsqlDbType.Uuid);
+            importer.Write(key.BillingPeriod, NpgsqlDbType.Date);
+            importer.Write(row.Date, NpgsqlDbType.Date);
+            importer.Write(row.Package, NpgsqlDbType.Varchar);
             if (table.HasResource)
             {
-                await importer.WriteAsync(row.ResourceId, NpgsqlDbType.Varchar, cancellationToken);
+                importer.Write(row.ResourceId, NpgsqlDbType.Varchar);
             }
 
             if (table.HasProduct)
             {
-                await importer.WriteAsync(row.ProductCode, NpgsqlDbType.Varchar, cancellationToken);
+                importer.Write(row.ProductCode, NpgsqlDbType.Varchar);
             }
 
-            await importer.WriteAsync(row.Currency, NpgsqlDbType.Varchar, cancellationToken);
-            await importer.WriteAsync(row.Cost.Unblended, NpgsqlDbType.Numeric, cancellationToken);
-            await importer.WriteAsync(row.Cost.NetUnblended, NpgsqlDbType.Numeric, cancellationToken);
-            await importer.WriteAsync(row.Cost.Amortized, NpgsqlDbType.Numeric, cancellationToken);
-            await importer.WriteAsync(stagedAt, NpgsqlDbType.TimestampTz, cancellationToken);
+            importer.Write(row.Currency, NpgsqlDbType.Varchar);
+            importer.Write(row.Cost.Unblended, NpgsqlDbType.Numeric);
+            importer.Write(row.Cost.NetUnblended, NpgsqlDbType.Numeric);
+            importer.Write(row.Cost.Amortized, NpgsqlDbType.Numeric);
+            importer.Write(stagedAt, NpgsqlDbType.TimestampTz);
         }
 
         await importer.CompleteAsync(cancellationToken);
