@@ -119,6 +119,11 @@ public sealed partial class AwsClientFactory : IDisposable
             Timeout = _options.RequestTimeout,
             MaxErrorRetry = _options.MaxErrorRetry,
             RetryMode = RequestRetryMode.Standard,
+
+            // The SDK's request metrics include the canonical request, and with it the session token; responses
+            // of AssumeRole hold the secret key. Both stay off whatever AWSConfigs.LoggingConfig says.
+            LogMetrics = false,
+            LogResponse = false,
         };
         if (!string.IsNullOrWhiteSpace(_options.StsServiceUrl))
         {
@@ -149,6 +154,11 @@ public sealed partial class AwsClientFactory : IDisposable
             Timeout = _options.RequestTimeout,
             MaxErrorRetry = _options.MaxErrorRetry,
             RetryMode = RequestRetryMode.Standard,
+
+            // The SDK's request metrics include the canonical request, and with it the session token; responses
+            // of AssumeRole hold the secret key. Both stay off whatever AWSConfigs.LoggingConfig says.
+            LogMetrics = false,
+            LogResponse = false,
         };
         if (!string.IsNullOrWhiteSpace(_options.S3ServiceUrl))
         {

@@ -86,8 +86,11 @@ public sealed partial class ResumableDownloader(AwsClientFactory clients, ILogge
                 try
                 {
                     requests++;
+                    // Bounded ranges: an abandoned response (cancellation) is drained by the HTTP stack to its end,
+                    // so a range to the end of a multi-GB file would be transferred again for nothing.
+                    var end = Math.Min(size, onDisk + clients.Options.DownloadRangeBytes) - 1;
                     using var response = await s3.GetObjectAsync(
-                        new GetObjectRequest { BucketName = bucket, Key = key, ByteRange = new ByteRange(onDisk, size - 1), EtagToMatch = eTag },
+                        new GetObjectRequest { BucketName = bucket, Key = key, ByteRange = new ByteRange(onDisk, end), EtagToMatch = eTag },
                         cancellationToken);
                     var body = response.ResponseStream;
                     int read;
@@ -99,9 +102,9 @@ public sealed partial class ResumableDownloader(AwsClientFactory clients, ILogge
                         progress?.Report(new DownloadProgress(onDisk, size));
                     }
 
-                    if (onDisk < size)
+                    if (onDisk <= end)
                     {
-                        throw new IOException($"the response ended after {onDisk - before} bytes, {size - onDisk} bytes short");
+                        throw new IOException($"the response ended after {onDisk - before} bytes, {end + 1 - onDisk} bytes short of the range");
                     }
                 }
                 catch (Exception ex) when (!cancellationToken.IsCancellationRequested)

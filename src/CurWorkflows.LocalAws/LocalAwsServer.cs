@@ -76,6 +76,9 @@ public sealed class LocalAwsServer : IAsyncDisposable
     public void AddTaggedResource(string resourceArn, IReadOnlyDictionary<string, string> tags) =>
         State.Tags[resourceArn] = new Dictionary<string, string>(tags, StringComparer.Ordinal);
 
+    /// <summary>The secret keys and session tokens issued so far, for tests that check nothing leaks them.</summary>
+    public IReadOnlyList<string> IssuedSecretsForLeakChecks() => State.Identities.IssuedSecrets();
+
     /// <summary>Makes every temporary credential issued so far expired.</summary>
     public void ExpireSessions() => State.Identities.ExpireSessions();
 
