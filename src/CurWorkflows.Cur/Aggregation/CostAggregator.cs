@@ -38,7 +38,7 @@ public sealed partial class CostAggregator
     private long _untaggedRows;
     private bool _tagColumnPresent;
     private bool _hasInvoiceId;
-    private byte[]? _billingPeriodText;
+    private readonly List<byte[]> _billingPeriodTexts = [];
     private DateOnly? _billingPeriodStart;
     private long _decompressedBytes;
     private long _compressedBytes;
@@ -93,6 +93,13 @@ public sealed partial class CostAggregator
         }
 
         var resumeAt = _inProgressFile == source.Name ? _inProgressPosition : null;
+        if (resumeAt is null && checkpoints is null && source.Compression == CurCompression.None && Environment.ProcessorCount > 1
+            && TryAddInTwoHalves(source, cancellationToken))
+        {
+            _completedFiles.Add(source.Name);
+            return;
+        }
+
         var reading = new FileReading(this, source, checkpoints, cancellationToken);
         reading.Run(resumeAt, _inProgressHeader);
         _inProgressFile = null;
@@ -114,18 +121,40 @@ public sealed partial class CostAggregator
         var productNames = Strings(_products);
         var currencyNames = Strings(_currencies);
 
-        var daily = new Dictionary<(int Day, int Package, int Product, int Currency), CostAmounts>();
+        var packageRanks = _packages.OrdinalRanks();
+        var resourceRanks = _resources.OrdinalRanks();
+        var productRanks = _products.OrdinalRanks();
+        var currencyRanks = _currencies.OrdinalRanks();
+
+        // Sorted by ranks of the strings (ints), which is the ordinal order of the strings themselves.
+        var keys = _costs.ToArray();
+        Array.Sort(keys, (a, b) =>
+        {
+            var c = a.Key.Day.CompareTo(b.Key.Day);
+            c = c != 0 ? c : packageRanks[a.Key.Package].CompareTo(packageRanks[b.Key.Package]);
+            c = c != 0 ? c : productRanks[a.Key.Product].CompareTo(productRanks[b.Key.Product]);
+            c = c != 0 ? c : currencyRanks[a.Key.Currency].CompareTo(currencyRanks[b.Key.Currency]);
+            return c != 0 ? c : resourceRanks[a.Key.Resource].CompareTo(resourceRanks[b.Key.Resource]);
+        });
+
+        var resources = new List<DailyResourceCost>(keys.Length);
+        var dailyList = new List<DailyPackageCost>();
         var monthly = new Dictionary<(DateOnly Month, int Package, int Currency), CostAmounts>();
-        var resources = new List<DailyResourceCost>(_costs.Count);
-        CostAmounts totals = default, untagged = default;
+        CostAmounts totals = default, untagged = default, day = default;
         try
         {
-            foreach (var (key, cost) in _costs)
+            for (var i = 0; i < keys.Length; i++)
             {
+                var (key, cost) = keys[i];
                 var date = DateOnly.FromDayNumber(key.Day);
                 resources.Add(new DailyResourceCost(date, packageNames[key.Package], resourceNames[key.Resource], productNames[key.Product], currencyNames[key.Currency], cost));
-                ref var day = ref CollectionsMarshal.GetValueRefOrAddDefault(daily, (key.Day, key.Package, key.Product, key.Currency), out _);
                 day += cost;
+                if (i + 1 == keys.Length || keys[i + 1].Key with { Resource = 0 } != key with { Resource = 0 })
+                {
+                    dailyList.Add(new DailyPackageCost(date, packageNames[key.Package], productNames[key.Product], currencyNames[key.Currency], day));
+                    day = default;
+                }
+
                 ref var month = ref CollectionsMarshal.GetValueRefOrAddDefault(monthly, (new DateOnly(date.Year, date.Month, 1), key.Package, key.Currency), out _);
                 month += cost;
                 totals += cost;
@@ -140,18 +169,6 @@ public sealed partial class CostAggregator
             throw new ReportMalformedException(string.Join(", ", _completedFiles), null, null, null, "the costs add up to more than a decimal can hold", e);
         }
 
-        var dailyList = daily
-            .Select(d => new DailyPackageCost(DateOnly.FromDayNumber(d.Key.Day), packageNames[d.Key.Package], productNames[d.Key.Product], currencyNames[d.Key.Currency], d.Value))
-            .OrderBy(d => d.UsageDate).ThenBy(d => d.Package, StringComparer.Ordinal).ThenBy(d => d.ProductCode, StringComparer.Ordinal).ThenBy(d => d.Currency, StringComparer.Ordinal)
-            .ToList();
-        resources.Sort((a, b) =>
-        {
-            var c = a.UsageDate.CompareTo(b.UsageDate);
-            c = c != 0 ? c : string.CompareOrdinal(a.Package, b.Package);
-            c = c != 0 ? c : string.CompareOrdinal(a.ResourceId, b.ResourceId);
-            c = c != 0 ? c : string.CompareOrdinal(a.ProductCode, b.ProductCode);
-            return c != 0 ? c : string.CompareOrdinal(a.Currency, b.Currency);
-        });
         var monthlyList = monthly
             .Select(m => new MonthlyPackageCost(m.Key.Month, packageNames[m.Key.Package], currencyNames[m.Key.Currency], m.Value))
             .OrderBy(m => m.Month).ThenBy(m => m.Package, StringComparer.Ordinal).ThenBy(m => m.Currency, StringComparer.Ordinal)
@@ -317,10 +334,22 @@ public sealed partial class CostAggregator
     /// <summary>One pass over one file: opening, header, rows, checkpoints and the mapping of failures to report_malformed.</summary>
     private sealed class FileReading(CostAggregator owner, CurSource source, CheckpointOptions? checkpoints, CancellationToken cancellationToken)
     {
-        private readonly byte[] _lastDate = new byte[64];
-        private int _lastDateLength = -1;
-        private int _lastDay;
+        private byte[] _dateA = new byte[64];
+        private byte[] _dateB = new byte[64];
+        private int _dateALength;
+        private int _dateBLength;
+        private int _dayA;
+        private int _dayB;
         private long _line;
+
+        /// <summary>Stop before the record that starts at this decompressed offset (the second half's start).</summary>
+        public long StopAt { get; set; } = long.MaxValue;
+
+        public bool StoppedAtSplit { get; private set; }
+
+        public bool SplitMismatch { get; private set; }
+
+        public long LineAtSplit { get; private set; }
 
         public void Run(CurReadPosition? resumeAt, string? expectedHeader)
         {
@@ -339,6 +368,7 @@ public sealed partial class CostAggregator
                     header = ReadHeader(headerStream, out headerText);
                 }
 
+                expectedHeader ??= headerText;
                 if (headerText != expectedHeader)
                 {
                     throw new InvalidOperationException($"'{source.Name}' has another header than the file the saved state was read from");
@@ -372,6 +402,11 @@ public sealed partial class CostAggregator
                     owner._inProgressFile = source.Name;
                     owner._inProgressHeader = headerText;
                     ReadRows(reader, data, columns, baseLine, baseBytes, rowsInFile);
+                    if (StoppedAtSplit)
+                    {
+                        return;
+                    }
+
                     owner._decompressedBytes += data.Data.Position;
                     owner._compressedBytes += data.CompressedBytesRead;
                 }
@@ -464,6 +499,20 @@ public sealed partial class CostAggregator
             while (reader.Read())
             {
                 _line = baseLine + reader.LineNumber;
+                if (StopAt != long.MaxValue && baseBytes + reader.ByteOffset >= StopAt)
+                {
+                    if (baseBytes + reader.ByteOffset == StopAt)
+                    {
+                        StoppedAtSplit = true;
+                        LineAtSplit = _line;
+                        return;
+                    }
+
+                    // The split point was not a record start (a line break inside quotes): read on alone.
+                    StopAt = long.MaxValue;
+                    SplitMismatch = true;
+                }
+
                 if (checkpoints is not null && rowsInFile > lastCheckpointRows
                     && (rowsInFile >= nextByRows || (interval > TimeSpan.Zero && (rowsInFile & 4095) == 0 && clock.Elapsed - lastCheckpointAt >= interval)))
                 {
@@ -573,12 +622,18 @@ public sealed partial class CostAggregator
             }
         }
 
+        /// <summary>The UTC day of the row's usage; the last two distinct timestamps are remembered (files mix two forms).</summary>
         private int UsageDay(CsvReader reader, Columns c)
         {
             var text = reader.GetSpan(c.UsageStartDate);
-            if (text.Length == _lastDateLength && text.SequenceEqual(_lastDate.AsSpan(0, _lastDateLength)))
+            if (text.SequenceEqual(_dateA.AsSpan(0, _dateALength)) && _dateALength > 0)
             {
-                return _lastDay;
+                return _dayA;
+            }
+
+            if (text.SequenceEqual(_dateB.AsSpan(0, _dateBLength)) && _dateBLength > 0)
+            {
+                return _dayB;
             }
 
             if (!Utf8Values.TryParseUtcDay(text, out var day))
@@ -586,11 +641,14 @@ public sealed partial class CostAggregator
                 throw Malformed(c, c.UsageStartDate, $"'{Shorten(text)}' is not a date");
             }
 
-            if (text.Length <= _lastDate.Length)
+            if (text.Length <= _dateB.Length)
             {
-                text.CopyTo(_lastDate);
-                _lastDateLength = text.Length;
-                _lastDay = day.DayNumber;
+                // The older slot makes way: B becomes A, the new one goes to B.
+                (_dateA, _dateB) = (_dateB, _dateA);
+                (_dateALength, _dayA) = (_dateBLength, _dayB);
+                text.CopyTo(_dateB);
+                _dateBLength = text.Length;
+                _dayB = day.DayNumber;
             }
 
             return day.DayNumber;
@@ -599,9 +657,17 @@ public sealed partial class CostAggregator
         private void CheckBillingPeriod(CsvReader reader, Columns c)
         {
             var text = reader.GetSpan(c.BillingPeriodStart);
-            if (text.IsEmpty || (owner._billingPeriodText is { } known && text.SequenceEqual(known)))
+            if (text.IsEmpty)
             {
                 return;
+            }
+
+            foreach (var known in owner._billingPeriodTexts)
+            {
+                if (text.SequenceEqual(known))
+                {
+                    return;
+                }
             }
 
             if (!Utf8Values.TryParseUtcDay(text, out var start))
@@ -615,7 +681,10 @@ public sealed partial class CostAggregator
             }
 
             owner._billingPeriodStart = start;
-            owner._billingPeriodText = text.ToArray();
+            if (owner._billingPeriodTexts.Count < 4)
+            {
+                owner._billingPeriodTexts.Add(text.ToArray());
+            }
         }
 
         private decimal Cost(CsvReader reader, Columns c, int column)
