@@ -43,7 +43,9 @@ public sealed class ApiBenchmark : IBenchmark
         }
 
         var serviceDll = await BuildServiceAsync(root);
-        var postgres = StringOption(args, "--postgres") ?? Environment.GetEnvironmentVariable("CURWORKFLOWS_TEST_POSTGRES");
+        var postgres = args.Contains("--sqlite-only")
+            ? null
+            : StringOption(args, "--postgres") ?? Environment.GetEnvironmentVariable("CURWORKFLOWS_TEST_POSTGRES");
         var work = Path.Combine(Path.GetTempPath(), "curworkflows-api-benchmark-" + Guid.NewGuid().ToString("N")[..8]);
         Directory.CreateDirectory(work);
 
@@ -65,6 +67,7 @@ public sealed class ApiBenchmark : IBenchmark
             {
                 var seed = await SeedAsync(provider, connectionString);
                 await using var service = await ServiceProcess.StartAsync(serviceDll, provider, connectionString);
+                Console.WriteLine($"{provider,-11} service listening on {service.BaseUrl}");
                 foreach (var (label, path) in Endpoints(seed))
                 {
                     var result = await RunBombardierAsync(bombardier, service.BaseUrl + path, seed.ApiKey, requests);
@@ -200,10 +203,23 @@ public sealed class ApiBenchmark : IBenchmark
         }
 
         using var process = Process.Start(start) ?? throw new InvalidOperationException("bombardier did not start");
-        var output = await process.StandardOutput.ReadToEndAsync();
-        var error = await process.StandardError.ReadToEndAsync();
-        using var bounded = new CancellationTokenSource(TimeSpan.FromMinutes(5));
-        await process.WaitForExitAsync(bounded.Token);
+        var outputTask = process.StandardOutput.ReadToEndAsync();
+        var errorTask = process.StandardError.ReadToEndAsync();
+        using (var bounded = new CancellationTokenSource(TimeSpan.FromMinutes(3)))
+        {
+            try
+            {
+                await process.WaitForExitAsync(bounded.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                process.Kill();
+                throw new TimeoutException($"bombardier did not finish {requests} requests to {url} within 3 minutes.");
+            }
+        }
+
+        var output = await outputTask;
+        var error = await errorTask;
         if (process.ExitCode != 0)
         {
             throw new InvalidOperationException($"bombardier failed ({process.ExitCode}): {error}");
