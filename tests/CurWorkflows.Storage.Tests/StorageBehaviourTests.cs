@@ -194,6 +194,31 @@ public abstract class StorageBehaviourTests<TDatabase>(TDatabase database)
     }
 
     [StorageFact]
+    public async Task Concurrent_replaces_of_one_period_leave_exactly_one_version()
+    {
+        var (organizationId, integrationId) = await NewIntegrationAsync();
+        var versionA = CostData.Period(January, 6, 5, 10, 1m);
+        var versionB = CostData.Period(January, 4, 7, 12, 3m);
+        var runA = await NewRunAsync(integrationId);
+        var runB = await NewRunAsync(integrationId);
+        await Database.Writer.StageAsync(new StagingKey(runA, integrationId, January), versionA);
+        await Database.Writer.StageAsync(new StagingKey(runB, integrationId, January), versionB);
+
+        await Task.WhenAll(
+            Task.Run(() => Database.Writer.ReplaceBillingPeriodAsync(new ReplaceBillingPeriodRequest(runA, integrationId, January, "a", "a", false))),
+            Task.Run(() => Database.Writer.ReplaceBillingPeriodAsync(new ReplaceBillingPeriodRequest(runB, integrationId, January, "b", "b", false))));
+
+        var period = Assert.Single(await Database.Runs.ListBillingPeriodsAsync(organizationId, integrationId));
+        var winner = period.AssemblyId == "a" ? versionA : versionB;
+        var query = new CostQuery(organizationId, January, January.AddDays(30), integrationId);
+        Assert.Equal(CostData.Total(winner.DailyPackageCosts), Assert.Single(await Database.Reader.GetTotalsAsync(query)).Total);
+        Assert.Equal(period.Totals, CostData.Total(winner.DailyPackageCosts));
+        await using var context = await Database.ContextFactory.CreateDbContextAsync();
+        Assert.Equal(winner.DailyResourceCosts.Count, await context.DailyResourceCosts.CountAsync(c => c.IntegrationId == integrationId));
+        Assert.Equal(winner.DailyPackageCosts.Count, await context.DailyPackageCosts.CountAsync(c => c.IntegrationId == integrationId));
+    }
+
+    [StorageFact]
     public async Task Amounts_are_exact_to_ten_decimal_places_when_staged_replaced_and_summed()
     {
         var (organizationId, integrationId) = await NewIntegrationAsync();

@@ -120,6 +120,7 @@ public sealed partial class CostAggregator
     /// <summary>Adds another state's aggregates and counters to this one (values are matched by their bytes).</summary>
     private void MergeFrom(CostAggregator other, string file)
     {
+        other.Flush();
         var packages = Map(other._packages, _packages);
         var resources = Map(other._resources, _resources);
         var products = Map(other._products, _products);

@@ -12,6 +12,7 @@ public sealed partial class CostAggregator
     /// </summary>
     public void Save(Stream stream)
     {
+        Flush();
         using var writer = new BinaryWriter(stream, Encoding.UTF8, leaveOpen: true);
         writer.Write(StateMagic);
         writer.Write(StateFormatVersion);

@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Runtime.InteropServices;
 using System.Text;
@@ -28,6 +29,9 @@ public sealed partial class CostAggregator
     private readonly List<AmortizedRule> _rules = [];
     private readonly List<long> _rowsByType = [];
     private readonly Dictionary<CostKey, CostAmounts> _costs = [];
+    private readonly Utf8Table _compositeTable = new();
+    private readonly List<Composite> _composites = [];
+    private byte[] _compositeBuffer = new byte[256];
     private readonly List<string> _completedFiles = [];
     private int[] _attributedPackageByResource = [];
 
@@ -59,7 +63,14 @@ public sealed partial class CostAggregator
     public long Rows => _rows;
 
     /// <summary>Distinct (day, package, resource, product, currency) aggregates held.</summary>
-    public int AggregateCount => _costs.Count;
+    public int AggregateCount
+    {
+        get
+        {
+            Flush();
+            return _costs.Count;
+        }
+    }
 
     public IReadOnlyList<string> CompletedFiles => _completedFiles;
 
@@ -127,6 +138,7 @@ public sealed partial class CostAggregator
         var currencyRanks = _currencies.OrdinalRanks();
 
         // Sorted by ranks of the strings (ints), which is the ordinal order of the strings themselves.
+        Flush();
         var keys = _costs.ToArray();
         Array.Sort(keys, (a, b) =>
         {
@@ -340,7 +352,11 @@ public sealed partial class CostAggregator
         private int _dateBLength;
         private int _dayA;
         private int _dayB;
-        private long _line;
+        private CsvReader? _reader;
+        private long _baseLine;
+
+        /// <summary>The line where the current record starts; asked only for errors and checkpoints (it costs a little).</summary>
+        private long CurrentLine => _reader is null ? 0 : _baseLine + _reader.LineNumber;
 
         /// <summary>Stop before the record that starts at this decompressed offset (the second half's start).</summary>
         public long StopAt { get; set; } = long.MaxValue;
@@ -412,12 +428,12 @@ public sealed partial class CostAggregator
                 }
                 catch (CsvFormatException e)
                 {
-                    var line = e.LineNumber > 0 ? baseLine + e.LineNumber : (_line > 0 ? _line : (long?)null);
+                    var line = e.LineNumber > 0 ? baseLine + e.LineNumber : (CurrentLine > 0 ? CurrentLine : (long?)null);
                     throw new ReportMalformedException(source.Name, line, null, null, $"malformed CSV: {e.Message}", e);
                 }
                 catch (Exception e) when (e is InvalidDataException or CorruptArchiveException or EndOfStreamException)
                 {
-                    throw new ReportMalformedException(source.Name, _line > 0 ? _line : null, null, null, $"the compressed data is corrupt or truncated: {e.Message}", e);
+                    throw new ReportMalformedException(source.Name, CurrentLine > 0 ? CurrentLine : null, null, null, $"the compressed data is corrupt or truncated: {e.Message}", e);
                 }
                 finally
                 {
@@ -489,6 +505,8 @@ public sealed partial class CostAggregator
 
         private void ReadRows(CsvReader reader, CurDataStream data, Columns columns, long baseLine, long baseBytes, long rowsInFile)
         {
+            _reader = reader;
+            _baseLine = baseLine;
             var fieldCount = columns.Names.Length;
             var everyRows = checkpoints?.EveryRows ?? 0;
             var interval = checkpoints?.Interval ?? TimeSpan.Zero;
@@ -498,13 +516,12 @@ public sealed partial class CostAggregator
             var lastCheckpointRows = rowsInFile;
             while (reader.Read())
             {
-                _line = baseLine + reader.LineNumber;
                 if (StopAt != long.MaxValue && baseBytes + reader.ByteOffset >= StopAt)
                 {
                     if (baseBytes + reader.ByteOffset == StopAt)
                     {
                         StoppedAtSplit = true;
-                        LineAtSplit = _line;
+                        LineAtSplit = CurrentLine;
                         return;
                     }
 
@@ -517,9 +534,9 @@ public sealed partial class CostAggregator
                     && (rowsInFile >= nextByRows || (interval > TimeSpan.Zero && (rowsInFile & 4095) == 0 && clock.Elapsed - lastCheckpointAt >= interval)))
                 {
                     cancellationToken.ThrowIfCancellationRequested();
-                    var position = new CurReadPosition(rowsInFile, _line, baseBytes + reader.ByteOffset, data.CompressedBytesRead);
+                    var position = new CurReadPosition(rowsInFile, CurrentLine, baseBytes + reader.ByteOffset, data.CompressedBytesRead);
                     owner._inProgressPosition = position;
-                    checkpoints.OnCheckpoint(owner, new CurCheckpoint(source.Name, position, owner._rows, owner._costs.Count));
+                    checkpoints.OnCheckpoint(owner, new CurCheckpoint(source.Name, position, owner._rows, owner.AggregateCount));
                     nextByRows = everyRows > 0 ? rowsInFile + everyRows : long.MaxValue;
                     lastCheckpointAt = clock.Elapsed;
                     lastCheckpointRows = rowsInFile;
@@ -533,7 +550,7 @@ public sealed partial class CostAggregator
                 {
                     var column = Math.Min(reader.FieldCount, fieldCount) + 1;
                     throw new ReportMalformedException(
-                        source.Name, _line, column, column <= fieldCount ? columns.Names[column - 1] : null,
+                        source.Name, CurrentLine, column, column <= fieldCount ? columns.Names[column - 1] : null,
                         $"the row has {reader.FieldCount} fields, the header has {fieldCount}");
                 }
 
@@ -577,35 +594,32 @@ public sealed partial class CostAggregator
                 _ => unblended,
             };
 
-            var resource = c.ResourceId >= 0 ? owner._resources.GetOrAdd(reader.GetSpan(c.ResourceId)) : owner._resources.GetOrAdd([]);
-            var package = c.Tag >= 0 ? owner._packages.GetOrAdd(reader.GetSpan(c.Tag)) : UntaggedPackage;
             var amounts = new CostAmounts(unblended, net, amortized);
+            var composite = owner.CompositeOf(
+                day,
+                c.Tag >= 0 ? reader.GetSpan(c.Tag) : [],
+                c.ResourceId >= 0 ? reader.GetSpan(c.ResourceId) : [],
+                c.ProductCode >= 0 ? reader.GetSpan(c.ProductCode) : [],
+                c.CurrencyCode >= 0 ? reader.GetSpan(c.CurrencyCode) : []);
             try
             {
-                if (package == UntaggedPackage && owner._options.ResourceIndex is not null)
-                {
-                    package = owner.AttributedPackage(resource);
-                    if (package != UntaggedPackage)
-                    {
-                        owner._attributed += amounts;
-                        owner._attributedRows++;
-                    }
-                }
-
-                if (package == UntaggedPackage)
+                ref var aggregate = ref CollectionsMarshal.AsSpan(owner._composites)[composite];
+                aggregate.Pending += amounts;
+                aggregate.Dirty = true;
+                owner._rowSums += amounts;
+                if (aggregate.Untagged)
                 {
                     owner._untaggedRows++;
                 }
-
-                var product = c.ProductCode >= 0 ? owner._products.GetOrAdd(reader.GetSpan(c.ProductCode)) : owner._products.GetOrAdd([]);
-                var currency = c.CurrencyCode >= 0 ? owner._currencies.GetOrAdd(reader.GetSpan(c.CurrencyCode)) : owner._currencies.GetOrAdd([]);
-                ref var cost = ref CollectionsMarshal.GetValueRefOrAddDefault(owner._costs, new CostKey(day, package, resource, product, currency), out _);
-                cost += amounts;
-                owner._rowSums += amounts;
+                else if (aggregate.Attributed)
+                {
+                    owner._attributed += amounts;
+                    owner._attributedRows++;
+                }
             }
             catch (OverflowException e)
             {
-                throw new ReportMalformedException(source.Name, _line, c.UnblendedCost + 1, c.Names[c.UnblendedCost], "the costs add up to more than a decimal can hold", e);
+                throw new ReportMalformedException(source.Name, CurrentLine, c.UnblendedCost + 1, c.Names[c.UnblendedCost], "the costs add up to more than a decimal can hold", e);
             }
 
             owner._rowsByType[type]++;
@@ -746,13 +760,93 @@ public sealed partial class CostAggregator
         }
 
         private ReportMalformedException Malformed(Columns c, int column, string problem, Exception? inner = null) =>
-            new(source.Name, _line, column + 1, c.Names[column], problem, inner);
+            new(source.Name, CurrentLine, column + 1, c.Names[column], problem, inner);
 
         private static string Shorten(ReadOnlySpan<byte> text)
         {
             var value = Encoding.UTF8.GetString(text[..Math.Min(text.Length, 40)]);
             return text.Length > 40 ? value + "..." : value;
         }
+    }
+
+    /// <summary>
+    /// The id of a row's whole key (day, tag, resource, product, currency bytes) in one lookup. The per-part ids,
+    /// the resource index and the untagged flag are worked out once per distinct key, not once per row.
+    /// </summary>
+    private int CompositeOf(int day, ReadOnlySpan<byte> tag, ReadOnlySpan<byte> resource, ReadOnlySpan<byte> product, ReadOnlySpan<byte> currency)
+    {
+        var length = 4 + 16 + tag.Length + resource.Length + product.Length + currency.Length;
+        if (length > _compositeBuffer.Length)
+        {
+            _compositeBuffer = new byte[Math.Max(length, _compositeBuffer.Length * 2)];
+        }
+
+        var buffer = _compositeBuffer.AsSpan();
+        BinaryPrimitives.WriteInt32LittleEndian(buffer, day);
+        var at = Append(buffer, 4, tag);
+        at = Append(buffer, at, resource);
+        at = Append(buffer, at, product);
+        at = Append(buffer, at, currency);
+
+        var id = _compositeTable.GetOrAdd(buffer[..at]);
+        if (id == _composites.Count)
+        {
+            var resourceId = _resources.GetOrAdd(resource);
+            var package = _packages.GetOrAdd(tag);
+            var attributed = false;
+            if (package == UntaggedPackage && _options.ResourceIndex is not null)
+            {
+                package = AttributedPackage(resourceId);
+                attributed = package != UntaggedPackage;
+            }
+
+            var key = new CostKey(day, package, resourceId, _products.GetOrAdd(product), _currencies.GetOrAdd(currency));
+            _composites.Add(new Composite { Key = key, Untagged = package == UntaggedPackage, Attributed = attributed });
+        }
+
+        return id;
+    }
+
+    private static int Append(Span<byte> buffer, int at, ReadOnlySpan<byte> part)
+    {
+        BinaryPrimitives.WriteInt32LittleEndian(buffer[at..], part.Length);
+        part.CopyTo(buffer[(at + 4)..]);
+        return at + 4 + part.Length;
+    }
+
+    /// <summary>Moves the per-key sums of the rows read so far into the aggregates.</summary>
+    private void Flush()
+    {
+        var composites = CollectionsMarshal.AsSpan(_composites);
+        try
+        {
+            for (var i = 0; i < composites.Length; i++)
+            {
+                ref var composite = ref composites[i];
+                if (!composite.Dirty)
+                {
+                    continue;
+                }
+
+                ref var cost = ref CollectionsMarshal.GetValueRefOrAddDefault(_costs, composite.Key, out _);
+                cost += composite.Pending;
+                composite.Pending = default;
+                composite.Dirty = false;
+            }
+        }
+        catch (OverflowException e)
+        {
+            throw new ReportMalformedException(string.Join(", ", _completedFiles), null, null, null, "the costs add up to more than a decimal can hold", e);
+        }
+    }
+
+    private struct Composite
+    {
+        public CostKey Key;
+        public CostAmounts Pending;
+        public bool Untagged;
+        public bool Attributed;
+        public bool Dirty;
     }
 
     private int AttributedPackage(int resource)
