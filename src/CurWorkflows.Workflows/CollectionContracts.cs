@@ -15,41 +15,47 @@ public sealed record CollectionSummary(
     int Files = 0,
     long Rows = 0,
     long BytesDownloaded = 0,
-    string UnblendedTotal = "0");
+    string UnblendedTotal = "0",
+    string NetUnblendedTotal = "0",
+    string AmortizedTotal = "0");
 
-/// <summary>Identifies one collection run to the activities (staging area key, spool folder).</summary>
-public sealed record CollectionRunRef(string IntegrationId, string OrganizationId, string CollectionWorkflowId);
+/// <summary>Identifies one collection run to the activities.</summary>
+/// <param name="CollectionRunId">The stored run's id (staging area key); empty until <c>BeginCollectionRun</c> returned it.</param>
+public sealed record CollectionRunRef(string IntegrationId, string OrganizationId, string CollectionWorkflowId, string CollectionRunId = "");
 
 /// <summary>What to collect: the periods whose manifest assembly is not stored yet.</summary>
 /// <param name="MaxParallelFiles">The worker's configured limit, recorded here so that replay is deterministic.</param>
-public sealed record CollectionPlan(IReadOnlyList<PeriodToCollect> Periods, int PeriodsFound, int PeriodsSkipped, int MaxParallelFiles = 2);
+/// <param name="TagKey">The integration's package tag key (not a secret).</param>
+public sealed record CollectionPlan(
+    IReadOnlyList<PeriodToCollect> Periods, int PeriodsFound, int PeriodsSkipped, int MaxParallelFiles = 2, string TagKey = "user:md-package");
 
 /// <summary>One billing period's manifest assembly to collect.</summary>
 /// <param name="BillingPeriod">First day of the billing month, as <c>yyyy-MM-dd</c>.</param>
-public sealed record PeriodToCollect(
-    string BillingPeriod,
-    string ManifestKey,
-    string AssemblyId,
-    string ManifestETag,
-    bool IsFinal,
-    IReadOnlyList<ReportFileRef> Files);
-
-public sealed record ReportFileRef(string Key, long Size = 0, string? ETag = null);
+public sealed record PeriodToCollect(string BillingPeriod, string ManifestKey, string AssemblyId, string ManifestETag, IReadOnlyList<string> FileKeys);
 
 /// <summary>Download (and then aggregate) one report file of a period.</summary>
-public sealed record ReportFileWork(CollectionRunRef Run, PeriodToCollect Period, int FileIndex)
+public sealed record ReportFileWork(CollectionRunRef Run, PeriodToCollect Period, int FileIndex, string TagKey)
 {
-    public ReportFileRef File => Period.Files[FileIndex];
+    public string FileKey => Period.FileKeys[FileIndex];
 }
 
 /// <summary>A file in the spool directory of the worker that downloaded it.</summary>
-public sealed record SpooledFile(string Path, long Bytes, long BytesTransferred);
+public sealed record SpooledFile(string Path, long Bytes, long BytesTransferred, long ResumedFromBytes);
 
 public sealed record AggregateFileInput(ReportFileWork Work, string SpooledPath);
 
-/// <summary>What aggregating one file staged: row count and the file's unblended total (for reconciliation).</summary>
-public sealed record FileAggregateResult(long Rows, string UnblendedTotal, int StagedAggregates, long ResumedFromRow = 0);
+/// <summary>What aggregating one file produced: a state file next to the spooled file, and its figures.</summary>
+/// <param name="ResumedFromRow">Rows already aggregated by an earlier attempt (0 for a fresh start).</param>
+/// <param name="RowsRead">Rows this attempt read.</param>
+public sealed record FileAggregateResult(string StatePath, long Rows, string UnblendedTotal, int Aggregates, long ResumedFromRow, long RowsRead);
 
-public sealed record PersistPeriodInput(CollectionRunRef Run, PeriodToCollect Period, long Rows, string UnblendedTotal);
+/// <summary>Put the aggregates of a period's files (state files on this worker) into the staging area.</summary>
+public sealed record StagePeriodInput(CollectionRunRef Run, PeriodToCollect Period, IReadOnlyList<string> StatePaths, string TagKey);
 
-public sealed record PersistPeriodResult(int StoredAggregates, string UnblendedTotal);
+/// <param name="IsFinal">Whether any row carried an invoice id (the period will not be restated).</param>
+public sealed record StagePeriodResult(long StagedRows, long Rows, bool IsFinal, string UnblendedTotal, string NetUnblendedTotal, string AmortizedTotal);
+
+public sealed record PersistPeriodInput(CollectionRunRef Run, PeriodToCollect Period, long Rows, bool IsFinal);
+
+/// <param name="Outcome">Inserted, Replaced or Unchanged (same assembly already stored).</param>
+public sealed record PersistPeriodResult(string Outcome, long AggregateRows, string UnblendedTotal, string NetUnblendedTotal, string AmortizedTotal);

@@ -1,6 +1,7 @@
 using System.Globalization;
 using CurWorkflows.Cur;
 using Microsoft.Extensions.Logging;
+using Temporalio.Api.Enums.V1;
 using Temporalio.Common;
 using Temporalio.Exceptions;
 using Temporalio.Workflows;
@@ -9,12 +10,13 @@ namespace CurWorkflows.Workflows;
 
 /// <summary>
 /// One collection run (id <c>cur-collection-{integrationId}-{startUtc:yyyyMMddTHHmmssZ}</c>): validate access, plan the
-/// periods to collect, download and aggregate their files on the worker that spooled them, and replace each period.
+/// periods to collect, download and aggregate each period's files on one worker (which keeps the spooled files and
+/// checkpoints), stage the aggregates, and replace the period in one transaction.
 /// </summary>
 [Workflow]
 public sealed class CollectionWorkflow
 {
-    /// <summary>How often a worker-specific file job starts over on another worker after its worker disappeared.</summary>
+    /// <summary>How often a period starts over on another worker after the worker holding its files disappeared.</summary>
     internal const int MaxWorkerSwitches = 3;
 
     internal static readonly TimeSpan FileHeartbeatTimeout = TimeSpan.FromSeconds(20);
@@ -30,68 +32,82 @@ public sealed class CollectionWorkflow
         NonRetryableErrorTypes = NonRetryableCodes,
     };
 
+    private string stage = "starting";
+
+    /// <summary>What the run is doing, for the UI's query tab.</summary>
+    [WorkflowQuery]
+    public string CurrentStage => stage;
+
     [WorkflowRun]
     public async Task<CollectionSummary> RunAsync(CollectionWorkflowInput input)
     {
         var run = new CollectionRunRef(input.IntegrationId, input.OrganizationId, Workflow.Info.WorkflowId);
         try
         {
-            await Workflow.ExecuteActivityAsync(
-                ActivityNames.ValidateAccess,
-                [run],
-                new ActivityOptions
-                {
-                    StartToCloseTimeout = TimeSpan.FromMinutes(2),
-                    ScheduleToCloseTimeout = TimeSpan.FromMinutes(15),
-                    RetryPolicy = TransientRetry,
-                    Summary = "assume the integration's role and check the bucket",
-                });
+            var runId = await Workflow.ExecuteActivityAsync<string>(
+                ActivityNames.BeginCollectionRun, [run], SharedOptions(TimeSpan.FromSeconds(30), TimeSpan.FromMinutes(30), "record the run's start"));
+            run = run with { CollectionRunId = runId };
 
+            stage = "validating access";
+            await Workflow.ExecuteActivityAsync(
+                ActivityNames.ValidateAccess, [run], SharedOptions(TimeSpan.FromMinutes(2), TimeSpan.FromMinutes(15), "assume the integration's role"));
+
+            stage = "planning";
             var plan = await Workflow.ExecuteActivityAsync<CollectionPlan>(
                 ActivityNames.PlanCollection,
                 [run],
-                new ActivityOptions
-                {
-                    StartToCloseTimeout = TimeSpan.FromMinutes(10),
-                    ScheduleToCloseTimeout = TimeSpan.FromMinutes(30),
-                    HeartbeatTimeout = TimeSpan.FromMinutes(1),
-                    RetryPolicy = TransientRetry,
-                    Summary = "list the bucket and read the manifests",
-                });
+                SharedOptions(TimeSpan.FromMinutes(10), TimeSpan.FromMinutes(30), "list the bucket and read the manifests", TimeSpan.FromMinutes(1)));
 
             var summary = new CollectionSummary(PeriodsFound: plan.PeriodsFound, PeriodsSkipped: plan.PeriodsSkipped);
-            var total = 0m;
+            decimal unblended = 0, net = 0, amortized = 0;
             foreach (var period in plan.Periods)
             {
-                var (rows, bytes, periodTotal) = await CollectPeriodAsync(run, period, Math.Max(1, plan.MaxParallelFiles));
-                await Workflow.ExecuteActivityAsync<PersistPeriodResult>(
+                stage = $"collecting period {period.BillingPeriod}";
+                var (staged, bytes) = await CollectPeriodOnOneWorkerAsync(run, period, plan);
+
+                stage = $"storing period {period.BillingPeriod}";
+                var persisted = await Workflow.ExecuteActivityAsync<PersistPeriodResult>(
                     ActivityNames.PersistPeriod,
-                    [new PersistPeriodInput(run, period, rows, periodTotal.ToString(CultureInfo.InvariantCulture))],
-                    new ActivityOptions
-                    {
-                        StartToCloseTimeout = TimeSpan.FromMinutes(30),
-                        ScheduleToCloseTimeout = TimeSpan.FromHours(2),
-                        RetryPolicy = TransientRetry,
-                        Summary = $"replace period {period.BillingPeriod} (assembly {period.AssemblyId})",
-                    });
-                total += periodTotal;
+                    [new PersistPeriodInput(run, period, staged.Rows, staged.IsFinal)],
+                    SharedOptions(TimeSpan.FromMinutes(30), TimeSpan.FromHours(2), $"replace period {period.BillingPeriod} (assembly {period.AssemblyId})"));
+
+                var stored = persisted.Outcome != "Unchanged";
+                if (stored)
+                {
+                    unblended += Parse(persisted.UnblendedTotal);
+                    net += Parse(persisted.NetUnblendedTotal);
+                    amortized += Parse(persisted.AmortizedTotal);
+                }
+
                 summary = summary with
                 {
-                    PeriodsStored = summary.PeriodsStored + 1,
-                    Files = summary.Files + period.Files.Count,
-                    Rows = summary.Rows + rows,
+                    PeriodsStored = summary.PeriodsStored + (stored ? 1 : 0),
+                    PeriodsSkipped = summary.PeriodsSkipped + (stored ? 0 : 1),
+                    Files = summary.Files + period.FileKeys.Count,
+                    Rows = summary.Rows + staged.Rows,
                     BytesDownloaded = summary.BytesDownloaded + bytes,
                 };
             }
 
-            return summary with { UnblendedTotal = total.ToString(CultureInfo.InvariantCulture) };
+            stage = "done";
+            return summary with
+            {
+                UnblendedTotal = Format(unblended),
+                NetUnblendedTotal = Format(net),
+                AmortizedTotal = Format(amortized),
+            };
         }
         catch (ActivityFailureException e) when (FindCodedFailure(e) is { } coded)
         {
             // Fail the run with the stable code as its own type, so the UI shows the cause at the top.
+            stage = $"failed: {coded.ErrorType}";
             throw new ApplicationFailureException(coded.Message, e, coded.ErrorType, nonRetryable: true);
         }
     }
+
+    private static decimal Parse(string value) => decimal.Parse(value, NumberStyles.Number, CultureInfo.InvariantCulture);
+
+    private static string Format(decimal value) => value.ToString(CultureInfo.InvariantCulture);
 
     private static ApplicationFailureException? FindCodedFailure(Exception e)
     {
@@ -106,66 +122,74 @@ public sealed class CollectionWorkflow
         return null;
     }
 
-    private static async Task<(long Rows, long Bytes, decimal Total)> CollectPeriodAsync(
-        CollectionRunRef run, PeriodToCollect period, int maxParallelFiles)
-    {
-        var slots = new Temporalio.Workflows.Semaphore(maxParallelFiles);
-        var jobs = Enumerable.Range(0, period.Files.Count).Select(async index =>
-        {
-            await slots.WaitAsync();
-            try
-            {
-                return await CollectFileAsync(new ReportFileWork(run, period, index));
-            }
-            finally
-            {
-                slots.Release();
-            }
-        }).ToList();
-        var results = await Workflow.WhenAllAsync(jobs);
-        return (
-            results.Sum(r => r.Aggregate.Rows),
-            results.Sum(r => r.Spooled.BytesTransferred),
-            results.Sum(r => decimal.Parse(r.Aggregate.UnblendedTotal, CultureInfo.InvariantCulture)));
-    }
-
     /// <summary>
-    /// Downloads a file and aggregates it on the same worker (its spool directory holds the file and the checkpoint).
-    /// When that worker is gone for longer than the schedule-to-start timeout, start over on another worker.
+    /// A period's files are downloaded, aggregated (in parallel up to the limit) and staged by one worker, which keeps
+    /// the spooled files and parse checkpoints on its disk. When that worker is gone for longer than the
+    /// schedule-to-start timeout, the period starts over on another worker (downloading again).
     /// </summary>
-    private static async Task<(SpooledFile Spooled, FileAggregateResult Aggregate)> CollectFileAsync(ReportFileWork work)
+    private static async Task<(StagePeriodResult Staged, long Bytes)> CollectPeriodOnOneWorkerAsync(
+        CollectionRunRef run, PeriodToCollect period, CollectionPlan plan)
     {
         for (var switches = 0; ; switches++)
         {
             var workerQueue = await Workflow.ExecuteActivityAsync<string>(
-                ActivityNames.GetWorkerTaskQueue,
-                [],
-                new ActivityOptions { StartToCloseTimeout = TimeSpan.FromSeconds(30), RetryPolicy = TransientRetry, Summary = "pick a worker" });
+                ActivityNames.GetWorkerTaskQueue, [], SharedOptions(TimeSpan.FromSeconds(30), TimeSpan.FromMinutes(10), "pick a worker"));
             try
             {
-                var spooled = await Workflow.ExecuteActivityAsync<SpooledFile>(
-                    ActivityNames.DownloadReportFile,
-                    [work],
-                    WorkerFileOptions(workerQueue, TimeSpan.FromHours(2), $"download {work.Period.BillingPeriod} {work.File.Key}"));
-                var aggregate = await Workflow.ExecuteActivityAsync<FileAggregateResult>(
-                    ActivityNames.AggregateReportFile,
-                    [new AggregateFileInput(work, spooled.Path)],
-                    WorkerFileOptions(workerQueue, TimeSpan.FromHours(4), $"aggregate {work.Period.BillingPeriod} {work.File.Key}"));
-                return (spooled, aggregate);
+                var slots = new Temporalio.Workflows.Semaphore(Math.Max(1, plan.MaxParallelFiles));
+                var files = await Workflow.WhenAllAsync(Enumerable.Range(0, period.FileKeys.Count).Select(async index =>
+                {
+                    await slots.WaitAsync();
+                    try
+                    {
+                        return await CollectFileAsync(new ReportFileWork(run, period, index, plan.TagKey), workerQueue);
+                    }
+                    finally
+                    {
+                        slots.Release();
+                    }
+                }));
+
+                var staged = await Workflow.ExecuteActivityAsync<StagePeriodResult>(
+                    ActivityNames.StagePeriod,
+                    [new StagePeriodInput(run, period, [.. files.Select(f => f.Aggregate.StatePath)], plan.TagKey)],
+                    WorkerOptions(workerQueue, TimeSpan.FromHours(1), $"stage period {period.BillingPeriod}"));
+                return (staged, files.Sum(f => f.Spooled.BytesTransferred));
             }
             catch (ActivityFailureException e) when (
-                e.InnerException is TimeoutFailureException { TimeoutType: Temporalio.Api.Enums.V1.TimeoutType.ScheduleToStart } &&
-                switches < MaxWorkerSwitches)
+                e.InnerException is TimeoutFailureException { TimeoutType: TimeoutType.ScheduleToStart } && switches < MaxWorkerSwitches)
             {
-                Workflow.Logger.LogWarning("Worker queue {Queue} is gone, collecting {Key} elsewhere", workerQueue, work.File.Key);
+                Workflow.Logger.LogWarning("Worker queue {Queue} is gone; collecting period {Period} elsewhere", workerQueue, period.BillingPeriod);
             }
         }
     }
 
-    private static ActivityOptions WorkerFileOptions(string taskQueue, TimeSpan scheduleToClose, string summary) => new()
+    private static async Task<(SpooledFile Spooled, FileAggregateResult Aggregate)> CollectFileAsync(ReportFileWork work, string workerQueue)
+    {
+        var spooled = await Workflow.ExecuteActivityAsync<SpooledFile>(
+            ActivityNames.DownloadReportFile,
+            [work],
+            WorkerOptions(workerQueue, TimeSpan.FromHours(2), $"download {work.Period.BillingPeriod} {work.FileKey}"));
+        var aggregate = await Workflow.ExecuteActivityAsync<FileAggregateResult>(
+            ActivityNames.AggregateReportFile,
+            [new AggregateFileInput(work, spooled.Path)],
+            WorkerOptions(workerQueue, TimeSpan.FromHours(4), $"aggregate {work.Period.BillingPeriod} {work.FileKey}"));
+        return (spooled, aggregate);
+    }
+
+    private static ActivityOptions SharedOptions(TimeSpan startToClose, TimeSpan scheduleToClose, string summary, TimeSpan? heartbeat = null) => new()
+    {
+        StartToCloseTimeout = startToClose,
+        ScheduleToCloseTimeout = scheduleToClose,
+        HeartbeatTimeout = heartbeat,
+        RetryPolicy = TransientRetry,
+        Summary = summary,
+    };
+
+    private static ActivityOptions WorkerOptions(string taskQueue, TimeSpan scheduleToClose, string summary) => new()
     {
         TaskQueue = taskQueue,
-        // A worker-specific queue has exactly one poller: if it does not pick the task up soon, it is gone.
+        // A worker-specific queue has one host polling it: if nobody picks the task up soon, that host is gone.
         ScheduleToStartTimeout = TimeSpan.FromMinutes(5),
         StartToCloseTimeout = scheduleToClose,
         ScheduleToCloseTimeout = scheduleToClose,

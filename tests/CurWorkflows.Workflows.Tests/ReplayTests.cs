@@ -21,10 +21,11 @@ public sealed class ReplayTests(TemporalFixture temporal)
         Directory.EnumerateFiles(HistoryDirectory, "*.json").Select(Path.GetFileName).Order(StringComparer.Ordinal)!;
 
     [Fact]
-    public void The_recorded_histories_include_the_integration_loop()
+    public void The_recorded_histories_cover_both_workflows()
     {
         var names = HistoryFiles().ToList();
         Assert.Contains(names, n => n.StartsWith(nameof(IntegrationWorkflow), StringComparison.Ordinal));
+        Assert.Contains(names, n => n.StartsWith(nameof(CollectionWorkflow), StringComparison.Ordinal));
     }
 
     [Theory]
@@ -83,13 +84,19 @@ public sealed class ReplayTests(TemporalFixture temporal)
 
         foreach (var (name, history) in histories)
         {
-            var result = await NewReplayer().ReplayWorkflowAsync(history, throwOnReplayFailure: false);
-            Assert.Null(result.ReplayFailure);
-            if (Environment.GetEnvironmentVariable("CURWORKFLOWS_RECORD_HISTORIES") == "1")
-            {
-                var target = Path.Combine(TestPaths.RepositoryRoot(), "tests", "CurWorkflows.Workflows.Tests", "Histories", name + ".json");
-                await File.WriteAllTextAsync(target, history.ToJson());
-            }
+            await ReplayAndMaybeRecordAsync(history, name);
+        }
+    }
+
+    /// <summary>Replays a fresh history; with CURWORKFLOWS_RECORD_HISTORIES=1 also stores it under Histories/.</summary>
+    internal static async Task ReplayAndMaybeRecordAsync(WorkflowHistory history, string name)
+    {
+        var result = await NewReplayer().ReplayWorkflowAsync(history, throwOnReplayFailure: false);
+        Assert.Null(result.ReplayFailure);
+        if (Environment.GetEnvironmentVariable("CURWORKFLOWS_RECORD_HISTORIES") == "1")
+        {
+            var target = Path.Combine(TestPaths.RepositoryRoot(), "tests", "CurWorkflows.Workflows.Tests", "Histories", name + ".json");
+            await File.WriteAllTextAsync(target, history.ToJson());
         }
     }
 

@@ -24,6 +24,11 @@ public sealed class CollectionOptions
     [Range(0, 120)]
     public int BackfillMonths { get; set; } = 12;
 
+    /// <summary>Rows between parse checkpoints (state saved to the spool directory and heartbeated); a resumed parse
+    /// re-reads fewer rows than this. Lower costs more saves.</summary>
+    [Range(1_000, 10_000_000)]
+    public long CheckpointEveryRows { get; set; } = 50_000;
+
     public CollectionSchedule ToSchedule() => new(Interval, string.IsNullOrWhiteSpace(Cron) ? null : Cron.Trim());
 
     internal static IEnumerable<string> Validate(CollectionOptions options)

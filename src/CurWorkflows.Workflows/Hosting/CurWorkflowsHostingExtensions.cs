@@ -1,3 +1,5 @@
+using CurWorkflows.Aws;
+using CurWorkflows.Storage;
 using CurWorkflows.Workflows.Activities;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -54,7 +56,8 @@ public static class CurWorkflowsHostingExtensions
 
     /// <summary>
     /// The workers: one on <c>Temporal:TaskQueue</c> with both workflows and the shared activities, and one on this host's
-    /// own queue (<see cref="WorkerTaskQueue"/>) for the activities that work on spooled files.
+    /// own queue (<see cref="WorkerTaskQueue"/>) for the activities that work on spooled files. Also registers the AWS
+    /// adapter (section <c>Aws</c>) and storage (section <c>Storage</c>, EF Core through a context factory).
     /// </summary>
     public static IHostApplicationBuilder AddCurWorkflowsWorker(this IHostApplicationBuilder builder)
     {
@@ -65,11 +68,26 @@ public static class CurWorkflowsHostingExtensions
         var workerQueue = new WorkerTaskQueue(temporal.TaskQueue, collection.SpoolDirectory);
         services.AddSingleton(workerQueue);
 
+        services.AddCurAws(builder.Configuration);
+        services.AddCurStorage(builder.Configuration);
+
         services.AddHostedTemporalWorker(temporal.TaskQueue)
             .ConfigureOptions(o => o.ClientOptions = ConnectOptions(services, temporal))
             .AddWorkflow<IntegrationWorkflow>()
             .AddWorkflow<CollectionWorkflow>()
-            .AddSingletonActivities<WorkerQueueActivities>();
+            .AddSingletonActivities<WorkerQueueActivities>()
+            .AddSingletonActivities<CollectionRunActivities>()
+            .AddSingletonActivities<BucketActivities>()
+            .AddSingletonActivities<PersistActivities>();
+
+        // This host's own queue: the activities that need the files and checkpoints in its spool directory.
+        services.AddHostedTemporalWorker(workerQueue.Name)
+            .ConfigureOptions(o =>
+            {
+                o.ClientOptions = ConnectOptions(services, temporal);
+                o.MaxConcurrentActivities = Math.Max(2, collection.MaxParallelFiles + 1);
+            })
+            .AddSingletonActivities<ReportFileActivities>();
         return builder;
     }
 

@@ -1,0 +1,182 @@
+using System.Diagnostics;
+using System.Globalization;
+using Amazon.Runtime;
+using CurWorkflows.Aws;
+using CurWorkflows.Cur.Aggregation;
+using CurWorkflows.Cur.Reading;
+using CurWorkflows.LocalAws;
+using CurWorkflows.ReportGenerator;
+using CurWorkflows.Storage.Stores;
+using CurWorkflows.Workflows;
+using CurWorkflows.Workflows.Hosting;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Temporalio.Client;
+using Temporalio.Testing;
+
+namespace CurWorkflows.Benchmarks;
+
+/// <summary>
+/// A zipped report collected end to end (Temporal dev server, local AWS endpoint with the real SDK clients, SQLite)
+/// next to the CUR core alone aggregating the same file, in the same run.
+/// </summary>
+public sealed class EndToEndBenchmark : IBenchmark
+{
+    private const string RoleArn = "arn:aws:iam::123456789012:role/massdriver-cur-reader";
+    private const string ExternalId = "ext-benchmark-0001";
+    private const string Bucket = "massdriver-costs-bench";
+    private const string PlatformKey = "AKIAPLATFORMBENCH001";
+    private const string PlatformSecret = "platform-secret-benchmark-000000000000000";
+
+    public string Name => "e2e";
+
+    public string Description => "end-to-end collection through Temporal + local AWS + SQLite vs the CUR core alone [--rows N] [--keep DIR]";
+
+    public async Task<int> RunAsync(string[] args)
+    {
+        var rows = long.Parse(Option(args, "--rows") ?? "1000000", CultureInfo.InvariantCulture);
+        var directory = Option(args, "--keep") ?? Path.Combine(Path.GetTempPath(), "curworkflows-e2e-" + Guid.NewGuid().ToString("N")[..8]);
+        Directory.CreateDirectory(directory);
+        try
+        {
+            Console.WriteLine($"generating {rows:N0} rows (zip) into {directory} ...");
+            var delivery = ReportDelivery.WriteToDirectory(Path.Combine(directory, "report"), new ReportDeliveryOptions
+            {
+                Bucket = Bucket,
+                Prefix = "cur",
+                AssemblyId = "bench-1",
+                Report = new ReportGeneratorOptions { Rows = rows, Seed = 7, BillingPeriodStart = new DateOnly(2026, 10, 1) },
+            });
+            var dataFile = Path.Combine(directory, "report", delivery.DataKeys.Single().TrimStart('/'));
+            var zipBytes = new FileInfo(dataFile).Length;
+            Console.WriteLine($"report: {delivery.Truth.Rows:N0} rows, {delivery.Truth.Bytes / 1e6:N0} MB uncompressed, {zipBytes / 1e6:N0} MB zipped");
+
+            var core = Stopwatch.StartNew();
+            var coreResult = CostAggregator.AggregateFile(CurSource.FromFile(dataFile));
+            core.Stop();
+            Check(coreResult.Totals.Unblended == delivery.Truth.Unblended, "core totals");
+            Console.WriteLine($"core alone:  {core.Elapsed.TotalSeconds,7:N2} s  ({delivery.Truth.Bytes / 1e6 / core.Elapsed.TotalSeconds:N0} MB/s)");
+
+            var (elapsed, peak, summary) = await CollectEndToEndAsync(directory, delivery);
+            Check(decimal.Parse(summary.UnblendedTotal, CultureInfo.InvariantCulture) == delivery.Truth.Unblended, "end-to-end totals");
+            Console.WriteLine($"end to end:  {elapsed.TotalSeconds,7:N2} s  ({delivery.Truth.Bytes / 1e6 / elapsed.TotalSeconds:N0} MB/s), ratio {elapsed / core.Elapsed:N2}x (target <= 2x)");
+            Console.WriteLine($"peak working set of the process running the worker (and the local AWS endpoint) during the collection: {peak / (1 << 20):N0} MiB");
+            return 0;
+        }
+        finally
+        {
+            if (Option(args, "--keep") is null)
+            {
+                Directory.Delete(directory, recursive: true);
+            }
+        }
+    }
+
+    private static async Task<(TimeSpan Elapsed, long PeakWorkingSet, CollectionSummary Summary)> CollectEndToEndAsync(
+        string directory, GeneratedDelivery delivery)
+    {
+        await using var temporal = await WorkflowEnvironment.StartLocalAsync(new()
+        {
+            SearchAttributes = [.. CurSearchAttributes.All],
+            DevServerOptions = new() { ExistingPath = TemporalCli.Resolve(null) ?? SharedCli(), LogLevel = "error" },
+        });
+        await using var aws = await LocalAwsServer.StartAsync(new LocalAwsOptions
+        {
+            PlatformKeys = [new LocalAwsAccessKey { AccessKeyId = PlatformKey, SecretAccessKey = PlatformSecret }],
+            Roles = [new LocalAwsRoleTrust { RoleArn = RoleArn, ExternalId = ExternalId }],
+            Buckets = [Bucket],
+            DataDirectory = Path.Combine(directory, "aws"),
+            LoggerFactory = LoggerFactory.Create(b => b.SetMinimumLevel(LogLevel.Warning)),
+        });
+        foreach (var key in delivery.DataKeys.Concat(delivery.ManifestKeys))
+        {
+            await aws.Objects.PutObjectFromFileAsync(Bucket, key, Path.Combine(directory, "report", key.TrimStart('/')));
+        }
+
+        var taskQueue = "bench-" + Guid.NewGuid().ToString("N")[..8];
+        var builder = Host.CreateApplicationBuilder();
+        builder.Logging.ClearProviders();
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Temporal:Address"] = temporal.Client.Connection.Options.TargetHost,
+            ["Temporal:TaskQueue"] = taskQueue,
+            ["ConnectionStrings:CurWorkflows"] = $"Data Source={Path.Combine(directory, "bench.db")}",
+            ["Storage:StagingSweepInterval"] = "00:00:00",
+            ["Aws:StsServiceUrl"] = aws.Url.ToString(),
+            ["Aws:S3ServiceUrl"] = aws.Url.ToString(),
+            ["Aws:TaggingServiceUrl"] = aws.Url.ToString(),
+            ["Aws:S3ForcePathStyle"] = "true",
+            ["Collection:SpoolDirectory"] = Path.Combine(directory, "spool"),
+        });
+        builder.Services.AddSingleton(new AwsPlatformCredentials(new BasicAWSCredentials(PlatformKey, PlatformSecret)));
+        builder.AddCurWorkflowsWorker();
+        using var host = builder.Build();
+        await host.StartAsync();
+        try
+        {
+            var organization = await host.Services.GetRequiredService<OrganizationStore>().CreateOrganizationAsync("bench");
+            var integration = (await host.Services.GetRequiredService<IntegrationStore>()
+                .EnableAsync(new EnableIntegrationRequest(organization.Id, RoleArn, ExternalId, Bucket, "cur"))).Integration;
+
+            using var process = Process.GetCurrentProcess();
+            GC.Collect();
+            long peak = 0;
+            using var sampling = new CancellationTokenSource();
+            var sampler = Task.Run(async () =>
+            {
+                while (!sampling.IsCancellationRequested)
+                {
+                    process.Refresh();
+                    peak = Math.Max(peak, process.WorkingSet64);
+                    await Task.Delay(50, CancellationToken.None);
+                }
+            });
+            var watch = Stopwatch.StartNew();
+            var summary = await temporal.Client.ExecuteWorkflowAsync(
+                (CollectionWorkflow wf) => wf.RunAsync(new CollectionWorkflowInput(integration.Id.ToString(), organization.Id.ToString())),
+                new(IntegrationWorkflow.CollectionWorkflowIdFor(integration.Id.ToString(), DateTime.UtcNow), taskQueue)
+                {
+                    TypedSearchAttributes = CurSearchAttributes.For(integration.Id.ToString(), organization.Id.ToString()),
+                });
+            watch.Stop();
+            await sampling.CancelAsync();
+            await sampler;
+            Console.WriteLine($"run summary: {summary}");
+            return (watch.Elapsed, peak, summary);
+        }
+        finally
+        {
+            await host.StopAsync();
+        }
+    }
+
+    private static string? SharedCli()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            var candidate = Path.Combine(dir.FullName, "..", "shared", "tools", "temporal");
+            if (File.Exists(Path.Combine(dir.FullName, "CurWorkflows.sln")) && File.Exists(candidate))
+            {
+                return Path.GetFullPath(candidate);
+            }
+        }
+
+        return null;
+    }
+
+    private static void Check(bool condition, string what)
+    {
+        if (!condition)
+        {
+            throw new InvalidOperationException($"{what} do not match the generator's truth");
+        }
+    }
+
+    private static string? Option(string[] args, string name)
+    {
+        var index = Array.IndexOf(args, name);
+        return index >= 0 && index + 1 < args.Length ? args[index + 1] : null;
+    }
+}

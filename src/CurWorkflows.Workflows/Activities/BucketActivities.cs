@@ -1,0 +1,91 @@
+using System.Globalization;
+using CurWorkflows.Aws;
+using CurWorkflows.Cur;
+using CurWorkflows.Storage.Stores;
+using CurWorkflows.Workflows.Hosting;
+using Microsoft.Extensions.Options;
+using Temporalio.Activities;
+using Temporalio.Exceptions;
+
+namespace CurWorkflows.Workflows.Activities;
+
+/// <summary>Access and discovery: assume the customer's role, list the bucket, decide which periods to collect.</summary>
+public sealed class BucketActivities(
+    IntegrationStore integrations,
+    CollectionRunStore runs,
+    AwsClientFactory clients,
+    CurBucketReader bucket,
+    IOptions<CollectionOptions> options,
+    TimeProvider time)
+{
+    /// <summary>Assumes the role (credentials stay cached in this worker's memory, never in a payload).</summary>
+    [Activity(ActivityNames.ValidateAccess)]
+    public Task ValidateAccessAsync(CollectionRunRef run) => ActivityFailures.CodedAsync(async () =>
+    {
+        var settings = await SettingsAsync(integrations, run);
+        await clients.EnsureRoleAsync(RoleOf(settings), ActivityExecutionContext.Current.CancellationToken);
+    });
+
+    /// <summary>
+    /// The periods to collect: those within the backfill window (current month and <c>Collection:BackfillMonths</c>
+    /// before it) that are not stored as final, whose manifest's assemblyId and ETag are not the stored ones.
+    /// </summary>
+    [Activity(ActivityNames.PlanCollection)]
+    public Task<CollectionPlan> PlanAsync(CollectionRunRef run) => ActivityFailures.CodedAsync(async () =>
+    {
+        var context = ActivityExecutionContext.Current;
+        var cancellationToken = context.CancellationToken;
+        var settings = await SettingsAsync(integrations, run);
+        var role = RoleOf(settings);
+        var location = new ReportLocation(settings.BucketName, settings.ReportPrefix, settings.ReportName);
+        var manifests = await bucket.FindPeriodManifestsAsync(role, location, cancellationToken);
+        if (manifests.Count == 0)
+        {
+            throw new CurException(
+                CurErrorCodes.ReportNotFound,
+                $"No CUR manifest for report '{settings.ReportName}' under s3://{settings.BucketName}/{CurWorkflows.Cur.Manifest.CurReportLayout.ReportRoot(settings.ReportPrefix, settings.ReportName)}.");
+        }
+
+        var now = time.GetUtcNow().UtcDateTime;
+        var firstMonth = new DateOnly(now.Year, now.Month, 1).AddMonths(-options.Value.BackfillMonths);
+        var stored = (await runs.GetIngestedPeriodsAsync(settings.IntegrationId, cancellationToken)).ToDictionary(p => p.PeriodStart);
+        var periods = new List<PeriodToCollect>();
+        var skipped = 0;
+        foreach (var location1 in manifests.Where(m => m.Period.Month >= firstMonth))
+        {
+            if (stored.TryGetValue(location1.Period.Month, out var existing) && existing.IsFinal)
+            {
+                skipped++;
+                continue;
+            }
+
+            context.Heartbeat(location1.Period.FolderName);
+            var manifest = await bucket.ReadManifestAsync(role, settings.BucketName, location1.ManifestKey, cancellationToken);
+            var eTag = manifest.ETag ?? location1.ManifestETag ?? "";
+            if (existing is not null && existing.AssemblyId == manifest.Manifest.AssemblyId && existing.ManifestETag == eTag)
+            {
+                skipped++;
+                continue;
+            }
+
+            periods.Add(new PeriodToCollect(
+                location1.Period.Month.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
+                location1.ManifestKey,
+                manifest.Manifest.AssemblyId,
+                eTag,
+                manifest.Manifest.ReportKeys));
+        }
+
+        return new CollectionPlan(periods, periods.Count + skipped, skipped, options.Value.MaxParallelFiles, settings.TagKey);
+    });
+
+    internal static async Task<IntegrationCollectionSettings> SettingsAsync(IntegrationStore integrations, CollectionRunRef run)
+    {
+        var settings = await integrations.GetCollectionSettingsAsync(Guid.Parse(run.IntegrationId), ActivityExecutionContext.Current.CancellationToken);
+        return settings ?? throw new ApplicationFailureException(
+            $"Integration {run.IntegrationId} does not exist.", errorType: CollectionErrorCodes.Internal, nonRetryable: true);
+    }
+
+    internal static CustomerRole RoleOf(IntegrationCollectionSettings settings) =>
+        new(settings.IntegrationId.ToString(), settings.RoleArn, settings.ExternalId);
+}

@@ -1,0 +1,30 @@
+using System.Globalization;
+using CurWorkflows.Storage.Costs;
+using Temporalio.Activities;
+
+namespace CurWorkflows.Workflows.Activities;
+
+/// <summary>Swaps a period's staged aggregates into the live tables (one transaction; same assembly: unchanged).</summary>
+public sealed class PersistActivities(CostWriter costs)
+{
+    [Activity(ActivityNames.PersistPeriod)]
+    public async Task<PersistPeriodResult> PersistAsync(PersistPeriodInput input)
+    {
+        var result = await costs.ReplaceBillingPeriodAsync(
+            new ReplaceBillingPeriodRequest(
+                Guid.Parse(input.Run.CollectionRunId),
+                Guid.Parse(input.Run.IntegrationId),
+                DateOnly.ParseExact(input.Period.BillingPeriod, "yyyy-MM-dd", CultureInfo.InvariantCulture),
+                input.Period.AssemblyId,
+                input.Period.ManifestETag,
+                input.IsFinal,
+                input.Rows),
+            ActivityExecutionContext.Current.CancellationToken);
+        return new PersistPeriodResult(
+            result.Outcome.ToString(),
+            result.DailyPackageRows + result.DailyResourceRows + result.MonthlyPackageRows,
+            ReportFileActivities.Text(result.Totals.Unblended),
+            ReportFileActivities.Text(result.Totals.NetUnblended),
+            ReportFileActivities.Text(result.Totals.Amortized));
+    }
+}

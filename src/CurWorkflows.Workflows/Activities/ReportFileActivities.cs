@@ -1,0 +1,167 @@
+using System.Globalization;
+using CurWorkflows.Aws;
+using CurWorkflows.Cur.Aggregation;
+using CurWorkflows.Cur.Reading;
+using CurWorkflows.Storage.Costs;
+using CurWorkflows.Storage.Stores;
+using CurWorkflows.Workflows.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Temporalio.Activities;
+
+namespace CurWorkflows.Workflows.Activities;
+
+/// <summary>The heartbeat of a parse: where it stands and where its partial aggregates are on this worker's disk.</summary>
+public sealed record ParseCheckpoint(long Rows, long Line, string StatePath);
+
+/// <summary>
+/// The activities that work on spooled files, run on this host's own task queue: download, aggregate with
+/// checkpoints, stage. Files and checkpoints live under <c>Collection:SpoolDirectory</c>.
+/// </summary>
+public sealed partial class ReportFileActivities(
+    IntegrationStore integrations,
+    ResumableDownloader downloader,
+    CostWriter costs,
+    IOptions<CollectionOptions> options,
+    ILogger<ReportFileActivities> logger)
+{
+    [Activity(ActivityNames.DownloadReportFile)]
+    public Task<SpooledFile> DownloadAsync(ReportFileWork work) => ActivityFailures.CodedAsync(async () =>
+    {
+        var context = ActivityExecutionContext.Current;
+        var settings = await BucketActivities.SettingsAsync(integrations, work.Run);
+        var destination = SpoolPath(work);
+        var progress = new Progress<DownloadProgress>(p => context.Heartbeat(p.BytesOnDisk, p.Size));
+        var result = await downloader.DownloadAsync(
+            BucketActivities.RoleOf(settings), settings.BucketName, work.FileKey, destination, progress, context.CancellationToken);
+        return new SpooledFile(result.Path, result.Size, result.BytesTransferred, result.ResumedFromBytes);
+    });
+
+    /// <summary>
+    /// Aggregates one spooled file. Every <c>Collection:CheckpointEveryRows</c> rows the aggregation state is saved next to the
+    /// file and heartbeated; a retried attempt on this host loads it and continues from that row.
+    /// </summary>
+    [Activity(ActivityNames.AggregateReportFile)]
+    public Task<FileAggregateResult> AggregateAsync(AggregateFileInput input) => ActivityFailures.CodedAsync(async () =>
+    {
+        var context = ActivityExecutionContext.Current;
+        var aggregationOptions = new CostAggregationOptions { TagKey = input.Work.TagKey };
+        var finalPath = input.SpooledPath + ".aggregates";
+        var checkpointPath = input.SpooledPath + ".checkpoint";
+
+        if (File.Exists(finalPath))
+        {
+            // An earlier attempt finished but its completion was lost: answer from its saved state.
+            var done = Load(finalPath, aggregationOptions);
+            return Result(finalPath, done, done.Rows, 0);
+        }
+
+        if (context.Info.HeartbeatDetails.Count > 0)
+        {
+            checkpointPath = (await context.Info.HeartbeatDetailAtAsync<ParseCheckpoint>(0)).StatePath;
+        }
+
+        var aggregator = File.Exists(checkpointPath) ? Load(checkpointPath, aggregationOptions) : new CostAggregator(aggregationOptions);
+        var resumedFrom = aggregator.InProgress?.Position.Rows ?? 0;
+        if (resumedFrom > 0)
+        {
+            LogResuming(logger, input.Work.FileKey, resumedFrom);
+        }
+
+        var source = new CurSource(
+            input.Work.FileKey,
+            CurSource.CompressionOf(input.Work.FileKey),
+            () => new FileStream(input.SpooledPath, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan));
+        var checkpoints = new CheckpointOptions
+        {
+            EveryRows = options.Value.CheckpointEveryRows,
+            Interval = TimeSpan.FromSeconds(5),
+            OnCheckpoint = (state, checkpoint) =>
+            {
+                SaveAtomically(state, checkpointPath);
+                context.Heartbeat(new ParseCheckpoint(checkpoint.Position.Rows, checkpoint.Position.Line, checkpointPath));
+                LogCheckpoint(logger, input.Work.FileKey, checkpoint.Position.Rows);
+            },
+        };
+        var startRows = aggregator.Rows;
+        await Task.Run(() => aggregator.AddFile(source, checkpoints, context.CancellationToken), context.CancellationToken);
+
+        SaveAtomically(aggregator, finalPath);
+        File.Delete(checkpointPath);
+        return Result(finalPath, aggregator, aggregator.Rows - startRows, resumedFrom);
+    });
+
+    /// <summary>Puts the aggregates of a period's files into the run's staging area, in batches. Idempotent: the run's
+    /// earlier staging rows are dropped first.</summary>
+    [Activity(ActivityNames.StagePeriod)]
+    public Task<StagePeriodResult> StageAsync(StagePeriodInput input) => ActivityFailures.CodedAsync(async () =>
+    {
+        var context = ActivityExecutionContext.Current;
+        var runId = Guid.Parse(input.Run.CollectionRunId);
+        var key = new StagingKey(runId, Guid.Parse(input.Run.IntegrationId), DateOnly.ParseExact(input.Period.BillingPeriod, "yyyy-MM-dd", CultureInfo.InvariantCulture));
+        await costs.DiscardStagingAsync(runId, context.CancellationToken);
+
+        long staged = 0, rows = 0;
+        var isFinal = false;
+        var totals = CostAmounts.Zero;
+        foreach (var statePath in input.StatePaths)
+        {
+            context.Heartbeat(statePath);
+            var result = Load(statePath, new CostAggregationOptions { TagKey = input.TagKey }).GetResult();
+            staged += await costs.StageAsync(key, new CostAggregateBatch(result.Daily, result.DailyResources, result.Monthly), context.CancellationToken);
+            rows += result.Rows;
+            isFinal |= result.IsFinal;
+            totals += result.Totals;
+        }
+
+        var periodDirectory = input.StatePaths.Count > 0 ? Path.GetDirectoryName(input.StatePaths[0]) : null;
+        if (!string.IsNullOrEmpty(periodDirectory) && Directory.Exists(periodDirectory))
+        {
+            Directory.Delete(periodDirectory, recursive: true);
+        }
+
+        return new StagePeriodResult(staged, rows, isFinal, Text(totals.Unblended), Text(totals.NetUnblended), Text(totals.Amortized));
+    });
+
+    internal static string Text(decimal value) => value.ToString(CultureInfo.InvariantCulture);
+
+    private string SpoolPath(ReportFileWork work)
+    {
+        var fileName = Path.GetFileName(work.FileKey.Replace('\\', '/').TrimEnd('/'));
+        return Path.Combine(
+            Path.GetFullPath(options.Value.SpoolDirectory),
+            work.Run.CollectionRunId,
+            work.Period.BillingPeriod,
+            $"{work.FileIndex:D4}-{fileName}");
+    }
+
+    private static FileAggregateResult Result(string statePath, CostAggregator aggregator, long rowsRead, long resumedFrom)
+    {
+        var result = aggregator.GetResult();
+        return new FileAggregateResult(statePath, result.Rows, Text(result.Totals.Unblended), aggregator.AggregateCount, resumedFrom, rowsRead);
+    }
+
+    private static CostAggregator Load(string path, CostAggregationOptions aggregationOptions)
+    {
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
+        return CostAggregator.Load(stream, aggregationOptions);
+    }
+
+    private static void SaveAtomically(CostAggregator aggregator, string path)
+    {
+        var temporary = path + ".tmp";
+        using (var stream = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16))
+        {
+            aggregator.Save(stream);
+            stream.Flush(flushToDisk: true);
+        }
+
+        File.Move(temporary, path, overwrite: true);
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Resuming {File} from row {Rows}")]
+    private static partial void LogResuming(ILogger logger, string file, long rows);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Checkpoint of {File} at row {Rows}")]
+    private static partial void LogCheckpoint(ILogger logger, string file, long rows);
+}

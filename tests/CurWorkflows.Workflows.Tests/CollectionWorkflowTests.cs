@@ -1,0 +1,214 @@
+using CurWorkflows.Cur;
+using CurWorkflows.LocalAws;
+using CurWorkflows.ReportGenerator;
+using CurWorkflows.Storage.Stores;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Temporalio.Api.Enums.V1;
+using Temporalio.Client;
+using Temporalio.Exceptions;
+
+namespace CurWorkflows.Workflows.Tests;
+
+/// <summary>Real collections: dev server, local AWS endpoint with the real SDK clients, SQLite and PostgreSQL.</summary>
+[Collection(TemporalCollection.Name)]
+public sealed class CollectionWorkflowTests(TemporalFixture temporal)
+{
+    public static TheoryData<TestDatabase> Databases()
+    {
+        var data = new TheoryData<TestDatabase> { TestDatabase.Sqlite };
+        if (CollectionEnvironment.PostgresConnectionString is not null)
+        {
+            data.Add(TestDatabase.PostgreSql);
+        }
+
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(Databases))]
+    public async Task Full_collection_of_a_multi_file_report_stores_the_generators_exact_totals(TestDatabase database)
+    {
+        await using var environment = await CollectionEnvironment.StartAsync(temporal, database);
+        var worker = await environment.StartWorkerAsync();
+        var (organizationId, integrationId) = await CollectionEnvironment.CreateIntegrationAsync(worker.Services);
+        var delivery = await environment.DeliverAsync(Delivery(files: 3, rows: 30_000, seed: 11, assemblyId: "asm-1"));
+
+        var summary = await RunCollectionAsync(environment, organizationId, integrationId);
+
+        Assert.Equal(1, summary.PeriodsStored);
+        Assert.Equal(3, summary.Files);
+        Assert.Equal(delivery.Truth.Rows, summary.Rows);
+        Assert.Equal(delivery.Truth.Unblended, decimal.Parse(summary.UnblendedTotal, System.Globalization.CultureInfo.InvariantCulture));
+        var period = Assert.Single(await worker.Services.GetRequiredService<CollectionRunStore>().ListBillingPeriodsAsync(organizationId, integrationId));
+        Assert.Equal(delivery.Truth.Unblended, period.Totals.Unblended);
+        Assert.Equal(delivery.Truth.NetUnblended, period.Totals.NetUnblended);
+        Assert.Equal(delivery.Truth.Amortized, period.Totals.Amortized);
+        Assert.Equal(delivery.Truth.Rows, period.LineItemRows);
+        Assert.Equal("asm-1", period.AssemblyId);
+
+        // The run's history replays against the current code (and is kept as a replay fixture on request).
+        await ReplayTests.ReplayAndMaybeRecordAsync(
+            await temporal.Client.GetWorkflowHandle(LastRunWorkflowId!).FetchHistoryAsync(), $"CollectionWorkflow-full-collection-{database}");
+    }
+
+    [Theory]
+    [MemberData(nameof(Databases))]
+    public async Task The_same_assembly_again_stores_nothing_new_and_a_restated_assembly_replaces_the_period(TestDatabase database)
+    {
+        await using var environment = await CollectionEnvironment.StartAsync(temporal, database);
+        var worker = await environment.StartWorkerAsync();
+        var runs = worker.Services.GetRequiredService<CollectionRunStore>();
+        var (organizationId, integrationId) = await CollectionEnvironment.CreateIntegrationAsync(worker.Services);
+        await environment.DeliverAsync(Delivery(files: 2, rows: 8_000, seed: 21, assemblyId: "asm-a"));
+
+        var first = await RunCollectionAsync(environment, organizationId, integrationId);
+        var stored = Assert.Single(await runs.ListBillingPeriodsAsync(organizationId, integrationId));
+        Assert.Equal(1, first.PeriodsStored);
+
+        var again = await RunCollectionAsync(environment, organizationId, integrationId);
+        Assert.Equal(0, again.PeriodsStored);
+        Assert.Equal(1, again.PeriodsSkipped);
+        Assert.Equal(0, again.Files);
+        Assert.Equal(stored, Assert.Single(await runs.ListBillingPeriodsAsync(organizationId, integrationId)));
+
+        var restated = await environment.DeliverAsync(Delivery(files: 2, rows: 9_000, seed: 22, assemblyId: "asm-b"));
+        var third = await RunCollectionAsync(environment, organizationId, integrationId);
+        Assert.Equal(1, third.PeriodsStored);
+        var replaced = Assert.Single(await runs.ListBillingPeriodsAsync(organizationId, integrationId));
+        Assert.Equal("asm-b", replaced.AssemblyId);
+        Assert.Equal(restated.Truth.Unblended, replaced.Totals.Unblended);
+        Assert.Equal(restated.Truth.Amortized, replaced.Totals.Amortized);
+        Assert.NotEqual(stored.Totals.Unblended + restated.Truth.Unblended, replaced.Totals.Unblended);
+    }
+
+    [Fact]
+    public async Task S3_throttling_errors_and_connection_resets_are_retried_to_the_exact_totals()
+    {
+        await using var environment = await CollectionEnvironment.StartAsync(temporal, TestDatabase.Sqlite);
+        var worker = await environment.StartWorkerAsync(new() { ["Aws:MaxErrorRetry"] = "0" });
+        var (organizationId, integrationId) = await CollectionEnvironment.CreateIntegrationAsync(worker.Services);
+        var delivery = await environment.DeliverAsync(Delivery(files: 2, rows: 10_000, seed: 31, assemblyId: "asm-f"));
+
+        environment.Aws.Faults.Add(new InjectedFault(FaultKind.SlowDown, LocalAwsOperations.ListObjectsV2, Times: 2));
+        environment.Aws.Faults.Add(new InjectedFault(FaultKind.InternalError, LocalAwsOperations.GetObject, Times: 2));
+        environment.Aws.Faults.Add(new InjectedFault(FaultKind.ResetAfterBytes, LocalAwsOperations.GetObject, Times: 1, AfterBytes: 100_000));
+        var summary = await RunCollectionAsync(environment, organizationId, integrationId);
+
+        Assert.Equal(0, environment.Aws.Faults.Pending);
+        Assert.Equal(delivery.Truth.Rows, summary.Rows);
+        var period = Assert.Single(await worker.Services.GetRequiredService<CollectionRunStore>().ListBillingPeriodsAsync(organizationId, integrationId));
+        Assert.Equal(delivery.Truth.Unblended, period.Totals.Unblended);
+    }
+
+    [Fact]
+    public async Task Access_denied_fails_the_run_visibly_the_integration_goes_on_and_the_next_run_succeeds_once_fixed()
+    {
+        await using var environment = await CollectionEnvironment.StartAsync(temporal, TestDatabase.Sqlite);
+        var worker = await environment.StartWorkerAsync();
+        var (organizationId, integrationId) = await CollectionEnvironment.CreateIntegrationAsync(worker.Services, externalId: "ext-wrong-0000");
+        var delivery = await environment.DeliverAsync(Delivery(files: 1, rows: 5_000, seed: 41, assemblyId: "asm-d"));
+        var client = worker.Services.GetRequiredService<IntegrationWorkflowClient>();
+        var runs = worker.Services.GetRequiredService<CollectionRunStore>();
+
+        await client.EnsureStartedAsync(integrationId.ToString(), organizationId.ToString());
+        IReadOnlyList<CollectionRunView> recorded = [];
+        await Eventually.TrueAsync(
+            async () => (recorded = await runs.ListAsync(organizationId, integrationId)).Any(r => r.EndedAt is not null), "the first run is recorded", TimeSpan.FromSeconds(120));
+        var failed = recorded.Single();
+        Assert.Equal(CurErrorCodes.AccessDenied, failed.ErrorCode);
+        Assert.Equal(Storage.Entities.CollectionRunOutcome.Failed, failed.Outcome);
+        var child = await temporal.Client.GetWorkflowHandle(failed.WorkflowId).DescribeAsync();
+        Assert.Equal(WorkflowExecutionStatus.Failed, child.Status);
+        var failure = await Assert.ThrowsAsync<WorkflowFailedException>(() => temporal.Client.GetWorkflowHandle(failed.WorkflowId).GetResultAsync());
+        Assert.Equal(CurErrorCodes.AccessDenied, Assert.IsType<ApplicationFailureException>(failure.InnerException).ErrorType);
+        var handle = temporal.Client.GetWorkflowHandle(IntegrationWorkflow.WorkflowIdFor(integrationId.ToString()));
+        Assert.Equal(WorkflowExecutionStatus.Running, (await handle.DescribeAsync()).Status);
+
+        // The customer fixes the external ID (re-enable takes the new one), then asks for a refresh.
+        await worker.Services.GetRequiredService<IntegrationStore>().EnableAsync(
+            new EnableIntegrationRequest(organizationId, CollectionEnvironment.RoleArn, CollectionEnvironment.ExternalId, CollectionEnvironment.Bucket, "cur"));
+        await client.RefreshAsync(integrationId.ToString(), organizationId.ToString());
+        await Eventually.TrueAsync(
+            async () => (await runs.ListAsync(organizationId, integrationId)).Count(r => r.EndedAt is not null) == 2,
+            () => $"the second run is recorded (status: {client.GetStatusAsync(integrationId.ToString()).GetAwaiter().GetResult()})",
+            TimeSpan.FromSeconds(120));
+        var succeeded = (await runs.ListAsync(organizationId, integrationId))[0];
+        Assert.Equal(Storage.Entities.CollectionRunOutcome.Succeeded, succeeded.Outcome);
+        Assert.Equal(delivery.Truth.Unblended, succeeded.Totals.Unblended);
+        var status = await client.GetStatusAsync(integrationId.ToString());
+        Assert.Equal(CollectionRunOutcome.Succeeded, status?.LastRun?.Outcome);
+        await client.DisableAsync(integrationId.ToString());
+    }
+
+    [Fact]
+    public async Task The_exported_histories_of_a_run_contain_no_secret_key_session_token_or_external_id()
+    {
+        await using var environment = await CollectionEnvironment.StartAsync(temporal, TestDatabase.Sqlite);
+        var worker = await environment.StartWorkerAsync();
+        var (organizationId, integrationId) = await CollectionEnvironment.CreateIntegrationAsync(worker.Services);
+        await environment.DeliverAsync(Delivery(files: 2, rows: 3_000, seed: 51, assemblyId: "asm-s"));
+        var client = worker.Services.GetRequiredService<IntegrationWorkflowClient>();
+        var runs = worker.Services.GetRequiredService<CollectionRunStore>();
+
+        await client.EnsureStartedAsync(integrationId.ToString(), organizationId.ToString());
+        IReadOnlyList<CollectionRunView> recorded = [];
+        await Eventually.TrueAsync(
+            async () => (recorded = await runs.ListAsync(organizationId, integrationId)).Any(r => r.EndedAt is not null), "the run is recorded", TimeSpan.FromSeconds(60));
+        Assert.Equal(Storage.Entities.CollectionRunOutcome.Succeeded, recorded.Single().Outcome);
+        await client.DisableAsync(integrationId.ToString());
+
+        var integrationWorkflowId = IntegrationWorkflow.WorkflowIdFor(integrationId.ToString());
+        var histories = new List<string>();
+        await foreach (var execution in temporal.Client.ListWorkflowsAsync($"IntegrationId = '{integrationId}'"))
+        {
+            histories.Add((await temporal.Client.GetWorkflowHandle(execution.Id, execution.RunId).FetchHistoryAsync()).ToJson());
+        }
+
+        Assert.True(histories.Count >= 2, $"{histories.Count} histories");
+        var secrets = new[] { CollectionEnvironment.ExternalId, CollectionEnvironment.PlatformSecret };
+        foreach (var history in histories)
+        {
+            // Payloads are base64 in the JSON export: look at the raw export and at every decoded payload.
+            var text = HistoryText.WithDecodedPayloads(history);
+            Assert.Contains(integrationId.ToString(), text, StringComparison.Ordinal);
+            foreach (var secret in secrets)
+            {
+                Assert.DoesNotContain(secret, text, StringComparison.Ordinal);
+            }
+
+            Assert.DoesNotMatch(HistoryText.TemporaryAccessKey, text);
+            Assert.DoesNotMatch(HistoryText.SecretField, text);
+            foreach (var payload in HistoryText.DecodedPayloads(history))
+            {
+                // STS secrets and session tokens are long base64 runs; our payloads carry none.
+                Assert.DoesNotMatch(HistoryText.LongBase64, payload);
+            }
+        }
+
+        Assert.Contains(histories, h => h.Contains(integrationWorkflowId, StringComparison.Ordinal));
+    }
+
+    internal static ReportDeliveryOptions Delivery(int files, long rows, int seed, string assemblyId, DateOnly? period = null) => new()
+    {
+        Prefix = "cur",
+        AssemblyId = assemblyId,
+        Files = files,
+        Report = new ReportGeneratorOptions { Rows = rows, Seed = seed, BillingPeriodStart = period ?? new DateOnly(2026, 10, 1) },
+    };
+
+    private static string? LastRunWorkflowId { get; set; }
+
+    internal static async Task<CollectionSummary> RunCollectionAsync(CollectionEnvironment environment, Guid organizationId, Guid integrationId)
+    {
+        var workflowId = IntegrationWorkflow.CollectionWorkflowIdFor(integrationId.ToString(), DateTime.UtcNow) + "-" + Guid.NewGuid().ToString("N")[..4];
+        LastRunWorkflowId = workflowId;
+        return await environment.Temporal.Client.ExecuteWorkflowAsync(
+            (CollectionWorkflow wf) => wf.RunAsync(new CollectionWorkflowInput(integrationId.ToString(), organizationId.ToString())),
+            new(workflowId, environment.TaskQueue)
+            {
+                TypedSearchAttributes = CurSearchAttributes.For(integrationId.ToString(), organizationId.ToString()),
+                ExecutionTimeout = TimeSpan.FromMinutes(5),
+            });
+    }
+}

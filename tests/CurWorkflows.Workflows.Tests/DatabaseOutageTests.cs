@@ -1,0 +1,81 @@
+using CurWorkflows.Storage.Stores;
+using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
+using Temporalio.Api.Enums.V1;
+
+namespace CurWorkflows.Workflows.Tests;
+
+/// <summary>The worker reaches PostgreSQL through toxiproxy; the database goes away while the run stages and persists.</summary>
+[Collection(TemporalCollection.Name)]
+public sealed class DatabaseOutageTests(TemporalFixture temporal)
+{
+    [PostgresFact]
+    public async Task A_database_outage_while_storing_the_period_is_retried_to_the_exact_totals()
+    {
+        await using var environment = await CollectionEnvironment.StartAsync(temporal, TestDatabase.PostgreSql);
+        await using var toxiproxy = await Toxiproxy.StartAsync();
+        var direct = new NpgsqlConnectionStringBuilder(environment.ConnectionString);
+        var proxyPort = await toxiproxy.CreateProxyAsync("pg", $"{direct.Host}:{direct.Port}");
+        var proxied = new NpgsqlConnectionStringBuilder(environment.ConnectionString) { Host = "127.0.0.1", Port = proxyPort }.ConnectionString;
+
+        var worker = await environment.StartWorkerAsync(connectionString: proxied);
+        var (organizationId, integrationId) = await CollectionEnvironment.CreateIntegrationAsync(worker.Services);
+        var delivery = await environment.DeliverAsync(CollectionWorkflowTests.Delivery(files: 2, rows: 60_000, seed: 71, assemblyId: "asm-db"));
+
+        var run = CollectionWorkflowTests.RunCollectionAsync(environment, organizationId, integrationId);
+        var handle = await FindRunAsync(environment, integrationId);
+
+        // Cut the database once the files are downloaded and being aggregated (no database access), so that staging and
+        // the replace find it gone.
+        await Eventually.TrueAsync(
+            async () => (await PendingActivitiesAsync(environment, handle)) is var pending &&
+                pending.Any(a => a.ActivityType.Name == ActivityNames.AggregateReportFile) &&
+                !pending.Any(a => a.ActivityType.Name == ActivityNames.DownloadReportFile),
+            "the files are downloaded and being aggregated");
+        await toxiproxy.SetEnabledAsync("pg", enabled: false);
+        await Eventually.TrueAsync(
+            async () => (await PendingActivitiesAsync(environment, handle)).Any(a => a.ActivityType.Name is ActivityNames.StagePeriod or ActivityNames.PersistPeriod),
+            "the period is being stored while the database is away",
+            TimeSpan.FromSeconds(60));
+        // Keep the database away long enough for several failed connection attempts (EF's retrying strategy inside the
+        // attempt, then Temporal's activity retries with backoff).
+        await Task.Delay(TimeSpan.FromSeconds(8));
+        var during = await PendingActivitiesAsync(environment, handle);
+        Assert.Contains(during, a => a.ActivityType.Name is ActivityNames.StagePeriod or ActivityNames.PersistPeriod);
+        await toxiproxy.SetEnabledAsync("pg", enabled: true);
+
+        var summary = await run.WaitAsync(TimeSpan.FromMinutes(3));
+        Assert.Equal(delivery.Truth.Rows, summary.Rows);
+        var period = Assert.Single(await worker.Services.GetRequiredService<CollectionRunStore>().ListBillingPeriodsAsync(organizationId, integrationId));
+        Assert.Equal(delivery.Truth.Unblended, period.Totals.Unblended);
+        Assert.Equal(delivery.Truth.Amortized, period.Totals.Amortized);
+        Assert.Equal(WorkflowExecutionStatus.Completed, (await handle.DescribeAsync()).Status);
+    }
+
+    private static async Task<IReadOnlyList<Temporalio.Api.Workflow.V1.PendingActivityInfo>> PendingActivitiesAsync(
+        CollectionEnvironment environment, Temporalio.Client.WorkflowHandle handle)
+    {
+        var client = environment.Temporal.Client;
+        var description = await client.WorkflowService.DescribeWorkflowExecutionAsync(new()
+        {
+            Namespace = client.Options.Namespace,
+            Execution = new() { WorkflowId = handle.Id },
+        });
+        return description.PendingActivities;
+    }
+
+    private static async Task<Temporalio.Client.WorkflowHandle> FindRunAsync(CollectionEnvironment environment, Guid integrationId)
+    {
+        string? workflowId = null;
+        await Eventually.TrueAsync(async () =>
+        {
+            await foreach (var execution in environment.Temporal.Client.ListWorkflowsAsync($"IntegrationId = '{integrationId}'"))
+            {
+                workflowId = execution.Id;
+            }
+
+            return workflowId is not null;
+        }, "the run is visible");
+        return environment.Temporal.Client.GetWorkflowHandle(workflowId!);
+    }
+}

@@ -1,0 +1,176 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using CurWorkflows.ReportGenerator;
+using CurWorkflows.Storage.Stores;
+using Microsoft.Extensions.DependencyInjection;
+using Temporalio.Api.Enums.V1;
+using Xunit.Abstractions;
+
+namespace CurWorkflows.Workflows.Tests;
+
+/// <summary>
+/// A worker process killed (SIGKILL) in the middle of parsing a report of more than 200 MB uncompressed; a new worker
+/// process on the same host and spool directory finishes the run from the last checkpoint with exact totals.
+/// </summary>
+[Collection(TemporalCollection.Name)]
+public sealed partial class WorkerCrashTests(TemporalFixture temporal, ITestOutputHelper output)
+{
+    private const long CheckpointEveryRows = 2_000;
+
+    [Fact]
+    public async Task A_worker_killed_mid_parse_is_replaced_and_the_run_completes_exactly_re_reading_few_rows()
+    {
+        await using var environment = await CollectionEnvironment.StartAsync(temporal, TestDatabase.Sqlite);
+        var storage = await environment.StartStorageAsync();
+        var (organizationId, integrationId) = await CollectionEnvironment.CreateIntegrationAsync(storage.Services);
+        var delivery = await environment.DeliverAsync(CollectionWorkflowTests.Delivery(files: 1, rows: 220_000, seed: 61, assemblyId: "asm-big"));
+        Assert.True(delivery.Truth.Bytes >= 200L << 20, $"the report is {delivery.Truth.Bytes:N0} bytes uncompressed");
+
+        var first = StartWorkerProcess(environment, "A");
+        var run = CollectionWorkflowTests.RunCollectionAsync(environment, organizationId, integrationId);
+        long killedAfterRow;
+        try
+        {
+            killedAfterRow = await first.WaitForCheckpointAsync(delivery.Truth.Rows / 4, TimeSpan.FromMinutes(3));
+        }
+        finally
+        {
+            first.Kill();
+        }
+
+        Assert.False(run.IsCompleted, "the run finished before the worker was killed");
+        var second = StartWorkerProcess(environment, "B");
+        try
+        {
+            var summary = await run.WaitAsync(TimeSpan.FromMinutes(4));
+            Assert.Equal(delivery.Truth.Rows, summary.Rows);
+            var period = Assert.Single(await storage.Services.GetRequiredService<CollectionRunStore>().ListBillingPeriodsAsync(organizationId, integrationId));
+            Assert.Equal(delivery.Truth.Unblended, period.Totals.Unblended);
+            Assert.Equal(delivery.Truth.NetUnblended, period.Totals.NetUnblended);
+            Assert.Equal(delivery.Truth.Amortized, period.Totals.Amortized);
+
+            var aggregate = await AggregateResultAsync(environment, integrationId);
+            Assert.True(aggregate.ResumedFromRow > 0, "the second attempt resumed from a checkpoint");
+            Assert.Equal(delivery.Truth.Rows - aggregate.ResumedFromRow, aggregate.RowsRead);
+            // The resumed attempt starts at the last checkpoint saved before the kill (at or after the last one the worker
+            // printed); the first attempt had read fewer than CheckpointEveryRows rows beyond it, which are read again.
+            Assert.True(aggregate.ResumedFromRow >= killedAfterRow, $"resumed from {aggregate.ResumedFromRow}, last printed checkpoint {killedAfterRow}");
+            var reReadShare = (double)CheckpointEveryRows / delivery.Truth.Rows;
+            output.WriteLine(
+                $"report: {delivery.Truth.Rows:N0} rows, {delivery.Truth.Bytes:N0} bytes uncompressed; killed after printed checkpoint row {killedAfterRow:N0}; " +
+                $"second attempt resumed from row {aggregate.ResumedFromRow:N0} and read {aggregate.RowsRead:N0} rows; " +
+                $"rows read twice < {CheckpointEveryRows:N0} = {reReadShare:P2} of the report");
+            Assert.True(reReadShare < 0.10, $"re-read share {reReadShare:P2}");
+        }
+        finally
+        {
+            second.Kill();
+        }
+    }
+
+    private static async Task<FileAggregateResult> AggregateResultAsync(CollectionEnvironment environment, Guid integrationId)
+    {
+        await foreach (var execution in environment.Temporal.Client.ListWorkflowsAsync($"IntegrationId = '{integrationId}' AND WorkflowType = 'CollectionWorkflow'"))
+        {
+            var history = await environment.Temporal.Client.GetWorkflowHandle(execution.Id).FetchHistoryAsync();
+            var scheduled = history.Events
+                .Where(e => e.EventType == EventType.ActivityTaskScheduled && e.ActivityTaskScheduledEventAttributes.ActivityType.Name == ActivityNames.AggregateReportFile)
+                .Select(e => e.EventId)
+                .ToHashSet();
+            var completed = history.Events.Single(e =>
+                e.EventType == EventType.ActivityTaskCompleted && scheduled.Contains(e.ActivityTaskCompletedEventAttributes.ScheduledEventId));
+            var payload = completed.ActivityTaskCompletedEventAttributes.Result.Payloads_.Single();
+            return JsonSerializer.Deserialize<FileAggregateResult>(payload.Data.ToStringUtf8())!;
+        }
+
+        throw new InvalidOperationException("no collection run found");
+    }
+
+    private WorkerProcess StartWorkerProcess(CollectionEnvironment environment, string name)
+    {
+        var start = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "CurWorkflows.Workflows.Tests.dll"), "worker"])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var (key, value) in environment.WorkerSettings(overrides: new() { ["Collection:CheckpointEveryRows"] = CheckpointEveryRows.ToString(CultureInfo.InvariantCulture) }))
+        {
+            start.Environment[key.Replace(":", "__", StringComparison.Ordinal)] = value;
+        }
+
+        start.Environment["AWS_ACCESS_KEY_ID"] = CollectionEnvironment.PlatformAccessKeyId;
+        start.Environment["AWS_SECRET_ACCESS_KEY"] = CollectionEnvironment.PlatformSecret;
+        start.Environment["Logging__LogLevel__Default"] = "Warning";
+        start.Environment["Logging__LogLevel__CurWorkflows.Workflows.Activities"] = "Debug";
+        start.Environment["Logging__Console__FormatterName"] = "simple";
+        start.Environment["Logging__Console__FormatterOptions__SingleLine"] = "true";
+        return new WorkerProcess(Process.Start(start)!, name, output);
+    }
+
+    private sealed partial class WorkerProcess
+    {
+        private readonly Process process;
+        private readonly BlockingCollection<long> checkpoints = [];
+
+        public WorkerProcess(Process process, string name, ITestOutputHelper output)
+        {
+            this.process = process;
+            process.OutputDataReceived += (_, e) =>
+            {
+                if (e.Data is null)
+                {
+                    return;
+                }
+
+                if (CheckpointLine().Match(e.Data) is { Success: true } match)
+                {
+                    checkpoints.Add(long.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture));
+                }
+                else if (!e.Data.StartsWith("dbug", StringComparison.Ordinal))
+                {
+                    output.WriteLine($"[{name}] {e.Data}");
+                }
+            };
+            process.ErrorDataReceived += (_, e) =>
+            {
+                if (e.Data is not null)
+                {
+                    output.WriteLine($"[{name} stderr] {e.Data}");
+                }
+            };
+            process.BeginOutputReadLine();
+            process.BeginErrorReadLine();
+        }
+
+        /// <summary>Returns the first checkpoint row at or after <paramref name="rows"/> that the worker reports.</summary>
+        public Task<long> WaitForCheckpointAsync(long rows, TimeSpan timeout) => Task.Run(() =>
+        {
+            using var cancellation = new CancellationTokenSource(timeout);
+            while (true)
+            {
+                var row = checkpoints.Take(cancellation.Token);
+                if (row >= rows)
+                {
+                    return row;
+                }
+            }
+        });
+
+        /// <summary>SIGKILL: no shutdown, no flushing.</summary>
+        public void Kill()
+        {
+            if (!process.HasExited)
+            {
+                process.Kill(entireProcessTree: true);
+                process.WaitForExit();
+            }
+        }
+
+        [GeneratedRegex(@"Checkpoint of .* at row (\d+)")]
+        private static partial Regex CheckpointLine();
+    }
+}
