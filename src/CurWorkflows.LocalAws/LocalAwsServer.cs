@@ -45,6 +45,16 @@ public sealed class LocalAwsServer : IAsyncDisposable
             state.Objects.CreateBucket(bucket);
         }
 
+        foreach (var seed in options.SeedDirectories)
+        {
+            state.Objects.CreateBucket(seed.Bucket);
+            foreach (var file in Directory.EnumerateFiles(seed.Directory, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
+            {
+                var key = seed.KeyPrefix + Path.GetRelativePath(seed.Directory, file).Replace(Path.DirectorySeparatorChar, '/');
+                await state.Objects.PutObjectFromFileAsync(seed.Bucket, key, file, cancellationToken: cancellationToken);
+            }
+        }
+
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], EnvironmentName = "Production" });
         builder.Configuration.Sources.Clear();
         builder.WebHost.ConfigureKestrel(kestrel =>

@@ -106,3 +106,31 @@ public class CredentialCacheTests(LocalAwsFixture aws) : IClassFixture<LocalAwsF
         }
     }
 }
+
+public class LocalAwsSeedTests
+{
+    [Fact]
+    public async Task StartAsync_SeedDirectory_ServesItsFilesAsObjects()
+    {
+        var folder = Directory.CreateTempSubdirectory("curworkflows-seed-");
+        try
+        {
+            Directory.CreateDirectory(Path.Combine(folder.FullName, "massdriver-costs", "20241101-20241201"));
+            await File.WriteAllTextAsync(Path.Combine(folder.FullName, "massdriver-costs", "20241101-20241201", "massdriver-costs-Manifest.json"), "{}");
+
+            await using var server = await LocalAwsServer.StartAsync(new LocalAwsOptions
+            {
+                SeedDirectories = [new LocalAwsSeedDirectory { Bucket = "massdriver-costs-seed", KeyPrefix = "massdriver/", Directory = folder.FullName }],
+            });
+
+            var stored = server.Objects.GetObject("massdriver-costs-seed", "massdriver/massdriver-costs/20241101-20241201/massdriver-costs-Manifest.json");
+            Assert.NotNull(stored);
+            Assert.Equal(2, stored.Size);
+            Assert.Equal("\"99914b932bd37a50b983c5e7c90ae93b\"", stored.ETag);
+        }
+        finally
+        {
+            folder.Delete(recursive: true);
+        }
+    }
+}

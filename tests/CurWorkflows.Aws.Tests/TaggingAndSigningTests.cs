@@ -187,3 +187,58 @@ public class SigningAndPolicyTests(LocalAwsFixture aws) : IClassFixture<LocalAws
         Assert.False(policy.IsAllowed("s3:DeleteObject", "arn:aws:s3:::massdriver-costs-a1b2c3d4/x"));
     }
 }
+
+public class TagAttributionTests(LocalAwsFixture aws) : IClassFixture<LocalAwsFixture>
+{
+    [Fact]
+    public async Task TagLookupOverSeveralPages_AttributesUntaggedCurRowsByResourceId()
+    {
+        const string bucket = "massdriver-costs-attr0001";
+        aws.Server.CreateBucket(bucket);
+        for (var i = 0; i < 120; i++)
+        {
+            aws.Server.AddTaggedResource($"arn:aws:ec2:us-east-1:123456789012:instance/i-{i:x17}",
+                new Dictionary<string, string> { ["md-package"] = i % 2 == 0 ? "api" : "worker" });
+        }
+
+        var csv = new System.Text.StringBuilder()
+            .Append("identity/LineItemId,lineItem/LineItemType,lineItem/UsageStartDate,lineItem/ProductCode,lineItem/ResourceId,lineItem/UnblendedCost,lineItem/CurrencyCode,resourceTags/user:md-package\n")
+            .Append("1,Usage,2024-11-01T00:00:00Z,AmazonEC2,i-00000000000000002,1.25,USD,\n")          // untagged, ARN's last part -> api
+            .Append("2,Usage,2024-11-01T00:00:00Z,AmazonEC2,arn:aws:ec2:us-east-1:123456789012:instance/i-00000000000000071,2.5,USD,\n") // full ARN -> worker
+            .Append("3,Usage,2024-11-01T00:00:00Z,AmazonEC2,i-unknown,0.75,USD,\n")                   // stays untagged
+            .Append("4,Usage,2024-11-01T00:00:00Z,AmazonEC2,i-00000000000000004,4.0,USD,web\n")       // the tag cell wins
+            .ToString();
+        const string key = "massdriver/massdriver-costs/20241101-20241201/massdriver-costs-1.csv";
+        aws.Server.Objects.PutObject(bucket, key, System.Text.Encoding.UTF8.GetBytes(csv));
+        using var factory = aws.CreateFactory();
+        using var http = new HttpClient();
+        var role = LocalAwsFixture.Role("attribution");
+        var before = aws.Server.Counters.Requests(LocalAwsOperations.GetResources);
+
+        var tags = await new ResourceTagClient(factory, http).GetTagValuesAsync(role, CurWorkflows.Cur.Aggregation.CostAggregationOptions.DefaultTagKey);
+        var destination = Path.Combine(Path.GetTempPath(), $"curworkflows-attr-{Guid.NewGuid():N}.csv");
+        try
+        {
+            await new ResumableDownloader(factory).DownloadAsync(role, bucket, key, destination);
+            var result = CurWorkflows.Cur.Aggregation.CostAggregator.AggregateFile(
+                CurWorkflows.Cur.Reading.CurSource.FromFile(destination),
+                new CurWorkflows.Cur.Aggregation.CostAggregationOptions { ResourceIndex = new CurWorkflows.Cur.Aggregation.ResourcePackageIndex(tags) });
+
+            Assert.Equal(2, aws.Server.Counters.Requests(LocalAwsOperations.GetResources) - before);
+            Assert.Equal(3.75m, result.AttributedByResourceIndex.Unblended);
+            Assert.Equal(2, result.RowsAttributedByResourceIndex);
+            Assert.Equal(0.75m, result.Untagged.Unblended);
+            Assert.Equal(8.5m, result.Totals.Unblended);
+            var byPackage = result.Daily.GroupBy(d => d.Package).ToDictionary(g => g.Key, g => g.Sum(d => d.Cost.Unblended));
+            Assert.Equal(1.25m, byPackage["api"]);
+            Assert.Equal(2.5m, byPackage["worker"]);
+            Assert.Equal(4.0m, byPackage["web"]);
+            Assert.Equal(0.75m, byPackage[""]);
+        }
+        finally
+        {
+            File.Delete(destination);
+            File.Delete(destination + ".json");
+        }
+    }
+}
