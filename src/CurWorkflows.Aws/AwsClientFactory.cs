@@ -42,6 +42,7 @@ public sealed partial class AwsClientFactory : IDisposable
     private readonly AwsPlatformCredentials _platform;
     private readonly ILogger<AwsClientFactory> _logger;
     private readonly Lazy<AmazonSecurityTokenServiceClient> _sts;
+    private readonly Lazy<HttpClient> _http;
     private readonly ConcurrentDictionary<CacheKey, Lazy<CustomerSession>> _sessions = new();
 
     public AwsClientFactory(IOptions<AwsOptions> options, AwsPlatformCredentials platform, ILoggerFactory? loggerFactory = null)
@@ -50,6 +51,10 @@ public sealed partial class AwsClientFactory : IDisposable
         _platform = platform;
         _logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger<AwsClientFactory>();
         _sts = new Lazy<AmazonSecurityTokenServiceClient>(CreateStsClient);
+        _http = new Lazy<HttpClient>(() => new HttpClient(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) })
+        {
+            Timeout = _options.RequestTimeout,
+        });
     }
 
     public AwsOptions Options => _options;
@@ -67,6 +72,9 @@ public sealed partial class AwsClientFactory : IDisposable
 
     /// <summary>An S3 client acting as the role; shared per integration, do not dispose it.</summary>
     public IAmazonS3 S3(CustomerRole role) => Session(role).S3;
+
+    /// <summary>For the requests signed by hand (keys with a leading slash).</summary>
+    internal HttpClient Http => _http.Value;
 
     /// <summary>The role's credentials for signing requests by hand (the tagging API). Internal: never hand them out.</summary>
     internal AWSCredentials Credentials(CustomerRole role) => Session(role).Credentials;
@@ -95,6 +103,11 @@ public sealed partial class AwsClientFactory : IDisposable
         {
             _sts.Value.Dispose();
         }
+
+        if (_http.IsValueCreated)
+        {
+            _http.Value.Dispose();
+        }
     }
 
     public override string ToString() => nameof(AwsClientFactory);
@@ -119,6 +132,11 @@ public sealed partial class AwsClientFactory : IDisposable
             Timeout = _options.RequestTimeout,
             MaxErrorRetry = _options.MaxErrorRetry,
             RetryMode = RequestRetryMode.Standard,
+
+            // The SDK's request metrics include the canonical request, and with it the session token; responses
+            // of AssumeRole hold the secret key. Both stay off whatever AWSConfigs.LoggingConfig says.
+            LogMetrics = false,
+            LogResponse = false,
         };
         if (!string.IsNullOrWhiteSpace(_options.StsServiceUrl))
         {
@@ -149,6 +167,11 @@ public sealed partial class AwsClientFactory : IDisposable
             Timeout = _options.RequestTimeout,
             MaxErrorRetry = _options.MaxErrorRetry,
             RetryMode = RequestRetryMode.Standard,
+
+            // The SDK's request metrics include the canonical request, and with it the session token; responses
+            // of AssumeRole hold the secret key. Both stay off whatever AWSConfigs.LoggingConfig says.
+            LogMetrics = false,
+            LogResponse = false,
         };
         if (!string.IsNullOrWhiteSpace(_options.S3ServiceUrl))
         {
@@ -176,7 +199,11 @@ public sealed partial class AwsClientFactory : IDisposable
 
         public CustomerSession(AwsClientFactory factory, CustomerRole role)
         {
-            Credentials = new CustomerRoleCredentials(factory, role) { PreemptExpiryTime = factory._options.CredentialRefreshMargin };
+            Credentials = new CustomerRoleCredentials(factory, role)
+            {
+                PreemptExpiryTime = factory._options.CredentialRefreshMargin,
+                ExpirationBuffer = TimeSpan.Zero,
+            };
             _s3 = new Lazy<AmazonS3Client>(() => factory.CreateS3Client(Credentials));
         }
 

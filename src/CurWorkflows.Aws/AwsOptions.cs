@@ -41,6 +41,10 @@ public sealed class AwsOptions : IValidatableObject
     [Range(1, 100)]
     public int DownloadMaxAttempts { get; set; } = 8;
 
+    /// <summary>Length of each ranged GET of a download.</summary>
+    [Range(1024 * 1024, 1024L * 1024 * 1024)]
+    public long DownloadRangeBytes { get; set; } = 8L * 1024 * 1024;
+
     /// <summary>Free disk that must remain after a download; a download does not start otherwise.</summary>
     [Range(0, long.MaxValue)]
     public long DownloadFreeSpaceMarginBytes { get; set; } = 256L * 1024 * 1024;

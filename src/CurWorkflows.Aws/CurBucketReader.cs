@@ -57,6 +57,21 @@ public sealed class CurBucketReader(AwsClientFactory clients)
         CustomerRole role, string bucket, string manifestKey, CancellationToken cancellationToken = default)
     {
         var name = $"s3://{bucket}/{manifestKey}";
+        if (LeadingSlashKeys.Applies(manifestKey))
+        {
+            using var raw = await LeadingSlashKeys.SendAsync(clients, role, HttpMethod.Get, bucket, manifestKey, null, null, AwsCall.GetObject, cancellationToken);
+            try
+            {
+                await using var stream = await raw.Response.Content.ReadAsStreamAsync(cancellationToken);
+                var parsed = await CurManifestParser.ParseAsync(stream, name, cancellationToken);
+                return new DownloadedManifest(manifestKey, raw.ETag, parsed);
+            }
+            catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
+            {
+                throw AwsErrors.Map(ex, AwsCall.GetObject, name);
+            }
+        }
+
         try
         {
             using var response = await clients.S3(role).GetObjectAsync(new GetObjectRequest { BucketName = bucket, Key = manifestKey }, cancellationToken);

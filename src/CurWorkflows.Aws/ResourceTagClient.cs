@@ -96,15 +96,14 @@ public sealed partial class ResourceTagClient(AwsClientFactory clients, HttpClie
         }, cancellationToken);
 
         using var request = new HttpRequestMessage(HttpMethod.Post, endpoint) { Content = new ByteArrayContent(body) };
+        request.Headers.TryAddWithoutValidation("X-Amz-Target", Target);
+        request.Content.Headers.TryAddWithoutValidation("Content-Type", "application/x-amz-json-1.1");
         foreach (var (name, value) in (IEnumerable<KeyValuePair<string, string>>)signed.Headers)
         {
-            if (name.Equals("Content-Type", StringComparison.OrdinalIgnoreCase))
+            if (name.Equals("Content-Type", StringComparison.OrdinalIgnoreCase) || name.Equals("X-Amz-Target", StringComparison.OrdinalIgnoreCase)
+                || name.Equals("Host", StringComparison.OrdinalIgnoreCase) || name.Equals("Content-Length", StringComparison.OrdinalIgnoreCase))
             {
-                request.Content.Headers.TryAddWithoutValidation(name, value);
-            }
-            else if (name.Equals("Host", StringComparison.OrdinalIgnoreCase) || name.Equals("Content-Length", StringComparison.OrdinalIgnoreCase))
-            {
-                // HttpClient derives both from the URI and the content, with the same values that were signed.
+                // Set above, or derived by HttpClient from the URI and the content with the values that were signed.
             }
             else
             {
@@ -172,6 +171,7 @@ public sealed partial class ResourceTagClient(AwsClientFactory clients, HttpClie
         [property: JsonPropertyName("message")] string? LowerMessage,
         [property: JsonPropertyName("Message")] string? UpperMessage)
     {
+        [JsonIgnore]
         public string? Message => UpperMessage ?? LowerMessage;
     }
 }

@@ -35,18 +35,26 @@ public sealed partial class ResumableDownloader(AwsClientFactory clients, ILogge
         var sidecarPath = destinationPath + ".part.json";
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(destinationPath))!);
 
-        GetObjectMetadataResponse head;
-        try
+        long size;
+        string eTag;
+        if (LeadingSlashKeys.Applies(key))
         {
-            head = await s3.GetObjectMetadataAsync(new GetObjectMetadataRequest { BucketName = bucket, Key = key }, cancellationToken);
+            using var raw = await LeadingSlashKeys.SendAsync(clients, role, HttpMethod.Head, bucket, key, null, null, AwsCall.GetObject, cancellationToken);
+            (size, eTag) = (raw.ContentLength, raw.ETag);
         }
-        catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
+        else
         {
-            throw AwsErrors.Map(ex, AwsCall.GetObject, name);
+            try
+            {
+                var head = await s3.GetObjectMetadataAsync(new GetObjectMetadataRequest { BucketName = bucket, Key = key }, cancellationToken);
+                (size, eTag) = (head.ContentLength, head.ETag);
+            }
+            catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
+            {
+                throw AwsErrors.Map(ex, AwsCall.GetObject, name);
+            }
         }
 
-        var size = head.ContentLength;
-        var eTag = head.ETag;
         var state = new SpoolState(bucket, key, eTag, size);
 
         if (File.Exists(destinationPath) && new FileInfo(destinationPath).Length == size && ReadSidecar(destinationPath + ".json") == state)
@@ -86,10 +94,11 @@ public sealed partial class ResumableDownloader(AwsClientFactory clients, ILogge
                 try
                 {
                     requests++;
-                    using var response = await s3.GetObjectAsync(
-                        new GetObjectRequest { BucketName = bucket, Key = key, ByteRange = new ByteRange(onDisk, size - 1), EtagToMatch = eTag },
-                        cancellationToken);
-                    var body = response.ResponseStream;
+                    // Bounded ranges: an abandoned response (cancellation) is drained by the HTTP stack to its end,
+                    // so a range to the end of a multi-GB file would be transferred again for nothing.
+                    var end = Math.Min(size, onDisk + clients.Options.DownloadRangeBytes) - 1;
+                    using var opened = await OpenRangeAsync(role, bucket, key, onDisk, end, eTag, cancellationToken);
+                    var body = opened.Body;
                     int read;
                     while ((read = await body.ReadAsync(buffer, cancellationToken)) > 0)
                     {
@@ -99,16 +108,16 @@ public sealed partial class ResumableDownloader(AwsClientFactory clients, ILogge
                         progress?.Report(new DownloadProgress(onDisk, size));
                     }
 
-                    if (onDisk < size)
+                    if (onDisk <= end)
                     {
-                        throw new IOException($"the response ended after {onDisk - before} bytes, {size - onDisk} bytes short");
+                        throw new IOException($"the response ended after {onDisk - before} bytes, {end + 1 - onDisk} bytes short of the range");
                     }
                 }
                 catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
                 {
                     await file.FlushAsync(CancellationToken.None);
                     var mapped = AwsErrors.Map(ex, AwsCall.GetObject, name);
-                    if (ex is Amazon.S3.AmazonS3Exception { ErrorCode: "PreconditionFailed" })
+                    if (ex is Amazon.S3.AmazonS3Exception { ErrorCode: "PreconditionFailed" } || (ex is CurException && ex.Message.Contains("changed during the download", StringComparison.Ordinal)))
                     {
                         // The object was replaced by a newer delivery: start over on the next attempt.
                         await file.DisposeAsync();
@@ -142,6 +151,29 @@ public sealed partial class ResumableDownloader(AwsClientFactory clients, ILogge
         File.Move(sidecarPath, destinationPath + ".json", overwrite: true);
         LogDownloaded(_logger, name, size, transferred, resumedFrom, requests);
         return new DownloadResult(destinationPath, size, eTag, transferred, resumedFrom, requests, AlreadyComplete: false);
+    }
+
+    private async Task<OpenedRange> OpenRangeAsync(
+        CustomerRole role, string bucket, string key, long from, long to, string eTag, CancellationToken cancellationToken)
+    {
+        if (LeadingSlashKeys.Applies(key))
+        {
+            var raw = await LeadingSlashKeys.SendAsync(clients, role, HttpMethod.Get, bucket, key, (from, to), eTag, AwsCall.GetObject, cancellationToken);
+            return new OpenedRange(await raw.Response.Content.ReadAsStreamAsync(cancellationToken), raw);
+        }
+
+        var response = await clients.S3(role).GetObjectAsync(
+            new GetObjectRequest { BucketName = bucket, Key = key, ByteRange = new ByteRange(from, to), EtagToMatch = eTag }, cancellationToken);
+        return new OpenedRange(response.ResponseStream, response);
+    }
+
+    private sealed record OpenedRange(Stream Body, IDisposable Owner) : IDisposable
+    {
+        public void Dispose()
+        {
+            Body.Dispose();
+            Owner.Dispose();
+        }
     }
 
     private static async Task VerifyAsync(string partPath, SpoolState state, string sidecarPath, string name, CancellationToken cancellationToken)

@@ -78,6 +78,10 @@ internal sealed class IdentityStore
         return identity;
     }
 
+    public IReadOnlyList<string> IssuedSecrets() =>
+        _identities.Values.Where(i => i.Kind == IdentityKind.AssumedRole)
+            .SelectMany(i => new[] { i.SecretAccessKey, i.SessionToken! }).ToList();
+
     /// <summary>Makes every issued temporary credential expired (tests of expiry handling).</summary>
     public void ExpireSessions()
     {

@@ -379,6 +379,10 @@ internal sealed partial class LocalAwsHandler(LocalAwsState state, ILogger<Local
             if (fault?.Kind == FaultKind.ResetAfterBytes)
             {
                 await context.Response.Body.FlushAsync(context.RequestAborted);
+
+                // Let the bytes already written reach the client before the reset, so that "reset after N bytes"
+                // means N bytes delivered (an abort discards whatever is still in the socket buffers).
+                await Task.Delay(TimeSpan.FromMilliseconds(300), context.RequestAborted);
                 LogConnectionReset(logger, sent);
                 context.Abort();
             }

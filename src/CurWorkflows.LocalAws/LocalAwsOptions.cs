@@ -24,6 +24,9 @@ public sealed class LocalAwsOptions
     /// <summary>Buckets created on start.</summary>
     public List<string> Buckets { get; set; } = [];
 
+    /// <summary>Folders whose files are served as objects (from disk, not copied), key = KeyPrefix + relative path with '/'.</summary>
+    public List<LocalAwsSeedDirectory> SeedDirectories { get; set; } = [];
+
     /// <summary>Where objects put over HTTP are stored; default a fresh folder under the temp directory.</summary>
     public string? DataDirectory { get; set; }
 
@@ -61,4 +64,14 @@ public sealed class LocalAwsRoleTrust
     public string? PolicyJson { get; set; }
 
     public override string ToString() => $"LocalAwsRoleTrust({RoleArn})";
+}
+
+/// <summary>A local folder served as objects of a bucket (created if missing).</summary>
+public sealed class LocalAwsSeedDirectory
+{
+    public string Bucket { get; set; } = string.Empty;
+
+    public string KeyPrefix { get; set; } = string.Empty;
+
+    public string Directory { get; set; } = string.Empty;
 }

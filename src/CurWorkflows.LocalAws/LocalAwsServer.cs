@@ -45,6 +45,16 @@ public sealed class LocalAwsServer : IAsyncDisposable
             state.Objects.CreateBucket(bucket);
         }
 
+        foreach (var seed in options.SeedDirectories)
+        {
+            state.Objects.CreateBucket(seed.Bucket);
+            foreach (var file in Directory.EnumerateFiles(seed.Directory, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
+            {
+                var key = seed.KeyPrefix + Path.GetRelativePath(seed.Directory, file).Replace(Path.DirectorySeparatorChar, '/');
+                await state.Objects.PutObjectFromFileAsync(seed.Bucket, key, file, cancellationToken: cancellationToken);
+            }
+        }
+
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], EnvironmentName = "Production" });
         builder.Configuration.Sources.Clear();
         builder.WebHost.ConfigureKestrel(kestrel =>
@@ -75,6 +85,9 @@ public sealed class LocalAwsServer : IAsyncDisposable
     /// <summary>Registers a resource for the tagging API's GetResources.</summary>
     public void AddTaggedResource(string resourceArn, IReadOnlyDictionary<string, string> tags) =>
         State.Tags[resourceArn] = new Dictionary<string, string>(tags, StringComparer.Ordinal);
+
+    /// <summary>The secret keys and session tokens issued so far, for tests that check nothing leaks them.</summary>
+    public IReadOnlyList<string> IssuedSecretsForLeakChecks() => State.Identities.IssuedSecrets();
 
     /// <summary>Makes every temporary credential issued so far expired.</summary>
     public void ExpireSessions() => State.Identities.ExpireSessions();

@@ -260,7 +260,7 @@ public static class CurReportGenerator
                 package = "";
             }
 
-            var resourceNumber = random.Next(40);
+            var resourceNumber = random.Next(8);
             var (resourceId, arn) = Resource(product.Code, taggingApiOnly ? "hidden" : "r", packageIndex, resourceNumber);
 
             decimal unblended, amortized;

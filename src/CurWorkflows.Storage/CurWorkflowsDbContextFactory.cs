@@ -25,7 +25,8 @@ public sealed class CurWorkflowsDbContextFactory : IDbContextFactory<CurWorkflow
         {
             case StorageProvider.Sqlite:
                 var sqlite = new DbContextOptionsBuilder<SqliteCurWorkflowsDbContext>()
-                    .UseSqlite(options.ConnectionString, o => o.CommandTimeout(timeout));
+                    .UseSqlite(options.ConnectionString, o => o.CommandTimeout(timeout))
+                    .AddInterceptors(SqlitePragmaInterceptor.Instance);
                 configure?.Invoke(sqlite);
                 var sqliteOptions = sqlite.Options;
                 _create = () => new SqliteCurWorkflowsDbContext(sqliteOptions);

@@ -58,8 +58,29 @@ public class DiscoveryTests(LocalAwsFixture aws) : IClassFixture<LocalAwsFixture
         Assert.Equal(2501, all.Count);
         Assert.Equal(all.Count, all.Select(o => o.Key).Distinct().Count());
 
-        // Reading keys that start with "/" is not covered: AWSSDK.S3 4.1 signs "/bucket//key" but sends
-        // "/bucket/key" (see docs/aws.md, known issues); the local endpoint refuses that as AWS would.
+        // Keys that start with "/" (AWSSDK.S3 would drop the slash from the path but not from the signature).
+        var manifest = await reader.ReadManifestAsync(role, bucket, found[^1].ManifestKey);
+        Assert.Equal("asm-20241101-20241201", manifest.Manifest.AssemblyId);
+        Assert.Equal(499, manifest.Manifest.ReportKeys.Count);
+        Assert.Equal(found[^1].ManifestETag, manifest.ETag);
+        Assert.Null(manifest.Manifest.Columns[2].Type);
+
+        var dataKey = manifest.Manifest.ReportKeys[0];
+        var content = System.Security.Cryptography.RandomNumberGenerator.GetBytes(3 * 1024 * 1024);
+        aws.Server.Objects.PutObject(bucket, dataKey, content);
+        aws.Server.Faults.Add(new InjectedFault(FaultKind.ResetAfterBytes, LocalAwsOperations.GetObject, AfterBytes: 1024 * 1024));
+        var destination = Path.Combine(Path.GetTempPath(), $"curworkflows-slash-{Guid.NewGuid():N}.csv.gz");
+        try
+        {
+            var download = await new ResumableDownloader(factory).DownloadAsync(role, bucket, dataKey, destination);
+            Assert.Equal(content, await File.ReadAllBytesAsync(destination));
+            Assert.True(download.Requests >= 3);
+        }
+        finally
+        {
+            File.Delete(destination);
+            File.Delete(destination + ".json");
+        }
     }
 
     [Fact]

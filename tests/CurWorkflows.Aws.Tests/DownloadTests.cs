@@ -66,8 +66,8 @@ public class DownloadTests(LargeObjectFixture aws, ITestOutputHelper output) : I
         aws.Server.CreateBucket(Bucket);
         const string key = "massdriver/massdriver-costs/20241101-20241201/massdriver-costs-1.csv.zip";
         await aws.Server.Objects.PutObjectFromFileAsync(Bucket, key, aws.SourcePath);
-        aws.Server.Faults.Add(new InjectedFault(FaultKind.ResetAfterBytes, LocalAwsOperations.GetObject, AfterBytes: 40L * 1024 * 1024));
-        aws.Server.Faults.Add(new InjectedFault(FaultKind.ResetAfterBytes, LocalAwsOperations.GetObject, AfterBytes: 60L * 1024 * 1024));
+        aws.Server.Faults.Add(new InjectedFault(FaultKind.ResetAfterBytes, LocalAwsOperations.GetObject, AfterBytes: 3L * 1024 * 1024));
+        aws.Server.Faults.Add(new InjectedFault(FaultKind.ResetAfterBytes, LocalAwsOperations.GetObject, AfterBytes: 5L * 1024 * 1024));
         var servedBefore = aws.Server.Counters.ObjectBytesServed;
         var requestedBefore = aws.Server.Counters.ObjectBytesRequested;
         var getsBefore = aws.Server.Counters.Requests(LocalAwsOperations.GetObject);
@@ -75,7 +75,8 @@ public class DownloadTests(LargeObjectFixture aws, ITestOutputHelper output) : I
         var role = LocalAwsFixture.Role("download");
         var started = System.Diagnostics.Stopwatch.StartNew();
 
-        // First worker: two connection resets, then it is stopped at ~150 MB (a process restart).
+        // First worker: two connections reset in the middle of a body (3 MiB and 5 MiB into an 8 MiB range),
+        // then it is stopped at ~150 MB (a process restart).
         using (var firstFactory = aws.CreateFactory())
         {
             using var stop = new CancellationTokenSource();

@@ -19,13 +19,13 @@ public abstract class StorageBehaviourTests<TDatabase>(TDatabase database)
     protected TDatabase Database { get; } = database;
 
     [StorageFact]
-    public async Task Replace_new_period_stores_staged_batches_summed_per_key_and_records_the_period()
+    public async Task Replace_new_period_stores_every_staged_batch_reads_sum_per_key_and_records_the_period()
     {
         var (organizationId, integrationId) = await NewIntegrationAsync();
         var batch = CostData.Period(January, days: 3, packages: 3, resourcesPerPackage: 4, factor: 1m);
         var runId = await NewRunAsync(integrationId);
         var key = new StagingKey(runId, integrationId, January);
-        // Two files of the same period produce the same keys: the replace must sum them.
+        // Two files of the same period produce the same keys: both are stored and every read sums them.
         await Database.Writer.StageAsync(key, batch);
         await Database.Writer.StageAsync(key, batch);
 
@@ -36,9 +36,21 @@ public abstract class StorageBehaviourTests<TDatabase>(TDatabase database)
         Assert.Equal(ReplaceOutcome.Inserted, result.Outcome);
         Assert.Equal(expected + expected, result.Totals);
         Assert.Equal("USD", result.Currency);
-        Assert.Equal(batch.DailyPackageCosts.Count, result.DailyPackageRows);
-        Assert.Equal(batch.DailyResourceCosts.Count, result.DailyResourceRows);
-        Assert.Equal(batch.MonthlyPackageCosts.Count, result.MonthlyPackageRows);
+        Assert.Equal(2 * batch.DailyPackageCosts.Count, result.DailyPackageRows);
+        Assert.Equal(2 * batch.DailyResourceCosts.Count, result.DailyResourceRows);
+        Assert.Equal(2 * batch.MonthlyPackageCosts.Count, result.MonthlyPackageRows);
+        var query = new CostQuery(organizationId, January, January.AddDays(30), integrationId);
+        var daily = await Database.Reader.GetDailyPackageCostsAsync(query);
+        Assert.Equal(
+            batch.DailyPackageCosts.Select(c => (c.UsageDate, c.Package, c.Cost + c.Cost)).OrderBy(c => c.UsageDate).ThenBy(c => c.Package, StringComparer.Ordinal),
+            daily.Select(c => (c.Date, c.Package, c.Cost)));
+        var resources = await Database.Reader.GetDailyResourceCostsAsync(query, CostData.PackageName(2));
+        Assert.Equal(
+            batch.DailyResourceCosts.Where(c => c.Package == CostData.PackageName(2)).Select(c => (c.UsageDate, c.ResourceId, c.Cost + c.Cost)),
+            resources.Select(c => (c.Date, c.ResourceId, c.Cost)));
+        var monthly = await Database.Reader.GetMonthlyPackageCostsAsync(query with { Packages = [PackageNames.Untagged] });
+        var untaggedMonth = batch.MonthlyPackageCosts.Single(c => c.Package == PackageNames.Untagged).Cost;
+        Assert.Equal(untaggedMonth + untaggedMonth, Assert.Single(monthly).Cost);
 
         var totals = Assert.Single(await Database.Reader.GetTotalsAsync(new CostQuery(organizationId, January, January.AddDays(30))));
         Assert.Equal(expected + expected, totals.Total);
@@ -179,6 +191,31 @@ public abstract class StorageBehaviourTests<TDatabase>(TDatabase database)
         Assert.NotEmpty(observed);
         Assert.All(observed, total => Assert.True(total == totalA || total == totalB, $"Reader saw a mix: {total}"));
         Assert.Contains(totalB, observed);
+    }
+
+    [StorageFact]
+    public async Task Concurrent_replaces_of_one_period_leave_exactly_one_version()
+    {
+        var (organizationId, integrationId) = await NewIntegrationAsync();
+        var versionA = CostData.Period(January, 6, 5, 10, 1m);
+        var versionB = CostData.Period(January, 4, 7, 12, 3m);
+        var runA = await NewRunAsync(integrationId);
+        var runB = await NewRunAsync(integrationId);
+        await Database.Writer.StageAsync(new StagingKey(runA, integrationId, January), versionA);
+        await Database.Writer.StageAsync(new StagingKey(runB, integrationId, January), versionB);
+
+        await Task.WhenAll(
+            Task.Run(() => Database.Writer.ReplaceBillingPeriodAsync(new ReplaceBillingPeriodRequest(runA, integrationId, January, "a", "a", false))),
+            Task.Run(() => Database.Writer.ReplaceBillingPeriodAsync(new ReplaceBillingPeriodRequest(runB, integrationId, January, "b", "b", false))));
+
+        var period = Assert.Single(await Database.Runs.ListBillingPeriodsAsync(organizationId, integrationId));
+        var winner = period.AssemblyId == "a" ? versionA : versionB;
+        var query = new CostQuery(organizationId, January, January.AddDays(30), integrationId);
+        Assert.Equal(CostData.Total(winner.DailyPackageCosts), Assert.Single(await Database.Reader.GetTotalsAsync(query)).Total);
+        Assert.Equal(period.Totals, CostData.Total(winner.DailyPackageCosts));
+        await using var context = await Database.ContextFactory.CreateDbContextAsync();
+        Assert.Equal(winner.DailyResourceCosts.Count, await context.DailyResourceCosts.CountAsync(c => c.IntegrationId == integrationId));
+        Assert.Equal(winner.DailyPackageCosts.Count, await context.DailyPackageCosts.CountAsync(c => c.IntegrationId == integrationId));
     }
 
     [StorageFact]

@@ -12,6 +12,7 @@ public sealed partial class CostAggregator
     /// </summary>
     public void Save(Stream stream)
     {
+        Flush();
         using var writer = new BinaryWriter(stream, Encoding.UTF8, leaveOpen: true);
         writer.Write(StateMagic);
         writer.Write(StateFormatVersion);
@@ -44,12 +45,10 @@ public sealed partial class CostAggregator
         writer.Write(_untaggedRows);
         writer.Write(_tagColumnPresent);
         writer.Write(_hasInvoiceId);
-        writer.Write(_billingPeriodText is not null);
-        if (_billingPeriodText is not null)
+        writer.Write(_billingPeriodStart is not null);
+        if (_billingPeriodStart is { } start)
         {
-            writer.Write(_billingPeriodText.Length);
-            writer.Write(_billingPeriodText);
-            writer.Write(_billingPeriodStart!.Value.DayNumber);
+            writer.Write(start.DayNumber);
         }
 
         writer.Write(_decompressedBytes);
@@ -120,7 +119,6 @@ public sealed partial class CostAggregator
             aggregator._hasInvoiceId = reader.ReadBoolean();
             if (reader.ReadBoolean())
             {
-                aggregator._billingPeriodText = reader.ReadBytes(reader.ReadInt32());
                 aggregator._billingPeriodStart = DateOnly.FromDayNumber(reader.ReadInt32());
             }
 

@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Runtime.InteropServices;
 using System.Text;
@@ -28,6 +29,9 @@ public sealed partial class CostAggregator
     private readonly List<AmortizedRule> _rules = [];
     private readonly List<long> _rowsByType = [];
     private readonly Dictionary<CostKey, CostAmounts> _costs = [];
+    private readonly Utf8Table _compositeTable = new();
+    private readonly List<Composite> _composites = [];
+    private byte[] _compositeBuffer = new byte[256];
     private readonly List<string> _completedFiles = [];
     private int[] _attributedPackageByResource = [];
 
@@ -38,7 +42,7 @@ public sealed partial class CostAggregator
     private long _untaggedRows;
     private bool _tagColumnPresent;
     private bool _hasInvoiceId;
-    private byte[]? _billingPeriodText;
+    private readonly List<byte[]> _billingPeriodTexts = [];
     private DateOnly? _billingPeriodStart;
     private long _decompressedBytes;
     private long _compressedBytes;
@@ -59,7 +63,14 @@ public sealed partial class CostAggregator
     public long Rows => _rows;
 
     /// <summary>Distinct (day, package, resource, product, currency) aggregates held.</summary>
-    public int AggregateCount => _costs.Count;
+    public int AggregateCount
+    {
+        get
+        {
+            Flush();
+            return _costs.Count;
+        }
+    }
 
     public IReadOnlyList<string> CompletedFiles => _completedFiles;
 
@@ -93,6 +104,13 @@ public sealed partial class CostAggregator
         }
 
         var resumeAt = _inProgressFile == source.Name ? _inProgressPosition : null;
+        if (resumeAt is null && checkpoints is null && source.Compression == CurCompression.None && Environment.ProcessorCount > 1
+            && TryAddInTwoHalves(source, cancellationToken))
+        {
+            _completedFiles.Add(source.Name);
+            return;
+        }
+
         var reading = new FileReading(this, source, checkpoints, cancellationToken);
         reading.Run(resumeAt, _inProgressHeader);
         _inProgressFile = null;
@@ -114,18 +132,41 @@ public sealed partial class CostAggregator
         var productNames = Strings(_products);
         var currencyNames = Strings(_currencies);
 
-        var daily = new Dictionary<(int Day, int Package, int Product, int Currency), CostAmounts>();
+        var packageRanks = _packages.OrdinalRanks();
+        var resourceRanks = _resources.OrdinalRanks();
+        var productRanks = _products.OrdinalRanks();
+        var currencyRanks = _currencies.OrdinalRanks();
+
+        // Sorted by ranks of the strings (ints), which is the ordinal order of the strings themselves.
+        Flush();
+        var keys = _costs.ToArray();
+        Array.Sort(keys, (a, b) =>
+        {
+            var c = a.Key.Day.CompareTo(b.Key.Day);
+            c = c != 0 ? c : packageRanks[a.Key.Package].CompareTo(packageRanks[b.Key.Package]);
+            c = c != 0 ? c : productRanks[a.Key.Product].CompareTo(productRanks[b.Key.Product]);
+            c = c != 0 ? c : currencyRanks[a.Key.Currency].CompareTo(currencyRanks[b.Key.Currency]);
+            return c != 0 ? c : resourceRanks[a.Key.Resource].CompareTo(resourceRanks[b.Key.Resource]);
+        });
+
+        var resources = new List<DailyResourceCost>(keys.Length);
+        var dailyList = new List<DailyPackageCost>();
         var monthly = new Dictionary<(DateOnly Month, int Package, int Currency), CostAmounts>();
-        var resources = new List<DailyResourceCost>(_costs.Count);
-        CostAmounts totals = default, untagged = default;
+        CostAmounts totals = default, untagged = default, day = default;
         try
         {
-            foreach (var (key, cost) in _costs)
+            for (var i = 0; i < keys.Length; i++)
             {
+                var (key, cost) = keys[i];
                 var date = DateOnly.FromDayNumber(key.Day);
                 resources.Add(new DailyResourceCost(date, packageNames[key.Package], resourceNames[key.Resource], productNames[key.Product], currencyNames[key.Currency], cost));
-                ref var day = ref CollectionsMarshal.GetValueRefOrAddDefault(daily, (key.Day, key.Package, key.Product, key.Currency), out _);
                 day += cost;
+                if (i + 1 == keys.Length || keys[i + 1].Key with { Resource = 0 } != key with { Resource = 0 })
+                {
+                    dailyList.Add(new DailyPackageCost(date, packageNames[key.Package], productNames[key.Product], currencyNames[key.Currency], day));
+                    day = default;
+                }
+
                 ref var month = ref CollectionsMarshal.GetValueRefOrAddDefault(monthly, (new DateOnly(date.Year, date.Month, 1), key.Package, key.Currency), out _);
                 month += cost;
                 totals += cost;
@@ -140,18 +181,6 @@ public sealed partial class CostAggregator
             throw new ReportMalformedException(string.Join(", ", _completedFiles), null, null, null, "the costs add up to more than a decimal can hold", e);
         }
 
-        var dailyList = daily
-            .Select(d => new DailyPackageCost(DateOnly.FromDayNumber(d.Key.Day), packageNames[d.Key.Package], productNames[d.Key.Product], currencyNames[d.Key.Currency], d.Value))
-            .OrderBy(d => d.UsageDate).ThenBy(d => d.Package, StringComparer.Ordinal).ThenBy(d => d.ProductCode, StringComparer.Ordinal).ThenBy(d => d.Currency, StringComparer.Ordinal)
-            .ToList();
-        resources.Sort((a, b) =>
-        {
-            var c = a.UsageDate.CompareTo(b.UsageDate);
-            c = c != 0 ? c : string.CompareOrdinal(a.Package, b.Package);
-            c = c != 0 ? c : string.CompareOrdinal(a.ResourceId, b.ResourceId);
-            c = c != 0 ? c : string.CompareOrdinal(a.ProductCode, b.ProductCode);
-            return c != 0 ? c : string.CompareOrdinal(a.Currency, b.Currency);
-        });
         var monthlyList = monthly
             .Select(m => new MonthlyPackageCost(m.Key.Month, packageNames[m.Key.Package], currencyNames[m.Key.Currency], m.Value))
             .OrderBy(m => m.Month).ThenBy(m => m.Package, StringComparer.Ordinal).ThenBy(m => m.Currency, StringComparer.Ordinal)
@@ -317,10 +346,26 @@ public sealed partial class CostAggregator
     /// <summary>One pass over one file: opening, header, rows, checkpoints and the mapping of failures to report_malformed.</summary>
     private sealed class FileReading(CostAggregator owner, CurSource source, CheckpointOptions? checkpoints, CancellationToken cancellationToken)
     {
-        private readonly byte[] _lastDate = new byte[64];
-        private int _lastDateLength = -1;
-        private int _lastDay;
-        private long _line;
+        private byte[] _dateA = new byte[64];
+        private byte[] _dateB = new byte[64];
+        private int _dateALength;
+        private int _dateBLength;
+        private int _dayA;
+        private int _dayB;
+        private CsvReader? _reader;
+        private long _baseLine;
+
+        /// <summary>The line where the current record starts; asked only for errors and checkpoints (it costs a little).</summary>
+        private long CurrentLine => _reader is null ? 0 : _baseLine + _reader.LineNumber;
+
+        /// <summary>Stop before the record that starts at this decompressed offset (the second half's start).</summary>
+        public long StopAt { get; set; } = long.MaxValue;
+
+        public bool StoppedAtSplit { get; private set; }
+
+        public bool SplitMismatch { get; private set; }
+
+        public long LineAtSplit { get; private set; }
 
         public void Run(CurReadPosition? resumeAt, string? expectedHeader)
         {
@@ -339,6 +384,7 @@ public sealed partial class CostAggregator
                     header = ReadHeader(headerStream, out headerText);
                 }
 
+                expectedHeader ??= headerText;
                 if (headerText != expectedHeader)
                 {
                     throw new InvalidOperationException($"'{source.Name}' has another header than the file the saved state was read from");
@@ -372,17 +418,22 @@ public sealed partial class CostAggregator
                     owner._inProgressFile = source.Name;
                     owner._inProgressHeader = headerText;
                     ReadRows(reader, data, columns, baseLine, baseBytes, rowsInFile);
+                    if (StoppedAtSplit)
+                    {
+                        return;
+                    }
+
                     owner._decompressedBytes += data.Data.Position;
                     owner._compressedBytes += data.CompressedBytesRead;
                 }
                 catch (CsvFormatException e)
                 {
-                    var line = e.LineNumber > 0 ? baseLine + e.LineNumber : (_line > 0 ? _line : (long?)null);
+                    var line = e.LineNumber > 0 ? baseLine + e.LineNumber : (CurrentLine > 0 ? CurrentLine : (long?)null);
                     throw new ReportMalformedException(source.Name, line, null, null, $"malformed CSV: {e.Message}", e);
                 }
                 catch (Exception e) when (e is InvalidDataException or CorruptArchiveException or EndOfStreamException)
                 {
-                    throw new ReportMalformedException(source.Name, _line > 0 ? _line : null, null, null, $"the compressed data is corrupt or truncated: {e.Message}", e);
+                    throw new ReportMalformedException(source.Name, CurrentLine > 0 ? CurrentLine : null, null, null, $"the compressed data is corrupt or truncated: {e.Message}", e);
                 }
                 finally
                 {
@@ -454,6 +505,8 @@ public sealed partial class CostAggregator
 
         private void ReadRows(CsvReader reader, CurDataStream data, Columns columns, long baseLine, long baseBytes, long rowsInFile)
         {
+            _reader = reader;
+            _baseLine = baseLine;
             var fieldCount = columns.Names.Length;
             var everyRows = checkpoints?.EveryRows ?? 0;
             var interval = checkpoints?.Interval ?? TimeSpan.Zero;
@@ -463,14 +516,27 @@ public sealed partial class CostAggregator
             var lastCheckpointRows = rowsInFile;
             while (reader.Read())
             {
-                _line = baseLine + reader.LineNumber;
+                if (StopAt != long.MaxValue && baseBytes + reader.ByteOffset >= StopAt)
+                {
+                    if (baseBytes + reader.ByteOffset == StopAt)
+                    {
+                        StoppedAtSplit = true;
+                        LineAtSplit = CurrentLine;
+                        return;
+                    }
+
+                    // The split point was not a record start (a line break inside quotes): read on alone.
+                    StopAt = long.MaxValue;
+                    SplitMismatch = true;
+                }
+
                 if (checkpoints is not null && rowsInFile > lastCheckpointRows
                     && (rowsInFile >= nextByRows || (interval > TimeSpan.Zero && (rowsInFile & 4095) == 0 && clock.Elapsed - lastCheckpointAt >= interval)))
                 {
                     cancellationToken.ThrowIfCancellationRequested();
-                    var position = new CurReadPosition(rowsInFile, _line, baseBytes + reader.ByteOffset, data.CompressedBytesRead);
+                    var position = new CurReadPosition(rowsInFile, CurrentLine, baseBytes + reader.ByteOffset, data.CompressedBytesRead);
                     owner._inProgressPosition = position;
-                    checkpoints.OnCheckpoint(owner, new CurCheckpoint(source.Name, position, owner._rows, owner._costs.Count));
+                    checkpoints.OnCheckpoint(owner, new CurCheckpoint(source.Name, position, owner._rows, owner.AggregateCount));
                     nextByRows = everyRows > 0 ? rowsInFile + everyRows : long.MaxValue;
                     lastCheckpointAt = clock.Elapsed;
                     lastCheckpointRows = rowsInFile;
@@ -484,7 +550,7 @@ public sealed partial class CostAggregator
                 {
                     var column = Math.Min(reader.FieldCount, fieldCount) + 1;
                     throw new ReportMalformedException(
-                        source.Name, _line, column, column <= fieldCount ? columns.Names[column - 1] : null,
+                        source.Name, CurrentLine, column, column <= fieldCount ? columns.Names[column - 1] : null,
                         $"the row has {reader.FieldCount} fields, the header has {fieldCount}");
                 }
 
@@ -528,35 +594,32 @@ public sealed partial class CostAggregator
                 _ => unblended,
             };
 
-            var resource = c.ResourceId >= 0 ? owner._resources.GetOrAdd(reader.GetSpan(c.ResourceId)) : owner._resources.GetOrAdd([]);
-            var package = c.Tag >= 0 ? owner._packages.GetOrAdd(reader.GetSpan(c.Tag)) : UntaggedPackage;
             var amounts = new CostAmounts(unblended, net, amortized);
+            var composite = owner.CompositeOf(
+                day,
+                c.Tag >= 0 ? reader.GetSpan(c.Tag) : [],
+                c.ResourceId >= 0 ? reader.GetSpan(c.ResourceId) : [],
+                c.ProductCode >= 0 ? reader.GetSpan(c.ProductCode) : [],
+                c.CurrencyCode >= 0 ? reader.GetSpan(c.CurrencyCode) : []);
             try
             {
-                if (package == UntaggedPackage && owner._options.ResourceIndex is not null)
-                {
-                    package = owner.AttributedPackage(resource);
-                    if (package != UntaggedPackage)
-                    {
-                        owner._attributed += amounts;
-                        owner._attributedRows++;
-                    }
-                }
-
-                if (package == UntaggedPackage)
+                ref var aggregate = ref CollectionsMarshal.AsSpan(owner._composites)[composite];
+                aggregate.Pending += amounts;
+                aggregate.Dirty = true;
+                owner._rowSums += amounts;
+                if (aggregate.Untagged)
                 {
                     owner._untaggedRows++;
                 }
-
-                var product = c.ProductCode >= 0 ? owner._products.GetOrAdd(reader.GetSpan(c.ProductCode)) : owner._products.GetOrAdd([]);
-                var currency = c.CurrencyCode >= 0 ? owner._currencies.GetOrAdd(reader.GetSpan(c.CurrencyCode)) : owner._currencies.GetOrAdd([]);
-                ref var cost = ref CollectionsMarshal.GetValueRefOrAddDefault(owner._costs, new CostKey(day, package, resource, product, currency), out _);
-                cost += amounts;
-                owner._rowSums += amounts;
+                else if (aggregate.Attributed)
+                {
+                    owner._attributed += amounts;
+                    owner._attributedRows++;
+                }
             }
             catch (OverflowException e)
             {
-                throw new ReportMalformedException(source.Name, _line, c.UnblendedCost + 1, c.Names[c.UnblendedCost], "the costs add up to more than a decimal can hold", e);
+                throw new ReportMalformedException(source.Name, CurrentLine, c.UnblendedCost + 1, c.Names[c.UnblendedCost], "the costs add up to more than a decimal can hold", e);
             }
 
             owner._rowsByType[type]++;
@@ -573,12 +636,18 @@ public sealed partial class CostAggregator
             }
         }
 
+        /// <summary>The UTC day of the row's usage; the last two distinct timestamps are remembered (files mix two forms).</summary>
         private int UsageDay(CsvReader reader, Columns c)
         {
             var text = reader.GetSpan(c.UsageStartDate);
-            if (text.Length == _lastDateLength && text.SequenceEqual(_lastDate.AsSpan(0, _lastDateLength)))
+            if (text.SequenceEqual(_dateA.AsSpan(0, _dateALength)) && _dateALength > 0)
             {
-                return _lastDay;
+                return _dayA;
+            }
+
+            if (text.SequenceEqual(_dateB.AsSpan(0, _dateBLength)) && _dateBLength > 0)
+            {
+                return _dayB;
             }
 
             if (!Utf8Values.TryParseUtcDay(text, out var day))
@@ -586,11 +655,14 @@ public sealed partial class CostAggregator
                 throw Malformed(c, c.UsageStartDate, $"'{Shorten(text)}' is not a date");
             }
 
-            if (text.Length <= _lastDate.Length)
+            if (text.Length <= _dateB.Length)
             {
-                text.CopyTo(_lastDate);
-                _lastDateLength = text.Length;
-                _lastDay = day.DayNumber;
+                // The older slot makes way: B becomes A, the new one goes to B.
+                (_dateA, _dateB) = (_dateB, _dateA);
+                (_dateALength, _dayA) = (_dateBLength, _dayB);
+                text.CopyTo(_dateB);
+                _dateBLength = text.Length;
+                _dayB = day.DayNumber;
             }
 
             return day.DayNumber;
@@ -599,9 +671,17 @@ public sealed partial class CostAggregator
         private void CheckBillingPeriod(CsvReader reader, Columns c)
         {
             var text = reader.GetSpan(c.BillingPeriodStart);
-            if (text.IsEmpty || (owner._billingPeriodText is { } known && text.SequenceEqual(known)))
+            if (text.IsEmpty)
             {
                 return;
+            }
+
+            foreach (var known in owner._billingPeriodTexts)
+            {
+                if (text.SequenceEqual(known))
+                {
+                    return;
+                }
             }
 
             if (!Utf8Values.TryParseUtcDay(text, out var start))
@@ -615,7 +695,10 @@ public sealed partial class CostAggregator
             }
 
             owner._billingPeriodStart = start;
-            owner._billingPeriodText = text.ToArray();
+            if (owner._billingPeriodTexts.Count < 4)
+            {
+                owner._billingPeriodTexts.Add(text.ToArray());
+            }
         }
 
         private decimal Cost(CsvReader reader, Columns c, int column)
@@ -677,13 +760,93 @@ public sealed partial class CostAggregator
         }
 
         private ReportMalformedException Malformed(Columns c, int column, string problem, Exception? inner = null) =>
-            new(source.Name, _line, column + 1, c.Names[column], problem, inner);
+            new(source.Name, CurrentLine, column + 1, c.Names[column], problem, inner);
 
         private static string Shorten(ReadOnlySpan<byte> text)
         {
             var value = Encoding.UTF8.GetString(text[..Math.Min(text.Length, 40)]);
             return text.Length > 40 ? value + "..." : value;
         }
+    }
+
+    /// <summary>
+    /// The id of a row's whole key (day, tag, resource, product, currency bytes) in one lookup. The per-part ids,
+    /// the resource index and the untagged flag are worked out once per distinct key, not once per row.
+    /// </summary>
+    private int CompositeOf(int day, ReadOnlySpan<byte> tag, ReadOnlySpan<byte> resource, ReadOnlySpan<byte> product, ReadOnlySpan<byte> currency)
+    {
+        var length = 4 + 16 + tag.Length + resource.Length + product.Length + currency.Length;
+        if (length > _compositeBuffer.Length)
+        {
+            _compositeBuffer = new byte[Math.Max(length, _compositeBuffer.Length * 2)];
+        }
+
+        var buffer = _compositeBuffer.AsSpan();
+        BinaryPrimitives.WriteInt32LittleEndian(buffer, day);
+        var at = Append(buffer, 4, tag);
+        at = Append(buffer, at, resource);
+        at = Append(buffer, at, product);
+        at = Append(buffer, at, currency);
+
+        var id = _compositeTable.GetOrAdd(buffer[..at]);
+        if (id == _composites.Count)
+        {
+            var resourceId = _resources.GetOrAdd(resource);
+            var package = _packages.GetOrAdd(tag);
+            var attributed = false;
+            if (package == UntaggedPackage && _options.ResourceIndex is not null)
+            {
+                package = AttributedPackage(resourceId);
+                attributed = package != UntaggedPackage;
+            }
+
+            var key = new CostKey(day, package, resourceId, _products.GetOrAdd(product), _currencies.GetOrAdd(currency));
+            _composites.Add(new Composite { Key = key, Untagged = package == UntaggedPackage, Attributed = attributed });
+        }
+
+        return id;
+    }
+
+    private static int Append(Span<byte> buffer, int at, ReadOnlySpan<byte> part)
+    {
+        BinaryPrimitives.WriteInt32LittleEndian(buffer[at..], part.Length);
+        part.CopyTo(buffer[(at + 4)..]);
+        return at + 4 + part.Length;
+    }
+
+    /// <summary>Moves the per-key sums of the rows read so far into the aggregates.</summary>
+    private void Flush()
+    {
+        var composites = CollectionsMarshal.AsSpan(_composites);
+        try
+        {
+            for (var i = 0; i < composites.Length; i++)
+            {
+                ref var composite = ref composites[i];
+                if (!composite.Dirty)
+                {
+                    continue;
+                }
+
+                ref var cost = ref CollectionsMarshal.GetValueRefOrAddDefault(_costs, composite.Key, out _);
+                cost += composite.Pending;
+                composite.Pending = default;
+                composite.Dirty = false;
+            }
+        }
+        catch (OverflowException e)
+        {
+            throw new ReportMalformedException(string.Join(", ", _completedFiles), null, null, null, "the costs add up to more than a decimal can hold", e);
+        }
+    }
+
+    private struct Composite
+    {
+        public CostKey Key;
+        public CostAmounts Pending;
+        public bool Untagged;
+        public bool Attributed;
+        public bool Dirty;
     }
 
     private int AttributedPackage(int resource)

@@ -50,7 +50,10 @@ public sealed record CurAggregationResult
 
     public long CompressedBytes { get; init; }
 
+    /// <summary>Ordered by day, package, product, currency (ordinal).</summary>
     public IReadOnlyList<DailyPackageCost> Daily { get; init; } = [];
+
+    /// <summary>Ordered by day, package, product, currency, resource id (ordinal).</summary>
 
     public IReadOnlyList<DailyResourceCost> DailyResources { get; init; } = [];
 

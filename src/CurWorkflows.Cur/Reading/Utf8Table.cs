@@ -1,3 +1,5 @@
+using System.Buffers.Binary;
+using System.Numerics;
 using System.Text;
 
 namespace CurWorkflows.Cur.Reading;
@@ -89,11 +91,46 @@ internal sealed class Utf8Table
         return table;
     }
 
+    /// <summary>FxHash-style: 8 bytes per step, so ids and ARNs of 10-100 bytes hash in a few multiplications.</summary>
     private static int Hash(ReadOnlySpan<byte> value)
     {
-        var hash = default(HashCode);
-        hash.AddBytes(value);
-        return hash.ToHashCode() & int.MaxValue;
+        const ulong Seed = 0x517cc1b727220a95;
+        var hash = (ulong)value.Length;
+        var i = 0;
+        for (; i + 8 <= value.Length; i += 8)
+        {
+            hash = (BitOperations.RotateLeft(hash, 5) ^ BinaryPrimitives.ReadUInt64LittleEndian(value[i..])) * Seed;
+        }
+
+        ulong tail = 0;
+        for (; i < value.Length; i++)
+        {
+            tail = (tail << 8) | value[i];
+        }
+
+        hash = (BitOperations.RotateLeft(hash, 5) ^ tail) * Seed;
+        return (int)(hash >> 33);
+    }
+
+    /// <summary>Ids in ordinal order of their strings: rank[id] is the id's position.</summary>
+    public int[] OrdinalRanks()
+    {
+        var strings = new string[_values.Count];
+        var ids = new int[_values.Count];
+        for (var i = 0; i < ids.Length; i++)
+        {
+            strings[i] = GetString(i);
+            ids[i] = i;
+        }
+
+        Array.Sort(strings, ids, StringComparer.Ordinal);
+        var ranks = new int[ids.Length];
+        for (var position = 0; position < ids.Length; position++)
+        {
+            ranks[ids[position]] = position;
+        }
+
+        return ranks;
     }
 
     private void Grow()

@@ -16,7 +16,8 @@ internal static class CostColumns
         ConfigureAmounts(builder.Property(c => c.Unblended), builder.Property(c => c.NetUnblended), builder.Property(c => c.Amortized));
         // The unit of replacement and of explicit deletion: one integration's billing period.
         builder.HasIndex(c => new { c.IntegrationId, c.BillingPeriod });
-        builder.HasOne<Integration>().WithMany().HasForeignKey(c => c.IntegrationId).OnDelete(DeleteBehavior.Cascade);
+        // No foreign key to integrations: a per-row referential check would slow the bulk replace, and the rows are
+        // only ever written by the replace (which locks the integration first) and removed by explicit deletion.
     }
 
     public static void ConfigureStaged<T>(EntityTypeBuilder<T> builder)

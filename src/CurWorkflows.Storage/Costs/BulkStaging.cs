@@ -33,22 +33,57 @@ internal static class BulkStaging
         SqliteConnection connection, CostTable table, StagingKey key, IReadOnlyList<FlatCost> rows, DateTimeOffset stagedAt, CancellationToken cancellationToken)
     {
         await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
-        await using var command = connection.CreateCommand();
-        command.Transaction = transaction;
-        var columns = table.StagingColumns;
-        command.CommandText =
-            $"INSERT INTO {table.StagingTable} ({string.Join(", ", columns)}) VALUES ({string.Join(", ", columns.Select((_, i) => "$p" + i))})";
-        var parameters = columns.Select((_, i) => command.Parameters.Add("$p" + i, SqliteType.Text)).ToArray();
-        parameters[0].Value = SqliteGuid(key.CollectionRunId);
-        parameters[1].Value = SqliteGuid(key.IntegrationId);
-        parameters[2].Value = key.BillingPeriod;
-        parameters[^1].SqliteType = SqliteType.Integer;
-        parameters[^1].Value = SqliteTimestamp.ConvertToProvider(stagedAt);
-        command.Prepare();
-        foreach (var row in rows)
+        await using var many = CreateSqliteInsert(connection, transaction, table, key, stagedAt, SqliteRowsPerStatement);
+        await using var one = CreateSqliteInsert(connection, transaction, table, key, stagedAt, 1);
+        var index = 0;
+        for (; index + SqliteRowsPerStatement <= rows.Count; index += SqliteRowsPerStatement)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var p = 3;
+            Bind(many, table, rows, index, SqliteRowsPerStatement);
+            many.ExecuteNonQuery();
+        }
+
+        for (; index < rows.Count; index++)
+        {
+            Bind(one, table, rows, index, 1);
+            one.ExecuteNonQuery();
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+    }
+
+    // Several rows per INSERT: the per-statement overhead of Microsoft.Data.Sqlite is larger than the binding of a row.
+    private const int SqliteRowsPerStatement = 64;
+
+    private static SqliteCommand CreateSqliteInsert(
+        SqliteConnection connection, SqliteTransaction transaction, CostTable table, StagingKey key, DateTimeOffset stagedAt, int rowsPerStatement)
+    {
+        var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        var rowColumns = table.KeyColumns.Count + 3;
+        var tuples = Enumerable.Range(0, rowsPerStatement).Select(r =>
+            "($run, $integration, $period, " + string.Join(", ", Enumerable.Range(0, rowColumns).Select(c => $"$v{(r * rowColumns) + c}")) + ", $staged)");
+        command.CommandText = $"INSERT INTO {table.StagingTable} ({string.Join(", ", table.StagingColumns)}) VALUES {string.Join(", ", tuples)}";
+        command.Parameters.Add("$run", SqliteType.Text).Value = SqliteGuid(key.CollectionRunId);
+        command.Parameters.Add("$integration", SqliteType.Text).Value = SqliteGuid(key.IntegrationId);
+        command.Parameters.Add("$period", SqliteType.Text).Value = key.BillingPeriod;
+        command.Parameters.Add("$staged", SqliteType.Integer).Value = SqliteTimestamp.ConvertToProvider(stagedAt);
+        for (var i = 0; i < rowsPerStatement * rowColumns; i++)
+        {
+            command.Parameters.Add($"$v{i}", SqliteType.Text);
+        }
+
+        command.Prepare();
+        return command;
+    }
+
+    private static void Bind(SqliteCommand command, CostTable table, IReadOnlyList<FlatCost> rows, int start, int count)
+    {
+        var parameters = command.Parameters;
+        var p = 4;
+        for (var i = start; i < start + count; i++)
+        {
+            var row = rows[i];
             parameters[p++].Value = row.Date;
             parameters[p++].Value = row.Package;
             if (table.HasResource)
@@ -64,11 +99,8 @@ internal static class BulkStaging
             parameters[p++].Value = row.Currency;
             parameters[p++].Value = row.Cost.Unblended;
             parameters[p++].Value = row.Cost.NetUnblended;
-            parameters[p].Value = row.Cost.Amortized;
-            command.ExecuteNonQuery();
+            parameters[p++].Value = row.Cost.Amortized;
         }
-
-        await transaction.CommitAsync(cancellationToken);
     }
 
     private static async Task WritePostgreSqlAsync(
@@ -76,29 +108,32 @@ internal static class BulkStaging
     {
         var copy = $"COPY {table.StagingTable} ({string.Join(", ", table.StagingColumns)}) FROM STDIN (FORMAT BINARY)";
         await using var importer = await connection.BeginBinaryImportAsync(copy, cancellationToken);
+        // Synchronous writes: they only block when the buffer flushes to the socket, and per-value awaits cost more
+        // than the copy itself at a million rows.
         foreach (var row in rows)
         {
-            await importer.StartRowAsync(cancellationToken);
-            await importer.WriteAsync(key.CollectionRunId, NpgsqlDbType.Uuid, cancellationToken);
-            await importer.WriteAsync(key.IntegrationId, NpgsqlDbType.Uuid, cancellationToken);
-            await importer.WriteAsync(key.BillingPeriod, NpgsqlDbType.Date, cancellationToken);
-            await importer.WriteAsync(row.Date, NpgsqlDbType.Date, cancellationToken);
-            await importer.WriteAsync(row.Package, NpgsqlDbType.Varchar, cancellationToken);
+            cancellationToken.ThrowIfCancellationRequested();
+            importer.StartRow();
+            importer.Write(key.CollectionRunId, NpgsqlDbType.Uuid);
+            importer.Write(key.IntegrationId, NpgsqlDbType.Uuid);
+            importer.Write(key.BillingPeriod, NpgsqlDbType.Date);
+            importer.Write(row.Date, NpgsqlDbType.Date);
+            importer.Write(row.Package, NpgsqlDbType.Varchar);
             if (table.HasResource)
             {
-                await importer.WriteAsync(row.ResourceId, NpgsqlDbType.Varchar, cancellationToken);
+                importer.Write(row.ResourceId, NpgsqlDbType.Varchar);
             }
 
             if (table.HasProduct)
             {
-                await importer.WriteAsync(row.ProductCode, NpgsqlDbType.Varchar, cancellationToken);
+                importer.Write(row.ProductCode, NpgsqlDbType.Varchar);
             }
 
-            await importer.WriteAsync(row.Currency, NpgsqlDbType.Varchar, cancellationToken);
-            await importer.WriteAsync(row.Cost.Unblended, NpgsqlDbType.Numeric, cancellationToken);
-            await importer.WriteAsync(row.Cost.NetUnblended, NpgsqlDbType.Numeric, cancellationToken);
-            await importer.WriteAsync(row.Cost.Amortized, NpgsqlDbType.Numeric, cancellationToken);
-            await importer.WriteAsync(stagedAt, NpgsqlDbType.TimestampTz, cancellationToken);
+            importer.Write(row.Currency, NpgsqlDbType.Varchar);
+            importer.Write(row.Cost.Unblended, NpgsqlDbType.Numeric);
+            importer.Write(row.Cost.NetUnblended, NpgsqlDbType.Numeric);
+            importer.Write(row.Cost.Amortized, NpgsqlDbType.Numeric);
+            importer.Write(stagedAt, NpgsqlDbType.TimestampTz);
         }
 
         await importer.CompleteAsync(cancellationToken);

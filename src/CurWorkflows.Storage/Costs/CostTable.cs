@@ -37,19 +37,22 @@ internal sealed record CostTable(string LiveTable, string StagingTable, string D
         $"DELETE FROM {StagingTable} WHERE collection_run_id = {{0}} AND integration_id = {{1}} AND billing_period = {{2}}";
 
     /// <summary>
-    /// Inserts the staged rows of one run and period, summed per key (a key may be staged once per file).
+    /// Copies the staged rows of one run and period into the live table as they are. A key staged by several files
+    /// becomes several live rows; every read sums per key, so totals are the same and the replace avoids a sort.
     /// Parameters: organization id, collection run id, integration id, billing period.
     /// </summary>
-    public string InsertFromStagingSql(string sumFunction)
+    public string InsertFromStagingSql
     {
-        var keys = string.Join(", ", KeyColumns);
-        return $$"""
-            INSERT INTO {{LiveTable}} (organization_id, integration_id, billing_period, {{keys}}, unblended, net_unblended, amortized)
-            SELECT {0}, integration_id, billing_period, {{keys}}, {{sumFunction}}(unblended), {{sumFunction}}(net_unblended), {{sumFunction}}(amortized)
-            FROM {{StagingTable}}
-            WHERE collection_run_id = {1} AND integration_id = {2} AND billing_period = {3}
-            GROUP BY integration_id, billing_period, {{keys}}
-            """;
+        get
+        {
+            var columns = string.Join(", ", [.. KeyColumns, "unblended", "net_unblended", "amortized"]);
+            return $$"""
+                INSERT INTO {{LiveTable}} (organization_id, integration_id, billing_period, {{columns}})
+                SELECT {0}, integration_id, billing_period, {{columns}}
+                FROM {{StagingTable}}
+                WHERE collection_run_id = {1} AND integration_id = {2} AND billing_period = {3}
+                """;
+        }
     }
 
     private static string[] BuildKeyColumns(string dateColumn, bool hasResource, bool hasProduct)

@@ -39,7 +39,7 @@ public sealed partial class CostWriter(
     public Task<long> StageAsync(StagingKey key, IEnumerable<MonthlyPackageCost> costs, CancellationToken cancellationToken = default) =>
         StageFlatAsync(key, CostTable.MonthlyPackage, Flatten(costs, FlatCost.From), cancellationToken);
 
-    /// <summary>Stages all three views of a batch. Safe to call once per file of a period: the replace sums duplicates.</summary>
+    /// <summary>Stages all three views of a batch. Safe to call once per file of a period: reads sum rows with the same key.</summary>
     public async Task<long> StageAsync(StagingKey key, CostAggregateBatch batch, CancellationToken cancellationToken = default)
     {
         var rows = await StageAsync(key, batch.DailyPackageCosts, cancellationToken);
@@ -49,7 +49,7 @@ public sealed partial class CostWriter(
     }
 
     /// <summary>
-    /// Replaces all of the integration's cost rows of the billing period with the run's staged rows (summed per key)
+    /// Replaces all of the integration's cost rows of the billing period with the run's staged rows
     /// and records the billing period, in one transaction; then drops those staging rows. If the same assemblyId and
     /// ETag are already stored, nothing changes.
     /// </summary>
@@ -75,7 +75,6 @@ public sealed partial class CostWriter(
             return new ReplaceBillingPeriodResult(ReplaceOutcome.Unchanged, 0, 0, 0, existing.Currency, new CostAmounts(existing.Unblended, existing.NetUnblended, existing.Amortized));
         }
 
-        var sum = context.Provider == StorageProvider.Sqlite ? "ef_sum" : "SUM";
         var counts = new long[CostTable.All.Count];
         for (var i = 0; i < CostTable.All.Count; i++)
         {
@@ -83,7 +82,7 @@ public sealed partial class CostWriter(
             await database.ExecuteSqlRawAsync(
                 table.DeleteLiveSql, [request.IntegrationId, request.BillingPeriod], cancellationToken);
             counts[i] = await database.ExecuteSqlRawAsync(
-                table.InsertFromStagingSql(sum),
+                table.InsertFromStagingSql,
                 [organizationId, request.CollectionRunId, request.IntegrationId, request.BillingPeriod],
                 cancellationToken);
         }

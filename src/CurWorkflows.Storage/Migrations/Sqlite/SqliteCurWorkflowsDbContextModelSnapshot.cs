@@ -752,39 +752,12 @@ namespace CurWorkflows.Storage.Migrations.Sqlite
                         .IsRequired();
                 });
 
-            modelBuilder.Entity("CurWorkflows.Storage.Entities.DailyPackageCostRow", b =>
-                {
-                    b.HasOne("CurWorkflows.Storage.Entities.Integration", null)
-                        .WithMany()
-                        .HasForeignKey("IntegrationId")
-                        .OnDelete(DeleteBehavior.Cascade)
-                        .IsRequired();
-                });
-
-            modelBuilder.Entity("CurWorkflows.Storage.Entities.DailyResourceCostRow", b =>
-                {
-                    b.HasOne("CurWorkflows.Storage.Entities.Integration", null)
-                        .WithMany()
-                        .HasForeignKey("IntegrationId")
-                        .OnDelete(DeleteBehavior.Cascade)
-                        .IsRequired();
-                });
-
             modelBuilder.Entity("CurWorkflows.Storage.Entities.Integration", b =>
                 {
                     b.HasOne("CurWorkflows.Storage.Entities.Organization", null)
                         .WithMany()
                         .HasForeignKey("OrganizationId")
                         .OnDelete(DeleteBehavior.Restrict)
-                        .IsRequired();
-                });
-
-            modelBuilder.Entity("CurWorkflows.Storage.Entities.MonthlyPackageCostRow", b =>
-                {
-                    b.HasOne("CurWorkflows.Storage.Entities.Integration", null)
-                        .WithMany()
-                        .HasForeignKey("IntegrationId")
-                        .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired();
                 });
 #pragma warning restore 612, 618

@@ -1,0 +1,108 @@
+using System.Security.Cryptography;
+using System.Text;
+using CurWorkflows.Service.Auth;
+using CurWorkflows.Service.Extensions;
+using CurWorkflows.Storage.Stores;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
+
+namespace CurWorkflows.Service.Apis;
+
+public sealed record CreateOrganizationRequest(string? Name);
+
+public sealed record OrganizationResponse(Guid Id, string Name, DateTimeOffset CreatedAt);
+
+public sealed record CreateApiKeyRequest(string? Name);
+
+/// <summary>The new key: <see cref="ApiKey"/> is shown only in this response; the service keeps its hash.</summary>
+public sealed record ApiKeyCreatedResponse(Guid OrganizationId, string KeyId, string ApiKey);
+
+public sealed record ApiKeyResponse(string KeyId, string Name, DateTimeOffset CreatedAt, DateTimeOffset? RevokedAt);
+
+public sealed record ApiKeyListResponse(Guid OrganizationId, IReadOnlyList<ApiKeyResponse> ApiKeys);
+
+/// <summary>
+/// Organizations and their API keys, behind the admin key from configuration (<c>Api:AdminKey</c>, as
+/// <c>Authorization: Bearer ...</c>). Without an admin key configured these endpoints answer 404.
+/// </summary>
+public static class AdminApi
+{
+    public static RouteGroupBuilder MapAdminApi(this IEndpointRouteBuilder routes)
+    {
+        var group = routes.MapGroup("/api/v1/admin/organizations").WithTags("Admin").AddEndpointFilter(RequireAdminKey);
+        group.MapPost("/", CreateOrganization);
+        group.MapPost("/{organizationId:guid}/api-keys", CreateApiKey);
+        group.MapGet("/{organizationId:guid}/api-keys", ListApiKeys);
+        group.MapDelete("/{organizationId:guid}/api-keys/{keyId}", RevokeApiKey);
+        return group;
+    }
+
+    public static async Task<Results<Created<OrganizationResponse>, ProblemHttpResult>> CreateOrganization(
+        CreateOrganizationRequest? request, OrganizationStore organizations, CancellationToken cancellationToken)
+    {
+        var name = request?.Name?.Trim() ?? "";
+        if (name.Length is 0 or > 200)
+        {
+            return TypedResults.Problem(Problems.Validation(new Dictionary<string, string[]> { ["name"] = ["name is required, at most 200 characters."] }));
+        }
+
+        var created = await organizations.CreateOrganizationAsync(name, cancellationToken: cancellationToken);
+        return TypedResults.Created($"/api/v1/admin/organizations/{created.Id}", new OrganizationResponse(created.Id, created.Name, created.CreatedAt));
+    }
+
+    public static async Task<Results<Created<ApiKeyCreatedResponse>, NotFound, ProblemHttpResult>> CreateApiKey(
+        Guid organizationId, CreateApiKeyRequest? request, OrganizationStore organizations, CancellationToken cancellationToken)
+    {
+        var name = request?.Name ?? "";
+        if (name.Length > 200)
+        {
+            return TypedResults.Problem(Problems.Validation(new Dictionary<string, string[]> { ["name"] = ["name must be at most 200 characters."] }));
+        }
+
+        if (await organizations.GetOrganizationAsync(organizationId, cancellationToken) is null)
+        {
+            return TypedResults.NotFound();
+        }
+
+        var created = await organizations.CreateApiKeyAsync(organizationId, name, cancellationToken);
+        return TypedResults.Created(
+            $"/api/v1/admin/organizations/{organizationId}/api-keys/{created.KeyId}",
+            new ApiKeyCreatedResponse(organizationId, created.KeyId, created.Secret));
+    }
+
+    public static async Task<Results<Ok<ApiKeyListResponse>, NotFound>> ListApiKeys(
+        Guid organizationId, OrganizationStore organizations, CancellationToken cancellationToken)
+    {
+        if (await organizations.GetOrganizationAsync(organizationId, cancellationToken) is null)
+        {
+            return TypedResults.NotFound();
+        }
+
+        var keys = await organizations.ListApiKeysAsync(organizationId, cancellationToken);
+        return TypedResults.Ok(new ApiKeyListResponse(organizationId, keys.Select(k => new ApiKeyResponse(k.KeyId, k.Name, k.CreatedAt, k.RevokedAt)).ToList()));
+    }
+
+    public static async Task<Results<NoContent, NotFound>> RevokeApiKey(
+        Guid organizationId, string keyId, OrganizationStore organizations, CancellationToken cancellationToken) =>
+        await organizations.RevokeApiKeyAsync(organizationId, keyId, cancellationToken) ? TypedResults.NoContent() : TypedResults.NotFound();
+
+    private static async ValueTask<object?> RequireAdminKey(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
+    {
+        var adminKey = context.HttpContext.RequestServices.GetRequiredService<IOptions<ApiOptions>>().Value.AdminKey;
+        if (string.IsNullOrEmpty(adminKey))
+        {
+            return TypedResults.NotFound();
+        }
+
+        // Hashing first makes the comparison constant-time regardless of the lengths presented.
+        var presented = ApiKeyAuthenticationHandler.BearerToken(context.HttpContext.Request.Headers.Authorization.ToString()) ?? "";
+        if (!CryptographicOperations.FixedTimeEquals(
+            SHA256.HashData(Encoding.UTF8.GetBytes(presented)), SHA256.HashData(Encoding.UTF8.GetBytes(adminKey))))
+        {
+            context.HttpContext.Response.Headers.WWWAuthenticate = "Bearer";
+            return TypedResults.Unauthorized();
+        }
+
+        return await next(context);
+    }
+}

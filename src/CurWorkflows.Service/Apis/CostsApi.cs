@@ -1,0 +1,214 @@
+using System.Globalization;
+using CurWorkflows.Service.Auth;
+using CurWorkflows.Service.Costs;
+using CurWorkflows.Service.Extensions;
+using CurWorkflows.Service.Integrations;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
+using Microsoft.Net.Http.Headers;
+
+namespace CurWorkflows.Service.Apis;
+
+public sealed record CostRowResponse(
+    string Period, string Package, string? ResourceId, string? ProductCode, string Currency, decimal Unblended, decimal NetUnblended, decimal Amortized);
+
+public sealed record CostAmountsResponse(string Currency, decimal Unblended, decimal NetUnblended, decimal Amortized);
+
+public sealed record CostsResponse(
+    string From,
+    string To,
+    string Granularity,
+    IReadOnlyList<string>? Packages,
+    string? Package,
+    Guid? IntegrationId,
+    IReadOnlyList<CostAmountsResponse> Totals,
+    IReadOnlyList<CostAmountsResponse>? Untagged,
+    IReadOnlyList<CostRowResponse> Rows);
+
+/// <summary>
+/// Cost reads: by package (optionally filtered), and by resource within one package; daily or monthly; JSON,
+/// or CSV with <c>Accept: text/csv</c> or <c>format=csv</c>. Untagged cost is package "".
+/// </summary>
+public static class CostsApi
+{
+    private const int MaxPackages = 100;
+
+    public static RouteGroupBuilder MapCostsApi(this RouteGroupBuilder api)
+    {
+        var group = api.MapGroup("/costs").WithTags("Costs");
+        group.MapGet("/", GetCostsByPackage);
+        group.MapGet("/resources", GetCostsByResource);
+        return group;
+    }
+
+    public static async Task<Results<Ok<CostsResponse>, ContentHttpResult, NotFound, ProblemHttpResult>> GetCostsByPackage(
+        HttpContext http, CostQueries queries, IntegrationService integrations, IOptions<ApiOptions> options, CancellationToken cancellationToken)
+    {
+        var parsed = CostRequest.Parse(http.Request.Query, options.Value.MaxQueryDays, requirePackage: false);
+        if (parsed.Errors.Count > 0)
+        {
+            return TypedResults.Problem(Problems.Validation(parsed.Errors));
+        }
+
+        var organizationId = http.User.OrganizationId();
+        if (parsed.IntegrationId is { } integrationId && !await integrations.ExistsAsync(organizationId, integrationId, cancellationToken))
+        {
+            return TypedResults.NotFound();
+        }
+
+        var report = await queries.ByPackageAsync(
+            new CostQuery(organizationId, parsed.From, parsed.To, parsed.Granularity, parsed.Packages, parsed.IntegrationId), cancellationToken);
+        if (parsed.WantsCsv(http.Request))
+        {
+            return TypedResults.Text(CostCsv.Write(report, parsed.Granularity, byResource: false), "text/csv; charset=utf-8");
+        }
+
+        return TypedResults.Ok(ToResponse(parsed, report, package: null));
+    }
+
+    public static async Task<Results<Ok<CostsResponse>, ContentHttpResult, NotFound, ProblemHttpResult>> GetCostsByResource(
+        HttpContext http, CostQueries queries, IntegrationService integrations, IOptions<ApiOptions> options, CancellationToken cancellationToken)
+    {
+        var parsed = CostRequest.Parse(http.Request.Query, options.Value.MaxQueryDays, requirePackage: true);
+        if (parsed.Errors.Count > 0)
+        {
+            return TypedResults.Problem(Problems.Validation(parsed.Errors));
+        }
+
+        var organizationId = http.User.OrganizationId();
+        if (parsed.IntegrationId is { } integrationId && !await integrations.ExistsAsync(organizationId, integrationId, cancellationToken))
+        {
+            return TypedResults.NotFound();
+        }
+
+        var package = parsed.Packages[0];
+        var report = await queries.ByResourceAsync(
+            new ResourceCostQuery(organizationId, package, parsed.From, parsed.To, parsed.Granularity, parsed.IntegrationId), cancellationToken);
+        if (parsed.WantsCsv(http.Request))
+        {
+            return TypedResults.Text(CostCsv.Write(report, parsed.Granularity, byResource: true), "text/csv; charset=utf-8");
+        }
+
+        return TypedResults.Ok(ToResponse(parsed, report, package));
+    }
+
+    private static CostsResponse ToResponse(CostRequest request, CostReport report, string? package) => new(
+        Date(request.From),
+        Date(request.To),
+        request.Granularity == CostGranularity.Daily ? "daily" : "monthly",
+        package is null && request.Packages.Count > 0 ? request.Packages : null,
+        package,
+        request.IntegrationId,
+        report.Totals.Select(ToAmounts).ToList(),
+        package is null ? report.Untagged.Select(ToAmounts).ToList() : null,
+        report.Rows.Select(r => new CostRowResponse(
+            Date(r.Period), r.Package, r.ResourceId, r.ProductCode, r.Currency, r.Cost.Unblended, r.Cost.NetUnblended, r.Cost.Amortized)).ToList());
+
+    private static CostAmountsResponse ToAmounts(CurrencyAmounts amounts) =>
+        new(amounts.Currency, amounts.Cost.Unblended, amounts.Cost.NetUnblended, amounts.Cost.Amortized);
+
+    private static string Date(DateOnly date) => date.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
+
+    /// <summary>Query string of the cost endpoints, parsed by hand so that every rejection names its parameter.</summary>
+    private sealed record CostRequest(
+        DateOnly From, DateOnly To, CostGranularity Granularity, IReadOnlyList<string> Packages, Guid? IntegrationId, string? Format,
+        Dictionary<string, string[]> Errors)
+    {
+        public static CostRequest Parse(IQueryCollection query, int maxDays, bool requirePackage)
+        {
+            var errors = new Dictionary<string, string[]>();
+            var today = DateOnly.FromDateTime(DateTime.UtcNow);
+
+            var granularity = CostGranularity.Daily;
+            switch (query["granularity"].ToString())
+            {
+                case "" or "daily":
+                    break;
+                case "monthly":
+                    granularity = CostGranularity.Monthly;
+                    break;
+                default:
+                    errors["granularity"] = ["granularity must be daily or monthly."];
+                    break;
+            }
+
+            var to = ParseDate(query, "to", errors) ?? today;
+            var from = ParseDate(query, "from", errors)
+                ?? (granularity == CostGranularity.Daily ? new DateOnly(to.Year, to.Month, 1) : new DateOnly(to.Year, to.Month, 1).AddMonths(-11));
+            if (!errors.ContainsKey("from") && !errors.ContainsKey("to"))
+            {
+                if (from > to)
+                {
+                    errors["from"] = ["from must not be after to."];
+                }
+                else if (to.DayNumber - from.DayNumber + 1 > maxDays)
+                {
+                    errors["to"] = [$"The date range may span at most {maxDays} days."];
+                }
+            }
+
+            var packages = query["package"].Select(p => p ?? "").ToList();
+            if (packages.Count > MaxPackages)
+            {
+                errors["package"] = [$"At most {MaxPackages} package filters are allowed."];
+            }
+            else if (packages.Any(p => p.Length > 256))
+            {
+                errors["package"] = ["package values are at most 256 characters long."];
+            }
+            else if (requirePackage && packages.Count != 1)
+            {
+                errors["package"] = ["package is required, once (an empty value selects untagged cost)."];
+            }
+
+            Guid? integrationId = null;
+            if (query["integration_id"].ToString() is { Length: > 0 } rawIntegration)
+            {
+                if (Guid.TryParse(rawIntegration, out var parsedId))
+                {
+                    integrationId = parsedId;
+                }
+                else
+                {
+                    errors["integration_id"] = ["integration_id must be an integration id (a GUID)."];
+                }
+            }
+
+            var format = query["format"].ToString();
+            if (format is not ("" or "json" or "csv"))
+            {
+                errors["format"] = ["format must be json or csv."];
+            }
+
+            return new CostRequest(from, to, granularity, packages, integrationId, format.Length == 0 ? null : format, errors);
+        }
+
+        public bool WantsCsv(HttpRequest request)
+        {
+            if (Format is not null)
+            {
+                return Format == "csv";
+            }
+
+            return MediaTypeHeaderValue.TryParseList(request.Headers.Accept, out var accepted)
+                && accepted.Any(a => a.MediaType.Equals("text/csv", StringComparison.OrdinalIgnoreCase));
+        }
+
+        private static DateOnly? ParseDate(IQueryCollection query, string name, Dictionary<string, string[]> errors)
+        {
+            var raw = query[name].ToString();
+            if (raw.Length == 0)
+            {
+                return null;
+            }
+
+            if (DateOnly.TryParseExact(raw, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var date))
+            {
+                return date;
+            }
+
+            errors[name] = [$"{name} must be a date in the form yyyy-MM-dd."];
+            return null;
+        }
+    }
+}

@@ -1,0 +1,90 @@
+using CurWorkflows.Cur.Aggregation;
+using CurWorkflows.Storage.Costs;
+using StorageCostQuery = CurWorkflows.Storage.Costs.CostQuery;
+
+namespace CurWorkflows.Service.Costs;
+
+public enum CostGranularity
+{
+    Daily,
+    Monthly,
+}
+
+public sealed record CostQuery(
+    Guid OrganizationId, DateOnly From, DateOnly To, CostGranularity Granularity, IReadOnlyList<string> Packages, Guid? IntegrationId);
+
+public sealed record ResourceCostQuery(
+    Guid OrganizationId, string Package, DateOnly From, DateOnly To, CostGranularity Granularity, Guid? IntegrationId);
+
+/// <summary>One row of a cost answer: the period starts on <see cref="Period"/> (a day, or the first day of a month).</summary>
+public sealed record CostLine(DateOnly Period, string Package, string? ResourceId, string? ProductCode, string Currency, CostAmounts Cost);
+
+public sealed record CurrencyAmounts(string Currency, CostAmounts Cost);
+
+/// <summary>
+/// Rows plus totals. <see cref="Totals"/> cover everything in the range (every package, untagged, tax and credits)
+/// even when the rows are filtered to some packages; <see cref="Untagged"/> is the untagged part of the totals.
+/// </summary>
+public sealed record CostReport(IReadOnlyList<CostLine> Rows, IReadOnlyList<CurrencyAmounts> Totals, IReadOnlyList<CurrencyAmounts> Untagged);
+
+/// <summary>The API's cost reads, composed from the storage's cost reader. Every query carries the caller's organization.</summary>
+public sealed class CostQueries(CostReader reader)
+{
+    public async Task<CostReport> ByPackageAsync(CostQuery query, CancellationToken cancellationToken)
+    {
+        var filter = new StorageCostQuery(query.OrganizationId, query.From, query.To, query.IntegrationId,
+            query.Packages.Count > 0 ? query.Packages : null);
+        var points = query.Granularity == CostGranularity.Daily
+            ? await reader.GetDailyPackageCostsAsync(filter, cancellationToken)
+            : await reader.GetMonthlyPackageCostsAsync(filter, cancellationToken);
+
+        // Totals over the same days as the rows: for monthly answers, the whole months the range touches.
+        var totalsRange = query.Granularity == CostGranularity.Daily
+            ? (query.From, query.To)
+            : (FirstOfMonth(query.From), FirstOfMonth(query.To).AddMonths(1).AddDays(-1));
+        var totals = await reader.GetTotalsAsync(
+            new StorageCostQuery(query.OrganizationId, totalsRange.Item1, totalsRange.Item2, query.IntegrationId), cancellationToken);
+
+        return new CostReport(
+            points.Select(p => new CostLine(p.Date, p.Package, null, null, p.Currency, p.Cost)).ToList(),
+            totals.Select(t => new CurrencyAmounts(t.Currency, t.Total)).ToList(),
+            totals.Select(t => new CurrencyAmounts(t.Currency, t.Untagged)).ToList());
+    }
+
+    public async Task<CostReport> ByResourceAsync(ResourceCostQuery query, CancellationToken cancellationToken)
+    {
+        var (from, to) = query.Granularity == CostGranularity.Daily
+            ? (query.From, query.To)
+            : (FirstOfMonth(query.From), FirstOfMonth(query.To).AddMonths(1).AddDays(-1));
+        var points = await reader.GetDailyResourceCostsAsync(
+            new StorageCostQuery(query.OrganizationId, from, to, query.IntegrationId), query.Package, cancellationToken);
+
+        var lines = query.Granularity == CostGranularity.Daily
+            ? points.Select(p => new CostLine(p.Date, query.Package, p.ResourceId, p.ProductCode, p.Currency, p.Cost)).ToList()
+            : points.GroupBy(p => (Month: FirstOfMonth(p.Date), p.ResourceId, p.ProductCode, p.Currency))
+                .Select(g => new CostLine(g.Key.Month, query.Package, g.Key.ResourceId, g.Key.ProductCode, g.Key.Currency,
+                    g.Aggregate(CostAmounts.Zero, (sum, p) => sum + p.Cost)))
+                .OrderBy(l => l.Period).ThenBy(l => l.ResourceId, StringComparer.Ordinal).ThenBy(l => l.ProductCode, StringComparer.Ordinal)
+                .ToList();
+        var totals = lines.GroupBy(l => l.Currency, StringComparer.Ordinal)
+            .OrderBy(g => g.Key, StringComparer.Ordinal)
+            .Select(g => new CurrencyAmounts(g.Key, g.Aggregate(CostAmounts.Zero, (sum, l) => sum + l.Cost)))
+            .ToList();
+        return new CostReport(lines, totals, []);
+    }
+
+    /// <summary>Untagged share of the integration's most recent month with data, per currency.</summary>
+    public async Task<IReadOnlyList<CoverageFigure>> CoverageAsync(Guid organizationId, Guid integrationId, DateOnly month, CancellationToken cancellationToken)
+    {
+        var totals = await reader.GetTotalsAsync(
+            new StorageCostQuery(organizationId, month, month.AddMonths(1).AddDays(-1), integrationId), cancellationToken);
+        return totals.Select(t => new CoverageFigure(month, t.Currency, t.Total.Unblended, t.Untagged.Unblended)).ToList();
+    }
+
+    private static DateOnly FirstOfMonth(DateOnly date) => new(date.Year, date.Month, 1);
+}
+
+public sealed record CoverageFigure(DateOnly Month, string Currency, decimal TotalUnblended, decimal UntaggedUnblended)
+{
+    public decimal? UntaggedShare => TotalUnblended == 0 ? null : Math.Round(UntaggedUnblended / TotalUnblended, 6);
+}

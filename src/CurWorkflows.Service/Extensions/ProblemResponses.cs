@@ -1,0 +1,125 @@
+using System.Text.Json;
+using CurWorkflows.Cur;
+using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.AspNetCore.Mvc;
+
+namespace CurWorkflows.Service.Extensions;
+
+/// <summary>What each stable error code tells the customer to check (mirrors the product doc's troubleshooting).</summary>
+public static class ErrorAdvice
+{
+    public static string For(string code) => code switch
+    {
+        CurErrorCodes.AccessDenied =>
+            "The IAM role could not be assumed with this external ID, or the bucket refused access. Check that the role's trust " +
+            "policy names the Massdriver AWS account ID (the module's massdriver_aws_account_id variable) and the external ID " +
+            "from the module's output, then re-apply the OpenTofu module.",
+        CurErrorCodes.BucketNotFound =>
+            "The S3 bucket does not exist or the IAM role lacks s3:ListBucket permission on it. Check that the OpenTofu module " +
+            "was applied successfully and that bucket_name is the module's bucket_name output.",
+        CurErrorCodes.ReportNotFound =>
+            "No Cost and Usage Report was found under the configured report prefix and name yet. AWS takes up to 24 hours to " +
+            "deliver the first report; the integration collects it once it appears.",
+        CurErrorCodes.ReportMalformed =>
+            "A report file could not be read. Check that the report is CSV with ZIP or GZIP compression as the module configures it.",
+        CurErrorCodes.Transient =>
+            "AWS or the database did not answer in time. Try again shortly.",
+        _ => "An unexpected error occurred.",
+    };
+
+    public static int StatusFor(string code) => code switch
+    {
+        CurErrorCodes.Transient => StatusCodes.Status503ServiceUnavailable,
+        CurErrorCodes.AccessDenied or CurErrorCodes.BucketNotFound or CurErrorCodes.ReportNotFound or CurErrorCodes.ReportMalformed
+            => StatusCodes.Status422UnprocessableEntity,
+        _ => StatusCodes.Status500InternalServerError,
+    };
+}
+
+public static class Problems
+{
+    /// <summary>A 400 naming the rejected fields.</summary>
+    public static ValidationProblemDetails Validation(IDictionary<string, string[]> errors) => new(errors)
+    {
+        Status = StatusCodes.Status400BadRequest,
+        Title = "The request has invalid fields.",
+        Detail = "Fields: " + string.Join(", ", errors.Keys.Order(StringComparer.Ordinal)) + ".",
+    };
+
+    public static IResult ValidationResult(IDictionary<string, string[]> errors) =>
+        TypedResults.Problem(Validation(errors));
+
+    public static IResult ValidationResult(string field, string message) =>
+        ValidationResult(new Dictionary<string, string[]> { [field] = [message] });
+
+    public static ProblemDetails ForCode(string code, string? title = null) => new()
+    {
+        Status = ErrorAdvice.StatusFor(code),
+        Title = title ?? code,
+        Detail = ErrorAdvice.For(code),
+        Extensions = { ["error"] = code },
+    };
+}
+
+/// <summary>
+/// Turns exceptions into RFC 9457 responses: CurException by its code; malformed JSON into a 400 naming the field;
+/// an oversized body into 413. Messages of CurExceptions are not passed through: they may quote AWS responses.
+/// </summary>
+internal sealed partial class ProblemExceptionHandler(IProblemDetailsService problemDetails, ILogger<ProblemExceptionHandler> logger)
+    : IExceptionHandler
+{
+    public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
+    {
+        ProblemDetails? problem = exception switch
+        {
+            CurException cur => Problems.ForCode(cur.Code),
+            BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge } => new ProblemDetails
+            {
+                Status = StatusCodes.Status413PayloadTooLarge,
+                Title = "The request body is too large.",
+            },
+            BadHttpRequestException { InnerException: JsonException json } => Problems.Validation(
+                new Dictionary<string, string[]> { [FieldOf(json.Path)] = [$"{FieldOf(json.Path)} has the wrong type or the body is not valid JSON."] }),
+            BadHttpRequestException bad => Problems.Validation(
+                new Dictionary<string, string[]> { ["body"] = [SafeBadRequestMessage(bad)] }),
+            _ => null,
+        };
+        if (problem is null)
+        {
+            return false;
+        }
+
+        if (exception is CurException { Code: var code })
+        {
+            LogCurException(logger, code, httpContext.Request.Path);
+        }
+
+        httpContext.Response.StatusCode = problem.Status ?? StatusCodes.Status500InternalServerError;
+        return await problemDetails.TryWriteAsync(new()
+        {
+            HttpContext = httpContext,
+            ProblemDetails = problem,
+            Exception = exception,
+        });
+    }
+
+    // "$.bucket_name" -> "bucket_name"; "$" or nothing -> "body".
+    private static string FieldOf(string? path)
+    {
+        if (string.IsNullOrEmpty(path) || path == "$")
+        {
+            return "body";
+        }
+
+        var field = path.StartsWith("$.", StringComparison.Ordinal) ? path[2..] : path.TrimStart('$');
+        return field.Length is > 0 and <= 64 ? field : "body";
+    }
+
+    private static string SafeBadRequestMessage(BadHttpRequestException exception) =>
+        exception.Message.Contains("body", StringComparison.OrdinalIgnoreCase)
+            ? "The request body is missing or is not valid JSON."
+            : "The request is malformed.";
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Request to {Path} failed with {Code}")]
+    private static partial void LogCurException(ILogger logger, string code, PathString path);
+}

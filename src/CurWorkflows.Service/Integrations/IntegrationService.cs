@@ -1,0 +1,151 @@
+using CurWorkflows.Service.Costs;
+using CurWorkflows.Service.Validation;
+using CurWorkflows.Storage.Stores;
+using CurWorkflows.Workflows;
+using StoredStatus = CurWorkflows.Storage.Entities.IntegrationStatus;
+using StoreEnableRequest = CurWorkflows.Storage.Stores.EnableIntegrationRequest;
+using WorkflowStatus = CurWorkflows.Workflows.IntegrationStatus;
+
+namespace CurWorkflows.Service.Integrations;
+
+public sealed record EnableResult(bool Created, IntegrationView Integration, bool ReportFound);
+
+public sealed record IntegrationDetails(
+    IntegrationView Integration,
+    WorkflowStatus? Workflow,
+    IReadOnlyList<CollectionRunView> LastRuns,
+    IReadOnlyList<CoverageFigure> Coverage);
+
+/// <summary>
+/// Enable, refresh, disable and read integrations of one organization. Another organization's integration is
+/// indistinguishable from a missing one: every lookup goes through the organization.
+/// </summary>
+public sealed partial class IntegrationService(
+    IntegrationStore integrations,
+    CollectionRunStore runs,
+    IntegrationWorkflowClient workflows,
+    EnableValidation validation,
+    CostQueries costs,
+    ILogger<IntegrationService> logger)
+{
+    public const int StatusRuns = 5;
+
+    /// <summary>
+    /// Validates access (assume role, list bucket), then stores the integration and starts its workflow. The same
+    /// organization, role and bucket give the same integration and workflow; a disabled one is enabled again.
+    /// </summary>
+    public async Task<EnableResult> EnableAsync(Guid organizationId, ValidEnableRequest request, CancellationToken cancellationToken)
+    {
+        // Throws CurException(access_denied | bucket_not_found), answered as 422 problem details.
+        var reportFound = await validation.ValidateAsync(request, cancellationToken);
+
+        var stored = await integrations.EnableAsync(
+            new StoreEnableRequest(organizationId, request.IamRoleArn, request.ExternalId, request.BucketName,
+                request.ReportPrefix, request.ReportName, request.TagKey),
+            cancellationToken);
+        await workflows.EnsureStartedAsync(stored.Integration.Id.ToString(), organizationId.ToString(), cancellationToken);
+        LogEnabled(logger, stored.Integration.Id, organizationId, stored.Created);
+        return new EnableResult(stored.Created, stored.Integration, reportFound);
+    }
+
+    public Task<IntegrationView?> FindAsync(Guid organizationId, Guid integrationId, CancellationToken cancellationToken) =>
+        integrations.GetAsync(organizationId, integrationId, cancellationToken);
+
+    public async Task<bool> ExistsAsync(Guid organizationId, Guid integrationId, CancellationToken cancellationToken) =>
+        await integrations.GetAsync(organizationId, integrationId, cancellationToken) is not null;
+
+    /// <summary>Signal-with-start of a refresh. Null when there is no such integration; false when it is disabled.</summary>
+    public async Task<bool?> RefreshAsync(Guid organizationId, Guid integrationId, CancellationToken cancellationToken)
+    {
+        var integration = await integrations.GetAsync(organizationId, integrationId, cancellationToken);
+        if (integration is null)
+        {
+            return null;
+        }
+
+        if (integration.Status != StoredStatus.Enabled)
+        {
+            return false;
+        }
+
+        await workflows.RefreshAsync(integration.Id.ToString(), organizationId.ToString(), cancellationToken);
+        return true;
+    }
+
+    /// <summary>Marks the integration disabled and stops its workflow; cost data stays. Null when there is no such integration.</summary>
+    public async Task<IntegrationView?> DisableAsync(Guid organizationId, Guid integrationId, CancellationToken cancellationToken)
+    {
+        if (!await integrations.DisableAsync(organizationId, integrationId, cancellationToken))
+        {
+            return null;
+        }
+
+        await workflows.DisableAsync(integrationId.ToString(), cancellationToken);
+        LogDisabled(logger, integrationId, organizationId);
+        return await integrations.GetAsync(organizationId, integrationId, cancellationToken);
+    }
+
+    public async Task<IntegrationDetails?> GetDetailsAsync(Guid organizationId, Guid integrationId, CancellationToken cancellationToken)
+    {
+        var integration = await integrations.GetAsync(organizationId, integrationId, cancellationToken);
+        return integration is null ? null : await DetailsAsync(integration, cancellationToken);
+    }
+
+    public async Task<IReadOnlyList<IntegrationDetails>> ListDetailsAsync(Guid organizationId, CancellationToken cancellationToken)
+    {
+        var list = await integrations.ListAsync(organizationId, cancellationToken);
+        var details = new List<IntegrationDetails>(list.Count);
+        foreach (var integration in list)
+        {
+            details.Add(await DetailsAsync(integration, cancellationToken));
+        }
+
+        return details;
+    }
+
+    public async Task<IReadOnlyList<CollectionRunView>?> RunsAsync(Guid organizationId, Guid integrationId, int limit, CancellationToken cancellationToken)
+    {
+        if (!await ExistsAsync(organizationId, integrationId, cancellationToken))
+        {
+            return null;
+        }
+
+        return await runs.ListAsync(organizationId, integrationId, limit, cancellationToken);
+    }
+
+    private async Task<IntegrationDetails> DetailsAsync(IntegrationView integration, CancellationToken cancellationToken)
+    {
+        var workflow = await QueryWorkflowAsync(integration.Id, cancellationToken);
+        var lastRuns = await runs.ListAsync(integration.OrganizationId, integration.Id, StatusRuns, cancellationToken);
+        var periods = await runs.ListBillingPeriodsAsync(integration.OrganizationId, integration.Id, cancellationToken);
+        IReadOnlyList<CoverageFigure> coverage = periods.Count == 0
+            ? []
+            : await costs.CoverageAsync(integration.OrganizationId, integration.Id, periods[^1].PeriodStart, cancellationToken);
+        return new IntegrationDetails(integration, workflow, lastRuns, coverage);
+    }
+
+    /// <summary>The workflow's own status; null when it does not exist or does not answer quickly (no worker, Temporal down).</summary>
+    private async Task<WorkflowStatus?> QueryWorkflowAsync(Guid integrationId, CancellationToken cancellationToken)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(TimeSpan.FromSeconds(3));
+        try
+        {
+            return await workflows.GetStatusAsync(integrationId.ToString(), timeout.Token);
+        }
+        catch (Exception exception) when (!cancellationToken.IsCancellationRequested && exception is not OutOfMemoryException)
+        {
+            LogStatusUnavailable(logger, integrationId, exception.GetType().Name);
+            return null;
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Integration {IntegrationId} of organization {OrganizationId} enabled (created: {Created})")]
+    private static partial void LogEnabled(ILogger logger, Guid integrationId, Guid organizationId, bool created);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Integration {IntegrationId} of organization {OrganizationId} disabled")]
+    private static partial void LogDisabled(ILogger logger, Guid integrationId, Guid organizationId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Workflow status of integration {IntegrationId} unavailable ({Reason})")]
+    private static partial void LogStatusUnavailable(ILogger logger, Guid integrationId, string reason);
+}

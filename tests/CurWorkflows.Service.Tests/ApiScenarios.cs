@@ -1,0 +1,352 @@
+using System.Globalization;
+using System.Net;
+using System.Text.Json;
+using CurWorkflows.Service.Tests.Infrastructure;
+
+namespace CurWorkflows.Service.Tests;
+
+/// <summary>The API's behaviour, run against each database provider by <see cref="SqliteApiTests"/> and <see cref="PostgresApiTests"/>.</summary>
+public static class ApiScenarios
+{
+    public static async Task Requests_without_a_valid_key_are_401(ServiceFixture fixture)
+    {
+        using var anonymous = fixture.Host.CreateClient();
+        using var wrong = fixture.Host.CreateClient("cwk_0123456789abcdef_notthesecret");
+        using var garbage = fixture.Host.CreateClient("not-a-key");
+        using var admin = fixture.Host.CreateClient(ServiceFixture.AdminKey);
+        foreach (var client in new[] { anonymous, wrong, garbage, admin })
+        {
+            foreach (var (method, path) in new[] { (HttpMethod.Get, "/api/v1/integrations"), (HttpMethod.Get, "/api/v1/costs"), (HttpMethod.Post, "/api/v1/integrations") })
+            {
+                var answer = await Http.SendAsync(client, method, path, method == HttpMethod.Post ? "{}" : null);
+                Assert.True(answer.Status == HttpStatusCode.Unauthorized, $"{method} {path}: {answer}");
+                Assert.Equal("application/problem+json", answer.ContentType);
+            }
+        }
+
+        // Organization keys do not open the admin API, and a revoked key stops working.
+        using var orgA = fixture.ClientA();
+        Assert.Equal(HttpStatusCode.Unauthorized, (await Http.PostAsync(orgA, "/api/v1/admin/organizations", new { name = "x" })).Status);
+        var created = await Http.PostAsync(admin, $"/api/v1/admin/organizations/{fixture.OrganizationAId}/api-keys", new { name = "short-lived" });
+        Assert.Equal(HttpStatusCode.Created, created.Status);
+        using var shortLived = fixture.Host.CreateClient(created.Json.GetProperty("api_key").GetString());
+        Assert.Equal(HttpStatusCode.OK, (await Http.GetAsync(shortLived, "/api/v1/integrations")).Status);
+        var keyId = created.Json.GetProperty("key_id").GetString();
+        Assert.Equal(HttpStatusCode.NoContent,
+            (await Http.SendAsync(admin, HttpMethod.Delete, $"/api/v1/admin/organizations/{fixture.OrganizationAId}/api-keys/{keyId}")).Status);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await Http.GetAsync(shortLived, "/api/v1/integrations")).Status);
+    }
+
+    public static async Task Malformed_enable_requests_are_400_naming_the_field_and_store_nothing(ServiceFixture fixture)
+    {
+        using var client = fixture.ClientB();
+        var before = (await Http.GetAsync(client, "/api/v1/integrations")).Json.GetProperty("integrations").GetArrayLength();
+        var secret = fixture.ExternalId;
+        string Body(string arn = ServiceFixture.RoleArn, string? externalId = null, string bucket = ServiceFixture.EmptyBucket, string extra = "") =>
+            $$"""{"iam_role_arn":"{{arn}}","external_id":"{{externalId ?? secret}}","bucket_name":"{{bucket}}"{{extra}}}""";
+
+        var cases = new (string Body, string Field)[]
+        {
+            ("{}", "iam_role_arn"),
+            ($$"""{"external_id":"{{secret}}","bucket_name":"{{ServiceFixture.EmptyBucket}}"}""", "iam_role_arn"),
+            (Body(arn: "arn:aws:iam::12345:role/reader"), "iam_role_arn"),
+            (Body(arn: "arn:aws:iam::123456789012:user/reader"), "iam_role_arn"),
+            (Body(arn: "arn:aws:s3:::bucket"), "iam_role_arn"),
+            (Body(externalId: "a"), "external_id"),
+            (Body(externalId: new string('x', 1225)), "external_id"),
+            (Body(externalId: "has space " + secret), "external_id"),
+            ($$"""{"iam_role_arn":"{{ServiceFixture.RoleArn}}","bucket_name":"{{ServiceFixture.EmptyBucket}}"}""", "external_id"),
+            (Body(bucket: "Upper_Case"), "bucket_name"),
+            (Body(bucket: "ab"), "bucket_name"),
+            (Body(bucket: "192.168.10.1"), "bucket_name"),
+            (Body(bucket: "two..dots"), "bucket_name"),
+            (Body(bucket: new string('b', 64)), "bucket_name"),
+            (Body(extra: ""","report_prefix":"/leading"}"""[..^1]), "report_prefix"),
+            (Body(extra: ""","report_name":"bad name" """.TrimEnd()), "report_name"),
+            (Body(extra: ""","tag_key":"md-package" """.TrimEnd()), "tag_key"),
+            ($$"""{"iam_role_arn":"{{ServiceFixture.RoleArn}}","external_id":"{{secret}}","bucket_name":5}""", "bucket_name"),
+            ($$"""{"iam_role_arn":["x"],"external_id":"{{secret}}","bucket_name":"{{ServiceFixture.EmptyBucket}}"}""", "iam_role_arn"),
+            ("not json at all", "body"),
+            ("[]", "body"),
+            ("", "body"),
+        };
+        foreach (var (body, field) in cases)
+        {
+            var answer = await Http.SendAsync(client, HttpMethod.Post, "/api/v1/integrations", body);
+            Assert.True(answer.Status == HttpStatusCode.BadRequest, $"{body[..Math.Min(body.Length, 120)]}: {answer}");
+            Assert.Equal("application/problem+json", answer.ContentType);
+            Assert.True(answer.Json.GetProperty("errors").TryGetProperty(field, out _), $"expected field {field}: {answer}");
+            Assert.DoesNotContain(secret, answer.Body, StringComparison.Ordinal);
+        }
+
+        var tooLarge = Body(extra: $",\"report_name\":\"{new string('n', 70_000)}\"");
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, (await Http.SendAsync(client, HttpMethod.Post, "/api/v1/integrations", tooLarge)).Status);
+
+        var after = (await Http.GetAsync(client, "/api/v1/integrations")).Json.GetProperty("integrations").GetArrayLength();
+        Assert.Equal(before, after);
+        Assert.DoesNotContain(secret, fixture.Host.Logs.All, StringComparison.Ordinal);
+    }
+
+    public static async Task Enable_with_a_wrong_external_id_or_a_missing_bucket_is_422_with_the_cause(ServiceFixture fixture)
+    {
+        using var client = fixture.ClientB();
+        var before = (await Http.GetAsync(client, "/api/v1/integrations")).Json.GetProperty("integrations").GetArrayLength();
+
+        var wrongId = "Wrong-" + Guid.NewGuid().ToString("N");
+        var denied = await Http.PostAsync(client, "/api/v1/integrations", fixture.EnableBody(ServiceFixture.ReportBucket, wrongId));
+        Assert.True(denied.Status == HttpStatusCode.UnprocessableEntity, denied.ToString());
+        Assert.Equal("application/problem+json", denied.ContentType);
+        Assert.Equal("access_denied", denied.Json.GetProperty("error").GetString());
+        Assert.Contains("trust policy", denied.Json.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.DoesNotContain(wrongId, denied.Body, StringComparison.Ordinal);
+
+        var missing = await Http.PostAsync(client, "/api/v1/integrations", fixture.EnableBody(ServiceFixture.MissingBucket));
+        Assert.True(missing.Status == HttpStatusCode.UnprocessableEntity, missing.ToString());
+        Assert.Equal("bucket_not_found", missing.Json.GetProperty("error").GetString());
+        Assert.Contains("s3:ListBucket", missing.Json.GetProperty("detail").GetString(), StringComparison.Ordinal);
+
+        var after = (await Http.GetAsync(client, "/api/v1/integrations")).Json.GetProperty("integrations").GetArrayLength();
+        Assert.Equal(before, after);
+        Assert.DoesNotContain(wrongId, fixture.Host.Logs.All, StringComparison.Ordinal);
+        Assert.DoesNotContain(fixture.ExternalId, fixture.Host.Logs.All, StringComparison.Ordinal);
+    }
+
+    public static async Task Enable_of_a_bucket_without_report_warns_and_is_idempotent(ServiceFixture fixture)
+    {
+        using var client = fixture.ClientB();
+        var first = await Http.PostAsync(client, "/api/v1/integrations", fixture.EnableBody(ServiceFixture.EmptyBucket));
+        Assert.True(first.Status == HttpStatusCode.Created, first.ToString());
+        Assert.Equal("report_not_found", first.Json.GetProperty("warning").GetProperty("error").GetString());
+        Assert.False(first.Json.TryGetProperty("external_id", out _));
+        Assert.DoesNotContain(fixture.ExternalId, first.Body, StringComparison.Ordinal);
+        var id = first.Json.GetProperty("id").GetGuid();
+
+        var second = await Http.PostAsync(client, "/api/v1/integrations", fixture.EnableBody(ServiceFixture.EmptyBucket));
+        Assert.True(second.Status == HttpStatusCode.OK, second.ToString());
+        Assert.Equal(id, second.Json.GetProperty("id").GetGuid());
+
+        var list = (await Http.GetAsync(client, "/api/v1/integrations")).Json.GetProperty("integrations").EnumerateArray()
+            .Where(i => i.GetProperty("bucket_name").GetString() == ServiceFixture.EmptyBucket).ToList();
+        Assert.Single(list);
+        var workflow = list[0].GetProperty("workflow");
+        Assert.Equal($"cur-integration-{id}", workflow.GetProperty("workflow_id").GetString());
+        Assert.Contains($"/namespaces/default/workflows/cur-integration-{id}", workflow.GetProperty("url").GetString(), StringComparison.Ordinal);
+        Assert.DoesNotContain(fixture.ExternalId, fixture.Host.Logs.All, StringComparison.Ordinal);
+    }
+
+    public static async Task Another_organizations_integration_is_404_on_every_endpoint(ServiceFixture fixture)
+    {
+        using var owner = fixture.ClientA();
+        var enabled = await Http.PostAsync(owner, "/api/v1/integrations", fixture.EnableBody(ServiceFixture.EmptyBucket));
+        Assert.True(enabled.Status is HttpStatusCode.Created or HttpStatusCode.OK, enabled.ToString());
+        var id = enabled.Json.GetProperty("id").GetGuid();
+        var unknown = Guid.NewGuid();
+
+        using var other = fixture.ClientB();
+        foreach (var (method, path) in Endpoints(id))
+        {
+            var foreign = await Http.SendAsync(other, method, path);
+            var missing = await Http.SendAsync(other, method, path.Replace(id.ToString(), unknown.ToString(), StringComparison.Ordinal));
+            Assert.True(foreign.Status == HttpStatusCode.NotFound, $"{method} {path}: {foreign}");
+            Assert.Equal(missing.Status, foreign.Status);
+            Assert.Equal(missing.ContentType, foreign.ContentType);
+            Assert.Equal(Without(missing.Body, "trace_id"), Without(foreign.Body, "trace_id"));
+        }
+
+        var otherList = (await Http.GetAsync(other, "/api/v1/integrations")).Json.GetProperty("integrations").EnumerateArray();
+        Assert.DoesNotContain(otherList, i => i.GetProperty("id").GetGuid() == id);
+
+        // The owner still sees it, enabled: the refused disable did nothing.
+        var own = await Http.GetAsync(owner, $"/api/v1/integrations/{id}");
+        Assert.Equal(HttpStatusCode.OK, own.Status);
+        Assert.Equal("enabled", own.Json.GetProperty("status").GetString());
+    }
+
+    public static async Task Enable_collect_query_refresh_and_disable_end_to_end(ServiceFixture fixture)
+    {
+        using var client = fixture.ClientA();
+        var enabled = await Http.PostAsync(client, "/api/v1/integrations", fixture.EnableBody(ServiceFixture.ReportBucket));
+        Assert.True(enabled.Status == HttpStatusCode.Created, enabled.ToString());
+        Assert.False(enabled.Json.TryGetProperty("warning", out _), enabled.ToString());
+        var id = enabled.Json.GetProperty("id").GetGuid();
+
+        var firstRun = await WaitForRunsAsync(client, id, 1);
+        Assert.True(firstRun.GetProperty("outcome").GetString() == "succeeded", firstRun.ToString());
+        Assert.Null(firstRun.GetProperty("error_code").ValueKind == JsonValueKind.String ? firstRun.GetProperty("error_code").GetString() : null);
+        Assert.Contains("/history", firstRun.GetProperty("url").GetString(), StringComparison.Ordinal);
+
+        var truth = fixture.Delivery.Truth;
+        var (from, to) = (fixture.Month.AddDays(-7), fixture.Month.AddMonths(1).AddDays(6));
+        var range = $"from={Date(from)}&to={Date(to)}&integration_id={id}";
+
+        // Daily by package: totals equal the report's, untagged included; each package-day equals the generator's figure.
+        var daily = await Http.GetAsync(client, $"/api/v1/costs?{range}");
+        Assert.True(daily.Status == HttpStatusCode.OK, daily.ToString());
+        AssertTotals(truth.Unblended, truth.NetUnblended, truth.Amortized, daily.Json.GetProperty("totals"));
+        var rows = daily.Json.GetProperty("rows").EnumerateArray().ToList();
+        Assert.Equal(truth.Unblended, rows.Sum(r => r.GetProperty("unblended").GetDecimal()));
+        var byPackageDay = rows.GroupBy(r => (DateOnly.Parse(r.GetProperty("period").GetString()!, CultureInfo.InvariantCulture), r.GetProperty("package").GetString()!))
+            .ToDictionary(g => g.Key, g => g.Sum(r => r.GetProperty("unblended").GetDecimal()));
+        foreach (var ((day, tagValue), unblended) in truth.DailyPackageUnblended.Where(kv => kv.Key.Package.Length > 0))
+        {
+            Assert.True(byPackageDay.GetValueOrDefault((day, tagValue)) == unblended, $"{day} {tagValue}: {byPackageDay.GetValueOrDefault((day, tagValue))} != {unblended}");
+        }
+
+        // Monthly answers the same totals; a package filter narrows the rows but not the totals.
+        var monthly = await Http.GetAsync(client, $"/api/v1/costs?granularity=monthly&{range}");
+        AssertTotals(truth.Unblended, truth.NetUnblended, truth.Amortized, monthly.Json.GetProperty("totals"));
+        var package = truth.DailyPackageUnblended.Keys.Select(k => k.Package).First(p => p.Length > 0);
+        var packageTruth = truth.DailyPackageUnblended.Where(kv => kv.Key.Package == package).Sum(kv => kv.Value);
+        var filtered = await Http.GetAsync(client, $"/api/v1/costs?{range}&package={Uri.EscapeDataString(package)}");
+        Assert.All(filtered.Json.GetProperty("rows").EnumerateArray(), r => Assert.Equal(package, r.GetProperty("package").GetString()));
+        Assert.Equal(packageTruth, filtered.Json.GetProperty("rows").EnumerateArray().Sum(r => r.GetProperty("unblended").GetDecimal()));
+        AssertTotals(truth.Unblended, truth.NetUnblended, truth.Amortized, filtered.Json.GetProperty("totals"));
+
+        // By resource within the package: the package's cost, split by resource.
+        var resources = await Http.GetAsync(client, $"/api/v1/costs/resources?{range}&package={Uri.EscapeDataString(package)}");
+        Assert.True(resources.Status == HttpStatusCode.OK, resources.ToString());
+        Assert.Equal(packageTruth, resources.Json.GetProperty("totals").EnumerateArray().Sum(t => t.GetProperty("unblended").GetDecimal()));
+
+        // CSV by query parameter and by Accept header: same figures.
+        foreach (var csv in new[] { await Http.GetAsync(client, $"/api/v1/costs?{range}&format=csv"), await Http.GetAsync(client, $"/api/v1/costs?{range}", "text/csv") })
+        {
+            Assert.Equal("text/csv", csv.ContentType);
+            var lines = csv.Body.Split("\r\n", StringSplitOptions.RemoveEmptyEntries);
+            Assert.Equal("date,package,currency,unblended,net_unblended,amortized", lines[0]);
+            Assert.Equal(rows.Count, lines.Length - 1);
+            Assert.Equal(truth.Unblended, lines.Skip(1).Sum(l => decimal.Parse(l.Split(',')[^3], CultureInfo.InvariantCulture)));
+        }
+
+        // Status: last run, coverage (untagged share) and the link to the workflow.
+        var status = await Http.GetAsync(client, $"/api/v1/integrations/{id}");
+        Assert.Equal("succeeded", status.Json.GetProperty("last_runs")[0].GetProperty("outcome").GetString());
+        var coverage = status.Json.GetProperty("coverage");
+        Assert.Equal(truth.Unblended, coverage.EnumerateArray().Sum(c => c.GetProperty("total_unblended").GetDecimal()));
+        Assert.InRange(coverage[0].GetProperty("untagged_share").GetDecimal(), 0m, 1m);
+
+        // Refresh: another run; the same assembly again changes nothing.
+        Assert.Equal(HttpStatusCode.Accepted, (await Http.PostAsync(client, $"/api/v1/integrations/{id}/refresh")).Status);
+        var secondRun = await WaitForRunsAsync(client, id, 2);
+        Assert.Equal("succeeded", secondRun.GetProperty("outcome").GetString());
+        AssertTotals(truth.Unblended, truth.NetUnblended, truth.Amortized, (await Http.GetAsync(client, $"/api/v1/costs?{range}")).Json.GetProperty("totals"));
+
+        // Disable: the integration stops, the data stays; refresh is refused until enabled again.
+        var disabled = await Http.PostAsync(client, $"/api/v1/integrations/{id}/disable");
+        Assert.True(disabled.Status == HttpStatusCode.OK, disabled.ToString());
+        Assert.Equal("disabled", disabled.Json.GetProperty("status").GetString());
+        AssertTotals(truth.Unblended, truth.NetUnblended, truth.Amortized, (await Http.GetAsync(client, $"/api/v1/costs?{range}")).Json.GetProperty("totals"));
+        Assert.Equal(HttpStatusCode.Conflict, (await Http.PostAsync(client, $"/api/v1/integrations/{id}/refresh")).Status);
+        var again = await Http.PostAsync(client, "/api/v1/integrations", fixture.EnableBody(ServiceFixture.ReportBucket));
+        Assert.True(again.Status == HttpStatusCode.OK, again.ToString());
+        Assert.Equal(id, again.Json.GetProperty("id").GetGuid());
+        Assert.Equal("enabled", again.Json.GetProperty("status").GetString());
+
+        Assert.DoesNotContain(fixture.ExternalId, fixture.Host.Logs.All, StringComparison.Ordinal);
+        foreach (var answer in new[] { enabled, daily, monthly, status, disabled, again })
+        {
+            Assert.DoesNotContain(fixture.ExternalId, answer.Body, StringComparison.Ordinal);
+        }
+    }
+
+    public static IEnumerable<(HttpMethod Method, string Path)> Endpoints(Guid id) =>
+    [
+        (HttpMethod.Get, $"/api/v1/integrations/{id}"),
+        (HttpMethod.Post, $"/api/v1/integrations/{id}/refresh"),
+        (HttpMethod.Post, $"/api/v1/integrations/{id}/disable"),
+        (HttpMethod.Get, $"/api/v1/integrations/{id}/runs"),
+        (HttpMethod.Get, $"/api/v1/costs?integration_id={id}"),
+        (HttpMethod.Get, $"/api/v1/costs/resources?package=web&integration_id={id}"),
+    ];
+
+    private static async Task<JsonElement> WaitForRunsAsync(HttpClient client, Guid id, int finishedRuns)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(120);
+        Answer? last = null;
+        while (DateTime.UtcNow < deadline)
+        {
+            last = await Http.GetAsync(client, $"/api/v1/integrations/{id}/runs");
+            var finished = last.Json.GetProperty("runs").EnumerateArray().Where(r => r.GetProperty("outcome").GetString() != "running").ToList();
+            if (finished.Count >= finishedRuns)
+            {
+                return finished[0].Clone();
+            }
+
+            await Task.Delay(500);
+        }
+
+        throw new TimeoutException($"Integration {id} did not finish {finishedRuns} run(s): {last}");
+    }
+
+    private static void AssertTotals(decimal unblended, decimal net, decimal amortized, JsonElement totals)
+    {
+        var list = totals.EnumerateArray().ToList();
+        Assert.Equal(unblended, list.Sum(t => t.GetProperty("unblended").GetDecimal()));
+        Assert.Equal(net, list.Sum(t => t.GetProperty("net_unblended").GetDecimal()));
+        Assert.Equal(amortized, list.Sum(t => t.GetProperty("amortized").GetDecimal()));
+    }
+
+    private static string Date(DateOnly date) => date.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
+
+    private static string Without(string json, string property)
+    {
+        if (json.Length == 0)
+        {
+            return json;
+        }
+
+        var element = JsonDocument.Parse(json).RootElement;
+        return JsonSerializer.Serialize(element.EnumerateObject().Where(p => p.Name != property).ToDictionary(p => p.Name, p => p.Value));
+    }
+}
+
+public sealed class SqliteApiTests(SqliteServiceFixture fixture) : IClassFixture<SqliteServiceFixture>
+{
+    [Fact]
+    public Task Requests_without_a_valid_key_are_401() => ApiScenarios.Requests_without_a_valid_key_are_401(fixture);
+
+    [Fact]
+    public Task Malformed_enable_requests_are_400_naming_the_field_and_store_nothing() =>
+        ApiScenarios.Malformed_enable_requests_are_400_naming_the_field_and_store_nothing(fixture);
+
+    [Fact]
+    public Task Enable_with_a_wrong_external_id_or_a_missing_bucket_is_422_with_the_cause() =>
+        ApiScenarios.Enable_with_a_wrong_external_id_or_a_missing_bucket_is_422_with_the_cause(fixture);
+
+    [Fact]
+    public Task Enable_of_a_bucket_without_report_warns_and_is_idempotent() =>
+        ApiScenarios.Enable_of_a_bucket_without_report_warns_and_is_idempotent(fixture);
+
+    [Fact]
+    public Task Another_organizations_integration_is_404_on_every_endpoint() =>
+        ApiScenarios.Another_organizations_integration_is_404_on_every_endpoint(fixture);
+
+    [Fact]
+    public Task Enable_collect_query_refresh_and_disable_end_to_end() =>
+        ApiScenarios.Enable_collect_query_refresh_and_disable_end_to_end(fixture);
+}
+
+public sealed class PostgresApiTests(PostgresServiceFixture fixture) : IClassFixture<PostgresServiceFixture>
+{
+    [PostgresFact]
+    public Task Requests_without_a_valid_key_are_401() => ApiScenarios.Requests_without_a_valid_key_are_401(fixture);
+
+    [PostgresFact]
+    public Task Malformed_enable_requests_are_400_naming_the_field_and_store_nothing() =>
+        ApiScenarios.Malformed_enable_requests_are_400_naming_the_field_and_store_nothing(fixture);
+
+    [PostgresFact]
+    public Task Enable_with_a_wrong_external_id_or_a_missing_bucket_is_422_with_the_cause() =>
+        ApiScenarios.Enable_with_a_wrong_external_id_or_a_missing_bucket_is_422_with_the_cause(fixture);
+
+    [PostgresFact]
+    public Task Enable_of_a_bucket_without_report_warns_and_is_idempotent() =>
+        ApiScenarios.Enable_of_a_bucket_without_report_warns_and_is_idempotent(fixture);
+
+    [PostgresFact]
+    public Task Another_organizations_integration_is_404_on_every_endpoint() =>
+        ApiScenarios.Another_organizations_integration_is_404_on_every_endpoint(fixture);
+
+    [PostgresFact]
+    public Task Enable_collect_query_refresh_and_disable_end_to_end() =>
+        ApiScenarios.Enable_collect_query_refresh_and_disable_end_to_end(fixture);
+}

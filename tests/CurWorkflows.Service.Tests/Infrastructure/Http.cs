@@ -1,0 +1,38 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+
+namespace CurWorkflows.Service.Tests.Infrastructure;
+
+public sealed record Answer(HttpStatusCode Status, string? ContentType, string Body)
+{
+    public JsonElement Json => JsonDocument.Parse(Body).RootElement;
+
+    public override string ToString() => $"{(int)Status} {ContentType}: {Body}";
+}
+
+public static class Http
+{
+    public static async Task<Answer> SendAsync(HttpClient client, HttpMethod method, string path, string? json = null, string? accept = null)
+    {
+        using var request = new HttpRequestMessage(method, new Uri(path, UriKind.Relative));
+        if (json is not null)
+        {
+            request.Content = new StringContent(json, Encoding.UTF8, "application/json");
+        }
+
+        if (accept is not null)
+        {
+            request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue(accept));
+        }
+
+        using var response = await client.SendAsync(request);
+        return new Answer(response.StatusCode, response.Content.Headers.ContentType?.MediaType, await response.Content.ReadAsStringAsync());
+    }
+
+    public static Task<Answer> GetAsync(HttpClient client, string path, string? accept = null) => SendAsync(client, HttpMethod.Get, path, accept: accept);
+
+    public static Task<Answer> PostAsync(HttpClient client, string path, object? body = null) =>
+        SendAsync(client, HttpMethod.Post, path, body is null ? null : body as string ?? JsonSerializer.Serialize(body));
+}
