@@ -238,18 +238,18 @@ public sealed class ApiBenchmark : IBenchmark
     private static async Task<string> BuildServiceAsync(string root)
     {
         var project = Path.Combine(root, "src", "CurWorkflows.Service");
-        var start = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true };
-        foreach (var argument in new[] { "build", "-c", "Release", "--nologo", "-v", "q", project })
+        // Output is not redirected: MSBuild's reused nodes would inherit the pipe and keep it open after the build.
+        var start = new ProcessStartInfo("dotnet") { UseShellExecute = false };
+        foreach (var argument in new[] { "build", "-c", "Release", "--nologo", "-v", "q", "-nodeReuse:false", project })
         {
             start.ArgumentList.Add(argument);
         }
 
         using var build = Process.Start(start)!;
-        var output = await build.StandardOutput.ReadToEndAsync();
         await build.WaitForExitAsync();
         if (build.ExitCode != 0)
         {
-            throw new InvalidOperationException("Building the service failed:\n" + output);
+            throw new InvalidOperationException("Building the service failed.");
         }
 
         return Path.Combine(project, "bin", "Release", "net10.0", "CurWorkflows.Service.dll");

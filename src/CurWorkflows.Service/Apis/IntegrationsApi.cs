@@ -149,18 +149,16 @@ public static class IntegrationsApi
     private static IntegrationResponse ToResponse(IntegrationView integration, IntegrationDetails? view, IntegrationWorkflowClient workflows)
     {
         var workflowId = IntegrationWorkflow.WorkflowIdFor(integration.Id.ToString());
-        WorkflowResponse? workflow = null;
-        if (view?.Workflow is { } status)
-        {
-            workflow = new WorkflowResponse(
-                workflowId,
-                status.State.ToString().ToLowerInvariant(),
-                status.NextDueUtc,
-                status.RefreshPending,
-                status.CurrentRunWorkflowId,
-                status.CurrentRunStartedUtc,
-                workflows.UiLink(workflowId));
-        }
+        // Id and link always; the state only when the workflow answered its query in time.
+        var status = view?.Workflow;
+        var workflow = new WorkflowResponse(
+            workflowId,
+            status?.State.ToString().ToLowerInvariant() ?? "unknown",
+            status?.NextDueUtc,
+            status?.RefreshPending ?? false,
+            status?.CurrentRunWorkflowId,
+            status?.CurrentRunStartedUtc,
+            workflows.UiLink(workflowId));
 
         return new IntegrationResponse(
             integration.Id,
