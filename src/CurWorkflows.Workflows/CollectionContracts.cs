@@ -47,7 +47,9 @@ public sealed record AggregateFileInput(ReportFileWork Work, string SpooledPath)
 /// <summary>What aggregating one file produced: a state file next to the spooled file, and its figures.</summary>
 /// <param name="ResumedFromRow">Rows already aggregated by an earlier attempt (0 for a fresh start).</param>
 /// <param name="RowsRead">Rows this attempt read.</param>
-public sealed record FileAggregateResult(string StatePath, long Rows, string UnblendedTotal, int Aggregates, long ResumedFromRow, long RowsRead);
+/// <param name="AttributedUnblended">Unblended cost of untagged rows attributed to a package through the tagging API.</param>
+public sealed record FileAggregateResult(
+    string StatePath, long Rows, string UnblendedTotal, int Aggregates, long ResumedFromRow, long RowsRead, string AttributedUnblended = "0");
 
 /// <summary>Put the aggregates of a period's files (state files on this worker) into the staging area.</summary>
 public sealed record StagePeriodInput(CollectionRunRef Run, PeriodToCollect Period, IReadOnlyList<string> StatePaths, string TagKey);

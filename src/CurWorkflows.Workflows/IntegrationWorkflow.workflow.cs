@@ -45,6 +45,10 @@ public sealed class IntegrationWorkflow
 
     public static string WorkflowIdFor(string integrationId) => $"cur-integration-{integrationId}";
 
+    private const string DistinctCollectionIdsPatch = "distinct-collection-ids";
+
+    private static long StartSecond(DateTime utc) => utc.Ticks / TimeSpan.TicksPerSecond;
+
     public static string CollectionWorkflowIdFor(string integrationId, DateTime startUtc) =>
         $"cur-collection-{integrationId}-{startUtc:yyyyMMddTHHmmssZ}";
 
@@ -132,6 +136,13 @@ public sealed class IntegrationWorkflow
 
     private async Task<CollectionRunRecord> RunCollectionAsync()
     {
+        // Collection ids carry their start to the second. A refresh right after a short run would reuse the last run's
+        // id (and so its run record): wait out the rest of that second. Patched, so older histories replay unchanged.
+        if (lastRun is not null && StartSecond(Workflow.UtcNow) == StartSecond(lastRun.StartedUtc) && Workflow.Patched(DistinctCollectionIdsPatch))
+        {
+            await Workflow.DelayAsync(TimeSpan.FromTicks(TimeSpan.TicksPerSecond - (Workflow.UtcNow.Ticks % TimeSpan.TicksPerSecond)));
+        }
+
         var startedUtc = Workflow.UtcNow;
         var workflowId = CollectionWorkflowIdFor(input.IntegrationId, startedUtc);
         currentRunWorkflowId = workflowId;

@@ -1,6 +1,7 @@
 using CurWorkflows.Cur;
 using CurWorkflows.LocalAws;
 using CurWorkflows.ReportGenerator;
+using CurWorkflows.Storage.Costs;
 using CurWorkflows.Storage.Stores;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -50,6 +51,29 @@ public sealed class CollectionWorkflowTests(TemporalFixture temporal)
         // The run's history replays against the current code (and is kept as a replay fixture on request).
         await ReplayTests.ReplayAndMaybeRecordAsync(
             await temporal.Client.GetWorkflowHandle(LastRunWorkflowId!).FetchHistoryAsync(), $"CollectionWorkflow-full-collection-{database}");
+    }
+
+    [Fact]
+    public async Task Untagged_rows_of_resources_tagged_through_the_tagging_api_are_attributed_to_their_package()
+    {
+        await using var environment = await CollectionEnvironment.StartAsync(temporal, TestDatabase.Sqlite);
+        var worker = await environment.StartWorkerAsync();
+        var (organizationId, integrationId) = await CollectionEnvironment.CreateIntegrationAsync(worker.Services);
+        var delivery = await environment.DeliverAsync(Delivery(files: 2, rows: 20_000, seed: 5, assemblyId: "asm-tags"));
+        foreach (var (arn, package) in delivery.Truth.TaggingApiPackagesByArn)
+        {
+            environment.Aws.AddTaggedResource(arn, new Dictionary<string, string> { ["md-package"] = package });
+        }
+
+        Assert.NotEqual(0m, delivery.Truth.TaggingApiAttributableUnblended);
+
+        await RunCollectionAsync(environment, organizationId, integrationId);
+
+        var reader = worker.Services.GetRequiredService<CostReader>();
+        var month = new DateOnly(2026, 10, 1);
+        var totals = Assert.Single(await reader.GetTotalsAsync(new CostQuery(organizationId, month, month.AddMonths(1).AddDays(-1), integrationId)));
+        Assert.Equal(delivery.Truth.Unblended, totals.Total.Unblended);
+        Assert.Equal(delivery.Truth.UntaggedUnblended - delivery.Truth.TaggingApiAttributableUnblended, totals.Untagged.Unblended);
     }
 
     [Theory]

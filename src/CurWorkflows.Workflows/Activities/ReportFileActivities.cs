@@ -21,6 +21,7 @@ public sealed record ParseCheckpoint(long Rows, long Line, string StatePath);
 public sealed partial class ReportFileActivities(
     IntegrationStore integrations,
     ResumableDownloader downloader,
+    ResourceTagClient resourceTags,
     CostWriter costs,
     IOptions<CollectionOptions> options,
     ILogger<ReportFileActivities> logger)
@@ -45,16 +46,21 @@ public sealed partial class ReportFileActivities(
     public Task<FileAggregateResult> AggregateAsync(AggregateFileInput input) => ActivityFailures.CodedAsync(async () =>
     {
         var context = ActivityExecutionContext.Current;
-        var aggregationOptions = new CostAggregationOptions { TagKey = input.Work.TagKey };
         var finalPath = input.SpooledPath + ".aggregates";
         var checkpointPath = input.SpooledPath + ".checkpoint";
 
         if (File.Exists(finalPath))
         {
             // An earlier attempt finished but its completion was lost: answer from its saved state.
-            var done = Load(finalPath, aggregationOptions);
+            var done = Load(finalPath, new CostAggregationOptions { TagKey = input.Work.TagKey });
             return Result(finalPath, done, done.Rows, 0);
         }
+
+        // Rows whose tag cell is empty are attributed through the tagging API (resource ARN -> package), as the
+        // customer's resources are tagged now; the index is looked up once per attempt.
+        var settings = await BucketActivities.SettingsAsync(integrations, input.Work.Run);
+        var packagesByArn = await resourceTags.GetTagValuesAsync(BucketActivities.RoleOf(settings), input.Work.TagKey, context.CancellationToken);
+        var aggregationOptions = new CostAggregationOptions { TagKey = input.Work.TagKey, ResourceIndex = new ResourcePackageIndex(packagesByArn) };
 
         if (context.Info.HeartbeatDetails.Count > 0)
         {
@@ -145,7 +151,8 @@ public sealed partial class ReportFileActivities(
     private static FileAggregateResult Result(string statePath, CostAggregator aggregator, long rowsRead, long resumedFrom)
     {
         var result = aggregator.GetResult();
-        return new FileAggregateResult(statePath, result.Rows, Text(result.Totals.Unblended), aggregator.AggregateCount, resumedFrom, rowsRead);
+        return new FileAggregateResult(
+            statePath, result.Rows, Text(result.Totals.Unblended), aggregator.AggregateCount, resumedFrom, rowsRead, Text(result.AttributedByResourceIndex.Unblended));
     }
 
     private static CostAggregator Load(string path, CostAggregationOptions aggregationOptions)
