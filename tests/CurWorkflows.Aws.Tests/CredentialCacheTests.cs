@@ -134,3 +134,17 @@ public class LocalAwsSeedTests
         }
     }
 }
+
+public class CustomerRoleTests
+{
+    [Fact]
+    public void CustomerRole_ToStringAndJson_NeverShowTheExternalId()
+    {
+        var role = new CustomerRole("int-9", LocalAwsFixture.RoleArn, "ext-secret-value-123");
+
+        Assert.DoesNotContain("ext-secret-value-123", role.ToString(), StringComparison.Ordinal);
+        Assert.Contains("int-9", role.ToString(), StringComparison.Ordinal);
+        Assert.Throws<NotSupportedException>(() => System.Text.Json.JsonSerializer.Serialize(role));
+        Assert.Throws<NotSupportedException>(() => System.Text.Json.JsonSerializer.Serialize(new { Input = role }));
+    }
+}

@@ -176,39 +176,36 @@ public static class ApiScenarios
         Assert.Contains("/history", firstRun.GetProperty("url").GetString(), StringComparison.Ordinal);
 
         var truth = fixture.Delivery.Truth;
-        // SQLite stores decimals as text: exact. PostgreSQL's numeric(28,10) columns round each stored aggregate to
-        // 10 decimals while generated amounts carry more, so sums there differ in the 9th decimal (reported to storage).
-        var tolerance = fixture.ExactDecimals ? 0m : 0.000001m;
         var (from, to) = (fixture.Month.AddDays(-7), fixture.Month.AddMonths(1).AddDays(6));
         var range = $"from={Date(from)}&to={Date(to)}&integration_id={id}";
 
         // Daily by package: totals equal the report's, untagged included; each package-day equals the generator's figure.
         var daily = await Http.GetAsync(client, $"/api/v1/costs?{range}");
         Assert.True(daily.Status == HttpStatusCode.OK, daily.ToString());
-        AssertTotals(truth.Unblended, truth.NetUnblended, truth.Amortized, daily.Json.GetProperty("totals"), tolerance);
+        AssertTotals(truth.Unblended, truth.NetUnblended, truth.Amortized, daily.Json.GetProperty("totals"));
         var rows = daily.Json.GetProperty("rows").EnumerateArray().ToList();
-        AssertAmount(truth.Unblended, rows.Sum(r => r.GetProperty("unblended").GetDecimal()), tolerance);
+        AssertAmount(truth.Unblended, rows.Sum(r => r.GetProperty("unblended").GetDecimal()));
         var byPackageDay = rows.GroupBy(r => (DateOnly.Parse(r.GetProperty("period").GetString()!, CultureInfo.InvariantCulture), r.GetProperty("package").GetString()!))
             .ToDictionary(g => g.Key, g => g.Sum(r => r.GetProperty("unblended").GetDecimal()));
         foreach (var ((day, tagValue), unblended) in truth.DailyPackageUnblended.Where(kv => kv.Key.Package.Length > 0))
         {
-            AssertAmount(unblended, byPackageDay.GetValueOrDefault((day, tagValue)), tolerance);
+            AssertAmount(unblended, byPackageDay.GetValueOrDefault((day, tagValue)));
         }
 
         // Monthly answers the same totals; a package filter narrows the rows but not the totals.
         var monthly = await Http.GetAsync(client, $"/api/v1/costs?granularity=monthly&{range}");
-        AssertTotals(truth.Unblended, truth.NetUnblended, truth.Amortized, monthly.Json.GetProperty("totals"), tolerance);
+        AssertTotals(truth.Unblended, truth.NetUnblended, truth.Amortized, monthly.Json.GetProperty("totals"));
         var package = truth.DailyPackageUnblended.Keys.Select(k => k.Package).First(p => p.Length > 0);
         var packageTruth = truth.DailyPackageUnblended.Where(kv => kv.Key.Package == package).Sum(kv => kv.Value);
         var filtered = await Http.GetAsync(client, $"/api/v1/costs?{range}&package={Uri.EscapeDataString(package)}");
         Assert.All(filtered.Json.GetProperty("rows").EnumerateArray(), r => Assert.Equal(package, r.GetProperty("package").GetString()));
-        AssertAmount(packageTruth, filtered.Json.GetProperty("rows").EnumerateArray().Sum(r => r.GetProperty("unblended").GetDecimal()), tolerance);
-        AssertTotals(truth.Unblended, truth.NetUnblended, truth.Amortized, filtered.Json.GetProperty("totals"), tolerance);
+        AssertAmount(packageTruth, filtered.Json.GetProperty("rows").EnumerateArray().Sum(r => r.GetProperty("unblended").GetDecimal()));
+        AssertTotals(truth.Unblended, truth.NetUnblended, truth.Amortized, filtered.Json.GetProperty("totals"));
 
         // By resource within the package: the package's cost, split by resource.
         var resources = await Http.GetAsync(client, $"/api/v1/costs/resources?{range}&package={Uri.EscapeDataString(package)}");
         Assert.True(resources.Status == HttpStatusCode.OK, resources.ToString());
-        AssertAmount(packageTruth, resources.Json.GetProperty("totals").EnumerateArray().Sum(t => t.GetProperty("unblended").GetDecimal()), tolerance);
+        AssertAmount(packageTruth, resources.Json.GetProperty("totals").EnumerateArray().Sum(t => t.GetProperty("unblended").GetDecimal()));
 
         // CSV by query parameter and by Accept header: same figures.
         foreach (var csv in new[] { await Http.GetAsync(client, $"/api/v1/costs?{range}&format=csv"), await Http.GetAsync(client, $"/api/v1/costs?{range}", "text/csv") })
@@ -217,27 +214,27 @@ public static class ApiScenarios
             var lines = csv.Body.Split("\r\n", StringSplitOptions.RemoveEmptyEntries);
             Assert.Equal("date,package,currency,unblended,net_unblended,amortized", lines[0]);
             Assert.Equal(rows.Count, lines.Length - 1);
-            AssertAmount(truth.Unblended, lines.Skip(1).Sum(l => decimal.Parse(l.Split(',')[^3], CultureInfo.InvariantCulture)), tolerance);
+            AssertAmount(truth.Unblended, lines.Skip(1).Sum(l => decimal.Parse(l.Split(',')[^3], CultureInfo.InvariantCulture)));
         }
 
         // Status: last run, coverage (untagged share) and the link to the workflow.
         var status = await Http.GetAsync(client, $"/api/v1/integrations/{id}");
         Assert.Equal("succeeded", status.Json.GetProperty("last_runs")[0].GetProperty("outcome").GetString());
         var coverage = status.Json.GetProperty("coverage");
-        AssertAmount(truth.Unblended, coverage.EnumerateArray().Sum(c => c.GetProperty("total_unblended").GetDecimal()), tolerance);
+        AssertAmount(truth.Unblended, coverage.EnumerateArray().Sum(c => c.GetProperty("total_unblended").GetDecimal()));
         Assert.InRange(coverage[0].GetProperty("untagged_share").GetDecimal(), 0m, 1m);
 
         // Refresh: another run; the same assembly again changes nothing.
         Assert.Equal(HttpStatusCode.Accepted, (await Http.PostAsync(client, $"/api/v1/integrations/{id}/refresh")).Status);
         var secondRun = await WaitForRunsAsync(client, id, 2);
         Assert.Equal("succeeded", secondRun.GetProperty("outcome").GetString());
-        AssertTotals(truth.Unblended, truth.NetUnblended, truth.Amortized, (await Http.GetAsync(client, $"/api/v1/costs?{range}")).Json.GetProperty("totals"), tolerance);
+        AssertTotals(truth.Unblended, truth.NetUnblended, truth.Amortized, (await Http.GetAsync(client, $"/api/v1/costs?{range}")).Json.GetProperty("totals"));
 
         // Disable: the integration stops, the data stays; refresh is refused until enabled again.
         var disabled = await Http.PostAsync(client, $"/api/v1/integrations/{id}/disable");
         Assert.True(disabled.Status == HttpStatusCode.OK, disabled.ToString());
         Assert.Equal("disabled", disabled.Json.GetProperty("status").GetString());
-        AssertTotals(truth.Unblended, truth.NetUnblended, truth.Amortized, (await Http.GetAsync(client, $"/api/v1/costs?{range}")).Json.GetProperty("totals"), tolerance);
+        AssertTotals(truth.Unblended, truth.NetUnblended, truth.Amortized, (await Http.GetAsync(client, $"/api/v1/costs?{range}")).Json.GetProperty("totals"));
         Assert.Equal(HttpStatusCode.Conflict, (await Http.PostAsync(client, $"/api/v1/integrations/{id}/refresh")).Status);
         var again = await Http.PostAsync(client, "/api/v1/integrations", fixture.EnableBody(ServiceFixture.ReportBucket));
         Assert.True(again.Status == HttpStatusCode.OK, again.ToString());
@@ -280,16 +277,17 @@ public static class ApiScenarios
         throw new TimeoutException($"Integration {id} did not finish {finishedRuns} run(s): {last}");
     }
 
-    private static void AssertTotals(decimal unblended, decimal net, decimal amortized, JsonElement totals, decimal tolerance)
+    private static void AssertTotals(decimal unblended, decimal net, decimal amortized, JsonElement totals)
     {
         var list = totals.EnumerateArray().ToList();
-        AssertAmount(unblended, list.Sum(t => t.GetProperty("unblended").GetDecimal()), tolerance);
-        AssertAmount(net, list.Sum(t => t.GetProperty("net_unblended").GetDecimal()), tolerance);
-        AssertAmount(amortized, list.Sum(t => t.GetProperty("amortized").GetDecimal()), tolerance);
+        AssertAmount(unblended, list.Sum(t => t.GetProperty("unblended").GetDecimal()));
+        AssertAmount(net, list.Sum(t => t.GetProperty("net_unblended").GetDecimal()));
+        AssertAmount(amortized, list.Sum(t => t.GetProperty("amortized").GetDecimal()));
     }
 
-    private static void AssertAmount(decimal expected, decimal actual, decimal tolerance) =>
-        Assert.True(Math.Abs(expected - actual) <= tolerance, $"expected {expected}, got {actual} (tolerance {tolerance})");
+    // Exact on every provider: stored amounts keep the 12 decimal places the CUR core accepts.
+    private static void AssertAmount(decimal expected, decimal actual) =>
+        Assert.True(expected == actual, $"expected {expected}, got {actual}");
 
     private static string Date(DateOnly date) => date.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
 

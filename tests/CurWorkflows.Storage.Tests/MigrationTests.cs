@@ -44,7 +44,8 @@ public sealed class MigrationTests
             Assert.Contains($"CREATE TABLE [{table}]", script, StringComparison.Ordinal);
         }
 
-        Assert.Contains("[unblended] decimal(28,10) NOT NULL", script, StringComparison.Ordinal);
+        // Amounts end at 12 decimal places, the most the CUR core accepts, so stored totals reconcile exactly.
+        Assert.Contains("ALTER TABLE [daily_resource_costs] ALTER COLUMN [unblended] decimal(28,12) NOT NULL", script, StringComparison.Ordinal);
         Assert.Contains("CREATE UNIQUE INDEX [IX_integrations_organization_id_bucket_name_role_arn]", script, StringComparison.Ordinal);
         Assert.Contains("CREATE INDEX [IX_daily_resource_costs_organization_id_package_usage_date]", script, StringComparison.Ordinal);
     }
@@ -62,6 +63,7 @@ public sealed class MigrationTests
         }
 
         Assert.Contains("unblended numeric(28,10) NOT NULL", script, StringComparison.Ordinal);
+        Assert.Contains("ALTER TABLE daily_resource_costs ALTER COLUMN unblended TYPE numeric(28,12)", script, StringComparison.Ordinal);
     }
 
     [Fact]

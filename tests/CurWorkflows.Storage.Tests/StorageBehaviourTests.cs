@@ -219,10 +219,10 @@ public abstract class StorageBehaviourTests<TDatabase>(TDatabase database)
     }
 
     [StorageFact]
-    public async Task Amounts_are_exact_to_ten_decimal_places_when_staged_replaced_and_summed()
+    public async Task Amounts_are_exact_to_twelve_decimal_places_when_staged_replaced_and_summed()
     {
         var (organizationId, integrationId) = await NewIntegrationAsync();
-        var tiny = 0.0000000001m;
+        var tiny = 0.000000000001m;
         var large = 12345678901234.5678901234m;
         var day = January.AddDays(4);
         DailyPackageCost Cost(string package, decimal amount) => new(day, package, "AmazonS3", "USD", new CostAmounts(amount, -amount, amount + tiny));
@@ -237,8 +237,8 @@ public abstract class StorageBehaviourTests<TDatabase>(TDatabase database)
         await Database.Writer.StageAsync(key, [new MonthlyPackageCost(January, "exact", "USD", new CostAmounts(tiny, tiny, large))]);
         var result = await Database.Writer.ReplaceBillingPeriodAsync(new ReplaceBillingPeriodRequest(runId, integrationId, January, "a", "e", true));
 
-        var exactPackage = large + tiny + tiny; // 12345678901234.5678901236
-        Assert.Equal(12345678901234.5678901236m, exactPackage);
+        var exactPackage = large + tiny + tiny; // 12345678901234.567890123402
+        Assert.Equal(12345678901234.567890123402m, exactPackage);
         var expectedTotal = new CostAmounts(exactPackage + large + tiny, -(exactPackage + large + tiny), exactPackage + large + tiny + (5 * tiny));
         Assert.Equal(expectedTotal, result.Totals);
 

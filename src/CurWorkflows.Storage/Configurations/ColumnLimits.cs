@@ -21,5 +21,8 @@ internal static class ColumnLimits
     public const int Name = 256;
     public const int KeyId = 64;
     public const int Precision = 28;
-    public const int Scale = 10;
+
+    // The CUR core accepts costs with up to 12 decimal places (CUR writes 10; derived columns such as a net cost
+    // computed upstream can carry more), so the stored scale must hold 12 for totals to reconcile to the last digit.
+    public const int Scale = 12;
 }

@@ -38,8 +38,8 @@ public sealed partial class ReportFileActivities(
     });
 
     /// <summary>
-    /// Aggregates one spooled file. Every <c>Collection:CheckpointEveryRows</c> rows the aggregation state is saved next to the
-    /// file and heartbeated; a retried attempt on this host loads it and continues from that row.
+    /// Aggregates one spooled file. Every <c>Collection:CheckpointInterval</c> (or <c>CheckpointEveryRows</c>) the aggregation
+    /// state is saved next to the file and heartbeated; a retried attempt on this host loads it and continues from that row.
     /// </summary>
     [Activity(ActivityNames.AggregateReportFile)]
     public Task<FileAggregateResult> AggregateAsync(AggregateFileInput input) => ActivityFailures.CodedAsync(async () =>
@@ -72,19 +72,26 @@ public sealed partial class ReportFileActivities(
             input.Work.FileKey,
             CurSource.CompressionOf(input.Work.FileKey),
             () => new FileStream(input.SpooledPath, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan));
+        // Heartbeats go out on a timer (the parse saves checkpoints far less often than the heartbeat timeout), each
+        // carrying the last saved checkpoint: a few dozen bytes.
+        var lastCheckpoint = new ParseCheckpoint(resumedFrom, 0, checkpointPath);
         var checkpoints = new CheckpointOptions
         {
             EveryRows = options.Value.CheckpointEveryRows,
-            Interval = TimeSpan.FromSeconds(5),
+            Interval = options.Value.CheckpointInterval,
             OnCheckpoint = (state, checkpoint) =>
             {
                 SaveAtomically(state, checkpointPath);
-                context.Heartbeat(new ParseCheckpoint(checkpoint.Position.Rows, checkpoint.Position.Line, checkpointPath));
+                Volatile.Write(ref lastCheckpoint, new ParseCheckpoint(checkpoint.Position.Rows, checkpoint.Position.Line, checkpointPath));
+                context.Heartbeat(Volatile.Read(ref lastCheckpoint));
                 LogCheckpoint(logger, input.Work.FileKey, checkpoint.Position.Rows);
             },
         };
         var startRows = aggregator.Rows;
-        await Task.Run(() => aggregator.AddFile(source, checkpoints, context.CancellationToken), context.CancellationToken);
+        using (var heartbeats = new Timer(_ => context.Heartbeat(Volatile.Read(ref lastCheckpoint)), null, TimeSpan.Zero, TimeSpan.FromSeconds(5)))
+        {
+            await Task.Run(() => aggregator.AddFile(source, checkpoints, context.CancellationToken), context.CancellationToken);
+        }
 
         SaveAtomically(aggregator, finalPath);
         File.Delete(checkpointPath);

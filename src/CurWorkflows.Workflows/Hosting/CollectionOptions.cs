@@ -24,10 +24,13 @@ public sealed class CollectionOptions
     [Range(0, 120)]
     public int BackfillMonths { get; set; } = 12;
 
-    /// <summary>Rows between parse checkpoints (state saved to the spool directory and heartbeated); a resumed parse
-    /// re-reads fewer rows than this. Lower costs more saves.</summary>
-    [Range(1_000, 10_000_000)]
-    public long CheckpointEveryRows { get; set; } = 50_000;
+    /// <summary>Rows between parse checkpoints (state saved to the spool directory); a resumed parse re-reads fewer
+    /// rows than this. 0: by time only (<see cref="CheckpointInterval"/>). Each save writes all aggregates so far.</summary>
+    [Range(0, 100_000_000)]
+    public long CheckpointEveryRows { get; set; }
+
+    /// <summary>Time between parse checkpoints; a resumed parse re-reads at most about this much parsing time.</summary>
+    public TimeSpan CheckpointInterval { get; set; } = TimeSpan.FromSeconds(30);
 
     public CollectionSchedule ToSchedule() => new(Interval, string.IsNullOrWhiteSpace(Cron) ? null : Cron.Trim());
 

@@ -47,7 +47,6 @@ public abstract class ServiceFixture : IAsyncLifetime
 
     protected abstract string Provider { get; }
 
-    public bool ExactDecimals => Provider == "Sqlite";
 
     /// <summary>False for PostgreSQL without CURWORKFLOWS_TEST_POSTGRES: its tests are skipped and nothing starts.</summary>
     public virtual bool Available => true;

@@ -83,8 +83,8 @@ namespace CurWorkflows.Storage.Migrations.PostgreSql
                         .HasColumnName("aggregate_rows");
 
                     b.Property<decimal>("Amortized")
-                        .HasPrecision(28, 10)
-                        .HasColumnType("numeric(28,10)")
+                        .HasPrecision(28, 12)
+                        .HasColumnType("numeric(28,12)")
                         .HasColumnName("amortized");
 
                     b.Property<string>("AssemblyId")
@@ -122,8 +122,8 @@ namespace CurWorkflows.Storage.Migrations.PostgreSql
                         .HasColumnName("manifest_e_tag");
 
                     b.Property<decimal>("NetUnblended")
-                        .HasPrecision(28, 10)
-                        .HasColumnType("numeric(28,10)")
+                        .HasPrecision(28, 12)
+                        .HasColumnType("numeric(28,12)")
                         .HasColumnName("net_unblended");
 
                     b.Property<Guid>("OrganizationId")
@@ -131,8 +131,8 @@ namespace CurWorkflows.Storage.Migrations.PostgreSql
                         .HasColumnName("organization_id");
 
                     b.Property<decimal>("Unblended")
-                        .HasPrecision(28, 10)
-                        .HasColumnType("numeric(28,10)")
+                        .HasPrecision(28, 12)
+                        .HasColumnType("numeric(28,12)")
                         .HasColumnName("unblended");
 
                     b.HasKey("IntegrationId", "PeriodStart");
@@ -149,8 +149,8 @@ namespace CurWorkflows.Storage.Migrations.PostgreSql
                         .HasColumnName("id");
 
                     b.Property<decimal>("Amortized")
-                        .HasPrecision(28, 10)
-                        .HasColumnType("numeric(28,10)")
+                        .HasPrecision(28, 12)
+                        .HasColumnType("numeric(28,12)")
                         .HasColumnName("amortized");
 
                     b.Property<long>("Bytes")
@@ -180,8 +180,8 @@ namespace CurWorkflows.Storage.Migrations.PostgreSql
                         .HasColumnName("integration_id");
 
                     b.Property<decimal>("NetUnblended")
-                        .HasPrecision(28, 10)
-                        .HasColumnType("numeric(28,10)")
+                        .HasPrecision(28, 12)
+                        .HasColumnType("numeric(28,12)")
                         .HasColumnName("net_unblended");
 
                     b.Property<Guid>("OrganizationId")
@@ -211,8 +211,8 @@ namespace CurWorkflows.Storage.Migrations.PostgreSql
                         .HasColumnName("started_at");
 
                     b.Property<decimal>("Unblended")
-                        .HasPrecision(28, 10)
-                        .HasColumnType("numeric(28,10)")
+                        .HasPrecision(28, 12)
+                        .HasColumnType("numeric(28,12)")
                         .HasColumnName("unblended");
 
                     b.Property<string>("WorkflowId")
@@ -249,8 +249,8 @@ namespace CurWorkflows.Storage.Migrations.PostgreSql
                     NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
 
                     b.Property<decimal>("Amortized")
-                        .HasPrecision(28, 10)
-                        .HasColumnType("numeric(28,10)")
+                        .HasPrecision(28, 12)
+                        .HasColumnType("numeric(28,12)")
                         .HasColumnName("amortized");
 
                     b.Property<DateOnly>("BillingPeriod")
@@ -268,8 +268,8 @@ namespace CurWorkflows.Storage.Migrations.PostgreSql
                         .HasColumnName("integration_id");
 
                     b.Property<decimal>("NetUnblended")
-                        .HasPrecision(28, 10)
-                        .HasColumnType("numeric(28,10)")
+                        .HasPrecision(28, 12)
+                        .HasColumnType("numeric(28,12)")
                         .HasColumnName("net_unblended");
 
                     b.Property<Guid>("OrganizationId")
@@ -289,8 +289,8 @@ namespace CurWorkflows.Storage.Migrations.PostgreSql
                         .HasColumnName("product_code");
 
                     b.Property<decimal>("Unblended")
-                        .HasPrecision(28, 10)
-                        .HasColumnType("numeric(28,10)")
+                        .HasPrecision(28, 12)
+                        .HasColumnType("numeric(28,12)")
                         .HasColumnName("unblended");
 
                     b.Property<DateOnly>("UsageDate")
@@ -318,8 +318,8 @@ namespace CurWorkflows.Storage.Migrations.PostgreSql
                     NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
 
                     b.Property<decimal>("Amortized")
-                        .HasPrecision(28, 10)
-                        .HasColumnType("numeric(28,10)")
+                        .HasPrecision(28, 12)
+                        .HasColumnType("numeric(28,12)")
                         .HasColumnName("amortized");
 
                     b.Property<DateOnly>("BillingPeriod")
@@ -337,8 +337,8 @@ namespace CurWorkflows.Storage.Migrations.PostgreSql
                         .HasColumnName("integration_id");
 
                     b.Property<decimal>("NetUnblended")
-                        .HasPrecision(28, 10)
-                        .HasColumnType("numeric(28,10)")
+                        .HasPrecision(28, 12)
+                        .HasColumnType("numeric(28,12)")
                         .HasColumnName("net_unblended");
 
                     b.Property<Guid>("OrganizationId")
@@ -364,8 +364,8 @@ namespace CurWorkflows.Storage.Migrations.PostgreSql
                         .HasColumnName("resource_id");
 
                     b.Property<decimal>("Unblended")
-                        .HasPrecision(28, 10)
-                        .HasColumnType("numeric(28,10)")
+                        .HasPrecision(28, 12)
+                        .HasColumnType("numeric(28,12)")
                         .HasColumnName("unblended");
 
                     b.Property<DateOnly>("UsageDate")
@@ -463,8 +463,8 @@ namespace CurWorkflows.Storage.Migrations.PostgreSql
                     NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
 
                     b.Property<decimal>("Amortized")
-                        .HasPrecision(28, 10)
-                        .HasColumnType("numeric(28,10)")
+                        .HasPrecision(28, 12)
+                        .HasColumnType("numeric(28,12)")
                         .HasColumnName("amortized");
 
                     b.Property<DateOnly>("BillingPeriod")
@@ -486,8 +486,8 @@ namespace CurWorkflows.Storage.Migrations.PostgreSql
                         .HasColumnName("month");
 
                     b.Property<decimal>("NetUnblended")
-                        .HasPrecision(28, 10)
-                        .HasColumnType("numeric(28,10)")
+                        .HasPrecision(28, 12)
+                        .HasColumnType("numeric(28,12)")
                         .HasColumnName("net_unblended");
 
                     b.Property<Guid>("OrganizationId")
@@ -501,8 +501,8 @@ namespace CurWorkflows.Storage.Migrations.PostgreSql
                         .HasColumnName("package");
 
                     b.Property<decimal>("Unblended")
-                        .HasPrecision(28, 10)
-                        .HasColumnType("numeric(28,10)")
+                        .HasPrecision(28, 12)
+                        .HasColumnType("numeric(28,12)")
                         .HasColumnName("unblended");
 
                     b.HasKey("Id");
@@ -545,8 +545,8 @@ namespace CurWorkflows.Storage.Migrations.PostgreSql
                     NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
 
                     b.Property<decimal>("Amortized")
-                        .HasPrecision(28, 10)
-                        .HasColumnType("numeric(28,10)")
+                        .HasPrecision(28, 12)
+                        .HasColumnType("numeric(28,12)")
                         .HasColumnName("amortized");
 
                     b.Property<DateOnly>("BillingPeriod")
@@ -568,8 +568,8 @@ namespace CurWorkflows.Storage.Migrations.PostgreSql
                         .HasColumnName("integration_id");
 
                     b.Property<decimal>("NetUnblended")
-                        .HasPrecision(28, 10)
-                        .HasColumnType("numeric(28,10)")
+                        .HasPrecision(28, 12)
+                        .HasColumnType("numeric(28,12)")
                         .HasColumnName("net_unblended");
 
                     b.Property<string>("Package")
@@ -589,8 +589,8 @@ namespace CurWorkflows.Storage.Migrations.PostgreSql
                         .HasColumnName("staged_at");
 
                     b.Property<decimal>("Unblended")
-                        .HasPrecision(28, 10)
-                        .HasColumnType("numeric(28,10)")
+                        .HasPrecision(28, 12)
+                        .HasColumnType("numeric(28,12)")
                         .HasColumnName("unblended");
 
                     b.Property<DateOnly>("UsageDate")
@@ -614,8 +614,8 @@ namespace CurWorkflows.Storage.Migrations.PostgreSql
                     NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
 
                     b.Property<decimal>("Amortized")
-                        .HasPrecision(28, 10)
-                        .HasColumnType("numeric(28,10)")
+                        .HasPrecision(28, 12)
+                        .HasColumnType("numeric(28,12)")
                         .HasColumnName("amortized");
 
                     b.Property<DateOnly>("BillingPeriod")
@@ -637,8 +637,8 @@ namespace CurWorkflows.Storage.Migrations.PostgreSql
                         .HasColumnName("integration_id");
 
                     b.Property<decimal>("NetUnblended")
-                        .HasPrecision(28, 10)
-                        .HasColumnType("numeric(28,10)")
+                        .HasPrecision(28, 12)
+                        .HasColumnType("numeric(28,12)")
                         .HasColumnName("net_unblended");
 
                     b.Property<string>("Package")
@@ -664,8 +664,8 @@ namespace CurWorkflows.Storage.Migrations.PostgreSql
                         .HasColumnName("staged_at");
 
                     b.Property<decimal>("Unblended")
-                        .HasPrecision(28, 10)
-                        .HasColumnType("numeric(28,10)")
+                        .HasPrecision(28, 12)
+                        .HasColumnType("numeric(28,12)")
                         .HasColumnName("unblended");
 
                     b.Property<DateOnly>("UsageDate")
@@ -689,8 +689,8 @@ namespace CurWorkflows.Storage.Migrations.PostgreSql
                     NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
 
                     b.Property<decimal>("Amortized")
-                        .HasPrecision(28, 10)
-                        .HasColumnType("numeric(28,10)")
+                        .HasPrecision(28, 12)
+                        .HasColumnType("numeric(28,12)")
                         .HasColumnName("amortized");
 
                     b.Property<DateOnly>("BillingPeriod")
@@ -716,8 +716,8 @@ namespace CurWorkflows.Storage.Migrations.PostgreSql
                         .HasColumnName("month");
 
                     b.Property<decimal>("NetUnblended")
-                        .HasPrecision(28, 10)
-                        .HasColumnType("numeric(28,10)")
+                        .HasPrecision(28, 12)
+                        .HasColumnType("numeric(28,12)")
                         .HasColumnName("net_unblended");
 
                     b.Property<string>("Package")
@@ -731,8 +731,8 @@ namespace CurWorkflows.Storage.Migrations.PostgreSql
                         .HasColumnName("staged_at");
 
                     b.Property<decimal>("Unblended")
-                        .HasPrecision(28, 10)
-                        .HasColumnType("numeric(28,10)")
+                        .HasPrecision(28, 12)
+                        .HasColumnType("numeric(28,12)")
                         .HasColumnName("unblended");
 
                     b.HasKey("Id");

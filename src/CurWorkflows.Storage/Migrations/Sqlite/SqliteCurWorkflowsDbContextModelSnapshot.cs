@@ -78,7 +78,7 @@ namespace CurWorkflows.Storage.Migrations.Sqlite
                         .HasColumnName("aggregate_rows");
 
                     b.Property<decimal>("Amortized")
-                        .HasPrecision(28, 10)
+                        .HasPrecision(28, 12)
                         .HasColumnType("TEXT")
                         .HasColumnName("amortized");
 
@@ -117,7 +117,7 @@ namespace CurWorkflows.Storage.Migrations.Sqlite
                         .HasColumnName("manifest_e_tag");
 
                     b.Property<decimal>("NetUnblended")
-                        .HasPrecision(28, 10)
+                        .HasPrecision(28, 12)
                         .HasColumnType("TEXT")
                         .HasColumnName("net_unblended");
 
@@ -126,7 +126,7 @@ namespace CurWorkflows.Storage.Migrations.Sqlite
                         .HasColumnName("organization_id");
 
                     b.Property<decimal>("Unblended")
-                        .HasPrecision(28, 10)
+                        .HasPrecision(28, 12)
                         .HasColumnType("TEXT")
                         .HasColumnName("unblended");
 
@@ -144,7 +144,7 @@ namespace CurWorkflows.Storage.Migrations.Sqlite
                         .HasColumnName("id");
 
                     b.Property<decimal>("Amortized")
-                        .HasPrecision(28, 10)
+                        .HasPrecision(28, 12)
                         .HasColumnType("TEXT")
                         .HasColumnName("amortized");
 
@@ -175,7 +175,7 @@ namespace CurWorkflows.Storage.Migrations.Sqlite
                         .HasColumnName("integration_id");
 
                     b.Property<decimal>("NetUnblended")
-                        .HasPrecision(28, 10)
+                        .HasPrecision(28, 12)
                         .HasColumnType("TEXT")
                         .HasColumnName("net_unblended");
 
@@ -206,7 +206,7 @@ namespace CurWorkflows.Storage.Migrations.Sqlite
                         .HasColumnName("started_at");
 
                     b.Property<decimal>("Unblended")
-                        .HasPrecision(28, 10)
+                        .HasPrecision(28, 12)
                         .HasColumnType("TEXT")
                         .HasColumnName("unblended");
 
@@ -242,7 +242,7 @@ namespace CurWorkflows.Storage.Migrations.Sqlite
                         .HasColumnName("id");
 
                     b.Property<decimal>("Amortized")
-                        .HasPrecision(28, 10)
+                        .HasPrecision(28, 12)
                         .HasColumnType("TEXT")
                         .HasColumnName("amortized");
 
@@ -261,7 +261,7 @@ namespace CurWorkflows.Storage.Migrations.Sqlite
                         .HasColumnName("integration_id");
 
                     b.Property<decimal>("NetUnblended")
-                        .HasPrecision(28, 10)
+                        .HasPrecision(28, 12)
                         .HasColumnType("TEXT")
                         .HasColumnName("net_unblended");
 
@@ -282,7 +282,7 @@ namespace CurWorkflows.Storage.Migrations.Sqlite
                         .HasColumnName("product_code");
 
                     b.Property<decimal>("Unblended")
-                        .HasPrecision(28, 10)
+                        .HasPrecision(28, 12)
                         .HasColumnType("TEXT")
                         .HasColumnName("unblended");
 
@@ -309,7 +309,7 @@ namespace CurWorkflows.Storage.Migrations.Sqlite
                         .HasColumnName("id");
 
                     b.Property<decimal>("Amortized")
-                        .HasPrecision(28, 10)
+                        .HasPrecision(28, 12)
                         .HasColumnType("TEXT")
                         .HasColumnName("amortized");
 
@@ -328,7 +328,7 @@ namespace CurWorkflows.Storage.Migrations.Sqlite
                         .HasColumnName("integration_id");
 
                     b.Property<decimal>("NetUnblended")
-                        .HasPrecision(28, 10)
+                        .HasPrecision(28, 12)
                         .HasColumnType("TEXT")
                         .HasColumnName("net_unblended");
 
@@ -355,7 +355,7 @@ namespace CurWorkflows.Storage.Migrations.Sqlite
                         .HasColumnName("resource_id");
 
                     b.Property<decimal>("Unblended")
-                        .HasPrecision(28, 10)
+                        .HasPrecision(28, 12)
                         .HasColumnType("TEXT")
                         .HasColumnName("unblended");
 
@@ -452,7 +452,7 @@ namespace CurWorkflows.Storage.Migrations.Sqlite
                         .HasColumnName("id");
 
                     b.Property<decimal>("Amortized")
-                        .HasPrecision(28, 10)
+                        .HasPrecision(28, 12)
                         .HasColumnType("TEXT")
                         .HasColumnName("amortized");
 
@@ -475,7 +475,7 @@ namespace CurWorkflows.Storage.Migrations.Sqlite
                         .HasColumnName("month");
 
                     b.Property<decimal>("NetUnblended")
-                        .HasPrecision(28, 10)
+                        .HasPrecision(28, 12)
                         .HasColumnType("TEXT")
                         .HasColumnName("net_unblended");
 
@@ -490,7 +490,7 @@ namespace CurWorkflows.Storage.Migrations.Sqlite
                         .HasColumnName("package");
 
                     b.Property<decimal>("Unblended")
-                        .HasPrecision(28, 10)
+                        .HasPrecision(28, 12)
                         .HasColumnType("TEXT")
                         .HasColumnName("unblended");
 
@@ -532,7 +532,7 @@ namespace CurWorkflows.Storage.Migrations.Sqlite
                         .HasColumnName("id");
 
                     b.Property<decimal>("Amortized")
-                        .HasPrecision(28, 10)
+                        .HasPrecision(28, 12)
                         .HasColumnType("TEXT")
                         .HasColumnName("amortized");
 
@@ -555,7 +555,7 @@ namespace CurWorkflows.Storage.Migrations.Sqlite
                         .HasColumnName("integration_id");
 
                     b.Property<decimal>("NetUnblended")
-                        .HasPrecision(28, 10)
+                        .HasPrecision(28, 12)
                         .HasColumnType("TEXT")
                         .HasColumnName("net_unblended");
 
@@ -576,7 +576,7 @@ namespace CurWorkflows.Storage.Migrations.Sqlite
                         .HasColumnName("staged_at");
 
                     b.Property<decimal>("Unblended")
-                        .HasPrecision(28, 10)
+                        .HasPrecision(28, 12)
                         .HasColumnType("TEXT")
                         .HasColumnName("unblended");
 
@@ -599,7 +599,7 @@ namespace CurWorkflows.Storage.Migrations.Sqlite
                         .HasColumnName("id");
 
                     b.Property<decimal>("Amortized")
-                        .HasPrecision(28, 10)
+                        .HasPrecision(28, 12)
                         .HasColumnType("TEXT")
                         .HasColumnName("amortized");
 
@@ -622,7 +622,7 @@ namespace CurWorkflows.Storage.Migrations.Sqlite
                         .HasColumnName("integration_id");
 
                     b.Property<decimal>("NetUnblended")
-                        .HasPrecision(28, 10)
+                        .HasPrecision(28, 12)
                         .HasColumnType("TEXT")
                         .HasColumnName("net_unblended");
 
@@ -649,7 +649,7 @@ namespace CurWorkflows.Storage.Migrations.Sqlite
                         .HasColumnName("staged_at");
 
                     b.Property<decimal>("Unblended")
-                        .HasPrecision(28, 10)
+                        .HasPrecision(28, 12)
                         .HasColumnType("TEXT")
                         .HasColumnName("unblended");
 
@@ -672,7 +672,7 @@ namespace CurWorkflows.Storage.Migrations.Sqlite
                         .HasColumnName("id");
 
                     b.Property<decimal>("Amortized")
-                        .HasPrecision(28, 10)
+                        .HasPrecision(28, 12)
                         .HasColumnType("TEXT")
                         .HasColumnName("amortized");
 
@@ -699,7 +699,7 @@ namespace CurWorkflows.Storage.Migrations.Sqlite
                         .HasColumnName("month");
 
                     b.Property<decimal>("NetUnblended")
-                        .HasPrecision(28, 10)
+                        .HasPrecision(28, 12)
                         .HasColumnType("TEXT")
                         .HasColumnName("net_unblended");
 
@@ -714,7 +714,7 @@ namespace CurWorkflows.Storage.Migrations.Sqlite
                         .HasColumnName("staged_at");
 
                     b.Property<decimal>("Unblended")
-                        .HasPrecision(28, 10)
+                        .HasPrecision(28, 12)
                         .HasColumnType("TEXT")
                         .HasColumnName("unblended");
 
