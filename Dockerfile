@@ -1,0 +1,49 @@
+# syntax=docker/dockerfile:1
+# CurWorkflows service image: one image, two roles. `Host__Role=Api` serves the HTTP API, `Host__Role=Worker`
+# runs the Temporal worker (default `All`: both in one process). Build from the repository root:
+#   docker build -t curworkflows .
+
+FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build
+WORKDIR /source
+
+# Restore first with only the build settings and project files, so the restore layer is reused until a
+# project file or a package version changes. These are the projects CurWorkflows.Service references
+# (directly or transitively); tests/CurWorkflows.Deployment.Tests checks this list against the csproj files.
+COPY global.json Directory.Build.props Directory.Packages.props .editorconfig CurWorkflows.sln ./
+COPY src/CurWorkflows.Cur/CurWorkflows.Cur.csproj src/CurWorkflows.Cur/
+COPY src/CurWorkflows.Aws/CurWorkflows.Aws.csproj src/CurWorkflows.Aws/
+COPY src/CurWorkflows.Storage/CurWorkflows.Storage.csproj src/CurWorkflows.Storage/
+COPY src/CurWorkflows.Workflows/CurWorkflows.Workflows.csproj src/CurWorkflows.Workflows/
+COPY src/CurWorkflows.LocalAws/CurWorkflows.LocalAws.csproj src/CurWorkflows.LocalAws/
+COPY src/CurWorkflows.ReportGenerator/CurWorkflows.ReportGenerator.csproj src/CurWorkflows.ReportGenerator/
+COPY src/CurWorkflows.Service/CurWorkflows.Service.csproj src/CurWorkflows.Service/
+RUN dotnet restore src/CurWorkflows.Service/CurWorkflows.Service.csproj
+
+COPY src/ src/
+# Microsoft.Data.SqlClient does not support globalization-invariant mode (it fails to open a connection), and
+# the stack stores cost data in SQL Server; the aspnet image ships ICU, so the image turns the repository-wide
+# InvariantGlobalization off.
+RUN dotnet publish src/CurWorkflows.Service/CurWorkflows.Service.csproj --no-restore -c Release -o /app/publish \
+    -p:UseAppHost=false -p:InvariantGlobalization=false
+
+FROM mcr.microsoft.com/dotnet/aspnet:10.0 AS runtime
+WORKDIR /app
+COPY --from=build /app/publish .
+
+# A writable home for the default SQLite file and the worker's download spool (mount a volume here);
+# /app itself belongs to root.
+RUN mkdir -p /var/lib/curworkflows/spool && chown -R "$APP_UID" /var/lib/curworkflows
+
+# The image's default HTTP port; docker-compose.yml publishes it for the API role.
+ENV ASPNETCORE_HTTP_PORTS=8080 \
+    Host__Role=All \
+    ConnectionStrings__CurWorkflows="Data Source=/var/lib/curworkflows/curworkflows.db" \
+    Collection__SpoolDirectory=/var/lib/curworkflows/spool
+EXPOSE 8080
+
+# The built-in non-root user of the .NET images.
+USER $APP_UID
+
+# No HEALTHCHECK here: whether the container serves HTTP depends on Host__Role, so docker-compose.yml
+# declares the probe per service (the image has no curl or wget; the probe uses bash's /dev/tcp).
+ENTRYPOINT ["dotnet", "CurWorkflows.Service.dll"]

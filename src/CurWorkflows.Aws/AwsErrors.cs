@@ -1,0 +1,117 @@
+using System.Net;
+using System.Net.Sockets;
+using Amazon.Runtime;
+using Amazon.S3;
+using Amazon.SecurityToken;
+using CurWorkflows.Cur;
+
+namespace CurWorkflows.Aws;
+
+/// <summary>What a failed call was doing; the same S3 403 means different things for a listing and a download.</summary>
+public enum AwsCall
+{
+    AssumeRole,
+    ListBucket,
+    GetObject,
+    GetResources,
+}
+
+/// <summary>Maps AWS SDK and network failures to <see cref="CurException"/> with the stable codes of the design.</summary>
+public static class AwsErrors
+{
+    public static CurException Map(Exception exception, AwsCall call, string target)
+    {
+        if (exception is CurException cur)
+        {
+            return cur;
+        }
+
+        for (var inner = exception.InnerException; inner is not null; inner = inner.InnerException)
+        {
+            if (inner is CurException wrapped)
+            {
+                return wrapped;
+            }
+        }
+
+        return exception switch
+        {
+            AmazonSecurityTokenServiceException sts => MapSts(sts, target),
+            AmazonS3Exception s3 => MapS3(s3, call, target),
+            AmazonServiceException service when IsTransientStatus(service.StatusCode) || service.StatusCode == 0 =>
+                new CurException(CurErrorCodes.Transient, $"{Describe(call)} {target} failed ({service.ErrorCode ?? service.StatusCode.ToString()}): {service.Message}", exception),
+            AmazonServiceException service =>
+                new CurException(CurErrorCodes.AccessDenied, $"{Describe(call)} {target} was refused ({service.ErrorCode}): {service.Message}", exception),
+            AmazonClientException client when client.Message.Contains("credentials", StringComparison.OrdinalIgnoreCase) && IsNetwork(client.InnerException) is false =>
+                new CurException(CurErrorCodes.AccessDenied, $"{Describe(call)} {target}: the platform's AWS credentials could not be resolved: {client.Message}", exception),
+            _ when IsNetwork(exception) =>
+                new CurException(CurErrorCodes.Transient, $"{Describe(call)} {target} failed: {exception.GetType().Name}: {exception.Message}", exception),
+            _ => new CurException(CurErrorCodes.Transient, $"{Describe(call)} {target} failed unexpectedly: {exception.GetType().Name}: {exception.Message}", exception),
+        };
+    }
+
+    /// <summary>Network-level failures worth retrying: resets, timeouts, refused connections, truncated bodies.</summary>
+    public static bool IsNetwork(Exception? exception) =>
+        exception switch
+        {
+            null => false,
+            HttpRequestException or IOException or SocketException or TimeoutException or TaskCanceledException => true,
+            AmazonClientException client => IsNetwork(client.InnerException),
+            _ => IsNetwork(exception.InnerException),
+        };
+
+    private static CurException MapSts(AmazonSecurityTokenServiceException sts, string target)
+    {
+        if (IsTransientStatus(sts.StatusCode) || sts.ErrorCode is "Throttling" or "ThrottlingException" or "RequestLimitExceeded")
+        {
+            return new CurException(CurErrorCodes.Transient, $"AssumeRole {target} failed ({sts.ErrorCode}), will retry: {sts.Message}", sts);
+        }
+
+        // AccessDenied (trust policy, wrong external id), InvalidClientTokenId (platform keys), RegionDisabled, ...
+        return new CurException(CurErrorCodes.AccessDenied,
+            $"AssumeRole {target} was refused ({sts.ErrorCode}): check the role's trust policy, the platform account id and the external id. {sts.Message}", sts);
+    }
+
+    private static CurException MapS3(AmazonS3Exception s3, AwsCall call, string target)
+    {
+        var code = s3.ErrorCode ?? string.Empty;
+        if (code is "SlowDown" or "InternalError" or "ServiceUnavailable" or "RequestTimeout" or "RequestTimeTooSkewed"
+                or "ExpiredToken" or "PreconditionFailed" or "OperationAborted"
+            || IsTransientStatus(s3.StatusCode) || s3.StatusCode == 0)
+        {
+            return new CurException(CurErrorCodes.Transient, $"{Describe(call)} {target} failed ({Code(s3)}), will retry: {s3.Message}", s3);
+        }
+
+        if (code == "NoSuchBucket" || (s3.StatusCode == HttpStatusCode.NotFound && call == AwsCall.ListBucket))
+        {
+            return new CurException(CurErrorCodes.BucketNotFound, $"Bucket of {target} does not exist ({Code(s3)}).", s3);
+        }
+
+        if (call == AwsCall.ListBucket && (code is "AccessDenied" or "AllAccessDisabled" || s3.StatusCode == HttpStatusCode.Forbidden))
+        {
+            return new CurException(CurErrorCodes.BucketNotFound,
+                $"Listing {target} was refused ({Code(s3)}): the bucket does not exist in the customer's account or the role lacks s3:ListBucket.", s3);
+        }
+
+        if (code == "NoSuchKey" || s3.StatusCode == HttpStatusCode.NotFound)
+        {
+            return new CurException(CurErrorCodes.ReportNotFound, $"{target} does not exist ({Code(s3)}).", s3);
+        }
+
+        return new CurException(CurErrorCodes.AccessDenied, $"{Describe(call)} {target} was refused ({Code(s3)}): {s3.Message}", s3);
+    }
+
+    private static string Code(AmazonServiceException exception) =>
+        string.IsNullOrEmpty(exception.ErrorCode) ? ((int)exception.StatusCode).ToString(System.Globalization.CultureInfo.InvariantCulture) : exception.ErrorCode;
+
+    private static bool IsTransientStatus(HttpStatusCode status) =>
+        (int)status >= 500 || status is HttpStatusCode.TooManyRequests or HttpStatusCode.RequestTimeout;
+
+    private static string Describe(AwsCall call) => call switch
+    {
+        AwsCall.AssumeRole => "AssumeRole",
+        AwsCall.ListBucket => "Listing",
+        AwsCall.GetObject => "Reading",
+        _ => "Tag lookup",
+    };
+}

@@ -1,0 +1,177 @@
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Amazon.Runtime.Signing;
+using CurWorkflows.Cur;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace CurWorkflows.Aws;
+
+/// <summary>
+/// Resource Groups Tagging API <c>GetResources</c> as the customer's role: resource ARN to the value of one tag.
+/// The API's NuGet package is not available here, so the JSON 1.1 request is built and SigV4-signed by hand
+/// with the signer of AWSSDK.Core.
+/// </summary>
+public sealed partial class ResourceTagClient(AwsClientFactory clients, HttpClient httpClient, ILogger<ResourceTagClient>? logger = null)
+{
+    private const string Target = "ResourceGroupsTaggingAPI_20170126.GetResources";
+    private const int MaxAttempts = 5;
+    private readonly ILogger _logger = logger ?? (ILogger)NullLogger.Instance;
+
+    /// <summary>
+    /// ARN to tag value of every resource carrying <paramref name="tagKey"/>. Accepts the CUR column form
+    /// (<c>user:md-package</c>) or the tag key itself (<c>md-package</c>).
+    /// </summary>
+    public async Task<IReadOnlyDictionary<string, string>> GetTagValuesAsync(
+        CustomerRole role, string tagKey, CancellationToken cancellationToken = default)
+    {
+        var key = tagKey.StartsWith("user:", StringComparison.Ordinal) ? tagKey["user:".Length..] : tagKey;
+        var endpoint = new Uri(string.IsNullOrWhiteSpace(clients.Options.TaggingServiceUrl)
+            ? $"https://tagging.{clients.Options.Region}.amazonaws.com/"
+            : clients.Options.TaggingServiceUrl);
+        var values = new Dictionary<string, string>(StringComparer.Ordinal);
+        string? token = null;
+        var pages = 0;
+        do
+        {
+            var body = JsonSerializer.SerializeToUtf8Bytes(new GetResourcesInput([new TagFilterInput(key)], 100, token));
+            var page = await SendWithRetriesAsync(role, endpoint, body, cancellationToken);
+            pages++;
+            foreach (var mapping in page.ResourceTagMappingList ?? [])
+            {
+                var tag = mapping.Tags?.FirstOrDefault(t => t.Key == key);
+                if (mapping.ResourceARN is not null && tag?.Value is not null)
+                {
+                    values[mapping.ResourceARN] = tag.Value;
+                }
+            }
+
+            token = string.IsNullOrEmpty(page.PaginationToken) ? null : page.PaginationToken;
+        }
+        while (token is not null);
+
+        LogTagLookup(_logger, key, values.Count, pages);
+        return values;
+    }
+
+    private async Task<GetResourcesOutput> SendWithRetriesAsync(CustomerRole role, Uri endpoint, byte[] body, CancellationToken cancellationToken)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await SendAsync(role, endpoint, body, cancellationToken);
+            }
+            catch (Exception ex) when (!cancellationToken.IsCancellationRequested && attempt < MaxAttempts
+                                       && AwsErrors.Map(ex, AwsCall.GetResources, "GetResources").Code == CurErrorCodes.Transient)
+            {
+                LogRetry(_logger, attempt, ex.Message);
+                await Task.Delay(TimeSpan.FromMilliseconds(200 * (1 << attempt)), cancellationToken);
+            }
+            catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
+            {
+                throw AwsErrors.Map(ex, AwsCall.GetResources, "GetResources");
+            }
+        }
+    }
+
+    private async Task<GetResourcesOutput> SendAsync(CustomerRole role, Uri endpoint, byte[] body, CancellationToken cancellationToken)
+    {
+        var signingRequest = new AWSSigningRequest
+        {
+            HttpMethod = HttpMethod.Post,
+            RequestUri = endpoint,
+            Content = body,
+        };
+        signingRequest.Headers["X-Amz-Target"] = Target;
+        signingRequest.Headers["Content-Type"] = "application/x-amz-json-1.1";
+        var signed = await AWSSigV4Signer.SignAsync(signingRequest, new AWSSigV4Parameters
+        {
+            Credentials = clients.Credentials(role),
+            Region = clients.Region,
+            Service = "tagging",
+            SignPayload = true,
+        }, cancellationToken);
+
+        using var request = new HttpRequestMessage(HttpMethod.Post, endpoint) { Content = new ByteArrayContent(body) };
+        request.Headers.TryAddWithoutValidation("X-Amz-Target", Target);
+        request.Content.Headers.TryAddWithoutValidation("Content-Type", "application/x-amz-json-1.1");
+        foreach (var (name, value) in (IEnumerable<KeyValuePair<string, string>>)signed.Headers)
+        {
+            if (name.Equals("Content-Type", StringComparison.OrdinalIgnoreCase) || name.Equals("X-Amz-Target", StringComparison.OrdinalIgnoreCase)
+                || name.Equals("Host", StringComparison.OrdinalIgnoreCase) || name.Equals("Content-Length", StringComparison.OrdinalIgnoreCase))
+            {
+                // Set above, or derived by HttpClient from the URI and the content with the values that were signed.
+            }
+            else
+            {
+                request.Headers.TryAddWithoutValidation(name, value);
+            }
+        }
+
+        using var response = await httpClient.SendAsync(request, cancellationToken);
+        var payload = await response.Content.ReadAsByteArrayAsync(cancellationToken);
+        if (response.IsSuccessStatusCode)
+        {
+            return JsonSerializer.Deserialize<GetResourcesOutput>(payload)
+                   ?? throw new CurException(CurErrorCodes.Transient, "GetResources returned an empty body");
+        }
+
+        var error = TryReadError(payload);
+        var type = error?.Type ?? (response.Headers.TryGetValues("x-amzn-ErrorType", out var t) ? t.FirstOrDefault() : null);
+        type = type?.Split(':')[0].Split('#')[^1];
+        var message = $"GetResources failed ({(int)response.StatusCode} {type}): {error?.Message}";
+        throw type switch
+        {
+            "ThrottlingException" or "InternalServiceException" or "ExpiredTokenException" => new CurException(CurErrorCodes.Transient, message),
+            _ when (int)response.StatusCode >= 500 || response.StatusCode == HttpStatusCode.TooManyRequests => new CurException(CurErrorCodes.Transient, message),
+            _ => new CurException(CurErrorCodes.AccessDenied, message + " (the role needs tag:GetResources on *)"),
+        };
+    }
+
+    private static ErrorOutput? TryReadError(byte[] payload)
+    {
+        try
+        {
+            return payload.Length == 0 ? null : JsonSerializer.Deserialize<ErrorOutput>(payload);
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Tag lookup for key {TagKey}: {Resources} resources in {Pages} pages")]
+    private static partial void LogTagLookup(ILogger logger, string tagKey, int resources, int pages);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "GetResources attempt {Attempt} failed, retrying: {Reason}")]
+    private static partial void LogRetry(ILogger logger, int attempt, string reason);
+
+    private sealed record GetResourcesInput(
+        [property: JsonPropertyName("TagFilters")] List<TagFilterInput> TagFilters,
+        [property: JsonPropertyName("ResourcesPerPage")] int ResourcesPerPage,
+        [property: JsonPropertyName("PaginationToken"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? PaginationToken);
+
+    private sealed record TagFilterInput([property: JsonPropertyName("Key")] string Key);
+
+    private sealed record GetResourcesOutput(
+        [property: JsonPropertyName("PaginationToken")] string? PaginationToken,
+        [property: JsonPropertyName("ResourceTagMappingList")] List<ResourceTagMappingOutput>? ResourceTagMappingList);
+
+    private sealed record ResourceTagMappingOutput(
+        [property: JsonPropertyName("ResourceARN")] string? ResourceARN,
+        [property: JsonPropertyName("Tags")] List<TagOutput>? Tags);
+
+    private sealed record TagOutput([property: JsonPropertyName("Key")] string? Key, [property: JsonPropertyName("Value")] string? Value);
+
+    private sealed record ErrorOutput(
+        [property: JsonPropertyName("__type")] string? Type,
+        [property: JsonPropertyName("message")] string? LowerMessage,
+        [property: JsonPropertyName("Message")] string? UpperMessage)
+    {
+        [JsonIgnore]
+        public string? Message => UpperMessage ?? LowerMessage;
+    }
+}

@@ -1,0 +1,246 @@
+using System.Security.Cryptography;
+using System.Text.Json;
+using Amazon.S3.Model;
+using CurWorkflows.Cur;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace CurWorkflows.Aws;
+
+/// <summary>The outcome of a download: where the file is and how many bytes this call moved.</summary>
+public sealed record DownloadResult(
+    string Path, long Size, string ETag, long BytesTransferred, long ResumedFromBytes, int Requests, bool AlreadyComplete);
+
+/// <summary>Progress of a download, for heartbeats.</summary>
+public readonly record struct DownloadProgress(long BytesOnDisk, long Size);
+
+/// <summary>
+/// Downloads an S3 object to a spool file with ranged GETs, resuming from the bytes already on disk: after a
+/// dropped connection within a call, and after a process restart (a <c>.part</c> file plus a small
+/// <c>.part.json</c> sidecar with the ETag and size). Each GET carries If-Match on the ETag, so a file that AWS
+/// replaces mid-download is never stitched together from two deliveries.
+/// </summary>
+public sealed partial class ResumableDownloader(AwsClientFactory clients, ILogger<ResumableDownloader>? logger = null)
+{
+    private const int BufferSize = 1 << 20;
+    private readonly ILogger _logger = logger ?? (ILogger)NullLogger.Instance;
+
+    public async Task<DownloadResult> DownloadAsync(
+        CustomerRole role, string bucket, string key, string destinationPath,
+        IProgress<DownloadProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        var name = $"s3://{bucket}/{key}";
+        var s3 = clients.S3(role);
+        var partPath = destinationPath + ".part";
+        var sidecarPath = destinationPath + ".part.json";
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(destinationPath))!);
+
+        long size;
+        string eTag;
+        if (LeadingSlashKeys.Applies(key))
+        {
+            using var raw = await LeadingSlashKeys.SendAsync(clients, role, HttpMethod.Head, bucket, key, null, null, AwsCall.GetObject, cancellationToken);
+            (size, eTag) = (raw.ContentLength, raw.ETag);
+        }
+        else
+        {
+            try
+            {
+                var head = await s3.GetObjectMetadataAsync(new GetObjectMetadataRequest { BucketName = bucket, Key = key }, cancellationToken);
+                (size, eTag) = (head.ContentLength, head.ETag);
+            }
+            catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
+            {
+                throw AwsErrors.Map(ex, AwsCall.GetObject, name);
+            }
+        }
+
+        var state = new SpoolState(bucket, key, eTag, size);
+
+        if (File.Exists(destinationPath) && new FileInfo(destinationPath).Length == size && ReadSidecar(destinationPath + ".json") == state)
+        {
+            return new DownloadResult(destinationPath, size, eTag, 0, size, 1, AlreadyComplete: true);
+        }
+
+        long onDisk = 0;
+        if (File.Exists(partPath) && ReadSidecar(sidecarPath) == state)
+        {
+            onDisk = Math.Min(new FileInfo(partPath).Length, size);
+        }
+        else
+        {
+            File.Delete(partPath);
+            await File.WriteAllTextAsync(sidecarPath, JsonSerializer.Serialize(state), cancellationToken);
+        }
+
+        EnsureFreeSpace(destinationPath, size - onDisk, name);
+        var resumedFrom = onDisk;
+        long transferred = 0;
+        var requests = 1;
+        var failuresWithoutProgress = 0;
+        if (onDisk > 0)
+        {
+            LogResuming(_logger, name, onDisk, size);
+        }
+
+        await using (var file = new FileStream(partPath, FileMode.OpenOrCreate, FileAccess.Write, FileShare.Read, BufferSize, FileOptions.Asynchronous))
+        {
+            file.SetLength(onDisk);
+            file.Seek(onDisk, SeekOrigin.Begin);
+            var buffer = new byte[BufferSize];
+            while (onDisk < size)
+            {
+                var before = onDisk;
+                try
+                {
+                    requests++;
+                    // Bounded ranges: an abandoned response (cancellation) is drained by the HTTP stack to its end,
+                    // so a range to the end of a multi-GB file would be transferred again for nothing.
+                    var end = Math.Min(size, onDisk + clients.Options.DownloadRangeBytes) - 1;
+                    using var opened = await OpenRangeAsync(role, bucket, key, onDisk, end, eTag, cancellationToken);
+                    var body = opened.Body;
+                    int read;
+                    while ((read = await body.ReadAsync(buffer, cancellationToken)) > 0)
+                    {
+                        await file.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
+                        onDisk += read;
+                        transferred += read;
+                        progress?.Report(new DownloadProgress(onDisk, size));
+                    }
+
+                    if (onDisk <= end)
+                    {
+                        throw new IOException($"the response ended after {onDisk - before} bytes, {end + 1 - onDisk} bytes short of the range");
+                    }
+                }
+                catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
+                {
+                    await file.FlushAsync(CancellationToken.None);
+                    var mapped = AwsErrors.Map(ex, AwsCall.GetObject, name);
+                    if (ex is Amazon.S3.AmazonS3Exception { ErrorCode: "PreconditionFailed" } || (ex is CurException && ex.Message.Contains("changed during the download", StringComparison.Ordinal)))
+                    {
+                        // The object was replaced by a newer delivery: start over on the next attempt.
+                        await file.DisposeAsync();
+                        DeleteSpool(partPath, sidecarPath);
+                        throw new CurException(CurErrorCodes.Transient, $"{name} changed during the download (ETag no longer {eTag}); retrying from the start", ex);
+                    }
+
+                    failuresWithoutProgress = onDisk > before ? 0 : failuresWithoutProgress + 1;
+                    if (mapped.Code != CurErrorCodes.Transient || failuresWithoutProgress >= clients.Options.DownloadMaxAttempts)
+                    {
+                        throw mapped;
+                    }
+
+                    LogRetrying(_logger, name, onDisk, size, mapped.Message);
+                    await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(5000, 100 * (1 << Math.Min(failuresWithoutProgress, 6)))), cancellationToken);
+                }
+                finally
+                {
+                    if (cancellationToken.IsCancellationRequested)
+                    {
+                        await file.FlushAsync(CancellationToken.None);
+                    }
+                }
+            }
+
+            await file.FlushAsync(cancellationToken);
+        }
+
+        await VerifyAsync(partPath, state, sidecarPath, name, cancellationToken);
+        File.Move(partPath, destinationPath, overwrite: true);
+        File.Move(sidecarPath, destinationPath + ".json", overwrite: true);
+        LogDownloaded(_logger, name, size, transferred, resumedFrom, requests);
+        return new DownloadResult(destinationPath, size, eTag, transferred, resumedFrom, requests, AlreadyComplete: false);
+    }
+
+    private async Task<OpenedRange> OpenRangeAsync(
+        CustomerRole role, string bucket, string key, long from, long to, string eTag, CancellationToken cancellationToken)
+    {
+        if (LeadingSlashKeys.Applies(key))
+        {
+            var raw = await LeadingSlashKeys.SendAsync(clients, role, HttpMethod.Get, bucket, key, (from, to), eTag, AwsCall.GetObject, cancellationToken);
+            return new OpenedRange(await raw.Response.Content.ReadAsStreamAsync(cancellationToken), raw);
+        }
+
+        var response = await clients.S3(role).GetObjectAsync(
+            new GetObjectRequest { BucketName = bucket, Key = key, ByteRange = new ByteRange(from, to), EtagToMatch = eTag }, cancellationToken);
+        return new OpenedRange(response.ResponseStream, response);
+    }
+
+    private sealed record OpenedRange(Stream Body, IDisposable Owner) : IDisposable
+    {
+        public void Dispose()
+        {
+            Body.Dispose();
+            Owner.Dispose();
+        }
+    }
+
+    private static async Task VerifyAsync(string partPath, SpoolState state, string sidecarPath, string name, CancellationToken cancellationToken)
+    {
+        var length = new FileInfo(partPath).Length;
+        if (length != state.Size)
+        {
+            DeleteSpool(partPath, sidecarPath);
+            throw new CurException(CurErrorCodes.Transient, $"{name}: downloaded {length} bytes, expected {state.Size}; the spool file was discarded");
+        }
+
+        // A single-part upload's ETag is the MD5 of the content; multipart ETags ("<md5>-<parts>") are not,
+        // and for those the size check plus If-Match on every range is what guarantees one consistent object.
+        var plain = state.ETag.Trim('"');
+        if (plain.Length == 32 && !plain.Contains('-', StringComparison.Ordinal))
+        {
+            await using var stream = new FileStream(partPath, FileMode.Open, FileAccess.Read, FileShare.Read, BufferSize, FileOptions.SequentialScan | FileOptions.Asynchronous);
+#pragma warning disable CA5351 // Comparing with S3's MD5 ETag; integrity, not security.
+            var md5 = Convert.ToHexStringLower(await MD5.HashDataAsync(stream, cancellationToken));
+#pragma warning restore CA5351
+            if (!string.Equals(md5, plain, StringComparison.OrdinalIgnoreCase))
+            {
+                await stream.DisposeAsync();
+                DeleteSpool(partPath, sidecarPath);
+                throw new CurException(CurErrorCodes.Transient, $"{name}: content MD5 {md5} does not match ETag {state.ETag}; the spool file was discarded");
+            }
+        }
+    }
+
+    private void EnsureFreeSpace(string destinationPath, long bytesNeeded, string name)
+    {
+        var directory = Path.GetDirectoryName(Path.GetFullPath(destinationPath))!;
+        var available = new DriveInfo(directory).AvailableFreeSpace;
+        var required = bytesNeeded + clients.Options.DownloadFreeSpaceMarginBytes;
+        if (available < required)
+        {
+            throw new CurException(CurErrorCodes.Transient,
+                $"{name}: not enough free disk in {directory} ({available} bytes free, {required} needed including a margin of {clients.Options.DownloadFreeSpaceMarginBytes})");
+        }
+    }
+
+    private static SpoolState? ReadSidecar(string path)
+    {
+        try
+        {
+            return File.Exists(path) ? JsonSerializer.Deserialize<SpoolState>(File.ReadAllText(path)) : null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    private static void DeleteSpool(string partPath, string sidecarPath)
+    {
+        File.Delete(partPath);
+        File.Delete(sidecarPath);
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Resuming {Object} at byte {OnDisk} of {Size}")]
+    private static partial void LogResuming(ILogger logger, string @object, long onDisk, long size);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Download of {Object} interrupted at byte {OnDisk} of {Size}, resuming: {Reason}")]
+    private static partial void LogRetrying(ILogger logger, string @object, long onDisk, long size, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Downloaded {Object}: {Size} bytes, {Transferred} transferred by this call (resumed from {ResumedFrom}), {Requests} requests")]
+    private static partial void LogDownloaded(ILogger logger, string @object, long size, long transferred, long resumedFrom, int requests);
+
+    private sealed record SpoolState(string Bucket, string Key, string ETag, long Size);
+}

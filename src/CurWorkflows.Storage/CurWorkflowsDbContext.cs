@@ -1,0 +1,80 @@
+using System.Text;
+using CurWorkflows.Storage.Entities;
+using Microsoft.EntityFrameworkCore;
+
+namespace CurWorkflows.Storage;
+
+/// <summary>
+/// The CurWorkflows database. Each provider has a subclass (<see cref="SqliteCurWorkflowsDbContext"/>,
+/// <see cref="PostgreSqlCurWorkflowsDbContext"/>, <see cref="SqlServerCurWorkflowsDbContext"/>) that owns that
+/// provider's migration set; code should depend on this base type through <c>IDbContextFactory&lt;CurWorkflowsDbContext&gt;</c>.
+/// </summary>
+public abstract class CurWorkflowsDbContext : DbContext
+{
+    protected CurWorkflowsDbContext(DbContextOptions options)
+        : base(options)
+    {
+    }
+
+    public abstract StorageProvider Provider { get; }
+
+    public DbSet<Organization> Organizations => Set<Organization>();
+
+    public DbSet<ApiKey> ApiKeys => Set<ApiKey>();
+
+    public DbSet<Integration> Integrations => Set<Integration>();
+
+    public DbSet<CollectionRun> CollectionRuns => Set<CollectionRun>();
+
+    public DbSet<BillingPeriod> BillingPeriods => Set<BillingPeriod>();
+
+    public DbSet<DailyPackageCostRow> DailyPackageCosts => Set<DailyPackageCostRow>();
+
+    public DbSet<DailyResourceCostRow> DailyResourceCosts => Set<DailyResourceCostRow>();
+
+    public DbSet<MonthlyPackageCostRow> MonthlyPackageCosts => Set<MonthlyPackageCostRow>();
+
+    public DbSet<StagedDailyPackageCost> StagedDailyPackageCosts => Set<StagedDailyPackageCost>();
+
+    public DbSet<StagedDailyResourceCost> StagedDailyResourceCosts => Set<StagedDailyResourceCost>();
+
+    public DbSet<StagedMonthlyPackageCost> StagedMonthlyPackageCosts => Set<StagedMonthlyPackageCost>();
+
+    protected override void OnModelCreating(ModelBuilder modelBuilder)
+    {
+        modelBuilder.ApplyConfigurationsFromAssembly(typeof(CurWorkflowsDbContext).Assembly);
+
+        // snake_case columns so that the hand-written bulk and replace SQL reads the same on every provider.
+        foreach (var entityType in modelBuilder.Model.GetEntityTypes())
+        {
+            foreach (var property in entityType.GetProperties())
+            {
+                property.SetColumnName(ToSnakeCase(property.Name));
+            }
+        }
+    }
+
+    internal static string ToSnakeCase(string name)
+    {
+        var builder = new StringBuilder(name.Length + 8);
+        for (var i = 0; i < name.Length; i++)
+        {
+            var c = name[i];
+            if (char.IsUpper(c))
+            {
+                if (i > 0 && (char.IsLower(name[i - 1]) || (i + 1 < name.Length && char.IsLower(name[i + 1]) && char.IsUpper(name[i - 1]))))
+                {
+                    builder.Append('_');
+                }
+
+                builder.Append(char.ToLowerInvariant(c));
+            }
+            else
+            {
+                builder.Append(c);
+            }
+        }
+
+        return builder.ToString();
+    }
+}

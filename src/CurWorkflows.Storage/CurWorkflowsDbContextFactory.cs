@@ -1,0 +1,56 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+
+namespace CurWorkflows.Storage;
+
+/// <summary>
+/// Creates the provider-specific context for the configured provider, so that each provider's own migration set
+/// applies. Registered as <c>IDbContextFactory&lt;CurWorkflowsDbContext&gt;</c>.
+/// </summary>
+public sealed class CurWorkflowsDbContextFactory : IDbContextFactory<CurWorkflowsDbContext>
+{
+    private readonly Func<CurWorkflowsDbContext> _create;
+
+    public CurWorkflowsDbContextFactory(IOptions<StorageOptions> options)
+        : this(options.Value)
+    {
+    }
+
+    /// <param name="configure">Extra options (interceptors, logging), applied after the provider.</param>
+    public CurWorkflowsDbContextFactory(StorageOptions options, Action<DbContextOptionsBuilder>? configure = null)
+    {
+        Options = options;
+        var timeout = (int)Math.Ceiling(options.CommandTimeout.TotalSeconds);
+        switch (options.Provider)
+        {
+            case StorageProvider.Sqlite:
+                var sqlite = new DbContextOptionsBuilder<SqliteCurWorkflowsDbContext>()
+                    .UseSqlite(options.ConnectionString, o => o.CommandTimeout(timeout))
+                    .AddInterceptors(SqlitePragmaInterceptor.Instance);
+                configure?.Invoke(sqlite);
+                var sqliteOptions = sqlite.Options;
+                _create = () => new SqliteCurWorkflowsDbContext(sqliteOptions);
+                break;
+            case StorageProvider.PostgreSql:
+                var postgres = new DbContextOptionsBuilder<PostgreSqlCurWorkflowsDbContext>()
+                    .UseNpgsql(options.ConnectionString, o => o.CommandTimeout(timeout));
+                configure?.Invoke(postgres);
+                var postgresOptions = postgres.Options;
+                _create = () => new PostgreSqlCurWorkflowsDbContext(postgresOptions);
+                break;
+            case StorageProvider.SqlServer:
+                var sqlServer = new DbContextOptionsBuilder<SqlServerCurWorkflowsDbContext>()
+                    .UseSqlServer(options.ConnectionString, o => o.CommandTimeout(timeout));
+                configure?.Invoke(sqlServer);
+                var sqlServerOptions = sqlServer.Options;
+                _create = () => new SqlServerCurWorkflowsDbContext(sqlServerOptions);
+                break;
+            default:
+                throw new ArgumentOutOfRangeException(nameof(options), options.Provider, "Unknown storage provider.");
+        }
+    }
+
+    public StorageOptions Options { get; }
+
+    public CurWorkflowsDbContext CreateDbContext() => _create();
+}

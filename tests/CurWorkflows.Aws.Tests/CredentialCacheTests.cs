@@ -1,0 +1,108 @@
+using System.Diagnostics;
+using CurWorkflows.Cur;
+using CurWorkflows.LocalAws;
+
+namespace CurWorkflows.Aws.Tests;
+
+public class CredentialCacheTests(LocalAwsFixture aws) : IClassFixture<LocalAwsFixture>
+{
+    private const string Bucket = "massdriver-costs-cred0001";
+
+    private static async Task ListAsync(AwsClientFactory factory, CustomerRole role)
+    {
+        await foreach (var _ in new CurBucketReader(factory).ListObjectsAsync(role, Bucket, ""))
+        {
+        }
+    }
+
+    [Fact]
+    public async Task S3_RepeatedCallsOfOneIntegration_AssumeRoleOnce()
+    {
+        aws.Server.CreateBucket(Bucket);
+        aws.Server.Objects.PutObject(Bucket, "k", [1]);
+        using var factory = aws.CreateFactory();
+        var before = aws.Server.Counters.Requests(LocalAwsOperations.AssumeRole);
+
+        for (var i = 0; i < 5; i++)
+        {
+            await ListAsync(factory, LocalAwsFixture.Role("cache-a"));
+        }
+
+        await ListAsync(factory, LocalAwsFixture.Role("cache-b"));
+
+        Assert.Equal(2, aws.Server.Counters.Requests(LocalAwsOperations.AssumeRole) - before);
+    }
+
+    [Fact]
+    public async Task S3_CredentialsWithinTheRefreshMargin_RenewedBeforeTheyExpire()
+    {
+        aws.Server.CreateBucket(Bucket);
+        // 15-minute sessions renewed when less than 14:59 remain: i.e. one second after they were issued.
+        using var factory = aws.CreateFactory(o =>
+        {
+            o.SessionDuration = TimeSpan.FromMinutes(15);
+            o.CredentialRefreshMargin = TimeSpan.FromMinutes(15) - TimeSpan.FromSeconds(1);
+        });
+        var role = LocalAwsFixture.Role("refresh");
+        var before = aws.Server.Counters.Requests(LocalAwsOperations.AssumeRole);
+
+        var firstExpiry = await factory.EnsureRoleAsync(role);
+        await ListAsync(factory, role);
+        Assert.Equal(1, aws.Server.Counters.Requests(LocalAwsOperations.AssumeRole) - before);
+        Assert.InRange(firstExpiry, DateTime.UtcNow.AddMinutes(14), DateTime.UtcNow.AddMinutes(16));
+
+        await Task.Delay(TimeSpan.FromSeconds(1.5));
+        await ListAsync(factory, role);
+
+        Assert.Equal(2, aws.Server.Counters.Requests(LocalAwsOperations.AssumeRole) - before);
+    }
+
+    [Fact]
+    public async Task S3_ChangedExternalId_AssumesAgainAndFailsAccessDenied()
+    {
+        aws.Server.CreateBucket(Bucket);
+        using var factory = aws.CreateFactory();
+        await ListAsync(factory, LocalAwsFixture.Role("rotated"));
+
+        var ex = await Assert.ThrowsAsync<CurException>(() => factory.EnsureRoleAsync(LocalAwsFixture.Role("rotated", externalId: "rotated-but-wrong")));
+
+        Assert.Equal(CurErrorCodes.AccessDenied, ex.Code);
+    }
+
+    [Fact]
+    public async Task AssumeRole_Throttled_SdkRetriesAndSucceeds()
+    {
+        aws.Server.Faults.Add(new InjectedFault(FaultKind.Throttling, LocalAwsOperations.AssumeRole));
+        using var factory = aws.CreateFactory();
+
+        await factory.EnsureRoleAsync(LocalAwsFixture.Role("sts-throttle"));
+
+        Assert.True(aws.Server.Counters.Errors("Throttling") >= 1);
+        Assert.Equal(0, aws.Server.Faults.Pending);
+    }
+
+    [Fact]
+    public async Task Download_SlowBody_CompletesAtTheInjectedRate()
+    {
+        aws.Server.CreateBucket(Bucket);
+        var content = System.Security.Cryptography.RandomNumberGenerator.GetBytes(1024 * 1024);
+        aws.Server.Objects.PutObject(Bucket, "slow/file.bin", content);
+        aws.Server.Faults.Add(new InjectedFault(FaultKind.SlowBody, LocalAwsOperations.GetObject, BytesPerSecond: 1024 * 1024));
+        using var factory = aws.CreateFactory();
+        var destination = Path.Combine(Path.GetTempPath(), $"curworkflows-slow-{Guid.NewGuid():N}.bin");
+        var stopwatch = Stopwatch.StartNew();
+        try
+        {
+            await new ResumableDownloader(factory).DownloadAsync(LocalAwsFixture.Role("slow"), Bucket, "slow/file.bin", destination);
+            stopwatch.Stop();
+
+            Assert.Equal(content, await File.ReadAllBytesAsync(destination));
+            Assert.True(stopwatch.Elapsed >= TimeSpan.FromSeconds(0.8), $"took {stopwatch.Elapsed}");
+        }
+        finally
+        {
+            File.Delete(destination);
+            File.Delete(destination + ".json");
+        }
+    }
+}

@@ -1,0 +1,188 @@
+using System.Security.Cryptography;
+using CurWorkflows.Cur;
+using CurWorkflows.LocalAws;
+using Xunit.Abstractions;
+
+namespace CurWorkflows.Aws.Tests;
+
+public sealed class LargeObjectFixture : LocalAwsFixture
+{
+    public const long Size = 300L * 1024 * 1024;
+
+    public string SourcePath { get; } = Path.Combine(Path.GetTempPath(), $"curworkflows-aws-300mb-{Guid.NewGuid():N}.bin");
+
+    public string SpoolDirectory { get; } = Path.Combine(Path.GetTempPath(), $"curworkflows-aws-spool-{Guid.NewGuid():N}");
+
+    public byte[] SourceSha256 { get; private set; } = [];
+
+    public override async Task InitializeAsync()
+    {
+        await base.InitializeAsync();
+        var random = new Random(20241101);
+        var buffer = new byte[1024 * 1024];
+        await using (var file = new FileStream(SourcePath, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20))
+        {
+            for (long written = 0; written < Size; written += buffer.Length)
+            {
+                random.NextBytes(buffer);
+                await file.WriteAsync(buffer);
+            }
+        }
+
+        await using (var read = File.OpenRead(SourcePath))
+        {
+            SourceSha256 = await SHA256.HashDataAsync(read);
+        }
+
+        Directory.CreateDirectory(SpoolDirectory);
+    }
+
+    public override async Task DisposeAsync()
+    {
+        await base.DisposeAsync();
+        File.Delete(SourcePath);
+        Directory.Delete(SpoolDirectory, recursive: true);
+    }
+}
+
+public class DownloadTests(LargeObjectFixture aws, ITestOutputHelper output) : IClassFixture<LargeObjectFixture>
+{
+    private const string Bucket = "massdriver-costs-dl000001";
+
+    private sealed class CancelAt(long bytes, CancellationTokenSource cancellation) : IProgress<DownloadProgress>
+    {
+        public void Report(DownloadProgress value)
+        {
+            if (value.BytesOnDisk >= bytes)
+            {
+                cancellation.Cancel();
+            }
+        }
+    }
+
+    [Fact]
+    public async Task DownloadAsync_300MB_SurvivesTwoResetsAndARestart_TransfersAboutOnceByteIdentical()
+    {
+        aws.Server.CreateBucket(Bucket);
+        const string key = "massdriver/massdriver-costs/20241101-20241201/massdriver-costs-1.csv.zip";
+        await aws.Server.Objects.PutObjectFromFileAsync(Bucket, key, aws.SourcePath);
+        aws.Server.Faults.Add(new InjectedFault(FaultKind.ResetAfterBytes, LocalAwsOperations.GetObject, AfterBytes: 3L * 1024 * 1024));
+        aws.Server.Faults.Add(new InjectedFault(FaultKind.ResetAfterBytes, LocalAwsOperations.GetObject, AfterBytes: 5L * 1024 * 1024));
+        var servedBefore = aws.Server.Counters.ObjectBytesServed;
+        var requestedBefore = aws.Server.Counters.ObjectBytesRequested;
+        var getsBefore = aws.Server.Counters.Requests(LocalAwsOperations.GetObject);
+        var destination = Path.Combine(aws.SpoolDirectory, "report-1.csv.zip");
+        var role = LocalAwsFixture.Role("download");
+        var started = System.Diagnostics.Stopwatch.StartNew();
+
+        // First worker: two connections reset in the middle of a body (3 MiB and 5 MiB into an 8 MiB range),
+        // then it is stopped at ~150 MB (a process restart).
+        using (var firstFactory = aws.CreateFactory())
+        {
+            using var stop = new CancellationTokenSource();
+            var first = new ResumableDownloader(firstFactory);
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() =>
+                first.DownloadAsync(role, Bucket, key, destination, new CancelAt(150L * 1024 * 1024, stop), stop.Token));
+        }
+
+        Assert.Equal(0, aws.Server.Faults.Pending);
+        Assert.True(File.Exists(destination + ".part"));
+        Assert.True(File.Exists(destination + ".part.json"));
+        var partial = new FileInfo(destination + ".part").Length;
+        Assert.InRange(partial, 150L * 1024 * 1024, LargeObjectFixture.Size - 1);
+
+        // Second worker: a new factory and downloader resume from the bytes on disk.
+        using var secondFactory = aws.CreateFactory();
+        var result = await new ResumableDownloader(secondFactory).DownloadAsync(role, Bucket, key, destination);
+        started.Stop();
+
+        Assert.False(result.AlreadyComplete);
+        Assert.Equal(partial, result.ResumedFromBytes);
+        Assert.Equal(LargeObjectFixture.Size - partial, result.BytesTransferred);
+        Assert.Equal(LargeObjectFixture.Size, new FileInfo(destination).Length);
+        Assert.False(File.Exists(destination + ".part"));
+        await using (var downloaded = File.OpenRead(destination))
+        {
+            Assert.Equal(aws.SourceSha256, await SHA256.HashDataAsync(downloaded));
+        }
+
+        var served = aws.Server.Counters.ObjectBytesServed - servedBefore;
+        var requested = aws.Server.Counters.ObjectBytesRequested - requestedBefore;
+        var gets = aws.Server.Counters.Requests(LocalAwsOperations.GetObject) - getsBefore;
+        var ratio = (double)served / LargeObjectFixture.Size;
+        output.WriteLine($"300 MiB download: {served:N0} bytes served ({ratio:F3}x), {requested:N0} bytes requested in ranges, {gets} GETs, {started.Elapsed.TotalSeconds:F1} s incl. MD5/SHA-256 checks; resumed from {partial:N0} after restart");
+        Assert.InRange(ratio, 1.0, 1.1);
+        Assert.True(gets >= 4, $"expected at least 4 ranged GETs (2 resets + restart), saw {gets}");
+
+        // A repeated call (an activity retry after success) transfers nothing.
+        var again = await new ResumableDownloader(secondFactory).DownloadAsync(role, Bucket, key, destination);
+        Assert.True(again.AlreadyComplete);
+        Assert.Equal(0, again.BytesTransferred);
+        File.Delete(destination);
+        File.Delete(destination + ".json");
+    }
+
+    [Fact]
+    public async Task DownloadAsync_NotEnoughFreeDisk_RefusesToStart()
+    {
+        aws.Server.CreateBucket(Bucket);
+        aws.Server.Objects.PutObject(Bucket, "small/file.csv", new byte[1000]);
+        using var factory = aws.CreateFactory(o => o.DownloadFreeSpaceMarginBytes = long.MaxValue / 2);
+        var getsBefore = aws.Server.Counters.Requests(LocalAwsOperations.GetObject);
+
+        var ex = await Assert.ThrowsAsync<CurException>(() =>
+            new ResumableDownloader(factory).DownloadAsync(LocalAwsFixture.Role("disk"), Bucket, "small/file.csv", Path.Combine(aws.SpoolDirectory, "disk.csv")));
+
+        Assert.Equal(CurErrorCodes.Transient, ex.Code);
+        Assert.Contains("free disk", ex.Message, StringComparison.Ordinal);
+        Assert.Equal(getsBefore, aws.Server.Counters.Requests(LocalAwsOperations.GetObject));
+    }
+
+    [Fact]
+    public async Task DownloadAsync_ObjectReplacedMidDownload_TransientAndNextAttemptGetsTheNewObject()
+    {
+        aws.Server.CreateBucket(Bucket);
+        const string key = "replaced/file.csv";
+        var original = RandomNumberGenerator.GetBytes(3 * 1024 * 1024);
+        var replacement = RandomNumberGenerator.GetBytes(2 * 1024 * 1024);
+        aws.Server.Objects.PutObject(Bucket, key, original);
+        aws.Server.Faults.Add(new InjectedFault(FaultKind.ResetAfterBytes, LocalAwsOperations.GetObject, AfterBytes: 1024 * 1024));
+        using var factory = aws.CreateFactory();
+        var destination = Path.Combine(aws.SpoolDirectory, "replaced.csv");
+        var downloader = new ResumableDownloader(factory);
+        var replaced = false;
+        var progress = new SyncProgress(p =>
+        {
+            if (!replaced && p.BytesOnDisk >= 1024 * 1024)
+            {
+                replaced = true;
+                aws.Server.Objects.PutObject(Bucket, key, replacement);
+            }
+        });
+
+        var ex = await Assert.ThrowsAsync<CurException>(() => downloader.DownloadAsync(LocalAwsFixture.Role("replace"), Bucket, key, destination, progress));
+        Assert.Equal(CurErrorCodes.Transient, ex.Code);
+        Assert.True(aws.Server.Counters.Errors("PreconditionFailed") >= 1);
+
+        var result = await downloader.DownloadAsync(LocalAwsFixture.Role("replace"), Bucket, key, destination);
+        Assert.Equal(replacement, await File.ReadAllBytesAsync(destination));
+        Assert.Equal(0, result.ResumedFromBytes);
+    }
+
+    [Fact]
+    public async Task DownloadAsync_MissingObject_ReportNotFound()
+    {
+        aws.Server.CreateBucket(Bucket);
+        using var factory = aws.CreateFactory();
+
+        var ex = await Assert.ThrowsAsync<CurException>(() =>
+            new ResumableDownloader(factory).DownloadAsync(LocalAwsFixture.Role("missing"), Bucket, "nope.csv", Path.Combine(aws.SpoolDirectory, "nope.csv")));
+
+        Assert.Equal(CurErrorCodes.ReportNotFound, ex.Code);
+    }
+
+    private sealed class SyncProgress(Action<DownloadProgress> report) : IProgress<DownloadProgress>
+    {
+        public void Report(DownloadProgress value) => report(value);
+    }
+}

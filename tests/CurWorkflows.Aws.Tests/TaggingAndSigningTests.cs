@@ -1,0 +1,189 @@
+using System.Text;
+using Amazon.Runtime;
+using Amazon.S3;
+using Amazon.S3.Model;
+using Amazon.SecurityToken;
+using Amazon.SecurityToken.Model;
+using CurWorkflows.Cur;
+using CurWorkflows.LocalAws;
+
+namespace CurWorkflows.Aws.Tests;
+
+public class TaggingTests(LocalAwsFixture aws) : IClassFixture<LocalAwsFixture>
+{
+    [Fact]
+    public async Task GetTagValuesAsync_250TaggedResourcesOver3Pages_MapsEveryArnToItsPackage()
+    {
+        for (var i = 0; i < 250; i++)
+        {
+            aws.Server.AddTaggedResource($"arn:aws:ec2:us-east-1:123456789012:instance/i-{i:x17}",
+                new Dictionary<string, string> { ["md-package"] = $"pkg-{i % 7}", ["Name"] = $"web {i}" });
+        }
+
+        aws.Server.AddTaggedResource("arn:aws:s3:::untagged-bucket", new Dictionary<string, string> { ["team"] = "x" });
+        aws.Server.Faults.Add(new InjectedFault(FaultKind.Throttling, LocalAwsOperations.GetResources));
+        var before = aws.Server.Counters.Requests(LocalAwsOperations.GetResources);
+        using var factory = aws.CreateFactory();
+        using var http = new HttpClient();
+
+        var tags = await new ResourceTagClient(factory, http).GetTagValuesAsync(LocalAwsFixture.Role("tags"), "user:md-package");
+
+        Assert.Equal(250, tags.Count);
+        Assert.Equal("pkg-3", tags["arn:aws:ec2:us-east-1:123456789012:instance/i-0000000000000000a"]);
+        Assert.DoesNotContain("arn:aws:s3:::untagged-bucket", tags.Keys);
+        Assert.Equal(4, aws.Server.Counters.Requests(LocalAwsOperations.GetResources) - before);
+        Assert.True(aws.Server.Counters.Errors("ThrottlingException") >= 1);
+    }
+}
+
+public class SigningAndPolicyTests(LocalAwsFixture aws) : IClassFixture<LocalAwsFixture>
+{
+    private const string Bucket = "massdriver-costs-sig00001";
+
+    private AmazonS3Client RawS3(AWSCredentials credentials) =>
+        new(credentials, new AmazonS3Config { ServiceURL = aws.Server.Url.ToString(), ForcePathStyle = true, AuthenticationRegion = "us-east-1", MaxErrorRetry = 0 });
+
+    private async Task<Credentials> AssumeAsync()
+    {
+        using var sts = new AmazonSecurityTokenServiceClient(
+            new BasicAWSCredentials(LocalAwsFixture.PlatformAccessKeyId, LocalAwsFixture.PlatformSecret),
+            new AmazonSecurityTokenServiceConfig { ServiceURL = aws.Server.Url.ToString(), AuthenticationRegion = "us-east-1" });
+        var response = await sts.AssumeRoleAsync(new AssumeRoleRequest
+        {
+            RoleArn = LocalAwsFixture.RoleArn, ExternalId = LocalAwsFixture.ExternalId, RoleSessionName = "signing-test", DurationSeconds = 3600,
+        });
+        return response.Credentials;
+    }
+
+    [Fact]
+    public async Task S3_SignedWithLiveTemporaryCredentials_Succeeds()
+    {
+        aws.Server.CreateBucket(Bucket);
+        aws.Server.Objects.PutObject(Bucket, "a.txt", "hello"u8.ToArray());
+        var credentials = await AssumeAsync();
+        using var s3 = RawS3(new SessionAWSCredentials(credentials.AccessKeyId, credentials.SecretAccessKey, credentials.SessionToken));
+
+        using var response = await s3.GetObjectAsync(Bucket, "a.txt");
+        using var reader = new StreamReader(response.ResponseStream);
+
+        Assert.Equal("hello", await reader.ReadToEndAsync());
+        Assert.True(credentials.Expiration > DateTime.UtcNow.AddMinutes(55));
+    }
+
+    [Fact]
+    public async Task S3_SignedWithWrongSecret_SignatureDoesNotMatch()
+    {
+        aws.Server.CreateBucket(Bucket);
+        var credentials = await AssumeAsync();
+        using var s3 = RawS3(new SessionAWSCredentials(credentials.AccessKeyId, "wrong" + credentials.SecretAccessKey, credentials.SessionToken));
+
+        var ex = await Assert.ThrowsAsync<AmazonS3Exception>(() => s3.ListObjectsV2Async(new ListObjectsV2Request { BucketName = Bucket }));
+
+        Assert.Equal("SignatureDoesNotMatch", ex.ErrorCode);
+        Assert.Equal(System.Net.HttpStatusCode.Forbidden, ex.StatusCode);
+    }
+
+    [Fact]
+    public async Task S3_SignedWithUnknownKeyOrPlatformKey_Refused()
+    {
+        aws.Server.CreateBucket(Bucket);
+        using var unknown = RawS3(new BasicAWSCredentials("AKIAUNKNOWN000000000", "whatever"));
+        using var platform = RawS3(new BasicAWSCredentials(LocalAwsFixture.PlatformAccessKeyId, LocalAwsFixture.PlatformSecret));
+
+        var unknownError = await Assert.ThrowsAsync<AmazonS3Exception>(() => unknown.ListObjectsV2Async(new ListObjectsV2Request { BucketName = Bucket }));
+        var platformError = await Assert.ThrowsAsync<AmazonS3Exception>(() => platform.ListObjectsV2Async(new ListObjectsV2Request { BucketName = Bucket }));
+
+        Assert.Equal("InvalidAccessKeyId", unknownError.ErrorCode);
+        Assert.Equal("AccessDenied", platformError.ErrorCode);
+    }
+
+    [Fact]
+    public async Task S3_SignedWithExpiredTemporaryCredentials_ExpiredToken()
+    {
+        aws.Server.CreateBucket(Bucket);
+        var credentials = await AssumeAsync();
+        aws.Server.ExpireSessions();
+        using var s3 = RawS3(new SessionAWSCredentials(credentials.AccessKeyId, credentials.SecretAccessKey, credentials.SessionToken));
+
+        var ex = await Assert.ThrowsAsync<AmazonS3Exception>(() => s3.ListObjectsV2Async(new ListObjectsV2Request { BucketName = Bucket }));
+
+        Assert.Equal("ExpiredToken", ex.ErrorCode);
+    }
+
+    [Fact]
+    public async Task S3_WrongSessionToken_Refused()
+    {
+        aws.Server.CreateBucket(Bucket);
+        var credentials = await AssumeAsync();
+        using var s3 = RawS3(new SessionAWSCredentials(credentials.AccessKeyId, credentials.SecretAccessKey, "forged-token"));
+
+        var ex = await Assert.ThrowsAsync<AmazonS3Exception>(() => s3.ListObjectsV2Async(new ListObjectsV2Request { BucketName = Bucket }));
+
+        Assert.Equal("InvalidToken", ex.ErrorCode);
+    }
+
+    [Fact]
+    public async Task Policy_ActionOutsideThePolicy_AccessDenied()
+    {
+        aws.Server.CreateBucket(Bucket);
+        aws.Server.CreateBucket("other-bucket");
+        aws.Server.Objects.PutObject("other-bucket", "x.csv", "x"u8.ToArray());
+        var credentials = await AssumeAsync();
+        using var s3 = RawS3(new SessionAWSCredentials(credentials.AccessKeyId, credentials.SecretAccessKey, credentials.SessionToken));
+
+        var put = await Assert.ThrowsAsync<AmazonS3Exception>(() => s3.PutObjectAsync(new PutObjectRequest { BucketName = Bucket, Key = "new.csv", ContentBody = "data" }));
+        var otherBucket = await Assert.ThrowsAsync<AmazonS3Exception>(() => s3.GetObjectAsync("other-bucket", "x.csv"));
+
+        Assert.Equal("AccessDenied", put.ErrorCode);
+        Assert.Equal("AccessDenied", otherBucket.ErrorCode);
+        Assert.Null(aws.Server.Objects.GetObject(Bucket, "new.csv"));
+    }
+
+    [Fact]
+    public async Task PutObject_AdminKeys_SeedsAnObjectThroughTheSdk()
+    {
+        aws.Server.CreateBucket(Bucket);
+        using var admin = RawS3(new BasicAWSCredentials(LocalAwsFixture.AdminAccessKeyId, LocalAwsFixture.AdminSecret));
+        var body = Encoding.UTF8.GetBytes(string.Concat(Enumerable.Repeat("line,of,csv\n", 20_000)));
+
+        await admin.PutObjectAsync(new PutObjectRequest { BucketName = Bucket, Key = "seeded/report.csv", InputStream = new MemoryStream(body) });
+
+        var stored = aws.Server.Objects.GetObject(Bucket, "seeded/report.csv");
+        Assert.NotNull(stored);
+        Assert.Equal(body.Length, stored.Size);
+    }
+
+    [Fact]
+    public async Task Tagging_RoleWithoutTagPermission_AccessDenied()
+    {
+        var policy = """{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:ListBucket","Resource":"arn:aws:s3:::massdriver-costs-*"}]}""";
+        await using var server = await LocalAwsServer.StartAsync(new LocalAwsOptions
+        {
+            PlatformKeys = [new LocalAwsAccessKey { AccessKeyId = LocalAwsFixture.PlatformAccessKeyId, SecretAccessKey = LocalAwsFixture.PlatformSecret }],
+            Roles = [new LocalAwsRoleTrust { RoleArn = LocalAwsFixture.RoleArn, ExternalId = LocalAwsFixture.ExternalId, PolicyJson = policy }],
+            LoggerFactory = aws.LoggerFactory,
+        });
+        using var factory = new AwsClientFactory(
+            Microsoft.Extensions.Options.Options.Create(new AwsOptions { StsServiceUrl = server.Url.ToString(), S3ServiceUrl = server.Url.ToString(), TaggingServiceUrl = server.Url.ToString(), S3ForcePathStyle = true }),
+            new AwsPlatformCredentials(new BasicAWSCredentials(LocalAwsFixture.PlatformAccessKeyId, LocalAwsFixture.PlatformSecret)));
+        using var http = new HttpClient();
+
+        var ex = await Assert.ThrowsAsync<CurException>(() => new ResourceTagClient(factory, http).GetTagValuesAsync(LocalAwsFixture.Role("no-tags"), "md-package"));
+
+        Assert.Equal(CurErrorCodes.AccessDenied, ex.Code);
+        Assert.Contains("AccessDeniedException", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void IamPolicy_ProductDocPolicy_AllowsExactlyTheThreeStatements()
+    {
+        var policy = IamPolicy.Load(LocalAwsFixture.PolicyPath);
+
+        Assert.True(policy.IsAllowed("s3:ListBucket", "arn:aws:s3:::massdriver-costs-a1b2c3d4"));
+        Assert.True(policy.IsAllowed("s3:GetObject", "arn:aws:s3:::massdriver-costs-a1b2c3d4/massdriver/x.csv.zip"));
+        Assert.True(policy.IsAllowed("tag:GetResources", "*"));
+        Assert.False(policy.IsAllowed("s3:PutObject", "arn:aws:s3:::massdriver-costs-a1b2c3d4/x"));
+        Assert.False(policy.IsAllowed("s3:GetObject", "arn:aws:s3:::other-bucket/x"));
+        Assert.False(policy.IsAllowed("s3:DeleteObject", "arn:aws:s3:::massdriver-costs-a1b2c3d4/x"));
+    }
+}

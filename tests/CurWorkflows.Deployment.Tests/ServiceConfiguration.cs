@@ -1,0 +1,56 @@
+namespace CurWorkflows.Deployment.Tests;
+
+/// <summary>
+/// The service's configuration keys from the team's shared configuration contract (the brief). The lead
+/// intends to read these from the service's appsettings.json once it exists.
+/// </summary>
+internal static class ServiceConfiguration
+{
+    public static readonly IReadOnlySet<string> Keys = new HashSet<string>(StringComparer.Ordinal)
+    {
+        "ConnectionStrings:CurWorkflows",
+        "Storage:Provider",
+        "Storage:ApplyMigrationsOnStartup",
+        "Temporal:Address",
+        "Temporal:Namespace",
+        "Temporal:TaskQueue",
+        "Temporal:UiBaseUrl",
+        "Temporal:CliPath",
+        "Host:Role",
+        "Aws:Region",
+        "Aws:StsServiceUrl",
+        "Aws:S3ServiceUrl",
+        "Aws:TaggingServiceUrl",
+        "Aws:S3ForcePathStyle",
+        "Collection:Interval",
+        "Collection:Cron",
+        "Collection:SpoolDirectory",
+        "Collection:MaxParallelFiles",
+        "Collection:BackfillMonths",
+    };
+
+    public static readonly IReadOnlySet<string> StorageProviders = new HashSet<string>(StringComparer.Ordinal)
+    {
+        "Sqlite", "PostgreSql", "SqlServer",
+    };
+
+    public static readonly IReadOnlySet<string> HostRoles = new HashSet<string>(StringComparer.Ordinal) { "All", "Api", "Worker" };
+
+    /// <summary>Settings read by ASP.NET Core and the .NET host themselves rather than by our options classes.</summary>
+    private static readonly HashSet<string> HostSettings = new HashSet<string>(StringComparer.Ordinal)
+    {
+        "ASPNETCORE_HTTP_PORTS", "ASPNETCORE_HTTPS_PORTS", "ASPNETCORE_URLS", "ASPNETCORE_ENVIRONMENT", "DOTNET_ENVIRONMENT",
+    };
+
+    /// <summary>Whether an environment variable name (`Section__Key` form) is a setting the service reads.</summary>
+    public static bool IsKnownEnvironmentVariable(string name)
+    {
+        if (HostSettings.Contains(name))
+        {
+            return true;
+        }
+
+        var key = name.Replace("__", ":", StringComparison.Ordinal);
+        return Keys.Contains(key) || key.StartsWith("Logging:LogLevel:", StringComparison.Ordinal);
+    }
+}
