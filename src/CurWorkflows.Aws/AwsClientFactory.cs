@@ -79,6 +79,12 @@ public sealed partial class AwsClientFactory : IDisposable
     /// <summary>The role's credentials for signing requests by hand (the tagging API). Internal: never hand them out.</summary>
     internal AWSCredentials Credentials(CustomerRole role) => Session(role).Credentials;
 
+    /// <summary>
+    /// Forgets the role's temporary credentials so that the next call assumes the role again; used when AWS answers
+    /// ExpiredToken although the cache thought them valid (clock skew, revoked session).
+    /// </summary>
+    public void InvalidateCredentials(CustomerRole role) => Session(role).Credentials.Invalidate();
+
     /// <summary>Drops the cached credentials and clients of an integration (on disable).</summary>
     public void Forget(string integrationId)
     {
@@ -253,6 +259,8 @@ public sealed partial class AwsClientFactory : IDisposable
                 throw mapped;
             }
         }
+
+        public void Invalidate() => ClearCredentials();
 
         public override string ToString() => $"CustomerRoleCredentials({role.RoleArn})";
     }

@@ -50,6 +50,11 @@ public static class AwsErrors
         };
     }
 
+    /// <summary>True when AWS refused the request because its temporary credentials expired.</summary>
+    public static bool IsExpiredToken(Exception exception) =>
+        exception is AmazonServiceException { ErrorCode: "ExpiredToken" or "ExpiredTokenException" }
+        || (exception.InnerException is { } inner && IsExpiredToken(inner));
+
     /// <summary>Network-level failures worth retrying: resets, timeouts, refused connections, truncated bodies.</summary>
     public static bool IsNetwork(Exception? exception) =>
         exception switch

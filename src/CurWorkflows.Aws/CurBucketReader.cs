@@ -25,6 +25,11 @@ public sealed class CurBucketReader(AwsClientFactory clients)
             }
             catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
             {
+                if (AwsErrors.IsExpiredToken(ex))
+                {
+                    clients.InvalidateCredentials(role);
+                }
+
                 throw AwsErrors.Map(ex, AwsCall.ListBucket, $"s3://{bucket}/{keyPrefix}");
             }
 
@@ -80,6 +85,11 @@ public sealed class CurBucketReader(AwsClientFactory clients)
         }
         catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
         {
+            if (AwsErrors.IsExpiredToken(ex))
+            {
+                clients.InvalidateCredentials(role);
+            }
+
             throw AwsErrors.Map(ex, AwsCall.GetObject, name);
         }
     }

@@ -125,6 +125,11 @@ public sealed partial class ResumableDownloader(AwsClientFactory clients, ILogge
                         throw new CurException(CurErrorCodes.Transient, $"{name} changed during the download (ETag no longer {eTag}); retrying from the start", ex);
                     }
 
+                    if (AwsErrors.IsExpiredToken(ex))
+                    {
+                        clients.InvalidateCredentials(role);
+                    }
+
                     failuresWithoutProgress = onDisk > before ? 0 : failuresWithoutProgress + 1;
                     if (mapped.Code != CurErrorCodes.Transient || failuresWithoutProgress >= clients.Options.DownloadMaxAttempts)
                     {

@@ -42,7 +42,9 @@ internal sealed class IdentityStore
         {
             _identities[key.AccessKeyId] = new SigningIdentity
             {
-                Kind = IdentityKind.Platform, AccessKeyId = key.AccessKeyId, SecretAccessKey = key.SecretAccessKey,
+                Kind = IdentityKind.Platform,
+                AccessKeyId = key.AccessKeyId,
+                SecretAccessKey = key.SecretAccessKey,
             };
         }
 
@@ -50,7 +52,9 @@ internal sealed class IdentityStore
         {
             _identities[key.AccessKeyId] = new SigningIdentity
             {
-                Kind = IdentityKind.Admin, AccessKeyId = key.AccessKeyId, SecretAccessKey = key.SecretAccessKey,
+                Kind = IdentityKind.Admin,
+                AccessKeyId = key.AccessKeyId,
+                SecretAccessKey = key.SecretAccessKey,
             };
         }
 

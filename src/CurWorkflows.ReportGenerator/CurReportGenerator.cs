@@ -295,28 +295,28 @@ public static class CurReportGenerator
                     amortized = 0m;
                     break;
                 case "SavingsPlanRecurringFee":
-                {
-                    unblended = Cost(500_000_000_000);
-                    var total = unblended;
-                    var used = new decimal(_random.NextInt64(0, (long)(total * 10_000_000_000m) + 1)) / 10_000_000_000m;
-                    Set(values, "savingsPlan/TotalCommitmentToDate", total);
-                    Set(values, "savingsPlan/UsedCommitment", used);
-                    amortized = total - used;
-                    break;
-                }
+                    {
+                        unblended = Cost(500_000_000_000);
+                        var total = unblended;
+                        var used = new decimal(_random.NextInt64(0, (long)(total * 10_000_000_000m) + 1)) / 10_000_000_000m;
+                        Set(values, "savingsPlan/TotalCommitmentToDate", total);
+                        Set(values, "savingsPlan/UsedCommitment", used);
+                        amortized = total - used;
+                        break;
+                    }
 
                 case "RIFee":
-                {
-                    unblended = Cost(400_000_000_000);
-                    var unusedUpfront = Cost(50_000_000_000);
-                    var unusedRecurring = Cost(50_000_000_000);
-                    Set(values, "reservation/UnusedAmortizedUpfrontFeeForBillingPeriod", unusedUpfront);
-                    Set(values, "reservation/UnusedRecurringFee", unusedRecurring);
-                    Set(values, "reservation/AmortizedUpfrontFeeForBillingPeriod", Cost(100_000_000_000));
-                    Set(values, "reservation/ReservationARN", $"arn:aws:ec2:us-east-1:{Account}:reserved-instances/ri-{resourceNumber:x8}");
-                    amortized = unusedUpfront + unusedRecurring;
-                    break;
-                }
+                    {
+                        unblended = Cost(400_000_000_000);
+                        var unusedUpfront = Cost(50_000_000_000);
+                        var unusedRecurring = Cost(50_000_000_000);
+                        Set(values, "reservation/UnusedAmortizedUpfrontFeeForBillingPeriod", unusedUpfront);
+                        Set(values, "reservation/UnusedRecurringFee", unusedRecurring);
+                        Set(values, "reservation/AmortizedUpfrontFeeForBillingPeriod", Cost(100_000_000_000));
+                        Set(values, "reservation/ReservationARN", $"arn:aws:ec2:us-east-1:{Account}:reserved-instances/ri-{resourceNumber:x8}");
+                        amortized = unusedUpfront + unusedRecurring;
+                        break;
+                    }
 
                 case "Fee":
                     unblended = Cost(2_000_000_000_000);

@@ -39,17 +39,17 @@ public static class ReportFiles
         switch (format)
         {
             case ReportFileFormat.Gzip:
-            {
-                using var gzip = new GZipStream(output, level, leaveOpen: true);
-                return CurReportGenerator.Write(gzip, options);
-            }
+                {
+                    using var gzip = new GZipStream(output, level, leaveOpen: true);
+                    return CurReportGenerator.Write(gzip, options);
+                }
 
             case ReportFileFormat.Zip:
-            {
-                using var archive = new ZipArchive(output, ZipArchiveMode.Create, leaveOpen: true);
-                using var entry = archive.CreateEntry(zipEntryName, level).Open();
-                return CurReportGenerator.Write(entry, options);
-            }
+                {
+                    using var archive = new ZipArchive(output, ZipArchiveMode.Create, leaveOpen: true);
+                    using var entry = archive.CreateEntry(zipEntryName, level).Open();
+                    return CurReportGenerator.Write(entry, options);
+                }
 
             default:
                 return CurReportGenerator.Write(output, options);

@@ -148,3 +148,40 @@ public class CustomerRoleTests
         Assert.Throws<NotSupportedException>(() => System.Text.Json.JsonSerializer.Serialize(new { Input = role }));
     }
 }
+
+public class ExpiredTokenTests(LocalAwsFixture aws) : IClassFixture<LocalAwsFixture>
+{
+    [Fact]
+    public async Task S3_SessionExpiredEarly_TransientThenTheNextCallAssumesAgain()
+    {
+        const string bucket = "massdriver-costs-exp00001";
+        aws.Server.CreateBucket(bucket);
+        aws.Server.Objects.PutObject(bucket, "k", [1]);
+        using var factory = aws.CreateFactory();
+        var reader = new CurBucketReader(factory);
+        var role = LocalAwsFixture.Role("expired");
+        await foreach (var _ in reader.ListObjectsAsync(role, bucket, ""))
+        {
+        }
+
+        var assumed = aws.Server.Counters.Requests(LocalAwsOperations.AssumeRole);
+        aws.Server.ExpireSessions();
+
+        var ex = await Assert.ThrowsAsync<CurException>(async () =>
+        {
+            await foreach (var _ in reader.ListObjectsAsync(role, bucket, ""))
+            {
+            }
+        });
+        Assert.Equal(CurErrorCodes.Transient, ex.Code);
+
+        var keys = new List<string>();
+        await foreach (var item in reader.ListObjectsAsync(role, bucket, ""))
+        {
+            keys.Add(item.Key);
+        }
+
+        Assert.Equal(["k"], keys);
+        Assert.Equal(assumed + 1, aws.Server.Counters.Requests(LocalAwsOperations.AssumeRole));
+    }
+}

@@ -50,7 +50,10 @@ public class SigningAndPolicyTests(LocalAwsFixture aws) : IClassFixture<LocalAws
             new AmazonSecurityTokenServiceConfig { ServiceURL = aws.Server.Url.ToString(), AuthenticationRegion = "us-east-1" });
         var response = await sts.AssumeRoleAsync(new AssumeRoleRequest
         {
-            RoleArn = LocalAwsFixture.RoleArn, ExternalId = LocalAwsFixture.ExternalId, RoleSessionName = "signing-test", DurationSeconds = 3600,
+            RoleArn = LocalAwsFixture.RoleArn,
+            ExternalId = LocalAwsFixture.ExternalId,
+            RoleSessionName = "signing-test",
+            DurationSeconds = 3600,
         });
         return response.Credentials;
     }

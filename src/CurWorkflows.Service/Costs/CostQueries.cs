@@ -32,11 +32,18 @@ public sealed class CostQueries(CostReader reader)
 {
     public async Task<CostReport> ByPackageAsync(CostQuery query, CancellationToken cancellationToken)
     {
-        var filter = new StorageCostQuery(query.OrganizationId, query.From, query.To, query.IntegrationId,
-            query.Packages.Count > 0 ? query.Packages : null);
+        // Unfiltered, the rows hold every package (untagged, tax and credits included): totals come from them.
+        // Filtered, the totals need the whole range: a second, grouped query.
+        var filtered = query.Packages.Count > 0;
+        var filter = new StorageCostQuery(query.OrganizationId, query.From, query.To, query.IntegrationId, filtered ? query.Packages : null);
         var points = query.Granularity == CostGranularity.Daily
             ? await reader.GetDailyPackageCostsAsync(filter, cancellationToken)
             : await reader.GetMonthlyPackageCostsAsync(filter, cancellationToken);
+        var lines = points.Select(p => new CostLine(p.Date, p.Package, null, null, p.Currency, p.Cost)).ToList();
+        if (!filtered)
+        {
+            return new CostReport(lines, SumByCurrency(lines, _ => true), SumByCurrency(lines, l => l.Package == PackageNames.Untagged));
+        }
 
         // Totals over the same days as the rows: for monthly answers, the whole months the range touches.
         var totalsRange = query.Granularity == CostGranularity.Daily
@@ -44,12 +51,18 @@ public sealed class CostQueries(CostReader reader)
             : (FirstOfMonth(query.From), FirstOfMonth(query.To).AddMonths(1).AddDays(-1));
         var totals = await reader.GetTotalsAsync(
             new StorageCostQuery(query.OrganizationId, totalsRange.Item1, totalsRange.Item2, query.IntegrationId), cancellationToken);
-
         return new CostReport(
-            points.Select(p => new CostLine(p.Date, p.Package, null, null, p.Currency, p.Cost)).ToList(),
+            lines,
             totals.Select(t => new CurrencyAmounts(t.Currency, t.Total)).ToList(),
             totals.Select(t => new CurrencyAmounts(t.Currency, t.Untagged)).ToList());
     }
+
+    private static List<CurrencyAmounts> SumByCurrency(List<CostLine> lines, Func<CostLine, bool> include) =>
+        lines.Where(include)
+            .GroupBy(l => l.Currency, StringComparer.Ordinal)
+            .OrderBy(g => g.Key, StringComparer.Ordinal)
+            .Select(g => new CurrencyAmounts(g.Key, g.Aggregate(CostAmounts.Zero, (sum, l) => sum + l.Cost)))
+            .ToList();
 
     public async Task<CostReport> ByResourceAsync(ResourceCostQuery query, CancellationToken cancellationToken)
     {
