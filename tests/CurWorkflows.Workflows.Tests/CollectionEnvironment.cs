@@ -1,8 +1,8 @@
 using Amazon.Runtime;
 using CurWorkflows.Aws;
 using CurWorkflows.LocalAws;
-using CurWorkflows.Storage;
 using CurWorkflows.ReportGenerator;
+using CurWorkflows.Storage;
 using CurWorkflows.Storage.Stores;
 using CurWorkflows.Workflows.Hosting;
 using Microsoft.Extensions.Configuration;

@@ -4,10 +4,10 @@ using CurWorkflows.Service.Extensions;
 using CurWorkflows.Service.Integrations;
 using CurWorkflows.Service.Validation;
 using CurWorkflows.Storage.Stores;
-using EnableIntegrationRequest = CurWorkflows.Service.Validation.EnableIntegrationRequest;
 using CurWorkflows.Workflows;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
+using EnableIntegrationRequest = CurWorkflows.Service.Validation.EnableIntegrationRequest;
 using StoredStatus = CurWorkflows.Storage.Entities.IntegrationStatus;
 
 namespace CurWorkflows.Service.Apis;

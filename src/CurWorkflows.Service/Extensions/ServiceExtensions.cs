@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Amazon.Runtime;
 using CurWorkflows.Aws;
 using CurWorkflows.Service.Apis;
 using CurWorkflows.Service.Auth;
@@ -9,7 +10,6 @@ using CurWorkflows.Service.Integrations;
 using CurWorkflows.Service.Temporal;
 using CurWorkflows.Storage;
 using CurWorkflows.Workflows.Hosting;
-using Amazon.Runtime;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Http.Json;
