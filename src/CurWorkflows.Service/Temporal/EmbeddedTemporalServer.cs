@@ -38,6 +38,25 @@ public sealed class EmbeddedTemporalServer : IAsyncDisposable
 
     public static async Task<EmbeddedTemporalServer> StartAsync(TemporalHostOptions options, string contentRoot)
     {
+        // A port picked as free can be taken by another process before the dev server binds it, and the server then
+        // never answers. With ports chosen here (configured as 0), give up on such a start early and pick again.
+        var picksPorts = options.EmbeddedPort == 0 || options.EmbeddedUiPort == 0;
+        const int Attempts = 3;
+        for (var attempt = 1; ; attempt++)
+        {
+            var lastAttempt = !picksPorts || attempt == Attempts;
+            try
+            {
+                return await StartOnceAsync(options, contentRoot, lastAttempt ? TimeSpan.FromSeconds(90) : TimeSpan.FromSeconds(40));
+            }
+            catch (InvalidOperationException) when (!lastAttempt)
+            {
+            }
+        }
+    }
+
+    private static async Task<EmbeddedTemporalServer> StartOnceAsync(TemporalHostOptions options, string contentRoot, TimeSpan startupTimeout)
+    {
         var port = options.EmbeddedPort == 0 ? FreeLoopbackPort() : options.EmbeddedPort;
         var uiPort = options.EmbeddedUiPort == 0 ? FreeLoopbackPort() : options.EmbeddedUiPort;
         var dataDirectory = Path.GetFullPath(options.EmbeddedDataDirectory, contentRoot);
@@ -58,7 +77,7 @@ public sealed class EmbeddedTemporalServer : IAsyncDisposable
                 ExistingPath = cliPath,
                 DatabaseFilename = databaseFile,
                 LogLevel = "error",
-                StartupTimeout = TimeSpan.FromSeconds(90),
+                StartupTimeout = startupTimeout,
             },
         });
         return new EmbeddedTemporalServer(environment, address, $"http://127.0.0.1:{uiPort}", cliPath, databaseFile);
