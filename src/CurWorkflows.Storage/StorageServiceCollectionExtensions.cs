@@ -35,6 +35,7 @@ public static class StorageServiceCollectionExtensions
         services.TryAddSingleton<StorageMigrator>();
         services.TryAddSingleton<CostWriter>();
         services.TryAddSingleton<CostReader>();
+        services.TryAddSingleton<CostDataVersions>();
         services.TryAddSingleton<IntegrationStore>();
         services.TryAddSingleton<CollectionRunStore>();
         services.TryAddSingleton<OrganizationStore>();

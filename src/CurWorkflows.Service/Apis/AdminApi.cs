@@ -83,8 +83,17 @@ public static class AdminApi
     }
 
     public static async Task<Results<NoContent, NotFound>> RevokeApiKey(
-        Guid organizationId, string keyId, OrganizationStore organizations, CancellationToken cancellationToken) =>
-        await organizations.RevokeApiKeyAsync(organizationId, keyId, cancellationToken) ? TypedResults.NoContent() : TypedResults.NotFound();
+        Guid organizationId, string keyId, OrganizationStore organizations, ApiKeyCache keyCache, CancellationToken cancellationToken)
+    {
+        if (!await organizations.RevokeApiKeyAsync(organizationId, keyId, cancellationToken))
+        {
+            return TypedResults.NotFound();
+        }
+
+        // Other processes serving the API notice within Api:ApiKeyCacheSeconds; this one at once.
+        keyCache.EvictOrganization(organizationId);
+        return TypedResults.NoContent();
+    }
 
     private static async ValueTask<object?> RequireAdminKey(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
     {

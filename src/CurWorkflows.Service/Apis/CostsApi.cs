@@ -1,11 +1,15 @@
 using System.Globalization;
+using System.Text;
+using System.Text.Json;
 using CurWorkflows.Service.Auth;
 using CurWorkflows.Service.Costs;
 using CurWorkflows.Service.Extensions;
 using CurWorkflows.Service.Integrations;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Http.Json;
 using Microsoft.Extensions.Options;
 using Microsoft.Net.Http.Headers;
+using CostDataVersions = CurWorkflows.Storage.Costs.CostDataVersions;
 
 namespace CurWorkflows.Service.Apis;
 
@@ -41,8 +45,9 @@ public static class CostsApi
         return group;
     }
 
-    public static async Task<Results<Ok<CostsResponse>, ContentHttpResult, NotFound, ProblemHttpResult>> GetCostsByPackage(
-        HttpContext http, CostQueries queries, IntegrationService integrations, IOptions<ApiOptions> options, CancellationToken cancellationToken)
+    public static async Task<Results<CostAnswerResult, NotFound, ProblemHttpResult>> GetCostsByPackage(
+        HttpContext http, CostQueries queries, CostAnswerCache cache, CostDataVersions versions, IntegrationService integrations,
+        IOptions<ApiOptions> options, IOptions<JsonOptions> json, CancellationToken cancellationToken)
     {
         var parsed = CostRequest.Parse(http.Request.Query, options.Value.MaxQueryDays, requirePackage: false);
         if (parsed.Errors.Count > 0)
@@ -56,18 +61,20 @@ public static class CostsApi
             return TypedResults.NotFound();
         }
 
-        var report = await queries.ByPackageAsync(
-            new CostQuery(organizationId, parsed.From, parsed.To, parsed.Granularity, parsed.Packages, parsed.IntegrationId), cancellationToken);
-        if (parsed.WantsCsv(http.Request))
+        var csv = parsed.WantsCsv(http.Request);
+        return new CostAnswerResult(await AnswerAsync(cache, versions, organizationId, parsed.CacheKey("packages", csv), async computeToken =>
         {
-            return TypedResults.Text(CostCsv.Write(report, parsed.Granularity, byResource: false), "text/csv; charset=utf-8");
-        }
-
-        return TypedResults.Ok(ToResponse(parsed, report, package: null));
+            var report = await queries.ByPackageAsync(
+                new CostQuery(organizationId, parsed.From, parsed.To, parsed.Granularity, parsed.Packages, parsed.IntegrationId), computeToken);
+            return csv
+                ? Csv(CostCsv.Write(report, parsed.Granularity, byResource: false))
+                : Json(ToResponse(parsed, report, package: null), json.Value);
+        }, cancellationToken));
     }
 
-    public static async Task<Results<Ok<CostsResponse>, ContentHttpResult, NotFound, ProblemHttpResult>> GetCostsByResource(
-        HttpContext http, CostQueries queries, IntegrationService integrations, IOptions<ApiOptions> options, CancellationToken cancellationToken)
+    public static async Task<Results<CostAnswerResult, NotFound, ProblemHttpResult>> GetCostsByResource(
+        HttpContext http, CostQueries queries, CostAnswerCache cache, CostDataVersions versions, IntegrationService integrations,
+        IOptions<ApiOptions> options, IOptions<JsonOptions> json, CancellationToken cancellationToken)
     {
         var parsed = CostRequest.Parse(http.Request.Query, options.Value.MaxQueryDays, requirePackage: true);
         if (parsed.Errors.Count > 0)
@@ -82,15 +89,39 @@ public static class CostsApi
         }
 
         var package = parsed.Packages[0];
-        var report = await queries.ByResourceAsync(
-            new ResourceCostQuery(organizationId, package, parsed.From, parsed.To, parsed.Granularity, parsed.IntegrationId), cancellationToken);
-        if (parsed.WantsCsv(http.Request))
+        var csv = parsed.WantsCsv(http.Request);
+        return new CostAnswerResult(await AnswerAsync(cache, versions, organizationId, parsed.CacheKey("resources", csv), async computeToken =>
         {
-            return TypedResults.Text(CostCsv.Write(report, parsed.Granularity, byResource: true), "text/csv; charset=utf-8");
+            var report = await queries.ByResourceAsync(
+                new ResourceCostQuery(organizationId, package, parsed.From, parsed.To, parsed.Granularity, parsed.IntegrationId), computeToken);
+            return csv
+                ? Csv(CostCsv.Write(report, parsed.Granularity, byResource: true))
+                : Json(ToResponse(parsed, report, package), json.Value);
+        }, cancellationToken));
+    }
+
+    /// <summary>
+    /// The organization's cost-data version is read before any cost row: rows read after it are at least as new, so an
+    /// answer is never stored under a version newer than its data.
+    /// </summary>
+    private static async Task<CostAnswer> AnswerAsync(
+        CostAnswerCache cache, CostDataVersions versions, Guid organizationId, string queryKey, Func<CancellationToken, Task<CostAnswer>> compute,
+        CancellationToken cancellationToken)
+    {
+        if (!cache.Enabled)
+        {
+            return await compute(cancellationToken);
         }
 
-        return TypedResults.Ok(ToResponse(parsed, report, package));
+        var version = await versions.GetAsync(organizationId, cancellationToken);
+        return await cache.GetOrComputeAsync(
+            organizationId.ToString("N", CultureInfo.InvariantCulture) + "|" + queryKey, version, compute, cancellationToken);
     }
+
+    private static CostAnswer Csv(string text) => CostAnswer.Create(Encoding.UTF8.GetBytes(text), "text/csv; charset=utf-8");
+
+    private static CostAnswer Json(CostsResponse response, JsonOptions options) =>
+        CostAnswer.Create(JsonSerializer.SerializeToUtf8Bytes(response, options.SerializerOptions), "application/json; charset=utf-8");
 
     private static CostsResponse ToResponse(CostRequest request, CostReport report, string? package) => new(
         Date(request.From),
@@ -181,6 +212,26 @@ public static class CostsApi
             }
 
             return new CostRequest(from, to, granularity, packages, integrationId, format.Length == 0 ? null : format, errors);
+        }
+
+        /// <summary>
+        /// Everything the answer depends on besides the organization and its data: the resolved range (defaults are
+        /// resolved from today), granularity, integration, the package filters as given (the answer echoes them, in order;
+        /// each length-prefixed so no value can imitate another list) and the format.
+        /// </summary>
+        public string CacheKey(string endpoint, bool csv)
+        {
+            var key = new StringBuilder(96)
+                .Append(endpoint).Append('|').Append(Date(From)).Append('|').Append(Date(To)).Append('|')
+                .Append(Granularity == CostGranularity.Daily ? 'd' : 'm').Append('|')
+                .Append(IntegrationId?.ToString("N", CultureInfo.InvariantCulture) ?? "-").Append('|')
+                .Append(csv ? "csv" : "json").Append('|').Append(Packages.Count);
+            foreach (var package in Packages)
+            {
+                key.Append('|').Append(package.Length).Append(':').Append(package);
+            }
+
+            return key.ToString();
         }
 
         public bool WantsCsv(HttpRequest request)

@@ -23,12 +23,14 @@ public static class ClaimsPrincipalExtensions
 /// <summary>
 /// <c>Authorization: Bearer cwk_...</c>, checked by the storage's organization store (key row found by its public key
 /// id, SHA-256 of the presented key compared with the stored hash in constant time). Revoked keys fail like unknown ones.
+/// A verified key is trusted for <c>Api:ApiKeyCacheSeconds</c> (<see cref="ApiKeyCache"/>).
 /// </summary>
 internal sealed partial class ApiKeyAuthenticationHandler(
     IOptionsMonitor<AuthenticationSchemeOptions> options,
     ILoggerFactory loggerFactory,
     UrlEncoder encoder,
-    OrganizationStore organizations)
+    OrganizationStore organizations,
+    ApiKeyCache cache)
     : AuthenticationHandler<AuthenticationSchemeOptions>(options, loggerFactory, encoder)
 {
     protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
@@ -39,11 +41,25 @@ internal sealed partial class ApiKeyAuthenticationHandler(
             return AuthenticateResult.NoResult();
         }
 
-        var organizationId = await organizations.AuthenticateAsync(presented, Context.RequestAborted);
-        if (organizationId is null)
+        Guid? organizationId = null;
+        var fingerprint = cache.Enabled ? ApiKeyCache.Fingerprint(presented) : null;
+        if (fingerprint is not null && cache.TryGet(fingerprint, out var cached))
         {
-            LogRejected(Logger);
-            return AuthenticateResult.Fail("Unknown, revoked or malformed API key.");
+            organizationId = cached;
+        }
+        else
+        {
+            organizationId = await organizations.AuthenticateAsync(presented, Context.RequestAborted);
+            if (organizationId is null)
+            {
+                LogRejected(Logger);
+                return AuthenticateResult.Fail("Unknown, revoked or malformed API key.");
+            }
+
+            if (fingerprint is not null)
+            {
+                cache.Add(fingerprint, organizationId.Value);
+            }
         }
 
         var identity = new ClaimsIdentity(

@@ -46,15 +46,44 @@ public sealed class CostQueries(CostReader reader)
         }
 
         // Totals over the same days as the rows: for monthly answers, the whole months the range touches.
-        var totalsRange = query.Granularity == CostGranularity.Daily
+        var (from, to) = query.Granularity == CostGranularity.Daily
             ? (query.From, query.To)
             : (FirstOfMonth(query.From), FirstOfMonth(query.To).AddMonths(1).AddDays(-1));
-        var totals = await reader.GetTotalsAsync(
-            new StorageCostQuery(query.OrganizationId, totalsRange.Item1, totalsRange.Item2, query.IntegrationId), cancellationToken);
+        var totals = await RangeTotalsAsync(new StorageCostQuery(query.OrganizationId, from, to, query.IntegrationId), cancellationToken);
         return new CostReport(
             lines,
             totals.Select(t => new CurrencyAmounts(t.Currency, t.Total)).ToList(),
             totals.Select(t => new CurrencyAmounts(t.Currency, t.Untagged)).ToList());
+    }
+
+    /// <summary>
+    /// Totals over From..To: the whole months inside the range from the monthly table (a row per package and month
+    /// instead of one per package, product and day), the days of partial months around them from the daily table.
+    /// </summary>
+    private async Task<IReadOnlyList<CostTotal>> RangeTotalsAsync(StorageCostQuery range, CancellationToken cancellationToken)
+    {
+        var firstWholeMonth = range.From.Day == 1 ? range.From : FirstOfMonth(range.From).AddMonths(1);
+        var afterLastWholeMonth = range.To.AddDays(1).Day == 1 ? range.To.AddDays(1) : FirstOfMonth(range.To);
+        if (firstWholeMonth >= afterLastWholeMonth)
+        {
+            return await reader.GetTotalsAsync(range, cancellationToken);
+        }
+
+        var parts = new List<IReadOnlyList<CostTotal>>
+        {
+            await reader.GetMonthlyTotalsAsync(range, firstWholeMonth, afterLastWholeMonth.AddMonths(-1), cancellationToken),
+        };
+        if (range.From < firstWholeMonth)
+        {
+            parts.Add(await reader.GetTotalsAsync(range with { To = firstWholeMonth.AddDays(-1) }, cancellationToken));
+        }
+
+        if (range.To >= afterLastWholeMonth)
+        {
+            parts.Add(await reader.GetTotalsAsync(range with { From = afterLastWholeMonth }, cancellationToken));
+        }
+
+        return CostReader.Combine([.. parts]);
     }
 
     private static List<CurrencyAmounts> SumByCurrency(List<CostLine> lines, Func<CostLine, bool> include) =>

@@ -13,6 +13,7 @@ using CurWorkflows.Workflows.Hosting;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Http.Json;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Scalar.AspNetCore;
 
@@ -103,6 +104,9 @@ public static class ServiceExtensions
                     .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyDefaults.Scheme, null);
                 services.AddAuthorization();
                 services.AddSingleton<CostQueries>();
+                services.AddSingleton<CostAnswerCache>();
+                services.TryAddSingleton(TimeProvider.System);
+                services.AddSingleton<ApiKeyCache>();
                 services.AddSingleton<EnableValidation>();
                 services.AddSingleton<IntegrationService>();
                 // After the storage's migration service: the schema exists when the key is created.

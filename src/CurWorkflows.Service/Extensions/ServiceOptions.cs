@@ -43,6 +43,23 @@ public sealed class ApiOptions
     /// <summary>Longest date range a cost query may span.</summary>
     [Range(1, 3660)]
     public int MaxQueryDays { get; set; } = 1100;
+
+    /// <summary>
+    /// Keep serialized cost answers (JSON and CSV) in memory, checked against the organization's cost-data version on
+    /// every request. False computes every answer (the uncached figures of the benchmark).
+    /// </summary>
+    public bool CostCacheEnabled { get; set; } = true;
+
+    /// <summary>Memory bound of the cost answer cache (bodies), least recently used answers evicted first.</summary>
+    [Range(1, 64 * 1024)]
+    public int CostCacheMegabytes { get; set; } = 256;
+
+    /// <summary>
+    /// How long a verified API key is trusted without asking the database (keyed by its SHA-256, never the key). A key
+    /// revoked through this process stops at once; revoked elsewhere, within this many seconds. 0 checks every request.
+    /// </summary>
+    [Range(0, 300)]
+    public int ApiKeyCacheSeconds { get; set; } = 10;
 }
 
 /// <summary>Section <c>Temporal</c>: the parts the host itself uses (address, UI links, the embedded dev server).</summary>

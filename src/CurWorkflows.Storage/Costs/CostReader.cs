@@ -122,6 +122,45 @@ public sealed class CostReader(IDbContextFactory<CurWorkflowsDbContext> contextF
             })];
     }
 
+    /// <summary>
+    /// Totals per currency over whole usage months (first days <paramref name="firstMonth"/>..<paramref name="lastMonth"/>)
+    /// from the monthly table: the same sums as <see cref="GetTotalsAsync"/> over those days (monthly rows are the daily
+    /// rows summed by usage month), at a thirtieth of the rows. <see cref="CostQuery.From"/>/<see cref="CostQuery.To"/> are ignored.
+    /// </summary>
+    public async Task<IReadOnlyList<CostTotal>> GetMonthlyTotalsAsync(
+        CostQuery query, DateOnly firstMonth, DateOnly lastMonth, CancellationToken cancellationToken = default)
+    {
+        await using var context = await contextFactory.CreateDbContextAsync(cancellationToken);
+        var rows = await Filter(context.MonthlyPackageCosts.AsNoTracking(), query)
+            .Where(c => c.Month >= firstMonth && c.Month <= lastMonth)
+            .GroupBy(c => new { c.Currency, Untagged = c.Package == PackageNames.Untagged })
+            .Select(g => new
+            {
+                g.Key.Currency,
+                g.Key.Untagged,
+                Unblended = g.Sum(c => c.Unblended),
+                NetUnblended = g.Sum(c => c.NetUnblended),
+                Amortized = g.Sum(c => c.Amortized),
+            })
+            .ToListAsync(cancellationToken);
+        return ToTotals(rows.Select(r => (r.Currency, r.Untagged, new CostAmounts(r.Unblended, r.NetUnblended, r.Amortized))));
+    }
+
+    /// <summary>Adds totals of disjoint day ranges (e.g. whole months from the monthly table and the partial months around them).</summary>
+    public static IReadOnlyList<CostTotal> Combine(params IEnumerable<CostTotal>[] parts) =>
+        ToTotals(parts.SelectMany(p => p).SelectMany(t => new[] { (t.Currency, true, t.Untagged), (t.Currency, false, t.Tagged) }));
+
+    private static List<CostTotal> ToTotals(IEnumerable<(string Currency, bool Untagged, CostAmounts Amounts)> rows) =>
+        [.. rows
+            .GroupBy(r => r.Currency, StringComparer.Ordinal)
+            .OrderBy(g => g.Key, StringComparer.Ordinal)
+            .Select(g =>
+            {
+                var untagged = g.Where(r => r.Untagged).Aggregate(CostAmounts.Zero, (sum, r) => sum + r.Amounts);
+                var tagged = g.Where(r => !r.Untagged).Aggregate(CostAmounts.Zero, (sum, r) => sum + r.Amounts);
+                return new CostTotal(g.Key, untagged + tagged, untagged, tagged);
+            })];
+
     private static IQueryable<T> Filter<T>(IQueryable<T> costs, CostQuery query)
         where T : CostRow
     {
