@@ -34,6 +34,19 @@ public sealed class ApiBenchmark : IBenchmark
     public async Task<int> RunAsync(string[] args)
     {
         var requests = IntOption(args, "--requests", 5000);
+        var uncachedRequests = IntOption(args, "--uncached-requests", 500);
+        // Cached: the service as configured by default. Uncached: Api:CostCacheEnabled=false, every answer computed.
+        var modes = new List<(string Mode, int Requests, string[] ServiceArgs)>();
+        if (!args.Contains("--uncached-only"))
+        {
+            modes.Add(("cached", requests, []));
+        }
+
+        if (!args.Contains("--cached-only"))
+        {
+            modes.Add(("uncached", uncachedRequests, ["--Api:CostCacheEnabled=false"]));
+        }
+
         var root = RepositoryRoot();
         var bombardier = Path.GetFullPath(Path.Combine(root, "..", "shared", "tools", "bombardier"));
         if (!File.Exists(bombardier))
@@ -59,33 +72,38 @@ public sealed class ApiBenchmark : IBenchmark
 
         var failures = 0;
         Console.WriteLine($"API benchmark: {Integrations} integrations, {Integrations * PackagesPerIntegration} packages, 365 days; " +
-            $"bombardier -c {Concurrency} -n {requests} per endpoint, loopback.");
-        Console.WriteLine($"{"provider",-11} {"endpoint",-44} {"req/s",8} {"median ms",10} {"p99 ms",8}  target (50 / 200 ms)");
+            $"bombardier -c {Concurrency} -n <requests> per endpoint, loopback; modes: {string.Join(", ", modes.Select(m => $"{m.Mode} (-n {m.Requests})"))}.");
+        Console.WriteLine($"{"provider",-11} {"mode",-9} {"endpoint",-40} {"req/s",8} {"median ms",10} {"p99 ms",9}  target (50 / 200 ms)");
         try
         {
             foreach (var (provider, connectionString) in providers)
             {
                 var seed = await SeedAsync(provider, connectionString);
-                await using var service = await ServiceProcess.StartAsync(serviceDll, provider, connectionString);
-                Console.WriteLine($"{provider,-11} service listening on {service.BaseUrl}");
-                foreach (var (label, path) in Endpoints(seed))
+                foreach (var (mode, modeRequests, serviceArgs) in modes)
                 {
-                    LoadResult result;
-                    try
+                    await using var service = await ServiceProcess.StartAsync(serviceDll, provider, connectionString, serviceArgs);
+                    Console.WriteLine($"{provider,-11} {mode,-9} service listening on {service.BaseUrl}");
+                    await WarmUpAsync(service.BaseUrl, seed);
+                    foreach (var (label, path) in Endpoints(seed))
                     {
-                        result = await RunBombardierAsync(bombardier, service.BaseUrl + path, seed.ApiKey, requests);
-                    }
-                    catch (TimeoutException timeout)
-                    {
-                        failures++;
-                        Console.WriteLine($"{provider,-11} {label,-44} MISSED: {timeout.Message}");
-                        continue;
-                    }
+                        LoadResult result;
+                        try
+                        {
+                            result = await RunBombardierAsync(bombardier, service.BaseUrl + path, seed.ApiKey, modeRequests);
+                        }
+                        catch (TimeoutException timeout)
+                        {
+                            failures++;
+                            Console.WriteLine($"{provider,-11} {mode,-9} {label,-40} MISSED: {timeout.Message}");
+                            continue;
+                        }
 
-                    var pass = result.Errors == 0 && result.MedianMs < 50 && result.P99Ms < 200;
-                    failures += pass ? 0 : 1;
-                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                        $"{provider,-11} {label,-44} {result.RequestsPerSecond,8:F0} {result.MedianMs,10:F2} {result.P99Ms,8:F2}  {(pass ? "ok" : "MISSED")}{(result.Errors > 0 ? $" ({result.Errors} errors)" : "")}"));
+                        var pass = result.Errors == 0 && result.MedianMs < 50 && result.P99Ms < 200;
+                        // The target is for the service as configured (cached); uncached figures are reported, not judged.
+                        failures += pass || mode != "cached" ? 0 : 1;
+                        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                            $"{provider,-11} {mode,-9} {label,-40} {result.RequestsPerSecond,8:F0} {result.MedianMs,10:F2} {result.P99Ms,9:F2}  {(pass ? "ok" : "MISSED")}{(result.Errors > 0 ? $" ({result.Errors} errors)" : "")}"));
+                    }
                 }
             }
         }
@@ -119,6 +137,26 @@ public sealed class ApiBenchmark : IBenchmark
             string.Concat(seed.Packages.Take(3).Select(p => $"&package={p}")));
         yield return ("daily by resource, 1 package, 1 month", $"/api/v1/costs/resources?package={seed.Packages[0]}&from={D(lastMonth)}&to={D(lastMonth.AddMonths(1).AddDays(-1))}");
         yield return ("monthly CSV, 12 months", $"/api/v1/costs?granularity=monthly&from={year}-01-01&to={year}-12-31&format=csv");
+    }
+
+    /// <summary>
+    /// One request per endpoint for another date range (the first month of data) so that the figures are of a running
+    /// service, not of JIT and EF query compilation in a process just started. The measured answers still start uncached.
+    /// </summary>
+    private static async Task WarmUpAsync(string baseUrl, Seed seed)
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromMinutes(2) };
+        http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", seed.ApiKey);
+        var month = $"from={D(seed.FirstDay)}&to={D(seed.FirstDay.AddMonths(1).AddDays(-1))}";
+        foreach (var path in new[]
+        {
+            $"/api/v1/costs?granularity=monthly&{month}", $"/api/v1/costs?{month}", $"/api/v1/costs?{month}&package={seed.Packages[1]}",
+            $"/api/v1/costs/resources?package={seed.Packages[1]}&{month}", $"/api/v1/costs?granularity=monthly&{month}&format=csv",
+        })
+        {
+            using var response = await http.GetAsync(new Uri(baseUrl + path));
+            response.EnsureSuccessStatusCode();
+        }
     }
 
     private sealed record Seed(string ApiKey, DateOnly FirstDay, IReadOnlyList<string> Packages);
@@ -312,7 +350,7 @@ public sealed class ApiBenchmark : IBenchmark
 
         public string BaseUrl { get; }
 
-        public static async Task<ServiceProcess> StartAsync(string serviceDll, string provider, string connectionString)
+        public static async Task<ServiceProcess> StartAsync(string serviceDll, string provider, string connectionString, IEnumerable<string> extraArgs)
         {
             var port = FreePort();
             var baseUrl = $"http://127.0.0.1:{port}";
@@ -328,7 +366,7 @@ public sealed class ApiBenchmark : IBenchmark
                 serviceDll, "--urls", baseUrl, "--Host:Role=Api", $"--Temporal:Address=127.0.0.1:{FreePort()}",
                 $"--Storage:Provider={provider}", $"--ConnectionStrings:CurWorkflows={connectionString}",
                 "--Storage:ApplyMigrationsOnStartup=false", "--Api:CreateBootstrapKey=false", "--Logging:LogLevel:Default=Warning",
-            })
+            }.Concat(extraArgs))
             {
                 start.ArgumentList.Add(argument);
             }

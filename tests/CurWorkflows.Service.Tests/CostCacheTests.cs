@@ -57,6 +57,8 @@ public abstract class CostCacheFixture : IAsyncLifetime
             ["Api:AdminKey"] = AdminKey,
             ["Api:CreateBootstrapKey"] = "false",
             ["Api:ApiKeyCacheSeconds"] = ApiKeyCacheSeconds.ToString(CultureInfo.InvariantCulture),
+            // Exactness first: the version is read on every request here; the bounded reuse has its own scenario.
+            ["Api:CostDataVersionMaxAgeMilliseconds"] = "0",
             ["Storage:Provider"] = Provider,
             ["ConnectionStrings:CurWorkflows"] = connectionString,
         }, workDirectory);
@@ -276,6 +278,40 @@ public static class CostCacheScenarios
         }
     }
 
+    public static async Task A_reused_cost_data_version_is_read_again_after_its_maximum_age(CostCacheFixture fixture)
+    {
+        var tenant = await fixture.NewTenantAsync("version");
+        await fixture.ReplaceAsync(tenant, January, 1m, "web");
+        var maxAge = TimeSpan.FromMilliseconds(1500);
+        var versions = new CostDataVersionCache(
+            fixture.Host.GetRequiredService<CostDataVersions>(),
+            Options.Create(new ApiOptions { CostDataVersionMaxAgeMilliseconds = (int)maxAge.TotalMilliseconds }),
+            TimeProvider.System);
+
+        var started = DateTime.UtcNow;
+        var first = await versions.GetAsync(tenant.OrganizationId, CancellationToken.None);
+        Assert.Equal(1, first.BillingPeriods);
+        await fixture.ReplaceAsync(tenant, January.AddMonths(1), 1m, "web");
+        var reused = await versions.GetAsync(tenant.OrganizationId, CancellationToken.None);
+        if (DateTime.UtcNow - started < maxAge)
+        {
+            Assert.Equal(first, reused);
+        }
+
+        await Task.Delay(maxAge + TimeSpan.FromMilliseconds(100));
+        var fresh = await versions.GetAsync(tenant.OrganizationId, CancellationToken.None);
+        Assert.Equal(2, fresh.BillingPeriods);
+        Assert.True(fresh.LastIngestedAt > first.LastIngestedAt);
+
+        // A replace of an existing period keeps the count but moves the last ingestion time; a deletion lowers the count.
+        await fixture.ReplaceAsync(tenant, January, 2m, "web");
+        var replaced = await fixture.Host.GetRequiredService<CostDataVersions>().GetAsync(tenant.OrganizationId);
+        Assert.Equal(2, replaced.BillingPeriods);
+        Assert.True(replaced.LastIngestedAt > fresh.LastIngestedAt);
+        await fixture.Host.GetRequiredService<IntegrationStore>().DeleteCostDataAsync(tenant.OrganizationId, tenant.IntegrationId);
+        Assert.Equal(CostDataVersion.Empty, await fixture.Host.GetRequiredService<CostDataVersions>().GetAsync(tenant.OrganizationId));
+    }
+
     public static async Task A_key_revoked_by_another_process_stops_working_within_the_cache_lifetime(CostCacheFixture fixture)
     {
         var tenant = await fixture.NewTenantAsync("revoke");
@@ -362,6 +398,10 @@ public sealed class SqliteCostCacheTests(SqliteCostCacheFixture fixture) : IClas
         CostCacheScenarios.Filtered_totals_from_whole_and_partial_months_equal_the_unfiltered_totals(fixture);
 
     [Fact]
+    public Task A_reused_cost_data_version_is_read_again_after_its_maximum_age() =>
+        CostCacheScenarios.A_reused_cost_data_version_is_read_again_after_its_maximum_age(fixture);
+
+    [Fact]
     public Task A_key_revoked_by_another_process_stops_working_within_the_cache_lifetime() =>
         CostCacheScenarios.A_key_revoked_by_another_process_stops_working_within_the_cache_lifetime(fixture);
 
@@ -387,6 +427,10 @@ public sealed class PostgresCostCacheTests(PostgresCostCacheFixture fixture) : I
     [PostgresFact]
     public Task Filtered_totals_from_whole_and_partial_months_equal_the_unfiltered_totals() =>
         CostCacheScenarios.Filtered_totals_from_whole_and_partial_months_equal_the_unfiltered_totals(fixture);
+
+    [PostgresFact]
+    public Task A_reused_cost_data_version_is_read_again_after_its_maximum_age() =>
+        CostCacheScenarios.A_reused_cost_data_version_is_read_again_after_its_maximum_age(fixture);
 
     [PostgresFact]
     public Task A_key_revoked_by_another_process_stops_working_within_the_cache_lifetime() =>

@@ -9,7 +9,6 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Http.Json;
 using Microsoft.Extensions.Options;
 using Microsoft.Net.Http.Headers;
-using CostDataVersions = CurWorkflows.Storage.Costs.CostDataVersions;
 
 namespace CurWorkflows.Service.Apis;
 
@@ -46,7 +45,7 @@ public static class CostsApi
     }
 
     public static async Task<Results<CostAnswerResult, NotFound, ProblemHttpResult>> GetCostsByPackage(
-        HttpContext http, CostQueries queries, CostAnswerCache cache, CostDataVersions versions, IntegrationService integrations,
+        HttpContext http, CostQueries queries, CostAnswerCache cache, CostDataVersionCache versions, IntegrationService integrations,
         IOptions<ApiOptions> options, IOptions<JsonOptions> json, CancellationToken cancellationToken)
     {
         var parsed = CostRequest.Parse(http.Request.Query, options.Value.MaxQueryDays, requirePackage: false);
@@ -73,7 +72,7 @@ public static class CostsApi
     }
 
     public static async Task<Results<CostAnswerResult, NotFound, ProblemHttpResult>> GetCostsByResource(
-        HttpContext http, CostQueries queries, CostAnswerCache cache, CostDataVersions versions, IntegrationService integrations,
+        HttpContext http, CostQueries queries, CostAnswerCache cache, CostDataVersionCache versions, IntegrationService integrations,
         IOptions<ApiOptions> options, IOptions<JsonOptions> json, CancellationToken cancellationToken)
     {
         var parsed = CostRequest.Parse(http.Request.Query, options.Value.MaxQueryDays, requirePackage: true);
@@ -101,11 +100,12 @@ public static class CostsApi
     }
 
     /// <summary>
-    /// The organization's cost-data version is read before any cost row: rows read after it are at least as new, so an
-    /// answer is never stored under a version newer than its data.
+    /// The organization's cost-data version is read (or was read, at most Api:CostDataVersionMaxAgeMilliseconds ago)
+    /// before any cost row: rows read after it are at least as new, so an answer is never stored under a version newer
+    /// than its data (at worst an answer of newer data is stored under the older version and computed again later).
     /// </summary>
     private static async Task<CostAnswer> AnswerAsync(
-        CostAnswerCache cache, CostDataVersions versions, Guid organizationId, string queryKey, Func<CancellationToken, Task<CostAnswer>> compute,
+        CostAnswerCache cache, CostDataVersionCache versions, Guid organizationId, string queryKey, Func<CancellationToken, Task<CostAnswer>> compute,
         CancellationToken cancellationToken)
     {
         if (!cache.Enabled)

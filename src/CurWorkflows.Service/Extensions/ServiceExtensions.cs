@@ -105,6 +105,7 @@ public static class ServiceExtensions
                 services.AddAuthorization();
                 services.AddSingleton<CostQueries>();
                 services.AddSingleton<CostAnswerCache>();
+                services.AddSingleton<CostDataVersionCache>();
                 services.TryAddSingleton(TimeProvider.System);
                 services.AddSingleton<ApiKeyCache>();
                 services.AddSingleton<EnableValidation>();

@@ -50,6 +50,14 @@ public sealed class ApiOptions
     /// </summary>
     public bool CostCacheEnabled { get; set; } = true;
 
+    /// <summary>
+    /// How long an organization's cost-data version (billing period count, last ingested_at) is reused before it is read
+    /// again: the bound on how long a replaced or deleted billing period can go unseen by cost answers. 0 reads it on
+    /// every request.
+    /// </summary>
+    [Range(0, 60_000)]
+    public int CostDataVersionMaxAgeMilliseconds { get; set; } = 1000;
+
     /// <summary>Memory bound of the cost answer cache (bodies), least recently used answers evicted first.</summary>
     [Range(1, 64 * 1024)]
     public int CostCacheMegabytes { get; set; } = 256;
