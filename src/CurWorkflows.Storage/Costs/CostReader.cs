@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using CurWorkflows.Cur.Aggregation;
 using CurWorkflows.Storage.Entities;
 using Microsoft.EntityFrameworkCore;
@@ -23,7 +24,11 @@ public sealed record ResourceCostPoint(DateOnly Date, string ResourceId, string 
 /// <summary>Totals over a query per currency: everything (the bill), the untagged part and the tagged part.</summary>
 public sealed record CostTotal(string Currency, CostAmounts Total, CostAmounts Untagged, CostAmounts Tagged);
 
-/// <summary>Read side of the cost tables for the API. Sums are computed by the database, exactly (decimal).</summary>
+/// <summary>
+/// Read side of the cost tables for the API. The database selects the rows (by index: organization, then date); the
+/// sums are computed here, exactly (decimal). Summing in SQL costs a managed callback per row and amount on SQLite (its
+/// decimals are text) and saves little elsewhere: the stored rows are already aggregates, a handful per answer row.
+/// </summary>
 public sealed class CostReader(IDbContextFactory<CurWorkflowsDbContext> contextFactory)
 {
     public async Task<IReadOnlyList<PackageCostPoint>> GetDailyPackageCostsAsync(CostQuery query, CancellationToken cancellationToken = default)
@@ -31,20 +36,9 @@ public sealed class CostReader(IDbContextFactory<CurWorkflowsDbContext> contextF
         await using var context = await contextFactory.CreateDbContextAsync(cancellationToken);
         var rows = await Filter(context.DailyPackageCosts.AsNoTracking(), query)
             .Where(c => c.UsageDate >= query.From && c.UsageDate <= query.To)
-            .GroupBy(c => new { c.UsageDate, c.Package, c.Currency })
-            .Select(g => new
-            {
-                g.Key.UsageDate,
-                g.Key.Package,
-                g.Key.Currency,
-                Unblended = g.Sum(c => c.Unblended),
-                NetUnblended = g.Sum(c => c.NetUnblended),
-                Amortized = g.Sum(c => c.Amortized),
-            })
+            .Select(c => new PackageRow(c.UsageDate, c.Package, c.Currency, c.Unblended, c.NetUnblended, c.Amortized))
             .ToListAsync(cancellationToken);
-        return [.. rows
-            .Select(r => new PackageCostPoint(r.UsageDate, r.Package, r.Currency, new CostAmounts(r.Unblended, r.NetUnblended, r.Amortized)))
-            .OrderBy(p => p.Date).ThenBy(p => p.Package, StringComparer.Ordinal).ThenBy(p => p.Currency, StringComparer.Ordinal)];
+        return SumByPackage(rows);
     }
 
     /// <summary>Monthly cost by package for the months that From..To touch.</summary>
@@ -55,20 +49,9 @@ public sealed class CostReader(IDbContextFactory<CurWorkflowsDbContext> contextF
         await using var context = await contextFactory.CreateDbContextAsync(cancellationToken);
         var rows = await Filter(context.MonthlyPackageCosts.AsNoTracking(), query)
             .Where(c => c.Month >= firstMonth && c.Month <= lastMonth)
-            .GroupBy(c => new { c.Month, c.Package, c.Currency })
-            .Select(g => new
-            {
-                g.Key.Month,
-                g.Key.Package,
-                g.Key.Currency,
-                Unblended = g.Sum(c => c.Unblended),
-                NetUnblended = g.Sum(c => c.NetUnblended),
-                Amortized = g.Sum(c => c.Amortized),
-            })
+            .Select(c => new PackageRow(c.Month, c.Package, c.Currency, c.Unblended, c.NetUnblended, c.Amortized))
             .ToListAsync(cancellationToken);
-        return [.. rows
-            .Select(r => new PackageCostPoint(r.Month, r.Package, r.Currency, new CostAmounts(r.Unblended, r.NetUnblended, r.Amortized)))
-            .OrderBy(p => p.Date).ThenBy(p => p.Package, StringComparer.Ordinal).ThenBy(p => p.Currency, StringComparer.Ordinal)];
+        return SumByPackage(rows);
     }
 
     /// <summary>Daily cost by resource (and product) within one package. <see cref="CostQuery.Packages"/> is ignored.</summary>
@@ -78,21 +61,19 @@ public sealed class CostReader(IDbContextFactory<CurWorkflowsDbContext> contextF
         await using var context = await contextFactory.CreateDbContextAsync(cancellationToken);
         var rows = await Filter(context.DailyResourceCosts.AsNoTracking(), query with { Packages = [package] })
             .Where(c => c.UsageDate >= query.From && c.UsageDate <= query.To)
-            .GroupBy(c => new { c.UsageDate, c.ResourceId, c.ProductCode, c.Currency })
-            .Select(g => new
-            {
-                g.Key.UsageDate,
-                g.Key.ResourceId,
-                g.Key.ProductCode,
-                g.Key.Currency,
-                Unblended = g.Sum(c => c.Unblended),
-                NetUnblended = g.Sum(c => c.NetUnblended),
-                Amortized = g.Sum(c => c.Amortized),
-            })
+            .Select(c => new ResourceRow(c.UsageDate, c.ResourceId, c.ProductCode, c.Currency, c.Unblended, c.NetUnblended, c.Amortized))
             .ToListAsync(cancellationToken);
-        return [.. rows
-            .Select(r => new ResourceCostPoint(r.UsageDate, r.ResourceId, r.ProductCode, r.Currency, new CostAmounts(r.Unblended, r.NetUnblended, r.Amortized)))
-            .OrderBy(p => p.Date).ThenBy(p => p.ResourceId, StringComparer.Ordinal).ThenBy(p => p.ProductCode, StringComparer.Ordinal)];
+        var sums = new Dictionary<(DateOnly, string, string, string), CostAmounts>();
+        foreach (var row in rows)
+        {
+            ref var sum = ref CollectionsMarshal.GetValueRefOrAddDefault(sums, (row.Date, row.ResourceId, row.ProductCode, row.Currency), out _);
+            sum += new CostAmounts(row.Unblended, row.NetUnblended, row.Amortized);
+        }
+
+        return [.. sums
+            .Select(s => new ResourceCostPoint(s.Key.Item1, s.Key.Item2, s.Key.Item3, s.Key.Item4, s.Value))
+            .OrderBy(p => p.Date).ThenBy(p => p.ResourceId, StringComparer.Ordinal).ThenBy(p => p.ProductCode, StringComparer.Ordinal)
+            .ThenBy(p => p.Currency, StringComparer.Ordinal)];
     }
 
     /// <summary>Totals per currency over the query's days, including untagged, tax and credit rows (every CUR row is in one package value).</summary>
@@ -101,25 +82,9 @@ public sealed class CostReader(IDbContextFactory<CurWorkflowsDbContext> contextF
         await using var context = await contextFactory.CreateDbContextAsync(cancellationToken);
         var rows = await Filter(context.DailyPackageCosts.AsNoTracking(), query)
             .Where(c => c.UsageDate >= query.From && c.UsageDate <= query.To)
-            .GroupBy(c => new { c.Currency, Untagged = c.Package == PackageNames.Untagged })
-            .Select(g => new
-            {
-                g.Key.Currency,
-                g.Key.Untagged,
-                Unblended = g.Sum(c => c.Unblended),
-                NetUnblended = g.Sum(c => c.NetUnblended),
-                Amortized = g.Sum(c => c.Amortized),
-            })
+            .Select(c => new PackageRow(c.UsageDate, c.Package, c.Currency, c.Unblended, c.NetUnblended, c.Amortized))
             .ToListAsync(cancellationToken);
-        return [.. rows
-            .GroupBy(r => r.Currency, StringComparer.Ordinal)
-            .OrderBy(g => g.Key, StringComparer.Ordinal)
-            .Select(g =>
-            {
-                var untagged = g.Where(r => r.Untagged).Select(r => new CostAmounts(r.Unblended, r.NetUnblended, r.Amortized)).FirstOrDefault();
-                var tagged = g.Where(r => !r.Untagged).Select(r => new CostAmounts(r.Unblended, r.NetUnblended, r.Amortized)).FirstOrDefault();
-                return new CostTotal(g.Key, untagged + tagged, untagged, tagged);
-            })];
+        return ToTotals(rows.Select(r => (r.Currency, r.Package == PackageNames.Untagged, new CostAmounts(r.Unblended, r.NetUnblended, r.Amortized))));
     }
 
     /// <summary>
@@ -133,17 +98,9 @@ public sealed class CostReader(IDbContextFactory<CurWorkflowsDbContext> contextF
         await using var context = await contextFactory.CreateDbContextAsync(cancellationToken);
         var rows = await Filter(context.MonthlyPackageCosts.AsNoTracking(), query)
             .Where(c => c.Month >= firstMonth && c.Month <= lastMonth)
-            .GroupBy(c => new { c.Currency, Untagged = c.Package == PackageNames.Untagged })
-            .Select(g => new
-            {
-                g.Key.Currency,
-                g.Key.Untagged,
-                Unblended = g.Sum(c => c.Unblended),
-                NetUnblended = g.Sum(c => c.NetUnblended),
-                Amortized = g.Sum(c => c.Amortized),
-            })
+            .Select(c => new PackageRow(c.Month, c.Package, c.Currency, c.Unblended, c.NetUnblended, c.Amortized))
             .ToListAsync(cancellationToken);
-        return ToTotals(rows.Select(r => (r.Currency, r.Untagged, new CostAmounts(r.Unblended, r.NetUnblended, r.Amortized))));
+        return ToTotals(rows.Select(r => (r.Currency, r.Package == PackageNames.Untagged, new CostAmounts(r.Unblended, r.NetUnblended, r.Amortized))));
     }
 
     /// <summary>Adds totals of disjoint day ranges (e.g. whole months from the monthly table and the partial months around them).</summary>
@@ -160,6 +117,25 @@ public sealed class CostReader(IDbContextFactory<CurWorkflowsDbContext> contextF
                 var tagged = g.Where(r => !r.Untagged).Aggregate(CostAmounts.Zero, (sum, r) => sum + r.Amounts);
                 return new CostTotal(g.Key, untagged + tagged, untagged, tagged);
             })];
+
+    private static List<PackageCostPoint> SumByPackage(List<PackageRow> rows)
+    {
+        var sums = new Dictionary<(DateOnly, string, string), CostAmounts>();
+        foreach (var row in rows)
+        {
+            ref var sum = ref CollectionsMarshal.GetValueRefOrAddDefault(sums, (row.Date, row.Package, row.Currency), out _);
+            sum += new CostAmounts(row.Unblended, row.NetUnblended, row.Amortized);
+        }
+
+        return [.. sums
+            .Select(s => new PackageCostPoint(s.Key.Item1, s.Key.Item2, s.Key.Item3, s.Value))
+            .OrderBy(p => p.Date).ThenBy(p => p.Package, StringComparer.Ordinal).ThenBy(p => p.Currency, StringComparer.Ordinal)];
+    }
+
+    private sealed record PackageRow(DateOnly Date, string Package, string Currency, decimal Unblended, decimal NetUnblended, decimal Amortized);
+
+    private sealed record ResourceRow(
+        DateOnly Date, string ResourceId, string ProductCode, string Currency, decimal Unblended, decimal NetUnblended, decimal Amortized);
 
     private static IQueryable<T> Filter<T>(IQueryable<T> costs, CostQuery query)
         where T : CostRow
