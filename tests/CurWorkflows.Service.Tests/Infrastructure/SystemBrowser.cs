@@ -50,14 +50,17 @@ public static class SystemBrowser
 }
 
 /// <summary>
-/// A fact that needs the system Chromium. Outside CI it is skipped when none is installed; in CI (env var CI set) it runs
-/// and fails with <see cref="SystemBrowser.MissingMessage"/>, so a CI without the browser cannot pass silently.
+/// A fact that needs the system Chromium. Skipped when none is found, unless env var CI or CURWORKFLOWS_TEST_CHROMIUM is
+/// set (.ci/run sets the latter): then it runs and fails with <see cref="SystemBrowser.MissingMessage"/>, so CI cannot pass
+/// without the browser.
 /// </summary>
 public sealed class BrowserFactAttribute : FactAttribute
 {
     public BrowserFactAttribute()
     {
-        if (SystemBrowser.ChromiumPath is null && string.IsNullOrEmpty(Environment.GetEnvironmentVariable("CI")))
+        if (SystemBrowser.ChromiumPath is null
+            && string.IsNullOrEmpty(Environment.GetEnvironmentVariable("CI"))
+            && string.IsNullOrEmpty(Environment.GetEnvironmentVariable(SystemBrowser.PathVariable)))
         {
             Skip = SystemBrowser.MissingMessage;
         }
