@@ -53,7 +53,7 @@ public abstract class CostCacheFixture : IAsyncLifetime
         Host = await ServiceTestHost.StartAsync(new Dictionary<string, string?>
         {
             ["Host:Role"] = "Api",
-            ["Temporal:Address"] = $"127.0.0.1:{Temporal.EmbeddedTemporalServer.FreeLoopbackPort()}",
+            ["Temporal:Address"] = $"127.0.0.1:{Workflows.Hosting.EmbeddedTemporalServer.FreeLoopbackPort()}",
             ["Api:AdminKey"] = AdminKey,
             ["Api:CreateBootstrapKey"] = "false",
             ["Api:ApiKeyCacheSeconds"] = ApiKeyCacheSeconds.ToString(CultureInfo.InvariantCulture),

@@ -64,7 +64,7 @@ public sealed class HostingTests
     [Fact]
     public async Task Readiness_reports_unhealthy_when_the_external_Temporal_is_not_reachable()
     {
-        var unusedPort = Temporal.EmbeddedTemporalServer.FreeLoopbackPort();
+        var unusedPort = Workflows.Hosting.EmbeddedTemporalServer.FreeLoopbackPort();
         var contentRoot = TestEnvironment.NewTempDirectory("unreachable");
         await using var host = await ServiceTestHost.StartAsync(new Dictionary<string, string?>
         {

@@ -69,6 +69,9 @@ public sealed class HostingTests(TemporalFixture temporal)
         {
             ["Temporal:Address"] = "",
             ["Temporal:CliPath"] = TestPaths.TemporalCli(),
+            ["Temporal:EmbeddedPort"] = "0",
+            ["Temporal:EmbeddedUiPort"] = "0",
+            ["Temporal:EmbeddedDataDirectory"] = Path.Combine(Path.GetTempPath(), "curworkflows-embedded-" + Guid.NewGuid().ToString("N")),
             ["Temporal:UiBaseUrl"] = "http://localhost:8233",
         });
         builder.AddCurWorkflowsClient();

@@ -32,17 +32,15 @@ public static class ServiceExtensions
 
         services.AddOptions<ServiceHostOptions>().BindConfiguration(ServiceHostOptions.SectionName).ValidateOnStart();
         services.AddOptions<ApiOptions>().BindConfiguration(ApiOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
-        services.AddOptions<TemporalHostOptions>().BindConfiguration(TemporalHostOptions.SectionName)
-            .ValidateDataAnnotations().ValidateOnStart();
 
         var hostOptions = configuration.GetSection(ServiceHostOptions.SectionName).Get<ServiceHostOptions>() ?? new();
         var apiOptions = configuration.GetSection(ApiOptions.SectionName).Get<ApiOptions>() ?? new();
-        var temporalOptions = configuration.GetSection(TemporalHostOptions.SectionName).Get<TemporalHostOptions>() ?? new();
+        var temporalOptions = configuration.GetSection(TemporalOptions.SectionName).Get<TemporalOptions>() ?? new();
 
         var startup = new ServiceStartup();
         try
         {
-            if (temporalOptions.IsEmbedded)
+            if (temporalOptions.UsesEmbeddedServer)
             {
                 var server = await EmbeddedTemporalServer.StartAsync(temporalOptions, builder.Environment.ContentRootPath);
                 startup.Temporal = server;

@@ -69,38 +69,3 @@ public sealed class ApiOptions
     [Range(0, 300)]
     public int ApiKeyCacheSeconds { get; set; } = 10;
 }
-
-/// <summary>Section <c>Temporal</c>: the parts the host itself uses (address, UI links, the embedded dev server).</summary>
-public sealed class TemporalHostOptions
-{
-    public const string SectionName = "Temporal";
-
-    /// <summary>host:port of an external Temporal frontend. Empty starts an embedded dev server.</summary>
-    public string? Address { get; set; }
-
-    [Required]
-    public string Namespace { get; set; } = "default";
-
-    [Required]
-    public string TaskQueue { get; set; } = "cur-workflows";
-
-    /// <summary>Public base URL of the Temporal Web UI for links in status responses.</summary>
-    public string? UiBaseUrl { get; set; }
-
-    /// <summary>Path of the Temporal CLI for the embedded dev server (else TEMPORAL_CLI_PATH, the shared tools folder, or a download).</summary>
-    public string? CliPath { get; set; }
-
-    /// <summary>Frontend port of the embedded dev server; 0 picks a free port.</summary>
-    [Range(0, 65535)]
-    public int EmbeddedPort { get; set; } = 7233;
-
-    /// <summary>Web UI port of the embedded dev server; 0 picks a free port.</summary>
-    [Range(0, 65535)]
-    public int EmbeddedUiPort { get; set; } = 8233;
-
-    /// <summary>Folder of the embedded dev server's database, so that workflow history survives restarts.</summary>
-    public string EmbeddedDataDirectory { get; set; } = ".data";
-
-    public bool IsEmbedded => string.IsNullOrWhiteSpace(Address);
-}
-

@@ -1,4 +1,5 @@
 using System.Text;
+using CurWorkflows.Workflows.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Options;
@@ -41,7 +42,7 @@ internal sealed class StartupBanner(
     ServiceStartup startup,
     StartupNotes notes,
     IOptions<ServiceHostOptions> hostOptions,
-    IOptions<TemporalHostOptions> temporalOptions) : IHostedService
+    IOptions<TemporalOptions> temporalOptions) : IHostedService
 {
     public Task StartAsync(CancellationToken cancellationToken)
     {

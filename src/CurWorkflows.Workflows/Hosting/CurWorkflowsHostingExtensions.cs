@@ -44,8 +44,8 @@ public static class CurWorkflowsHostingExtensions
         if (endpoint.Embedded)
         {
             // Registered first: hosted services start in order, so the server is up before any worker connects.
-            services.AddSingleton<EmbeddedTemporalServer>();
-            services.Insert(0, ServiceDescriptor.Singleton<IHostedService>(sp => sp.GetRequiredService<EmbeddedTemporalServer>()));
+            services.AddSingleton<EmbeddedTemporalHostedService>();
+            services.Insert(0, ServiceDescriptor.Singleton<IHostedService>(sp => sp.GetRequiredService<EmbeddedTemporalHostedService>()));
         }
 
         services.TryAddSingleton<ITemporalClient>(sp => TemporalClient.CreateLazy(

@@ -10,63 +10,139 @@ namespace CurWorkflows.Workflows.Hosting;
 /// <summary>Where the Temporal frontend is: the configured address, or a loopback port for the embedded dev server.</summary>
 public sealed record TemporalEndpoint(string Address, bool Embedded)
 {
-    internal static TemporalEndpoint From(TemporalOptions options) =>
-        options.UsesEmbeddedServer ? new($"127.0.0.1:{FreeLoopbackPort()}", true) : new(options.Address.Trim(), false);
+    internal static TemporalEndpoint From(TemporalOptions options) => options.UsesEmbeddedServer
+        ? new($"127.0.0.1:{(options.EmbeddedPort == 0 ? EmbeddedTemporalServer.FreeLoopbackPort() : options.EmbeddedPort)}", true)
+        : new(options.Address.Trim(), false);
+}
 
-    internal static int FreeLoopbackPort()
+/// <summary>
+/// The Temporal dev server that a process starts for itself when <c>Temporal:Address</c> is empty (through
+/// <c>Temporalio.Testing</c>), with its Web UI and a database file so that workflow history survives restarts.
+/// </summary>
+public sealed class EmbeddedTemporalServer : IAsyncDisposable
+{
+    private readonly WorkflowEnvironment environment;
+    private int disposed;
+
+    private EmbeddedTemporalServer(WorkflowEnvironment environment, string address, string uiUrl, string? cliPath, string databaseFile)
+    {
+        this.environment = environment;
+        Address = address;
+        UiUrl = uiUrl;
+        CliPath = cliPath;
+        DatabaseFile = databaseFile;
+    }
+
+    public string Address { get; }
+
+    public string UiUrl { get; }
+
+    /// <summary>The CLI binary used, or null when the SDK downloaded one.</summary>
+    public string? CliPath { get; }
+
+    public string DatabaseFile { get; }
+
+    public static async Task<EmbeddedTemporalServer> StartAsync(TemporalOptions options, string contentRoot)
+    {
+        // A port picked as free can be taken by another process before the dev server binds it, and the server then
+        // never answers. With ports chosen here (configured as 0), give up on such a start early and pick again.
+        var picksPorts = options.EmbeddedPort == 0 || options.EmbeddedUiPort == 0;
+        const int Attempts = 3;
+        for (var attempt = 1; ; attempt++)
+        {
+            var lastAttempt = !picksPorts || attempt == Attempts;
+            try
+            {
+                return await StartOnceAsync(options, contentRoot, lastAttempt ? TimeSpan.FromSeconds(90) : TimeSpan.FromSeconds(40));
+            }
+            catch (InvalidOperationException) when (!lastAttempt)
+            {
+            }
+        }
+    }
+
+    public static int FreeLoopbackPort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
-}
 
-/// <summary>
-/// Runs a Temporal dev server inside the host when <c>Temporal:Address</c> is empty, so that one process is enough for
-/// development and demos. Registered before the workers so that it is up when they connect.
-/// </summary>
-internal sealed partial class EmbeddedTemporalServer(
-    TemporalEndpoint endpoint, IOptions<TemporalOptions> options, ILogger<EmbeddedTemporalServer> logger) : IHostedService, IAsyncDisposable
-{
-    private WorkflowEnvironment? environment;
-
-    public async Task StartAsync(CancellationToken cancellationToken)
+    public async ValueTask DisposeAsync()
     {
-        if (!endpoint.Embedded)
+        if (Interlocked.Exchange(ref disposed, 1) == 0)
         {
-            return;
+            await environment.ShutdownAsync();
+            await environment.DisposeAsync();
         }
+    }
 
-        var settings = options.Value;
-        var cli = TemporalCli.Resolve(settings.CliPath);
-        LogStarting(logger, endpoint.Address, cli ?? "(downloaded by the SDK)");
-        environment = await WorkflowEnvironment.StartLocalAsync(new()
+    private static async Task<EmbeddedTemporalServer> StartOnceAsync(TemporalOptions options, string contentRoot, TimeSpan startupTimeout)
+    {
+        var port = options.EmbeddedPort == 0 ? FreeLoopbackPort() : options.EmbeddedPort;
+        var uiPort = options.EmbeddedUiPort == 0 ? FreeLoopbackPort() : options.EmbeddedUiPort;
+        var dataDirectory = Path.GetFullPath(options.EmbeddedDataDirectory, contentRoot);
+        Directory.CreateDirectory(dataDirectory);
+        var databaseFile = Path.Combine(dataDirectory, "temporal.db");
+        var cliPath = TemporalCli.Resolve(options.CliPath, contentRoot);
+        var address = $"127.0.0.1:{port}";
+
+        var environment = await WorkflowEnvironment.StartLocalAsync(new()
         {
-            TargetHost = endpoint.Address,
-            Namespace = settings.Namespace,
-            UI = settings.EmbeddedUiPort > 0,
-            UIPort = settings.EmbeddedUiPort,
+            TargetHost = address,
+            Namespace = options.Namespace,
+            UI = true,
+            UIPort = uiPort,
             SearchAttributes = [.. CurSearchAttributes.All],
             DevServerOptions = new()
             {
-                ExistingPath = cli,
-                DatabaseFilename = string.IsNullOrWhiteSpace(settings.EmbeddedDatabaseFile) ? null : Path.GetFullPath(settings.EmbeddedDatabaseFile),
-                LogLevel = "warn",
+                ExistingPath = cliPath,
+                DatabaseFilename = databaseFile,
+                LogLevel = "error",
+                StartupTimeout = startupTimeout,
             },
         });
+        return new EmbeddedTemporalServer(environment, address, $"http://127.0.0.1:{uiPort}", cliPath, databaseFile);
+    }
+}
+
+/// <summary>
+/// For hosts built with <see cref="CurWorkflowsHostingExtensions.AddCurWorkflowsClient"/> without an address: starts the
+/// embedded dev server on the endpoint's port when the host starts (registered first, so before any worker) and stops it
+/// last.
+/// </summary>
+internal sealed partial class EmbeddedTemporalHostedService(
+    TemporalEndpoint endpoint, IOptions<TemporalOptions> options, IHostEnvironment environment, ILogger<EmbeddedTemporalHostedService> logger)
+    : IHostedService, IAsyncDisposable
+{
+    private EmbeddedTemporalServer? server;
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        var port = int.Parse(endpoint.Address[(endpoint.Address.LastIndexOf(':') + 1)..], System.Globalization.CultureInfo.InvariantCulture);
+        var settings = options.Value;
+        var fixedPort = new TemporalOptions
+        {
+            Namespace = settings.Namespace,
+            CliPath = settings.CliPath,
+            EmbeddedPort = port,
+            EmbeddedUiPort = settings.EmbeddedUiPort,
+            EmbeddedDataDirectory = settings.EmbeddedDataDirectory,
+        };
+        server = await EmbeddedTemporalServer.StartAsync(fixedPort, environment.ContentRootPath);
+        LogStarted(logger, server.Address, server.UiUrl, server.CliPath ?? "(downloaded by the SDK)");
     }
 
     public async Task StopAsync(CancellationToken cancellationToken) => await DisposeAsync();
 
     public async ValueTask DisposeAsync()
     {
-        if (environment is { } running)
+        if (Interlocked.Exchange(ref server, null) is { } running)
         {
-            environment = null;
-            await running.ShutdownAsync();
+            await running.DisposeAsync();
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Starting an embedded Temporal dev server on {Address} with {Cli}")]
-    private static partial void LogStarting(ILogger logger, string address, string cli);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Embedded Temporal dev server on {Address}, Web UI {UiUrl}, CLI {Cli}")]
+    private static partial void LogStarted(ILogger logger, string address, string uiUrl, string cli);
 }

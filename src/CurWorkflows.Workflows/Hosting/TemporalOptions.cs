@@ -2,7 +2,7 @@ using System.ComponentModel.DataAnnotations;
 
 namespace CurWorkflows.Workflows.Hosting;
 
-/// <summary>Configuration section <c>Temporal</c>.</summary>
+/// <summary>Configuration section <c>Temporal</c>: the cluster to use, or the dev server to start when there is none.</summary>
 public sealed class TemporalOptions
 {
     public const string SectionName = "Temporal";
@@ -16,20 +16,24 @@ public sealed class TemporalOptions
     [Required]
     public string TaskQueue { get; set; } = "cur-workflows";
 
-    /// <summary>Base URL of the Temporal UI, for links to runs.</summary>
+    /// <summary>Public base URL of the Temporal Web UI, for links to runs.</summary>
     public string? UiBaseUrl { get; set; }
 
-    /// <summary>Path of the <c>temporal</c> CLI for the embedded dev server; else env TEMPORAL_CLI_PATH, else PATH.</summary>
+    /// <summary>Path of the <c>temporal</c> CLI for the embedded dev server (see <see cref="TemporalCli.Resolve"/>).</summary>
     public string? CliPath { get; set; }
 
-    /// <summary>Embedded dev server only: SQLite file that keeps workflows across restarts (empty = in memory).</summary>
-    public string? EmbeddedDatabaseFile { get; set; }
-
-    /// <summary>Embedded dev server only: port of its Temporal UI (0 = no UI).</summary>
+    /// <summary>Embedded dev server only: frontend port; 0 picks a free port.</summary>
     [Range(0, 65535)]
-    public int EmbeddedUiPort { get; set; }
+    public int EmbeddedPort { get; set; } = 7233;
 
-    internal bool UsesEmbeddedServer => string.IsNullOrWhiteSpace(Address);
+    /// <summary>Embedded dev server only: Web UI port; 0 picks a free port.</summary>
+    [Range(0, 65535)]
+    public int EmbeddedUiPort { get; set; } = 8233;
+
+    /// <summary>Embedded dev server only: folder of its database, so that workflow history survives restarts.</summary>
+    public string EmbeddedDataDirectory { get; set; } = ".data";
+
+    public bool UsesEmbeddedServer => string.IsNullOrWhiteSpace(Address);
 
     internal static IEnumerable<string> Validate(TemporalOptions options)
     {
