@@ -111,7 +111,24 @@ public sealed partial class CostAggregator
             return;
         }
 
-        var reading = new FileReading(this, source, checkpoints, cancellationToken);
+        long? nextCheckpointRows = null;
+        if (CompressedInBlocks && source.Compression != CurCompression.None && Environment.ProcessorCount > 1)
+        {
+            var blocks = new BlockFileReading(this, source, checkpoints, cancellationToken);
+            if (blocks.Run(resumeAt, _inProgressHeader))
+            {
+                _inProgressFile = null;
+                _inProgressHeader = null;
+                _inProgressPosition = null;
+                _completedFiles.Add(source.Name);
+                return;
+            }
+
+            resumeAt = blocks.FallbackPosition;
+            nextCheckpointRows = blocks.NextCheckpointRows;
+        }
+
+        var reading = new FileReading(this, source, checkpoints, cancellationToken) { NextCheckpointRows = nextCheckpointRows };
         reading.Run(resumeAt, _inProgressHeader);
         _inProgressFile = null;
         _inProgressHeader = null;
@@ -356,7 +373,7 @@ public sealed partial class CostAggregator
         private long _baseLine;
 
         /// <summary>The line where the current record starts; asked only for errors and checkpoints (it costs a little).</summary>
-        private long CurrentLine => _reader is null ? 0 : _baseLine + _reader.LineNumber;
+        private long CurrentLine => _reader is null || !_reader.Options.TrackLineNumbers ? 0 : _baseLine + _reader.LineNumber;
 
         /// <summary>Stop before the record that starts at this decompressed offset (the second half's start).</summary>
         public long StopAt { get; set; } = long.MaxValue;
@@ -366,6 +383,9 @@ public sealed partial class CostAggregator
         public bool SplitMismatch { get; private set; }
 
         public long LineAtSplit { get; private set; }
+
+        /// <summary>The row count at which the next checkpoint is due, when a pass in blocks hands over to this one.</summary>
+        public long? NextCheckpointRows { get; init; }
 
         public void Run(CurReadPosition? resumeAt, string? expectedHeader)
         {
@@ -442,7 +462,7 @@ public sealed partial class CostAggregator
             }
         }
 
-        private CurDataStream Open()
+        internal CurDataStream Open()
         {
             try
             {
@@ -466,7 +486,7 @@ public sealed partial class CostAggregator
             }
         }
 
-        private string[] ReadHeader(CurDataStream stream, out string headerText)
+        internal string[] ReadHeader(CurDataStream stream, out string headerText)
         {
             try
             {
@@ -483,7 +503,7 @@ public sealed partial class CostAggregator
             }
         }
 
-        private string[] ReadHeaderRecord(CsvReader reader, out string headerText)
+        internal string[] ReadHeaderRecord(CsvReader reader, out string headerText)
         {
             if (!reader.Read())
             {
@@ -510,7 +530,7 @@ public sealed partial class CostAggregator
             var fieldCount = columns.Names.Length;
             var everyRows = checkpoints?.EveryRows ?? 0;
             var interval = checkpoints?.Interval ?? TimeSpan.Zero;
-            var nextByRows = everyRows > 0 ? rowsInFile + everyRows : long.MaxValue;
+            var nextByRows = NextCheckpointRows ?? (everyRows > 0 ? rowsInFile + everyRows : long.MaxValue);
             var clock = Stopwatch.StartNew();
             var lastCheckpointAt = TimeSpan.Zero;
             var lastCheckpointRows = rowsInFile;
@@ -557,6 +577,36 @@ public sealed partial class CostAggregator
                 AggregateRow(reader, columns);
                 rowsInFile++;
             }
+        }
+
+        /// <summary>Aggregates the records of a block; returns how many. Line numbers in errors count from the block.</summary>
+        internal int AggregateRecords(CsvReader reader, Columns columns)
+        {
+            var rows = 0;
+            while (reader.Read())
+            {
+                AggregateRecord(reader, columns);
+                rows++;
+            }
+
+            return rows;
+        }
+
+        /// <summary>Aggregates the current record of <paramref name="reader"/> (a record of a block).</summary>
+        internal void AggregateRecord(CsvReader reader, Columns columns)
+        {
+            _reader = reader;
+            _baseLine = 0;
+            var fieldCount = columns.Names.Length;
+            if (reader.FieldCount != fieldCount)
+            {
+                var column = Math.Min(reader.FieldCount, fieldCount) + 1;
+                throw new ReportMalformedException(
+                    source.Name, CurrentLine, column, column <= fieldCount ? columns.Names[column - 1] : null,
+                    $"the row has {reader.FieldCount} fields, the header has {fieldCount}");
+            }
+
+            AggregateRow(reader, columns);
         }
 
         private void AggregateRow(CsvReader reader, Columns c)
