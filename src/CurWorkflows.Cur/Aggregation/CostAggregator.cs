@@ -19,6 +19,7 @@ public sealed partial class CostAggregator
     private const int UntaggedPackage = 0;
     private const int MaxCostScale = 12;
     private const decimal MaxCostMagnitude = 1_000_000_000_000m;
+    private const int MaxDaysPerRowKey = 62;
 
     private readonly CostAggregationOptions _options;
     private readonly Utf8Table _packages = new();
@@ -29,7 +30,9 @@ public sealed partial class CostAggregator
     private readonly List<AmortizedRule> _rules = [];
     private readonly List<long> _rowsByType = [];
     private readonly Dictionary<CostKey, CostAmounts> _costs = [];
-    private readonly Utf8Table _compositeTable = new();
+    private readonly Utf8Table _rowKeyTable = new();
+    private readonly List<RowKey> _rowKeys = [];
+    private readonly Dictionary<long, int> _distantDays = [];
     private readonly List<Composite> _composites = [];
     private byte[] _compositeBuffer = new byte[256];
     private readonly List<string> _completedFiles = [];
@@ -820,26 +823,27 @@ public sealed partial class CostAggregator
     }
 
     /// <summary>
-    /// The id of a row's whole key (day, tag, resource, product, currency bytes) in one lookup. The per-part ids,
-    /// the resource index and the untagged flag are worked out once per distinct key, not once per row.
+    /// The id of a row's whole key (day, tag, resource, product, currency). The bytes of tag, resource, product and
+    /// currency are looked up in one table, whose entries (few: one per resource and package) stay in the CPU's caches;
+    /// each entry finds its day's aggregate in a small array. The per-part ids, the resource index and the untagged
+    /// flag are worked out once per distinct key, not once per row.
     /// </summary>
     private int CompositeOf(int day, ReadOnlySpan<byte> tag, ReadOnlySpan<byte> resource, ReadOnlySpan<byte> product, ReadOnlySpan<byte> currency)
     {
-        var length = 4 + 16 + tag.Length + resource.Length + product.Length + currency.Length;
+        var length = 16 + tag.Length + resource.Length + product.Length + currency.Length;
         if (length > _compositeBuffer.Length)
         {
             _compositeBuffer = new byte[Math.Max(length, _compositeBuffer.Length * 2)];
         }
 
         var buffer = _compositeBuffer.AsSpan();
-        BinaryPrimitives.WriteInt32LittleEndian(buffer, day);
-        var at = Append(buffer, 4, tag);
+        var at = Append(buffer, 0, tag);
         at = Append(buffer, at, resource);
         at = Append(buffer, at, product);
         at = Append(buffer, at, currency);
 
-        var id = _compositeTable.GetOrAdd(buffer[..at]);
-        if (id == _composites.Count)
+        var id = _rowKeyTable.GetOrAdd(buffer[..at]);
+        if (id == _rowKeys.Count)
         {
             var resourceId = _resources.GetOrAdd(resource);
             var package = _packages.GetOrAdd(tag);
@@ -850,11 +854,84 @@ public sealed partial class CostAggregator
                 attributed = package != UntaggedPackage;
             }
 
-            var key = new CostKey(day, package, resourceId, _products.GetOrAdd(product), _currencies.GetOrAdd(currency));
-            _composites.Add(new Composite { Key = key, Untagged = package == UntaggedPackage, Attributed = attributed });
+            _rowKeys.Add(new RowKey(package, resourceId, _products.GetOrAdd(product), _currencies.GetOrAdd(currency), attributed));
         }
 
-        return id;
+        var rowKey = _rowKeys[id];
+        var index = day - rowKey.FirstDay;
+        var days = rowKey.Composites;
+        if ((uint)index < (uint)days.Length && days[index] != 0)
+        {
+            return days[index] - 1;
+        }
+
+        return AddComposite(id, rowKey, day);
+    }
+
+    private int AddComposite(int rowKeyId, RowKey rowKey, int day)
+    {
+        var composite = _composites.Count;
+        if (rowKey.Composites.Length == 0)
+        {
+            rowKey.FirstDay = day;
+            rowKey.Composites = new int[32];
+        }
+
+        var lastDay = rowKey.FirstDay + rowKey.Composites.Length - 1;
+        var firstDay = Math.Min(rowKey.FirstDay, day);
+        var span = (long)Math.Max(lastDay, day) - firstDay + 1;
+        if (span <= MaxDaysPerRowKey)
+        {
+            if (firstDay != rowKey.FirstDay || span > rowKey.Composites.Length)
+            {
+                var grown = new int[Math.Min(MaxDaysPerRowKey, Math.Max((int)span, rowKey.Composites.Length * 2))];
+                rowKey.Composites.CopyTo(grown, rowKey.FirstDay - firstDay);
+                rowKey.FirstDay = firstDay;
+                rowKey.Composites = grown;
+            }
+
+            ref var slot = ref rowKey.Composites[day - rowKey.FirstDay];
+            if (slot != 0)
+            {
+                return slot - 1;
+            }
+
+            slot = composite + 1;
+        }
+        else
+        {
+            // Days far apart (odd files): a dictionary keeps memory bounded by the aggregates.
+            ref var known = ref CollectionsMarshal.GetValueRefOrAddDefault(_distantDays, ((long)rowKeyId << 32) | (uint)day, out var exists);
+            if (exists)
+            {
+                return known;
+            }
+
+            known = composite;
+        }
+
+        var key = new CostKey(day, rowKey.Package, rowKey.Resource, rowKey.Product, rowKey.Currency);
+        _composites.Add(new Composite { Key = key, Untagged = rowKey.Package == UntaggedPackage, Attributed = rowKey.Attributed });
+        return composite;
+    }
+
+    /// <summary>A distinct (package, resource, product, currency) and the aggregate ids of its days.</summary>
+    private sealed class RowKey(int package, int resource, int product, int currency, bool attributed)
+    {
+        public int Package { get; } = package;
+
+        public int Resource { get; } = resource;
+
+        public int Product { get; } = product;
+
+        public int Currency { get; } = currency;
+
+        public bool Attributed { get; } = attributed;
+
+        public int FirstDay { get; set; }
+
+        /// <summary>Aggregate id + 1 of each day from <see cref="FirstDay"/>; 0 where the day has none yet.</summary>
+        public int[] Composites { get; set; } = [];
     }
 
     private static int Append(Span<byte> buffer, int at, ReadOnlySpan<byte> part)
