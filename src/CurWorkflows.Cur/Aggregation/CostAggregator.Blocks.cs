@@ -28,7 +28,7 @@ public sealed partial class CostAggregator
 #pragma warning disable CA1001 // _blocks and _data live in Run's using statements; the object does not outlive Run.
     private sealed class BlockFileReading(CostAggregator owner, CurSource source, CheckpointOptions? checkpoints, CancellationToken cancellationToken)
     {
-        private readonly Lock _lock = new();
+        private readonly object _lock = new();
         private readonly Stopwatch _clock = Stopwatch.StartNew();
         private readonly List<CostAggregator> _uncommitted = [];
         private readonly CsvReaderOptions _blockOptions = ReaderOptions() with { TrackLineNumbers = false };
@@ -37,7 +37,7 @@ public sealed partial class CostAggregator
         private RecordBlockReader _blocks = null!;
         private CurDataStream _data = null!;
         private Columns _columns = null!;
-        private RecordBlock? _held;
+        private readonly Queue<RecordBlock> _held = new();
         private ExceptionDispatchInfo? _callbackError;
 
         // Everything before the committed position is in the owner's state; "reached" is where parsing got to.
@@ -47,7 +47,8 @@ public sealed partial class CostAggregator
         private long _reachedLine;
         private long _reachedOffset;
 
-        // The round of parallel parsing under way.
+        // The round of parallel parsing under way; blocks are handed out or held in file order.
+        private long _nextIndex;
         private long _handedMaxRecords;
         private bool _ended;
         private bool _failed;
@@ -134,6 +135,7 @@ public sealed partial class CostAggregator
                     throw new InvalidDataException("the file is empty");
                 }
 
+                _nextIndex = first.Index + 1;
                 ParseAlone(first, withHeader: true);
                 if (checkpoints is not null)
                 {
@@ -141,10 +143,19 @@ public sealed partial class CostAggregator
                 }
             }
 
-            while (!_ended)
+            while (true)
             {
-                RunRound();
-                if (checkpoints is null || _ended)
+                if (_held.Count == 0 && !_ended)
+                {
+                    RunRound();
+                }
+
+                if (_held.Count == 0 && _ended)
+                {
+                    return;
+                }
+
+                if (checkpoints is null)
                 {
                     continue;
                 }
@@ -153,16 +164,16 @@ public sealed partial class CostAggregator
 
                 // A checkpoint is near: blocks are parsed alone until it has been taken.
                 var taken = false;
-                while (!taken && !_ended)
+                while (!taken)
                 {
-                    var block = _held ?? _blocks.Take(cancellationToken);
-                    _held = null;
+                    var block = _held.Count > 0 ? _held.Dequeue() : _blocks.Take(cancellationToken);
                     if (block is null)
                     {
                         _ended = true;
                         break;
                     }
 
+                    _nextIndex = block.Index + 1;
                     taken = ParseAlone(block, withHeader: false);
                     Commit();
                 }
@@ -264,17 +275,29 @@ public sealed partial class CostAggregator
                     _pause = true;
                     return null;
                 }
+            }
 
-                var block = _blocks.Take(cancellationToken);
+            // Taken outside the lock, so that a worker waiting for the inflating thread does not hold up the others.
+            var block = _blocks.Take(cancellationToken);
+            lock (_lock)
+            {
                 if (block is null)
                 {
                     _ended = true;
                     return null;
                 }
 
-                if (checkpoints is not null && _committedRows + _handedMaxRecords + block.MaxRecords >= _nextByRows)
+                // Blocks are handed out or held strictly in file order: a held block is followed only by held ones.
+                while (_nextIndex != block.Index)
                 {
-                    _held = block;
+                    Monitor.Wait(_lock);
+                }
+
+                _nextIndex++;
+                Monitor.PulseAll(_lock);
+                if (_failed || _pause || (checkpoints is not null && _committedRows + _handedMaxRecords + block.MaxRecords >= _nextByRows))
+                {
+                    _held.Enqueue(block);
                     _pause = true;
                     return null;
                 }

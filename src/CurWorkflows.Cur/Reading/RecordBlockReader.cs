@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Runtime.ExceptionServices;
 
 namespace CurWorkflows.Cur.Reading;
@@ -7,6 +6,9 @@ namespace CurWorkflows.Cur.Reading;
 internal sealed class RecordBlock(byte[] buffer)
 {
     public byte[] Buffer { get; set; } = buffer;
+
+    /// <summary>Position of the block in the file's sequence of blocks (0, 1, 2...).</summary>
+    public long Index { get; set; }
 
     public int Length { get; set; }
 
@@ -28,6 +30,8 @@ internal sealed class RecordBlock(byte[] buffer)
 /// and close quoted fields or come in escaped pairs inside them. A file that breaks that rule fails to parse in the
 /// block that holds the break (CsvHelper rejects stray quotes), so a wrong split cannot go unnoticed. Memory is
 /// bounded by the number of blocks times their size (a block grows only to hold one record longer than a block).
+/// Waiting threads block on a monitor instead of spinning: on two cores a spinning thread takes time from the one
+/// that inflates or parses.
 /// </summary>
 internal sealed class RecordBlockReader : IDisposable
 {
@@ -35,12 +39,13 @@ internal sealed class RecordBlockReader : IDisposable
     private readonly int _blockBytes;
     private readonly int _maxBlockBytes;
     private readonly bool _countLines;
-    private readonly BlockingCollection<RecordBlock> _free = new();
-    private readonly BlockingCollection<RecordBlock?> _filled = new();
-    private readonly CancellationTokenSource _stop = new();
+    private readonly object _gate = new();
+    private readonly Queue<RecordBlock> _free = new();
+    private readonly Queue<RecordBlock?> _filled = new();
     private readonly Thread _thread;
     private long _offset;
-    private bool _ended;
+    private long _index;
+    private bool _stopped;
     private ExceptionDispatchInfo? _error;
 
     /// <param name="data">The decompressed stream, positioned at a record boundary (the caller disposes it).</param>
@@ -59,7 +64,7 @@ internal sealed class RecordBlockReader : IDisposable
         _countLines = countLines;
         for (var i = 0; i < blockCount; i++)
         {
-            _free.Add(new RecordBlock(new byte[blockBytes]));
+            _free.Enqueue(new RecordBlock(new byte[blockBytes]));
         }
 
         _thread = new Thread(Produce) { IsBackground = true, Name = "cur-record-blocks" };
@@ -71,21 +76,24 @@ internal sealed class RecordBlockReader : IDisposable
     /// <summary>The next block in file order, or null after the last one. Rethrows a failure of the reading thread.</summary>
     public RecordBlock? Take(CancellationToken cancellationToken)
     {
-        if (_ended)
+        lock (_gate)
         {
-            _error?.Throw();
-            return null;
-        }
+            while (_filled.Count == 0)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                Monitor.Wait(_gate, 50);
+            }
 
-        var block = _filled.Take(cancellationToken);
-        if (block is null)
-        {
-            _ended = true;
-            _filled.Add(null, CancellationToken.None);
-            _error?.Throw();
-        }
+            var block = _filled.Peek();
+            if (block is null)
+            {
+                // The end stays queued, for every thread that asks.
+                _error?.Throw();
+                return null;
+            }
 
-        return block;
+            return _filled.Dequeue();
+        }
     }
 
     /// <summary>Gives a parsed block's buffer back for reuse.</summary>
@@ -96,9 +104,32 @@ internal sealed class RecordBlockReader : IDisposable
             block.Buffer = new byte[_blockBytes];
         }
 
-        if (!_free.IsAddingCompleted)
+        lock (_gate)
         {
-            _free.Add(block);
+            _free.Enqueue(block);
+            Monitor.PulseAll(_gate);
+        }
+    }
+
+    private RecordBlock? TakeFree()
+    {
+        lock (_gate)
+        {
+            while (_free.Count == 0 && !_stopped)
+            {
+                Monitor.Wait(_gate);
+            }
+
+            return _stopped ? null : _free.Dequeue();
+        }
+    }
+
+    private void Emit(RecordBlock? block)
+    {
+        lock (_gate)
+        {
+            _filled.Enqueue(block);
+            Monitor.PulseAll(_gate);
         }
     }
 
@@ -110,7 +141,12 @@ internal sealed class RecordBlockReader : IDisposable
         {
             while (true)
             {
-                var block = _free.Take(_stop.Token);
+                var block = TakeFree();
+                if (block is null)
+                {
+                    return;
+                }
+
                 var buffer = block.Buffer;
                 if (carryLength > buffer.Length / 2)
                 {
@@ -183,25 +219,23 @@ internal sealed class RecordBlockReader : IDisposable
                 _offset += boundary;
                 if (boundary > 0)
                 {
-                    _filled.Add(block);
+                    block.Index = _index++;
+                    Emit(block);
                 }
 
                 if (end)
                 {
-                    _filled.Add(null);
+                    Emit(null);
                     return;
                 }
             }
-        }
-        catch (OperationCanceledException) when (_stop.IsCancellationRequested)
-        {
         }
 #pragma warning disable CA1031 // Any failure of the inner stream is handed to the parsing threads, which rethrow it.
         catch (Exception e)
 #pragma warning restore CA1031
         {
             _error = ExceptionDispatchInfo.Capture(e);
-            _filled.Add(null);
+            Emit(null);
         }
     }
 
@@ -241,11 +275,12 @@ internal sealed class RecordBlockReader : IDisposable
 
     public void Dispose()
     {
-        _stop.Cancel();
-        _free.CompleteAdding();
+        lock (_gate)
+        {
+            _stopped = true;
+            Monitor.PulseAll(_gate);
+        }
+
         _thread.Join();
-        _stop.Dispose();
-        _free.Dispose();
-        _filled.Dispose();
     }
 }
