@@ -223,6 +223,21 @@ public sealed class RecordBlockTests : IDisposable
     }
 
     [Fact]
+    public void AWrongCrc32_IsCaught_ThoughEveryBlockInflates()
+    {
+        // The parsing threads check the CRC-32 of their blocks; the parts are combined in file order at the end.
+        var zip = Compress(".csv.zip", Encoding.UTF8.GetBytes(Rows(5_000)));
+        var directory = zip.AsSpan().LastIndexOf("PK\u0001\u0002"u8);
+        zip[directory + 16] ^= 0x01;
+        var source = CurSource.FromBytes("crc.csv.zip", zip);
+
+        var error = Assert.Throws<ReportMalformedException>(() => CostAggregator.AggregateFile(source));
+
+        Assert.Contains("CRC-32", error.Message, StringComparison.Ordinal);
+        Assert.Equal(Assert.Throws<ReportMalformedException>(() => Sequentially(() => CostAggregator.AggregateFile(source))).Message, error.Message);
+    }
+
+    [Fact]
     public void Cancellation_StopsAllThreads()
     {
         var source = CurSource.FromBytes("c.csv.zip", Compress(".csv.zip", Encoding.UTF8.GetBytes(Rows(20_000))));
