@@ -13,7 +13,7 @@ public sealed partial class CostAggregator
     internal static bool CompressedInBlocks { get; set; } = true;
 
     /// <summary>Size of a block of decompressed CSV (tests make it small, so that small files span many blocks).</summary>
-    internal static int BlockBytes { get; set; } = 2 << 20;
+    internal static int BlockBytes { get; set; } = 1 << 20;
 
     /// <summary>
     /// Reads a compressed file in blocks that end at record boundaries (<see cref="RecordBlockReader"/>): one thread
@@ -202,17 +202,20 @@ public sealed partial class CostAggregator
                 partials[i] = new CostAggregator(owner._options);
             }
 
+            // With two cores, the helpers parse only when blocks pile up: three busy threads would share two cores
+            // evenly, and the inflating thread, which sets the pace, would get two thirds of one.
+            var helperBacklog = Environment.ProcessorCount > 2 ? 1 : 2;
             var others = new Task[workers - 1];
             for (var i = 1; i < workers; i++)
             {
                 var partial = partials[i];
-                others[i - 1] = Task.Factory.StartNew(() => Work(partial), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+                others[i - 1] = Task.Factory.StartNew(() => Work(partial, helperBacklog), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
             }
 
             Exception? error = null;
             try
             {
-                Work(partials[0]);
+                Work(partials[0], backlog: 1);
             }
 #pragma warning disable CA1031 // The first failure is rethrown below, after the other workers have stopped.
             catch (Exception e)
@@ -243,12 +246,12 @@ public sealed partial class CostAggregator
             _uncommitted.AddRange(partials);
         }
 
-        private void Work(CostAggregator partial)
+        private void Work(CostAggregator partial, int backlog)
         {
             var reading = new FileReading(partial, source, null, cancellationToken);
             try
             {
-                while (Next() is { } block)
+                while (Next(backlog) is { } block)
                 {
                     using (var reader = CsvReader.Create(block.Memory, _blockOptions))
                     {
@@ -271,7 +274,7 @@ public sealed partial class CostAggregator
         }
 
         /// <summary>The next block for a worker, or null when the round ends.</summary>
-        private RecordBlock? Next()
+        private RecordBlock? Next(int backlog)
         {
             lock (_lock)
             {
@@ -289,7 +292,7 @@ public sealed partial class CostAggregator
             }
 
             // Taken outside the lock, so that a worker waiting for the inflating thread does not hold up the others.
-            var block = _blocks.Take(cancellationToken);
+            var block = _blocks.Take(cancellationToken, backlog);
             lock (_lock)
             {
                 if (block is null)

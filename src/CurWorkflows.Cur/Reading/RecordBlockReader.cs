@@ -74,11 +74,13 @@ internal sealed class RecordBlockReader : IDisposable
     public long StartOffset { get; }
 
     /// <summary>The next block in file order, or null after the last one. Rethrows a failure of the reading thread.</summary>
-    public RecordBlock? Take(CancellationToken cancellationToken)
+    /// <param name="cancellationToken">Stops the wait.</param>
+    /// <param name="backlog">Waits until at least this many blocks (or the end) are ready.</param>
+    public RecordBlock? Take(CancellationToken cancellationToken, int backlog = 1)
     {
         lock (_gate)
         {
-            while (_filled.Count == 0)
+            while (_filled.Count < backlog && !_filled.Contains(null))
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 Monitor.Wait(_gate, 50);
