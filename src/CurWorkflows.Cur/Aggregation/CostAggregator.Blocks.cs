@@ -29,13 +29,13 @@ public sealed partial class CostAggregator
     /// </summary>
 #pragma warning disable CA1001 // _blocks and _data live in Run's using statements; the object does not outlive Run.
     private sealed class BlockFileReading(CostAggregator owner, CurSource source, CheckpointOptions? checkpoints, CancellationToken cancellationToken)
+#pragma warning restore CA1001
     {
         private readonly object _lock = new();
         private readonly Stopwatch _clock = Stopwatch.StartNew();
         private readonly List<CostAggregator> _uncommitted = [];
         private readonly CsvReaderOptions _blockOptions = ReaderOptions() with { TrackLineNumbers = false };
         private readonly CsvReaderOptions _trackedOptions = ReaderOptions();
-#pragma warning restore CA1001
         private RecordBlockReader _blocks = null!;
         private CurDataStream _data = null!;
         private Columns _columns = null!;
