@@ -35,4 +35,20 @@ public class Crc32Tests
         Assert.Equal(read.Entries[0].Crc32, crc);
         Assert.Equal(crc, Crc32.Managed(Crc32.Managed(0, data.AsSpan(0, 7)), data.AsSpan(7)));
     }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    [InlineData(4_096)]
+    [InlineData(299_999)]
+    [InlineData(300_001)]
+    public void Crc32OfTwoParts_CombinesToTheCrc32OfTheWhole(int split)
+    {
+        var data = new byte[300_001];
+        new Random(11).NextBytes(data);
+
+        var combined = Crc32.Combine(Crc32.Update(0, data.AsSpan(0, split)), Crc32.Update(0, data.AsSpan(split)), data.Length - split);
+
+        Assert.Equal(Crc32.Update(0, data), combined);
+    }
 }

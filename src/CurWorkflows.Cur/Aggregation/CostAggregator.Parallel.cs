@@ -118,9 +118,9 @@ public sealed partial class CostAggregator
     }
 
     /// <summary>Adds another state's aggregates and counters to this one (values are matched by their bytes).</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private void MergeFrom(CostAggregator other, string file)
     {
-        other.Flush();
         var packages = Map(other._packages, _packages);
         var resources = Map(other._resources, _resources);
         var products = Map(other._products, _products);
@@ -139,11 +139,25 @@ public sealed partial class CostAggregator
 
         try
         {
-            foreach (var (key, cost) in other._costs)
+            void Add(CostKey key, CostAmounts cost)
             {
                 var mapped = new CostKey(key.Day, packages[key.Package], resources[key.Resource], products[key.Product], currencies[key.Currency]);
                 ref var target = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(_costs, mapped, out _);
                 target += cost;
+            }
+
+            foreach (var (key, cost) in other._costs)
+            {
+                Add(key, cost);
+            }
+
+            // Sums not yet flushed into the other state's dictionary are taken from its aggregates directly.
+            foreach (var composite in System.Runtime.InteropServices.CollectionsMarshal.AsSpan(other._composites))
+            {
+                if (composite.Dirty)
+                {
+                    Add(composite.Key, composite.Pending);
+                }
             }
 
             _rowSums += other._rowSums;

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Text;
 using CsvHelper;
@@ -19,6 +20,7 @@ public sealed partial class CostAggregator
     private const int UntaggedPackage = 0;
     private const int MaxCostScale = 12;
     private const decimal MaxCostMagnitude = 1_000_000_000_000m;
+    private const int MaxDaysPerRowKey = 62;
 
     private readonly CostAggregationOptions _options;
     private readonly Utf8Table _packages = new();
@@ -29,7 +31,9 @@ public sealed partial class CostAggregator
     private readonly List<AmortizedRule> _rules = [];
     private readonly List<long> _rowsByType = [];
     private readonly Dictionary<CostKey, CostAmounts> _costs = [];
-    private readonly Utf8Table _compositeTable = new();
+    private readonly Utf8Table _rowKeyTable = new();
+    private readonly List<RowKey> _rowKeys = [];
+    private readonly Dictionary<long, int> _distantDays = [];
     private readonly List<Composite> _composites = [];
     private byte[] _compositeBuffer = new byte[256];
     private readonly List<string> _completedFiles = [];
@@ -111,7 +115,24 @@ public sealed partial class CostAggregator
             return;
         }
 
-        var reading = new FileReading(this, source, checkpoints, cancellationToken);
+        long? nextCheckpointRows = null;
+        if (CompressedInBlocks && source.Compression != CurCompression.None && Environment.ProcessorCount > 1)
+        {
+            var blocks = new BlockFileReading(this, source, checkpoints, cancellationToken);
+            if (blocks.Run(resumeAt, _inProgressHeader))
+            {
+                _inProgressFile = null;
+                _inProgressHeader = null;
+                _inProgressPosition = null;
+                _completedFiles.Add(source.Name);
+                return;
+            }
+
+            resumeAt = blocks.FallbackPosition;
+            nextCheckpointRows = blocks.NextCheckpointRows;
+        }
+
+        var reading = new FileReading(this, source, checkpoints, cancellationToken) { NextCheckpointRows = nextCheckpointRows };
         reading.Run(resumeAt, _inProgressHeader);
         _inProgressFile = null;
         _inProgressHeader = null;
@@ -120,6 +141,8 @@ public sealed partial class CostAggregator
     }
 
     /// <summary>Builds the views and checks that they add up to the rows read, to the last digit.</summary>
+    /// <remarks>Runs once per aggregation: compiled optimized at once rather than first unoptimized (tiered).</remarks>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public CurAggregationResult GetResult()
     {
         if (_inProgressFile is not null)
@@ -140,14 +163,25 @@ public sealed partial class CostAggregator
         // Sorted by ranks of the strings (ints), which is the ordinal order of the strings themselves.
         Flush();
         var keys = _costs.ToArray();
-        Array.Sort(keys, (a, b) =>
+        var order = new SortKey[keys.Length];
+        for (var i = 0; i < keys.Length; i++)
         {
-            var c = a.Key.Day.CompareTo(b.Key.Day);
-            c = c != 0 ? c : packageRanks[a.Key.Package].CompareTo(packageRanks[b.Key.Package]);
-            c = c != 0 ? c : productRanks[a.Key.Product].CompareTo(productRanks[b.Key.Product]);
-            c = c != 0 ? c : currencyRanks[a.Key.Currency].CompareTo(currencyRanks[b.Key.Currency]);
-            return c != 0 ? c : resourceRanks[a.Key.Resource].CompareTo(resourceRanks[b.Key.Resource]);
-        });
+            var key = keys[i].Key;
+            order[i] = new SortKey(
+                ((long)key.Day << 32) | (uint)packageRanks[key.Package],
+                ((long)productRanks[key.Product] << 32) | (uint)currencyRanks[key.Currency],
+                resourceRanks[key.Resource],
+                i);
+        }
+
+        Array.Sort(order);
+        var sorted = new KeyValuePair<CostKey, CostAmounts>[keys.Length];
+        for (var i = 0; i < order.Length; i++)
+        {
+            sorted[i] = keys[order[i].Index];
+        }
+
+        keys = sorted;
 
         var resources = new List<DailyResourceCost>(keys.Length);
         var dailyList = new List<DailyPackageCost>();
@@ -281,6 +315,17 @@ public sealed partial class CostAggregator
 
     private readonly record struct CostKey(int Day, int Package, int Resource, int Product, int Currency);
 
+    /// <summary>An aggregate's place in the views' order: (day, package, product, currency, resource) as ranks.</summary>
+    private readonly record struct SortKey(long DayPackage, long ProductCurrency, int Resource, int Index) : IComparable<SortKey>
+    {
+        public int CompareTo(SortKey other)
+        {
+            var c = DayPackage.CompareTo(other.DayPackage);
+            c = c != 0 ? c : ProductCurrency.CompareTo(other.ProductCurrency);
+            return c != 0 ? c : Resource.CompareTo(other.Resource);
+        }
+    }
+
     /// <summary>Column indexes of one file's header; -1 for a column the file does not have.</summary>
     private sealed class Columns
     {
@@ -356,7 +401,7 @@ public sealed partial class CostAggregator
         private long _baseLine;
 
         /// <summary>The line where the current record starts; asked only for errors and checkpoints (it costs a little).</summary>
-        private long CurrentLine => _reader is null ? 0 : _baseLine + _reader.LineNumber;
+        private long CurrentLine => _reader is null || !_reader.Options.TrackLineNumbers ? 0 : _baseLine + _reader.LineNumber;
 
         /// <summary>Stop before the record that starts at this decompressed offset (the second half's start).</summary>
         public long StopAt { get; set; } = long.MaxValue;
@@ -366,6 +411,9 @@ public sealed partial class CostAggregator
         public bool SplitMismatch { get; private set; }
 
         public long LineAtSplit { get; private set; }
+
+        /// <summary>The row count at which the next checkpoint is due, when a pass in blocks hands over to this one.</summary>
+        public long? NextCheckpointRows { get; init; }
 
         public void Run(CurReadPosition? resumeAt, string? expectedHeader)
         {
@@ -442,7 +490,7 @@ public sealed partial class CostAggregator
             }
         }
 
-        private CurDataStream Open()
+        internal CurDataStream Open()
         {
             try
             {
@@ -466,7 +514,7 @@ public sealed partial class CostAggregator
             }
         }
 
-        private string[] ReadHeader(CurDataStream stream, out string headerText)
+        internal string[] ReadHeader(CurDataStream stream, out string headerText)
         {
             try
             {
@@ -483,7 +531,7 @@ public sealed partial class CostAggregator
             }
         }
 
-        private string[] ReadHeaderRecord(CsvReader reader, out string headerText)
+        internal string[] ReadHeaderRecord(CsvReader reader, out string headerText)
         {
             if (!reader.Read())
             {
@@ -510,7 +558,7 @@ public sealed partial class CostAggregator
             var fieldCount = columns.Names.Length;
             var everyRows = checkpoints?.EveryRows ?? 0;
             var interval = checkpoints?.Interval ?? TimeSpan.Zero;
-            var nextByRows = everyRows > 0 ? rowsInFile + everyRows : long.MaxValue;
+            var nextByRows = NextCheckpointRows ?? (everyRows > 0 ? rowsInFile + everyRows : long.MaxValue);
             var clock = Stopwatch.StartNew();
             var lastCheckpointAt = TimeSpan.Zero;
             var lastCheckpointRows = rowsInFile;
@@ -557,6 +605,36 @@ public sealed partial class CostAggregator
                 AggregateRow(reader, columns);
                 rowsInFile++;
             }
+        }
+
+        /// <summary>Aggregates the records of a block; returns how many. Line numbers in errors count from the block.</summary>
+        internal int AggregateRecords(CsvReader reader, Columns columns)
+        {
+            var rows = 0;
+            while (reader.Read())
+            {
+                AggregateRecord(reader, columns);
+                rows++;
+            }
+
+            return rows;
+        }
+
+        /// <summary>Aggregates the current record of <paramref name="reader"/> (a record of a block).</summary>
+        internal void AggregateRecord(CsvReader reader, Columns columns)
+        {
+            _reader = reader;
+            _baseLine = 0;
+            var fieldCount = columns.Names.Length;
+            if (reader.FieldCount != fieldCount)
+            {
+                var column = Math.Min(reader.FieldCount, fieldCount) + 1;
+                throw new ReportMalformedException(
+                    source.Name, CurrentLine, column, column <= fieldCount ? columns.Names[column - 1] : null,
+                    $"the row has {reader.FieldCount} fields, the header has {fieldCount}");
+            }
+
+            AggregateRow(reader, columns);
         }
 
         private void AggregateRow(CsvReader reader, Columns c)
@@ -709,9 +787,14 @@ public sealed partial class CostAggregator
             }
 
             var text = reader.GetSpan(column);
-            if (!Utf8Values.TryParseDecimal(text, out var value))
+            if (!Utf8Values.TryParseDecimal(text, out var value, out var withinBounds))
             {
                 throw Malformed(c, column, $"'{Shorten(text)}' is not a number");
+            }
+
+            if (withinBounds)
+            {
+                return value;
             }
 
             // Bounds that keep every sum exact: 12 decimal places (CUR writes 10) and 16 integer digits fill the
@@ -770,26 +853,27 @@ public sealed partial class CostAggregator
     }
 
     /// <summary>
-    /// The id of a row's whole key (day, tag, resource, product, currency bytes) in one lookup. The per-part ids,
-    /// the resource index and the untagged flag are worked out once per distinct key, not once per row.
+    /// The id of a row's whole key (day, tag, resource, product, currency). The bytes of tag, resource, product and
+    /// currency are looked up in one table, whose entries (few: one per resource and package) stay in the CPU's caches;
+    /// each entry finds its day's aggregate in a small array. The per-part ids, the resource index and the untagged
+    /// flag are worked out once per distinct key, not once per row.
     /// </summary>
     private int CompositeOf(int day, ReadOnlySpan<byte> tag, ReadOnlySpan<byte> resource, ReadOnlySpan<byte> product, ReadOnlySpan<byte> currency)
     {
-        var length = 4 + 16 + tag.Length + resource.Length + product.Length + currency.Length;
+        var length = 16 + tag.Length + resource.Length + product.Length + currency.Length;
         if (length > _compositeBuffer.Length)
         {
             _compositeBuffer = new byte[Math.Max(length, _compositeBuffer.Length * 2)];
         }
 
         var buffer = _compositeBuffer.AsSpan();
-        BinaryPrimitives.WriteInt32LittleEndian(buffer, day);
-        var at = Append(buffer, 4, tag);
+        var at = Append(buffer, 0, tag);
         at = Append(buffer, at, resource);
         at = Append(buffer, at, product);
         at = Append(buffer, at, currency);
 
-        var id = _compositeTable.GetOrAdd(buffer[..at]);
-        if (id == _composites.Count)
+        var id = _rowKeyTable.GetOrAdd(buffer[..at]);
+        if (id == _rowKeys.Count)
         {
             var resourceId = _resources.GetOrAdd(resource);
             var package = _packages.GetOrAdd(tag);
@@ -800,11 +884,84 @@ public sealed partial class CostAggregator
                 attributed = package != UntaggedPackage;
             }
 
-            var key = new CostKey(day, package, resourceId, _products.GetOrAdd(product), _currencies.GetOrAdd(currency));
-            _composites.Add(new Composite { Key = key, Untagged = package == UntaggedPackage, Attributed = attributed });
+            _rowKeys.Add(new RowKey(package, resourceId, _products.GetOrAdd(product), _currencies.GetOrAdd(currency), attributed));
         }
 
-        return id;
+        var rowKey = _rowKeys[id];
+        var index = day - rowKey.FirstDay;
+        var days = rowKey.Composites;
+        if ((uint)index < (uint)days.Length && days[index] != 0)
+        {
+            return days[index] - 1;
+        }
+
+        return AddComposite(id, rowKey, day);
+    }
+
+    private int AddComposite(int rowKeyId, RowKey rowKey, int day)
+    {
+        var composite = _composites.Count;
+        if (rowKey.Composites.Length == 0)
+        {
+            rowKey.FirstDay = day;
+            rowKey.Composites = new int[32];
+        }
+
+        var lastDay = rowKey.FirstDay + rowKey.Composites.Length - 1;
+        var firstDay = Math.Min(rowKey.FirstDay, day);
+        var span = (long)Math.Max(lastDay, day) - firstDay + 1;
+        if (span <= MaxDaysPerRowKey)
+        {
+            if (firstDay != rowKey.FirstDay || span > rowKey.Composites.Length)
+            {
+                var grown = new int[Math.Min(MaxDaysPerRowKey, Math.Max((int)span, rowKey.Composites.Length * 2))];
+                rowKey.Composites.CopyTo(grown, rowKey.FirstDay - firstDay);
+                rowKey.FirstDay = firstDay;
+                rowKey.Composites = grown;
+            }
+
+            ref var slot = ref rowKey.Composites[day - rowKey.FirstDay];
+            if (slot != 0)
+            {
+                return slot - 1;
+            }
+
+            slot = composite + 1;
+        }
+        else
+        {
+            // Days far apart (odd files): a dictionary keeps memory bounded by the aggregates.
+            ref var known = ref CollectionsMarshal.GetValueRefOrAddDefault(_distantDays, ((long)rowKeyId << 32) | (uint)day, out var exists);
+            if (exists)
+            {
+                return known;
+            }
+
+            known = composite;
+        }
+
+        var key = new CostKey(day, rowKey.Package, rowKey.Resource, rowKey.Product, rowKey.Currency);
+        _composites.Add(new Composite { Key = key, Untagged = rowKey.Package == UntaggedPackage, Attributed = rowKey.Attributed });
+        return composite;
+    }
+
+    /// <summary>A distinct (package, resource, product, currency) and the aggregate ids of its days.</summary>
+    private sealed class RowKey(int package, int resource, int product, int currency, bool attributed)
+    {
+        public int Package { get; } = package;
+
+        public int Resource { get; } = resource;
+
+        public int Product { get; } = product;
+
+        public int Currency { get; } = currency;
+
+        public bool Attributed { get; } = attributed;
+
+        public int FirstDay { get; set; }
+
+        /// <summary>Aggregate id + 1 of each day from <see cref="FirstDay"/>; 0 where the day has none yet.</summary>
+        public int[] Composites { get; set; } = [];
     }
 
     private static int Append(Span<byte> buffer, int at, ReadOnlySpan<byte> part)
@@ -815,6 +972,7 @@ public sealed partial class CostAggregator
     }
 
     /// <summary>Moves the per-key sums of the rows read so far into the aggregates.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Flush()
     {
         var composites = CollectionsMarshal.AsSpan(_composites);

@@ -9,27 +9,34 @@ internal sealed class CurDataStream : IDisposable
     private readonly CountingStream _raw;
     private readonly IDisposable? _archive;
 
-    private CurDataStream(CountingStream raw, Stream data, IDisposable? archive)
+    private CurDataStream(CountingStream raw, Stream data, IDisposable? archive, ArchiveIntegrity? integrity = null)
     {
         _raw = raw;
         Data = data;
         _archive = archive;
+        Integrity = integrity;
     }
 
     public Stream Data { get; }
 
+    /// <summary>What the inflated data must match, when the caller checks it itself (opened without verifying).</summary>
+    public ArchiveIntegrity? Integrity { get; }
+
     public long CompressedBytesRead => _raw.BytesRead;
 
-    /// <summary>Opens the source; a compressed one is inflated on its own thread when <paramref name="readAhead"/>.</summary>
-    public static CurDataStream Open(CurSource source, bool readAhead)
+    /// <summary>
+    /// Opens the source; a compressed one is inflated on its own thread when <paramref name="readAhead"/>. Without
+    /// <paramref name="verify"/>, the inflated length and CRC-32 are left to the caller (<see cref="Integrity"/>).
+    /// </summary>
+    public static CurDataStream Open(CurSource source, bool readAhead, bool verify = true)
     {
         var raw = new CountingStream(source.Open());
         try
         {
             return source.Compression switch
             {
-                CurCompression.Zip => OpenZip(source, raw, readAhead),
-                CurCompression.Gzip => OpenGzip(source, raw, readAhead),
+                CurCompression.Zip => OpenZip(source, raw, readAhead, verify),
+                CurCompression.Gzip => OpenGzip(source, raw, readAhead, verify),
                 _ => new CurDataStream(raw, raw, null),
             };
         }
@@ -40,15 +47,19 @@ internal sealed class CurDataStream : IDisposable
         }
     }
 
-    /// <summary>Moves to a decompressed offset: a seek for plain files, inflating and discarding for archives.</summary>
-    public void SkipTo(long offset)
+    /// <summary>
+    /// Moves to a decompressed offset: a seek for plain files, inflating and discarding for archives. Returns the
+    /// CRC-32 of the bytes skipped when they were inflated, else 0.
+    /// </summary>
+    public uint SkipTo(long offset)
     {
         if (ReferenceEquals(Data, _raw) && _raw.CanSeek)
         {
             _raw.Seek(offset, SeekOrigin.Begin);
-            return;
+            return 0;
         }
 
+        var crc = 0u;
         var buffer = new byte[1 << 16];
         var remaining = offset;
         while (remaining > 0)
@@ -59,11 +70,18 @@ internal sealed class CurDataStream : IDisposable
                 throw new CorruptArchiveException($"the file ends at {offset - remaining} bytes, before the checkpoint at {offset}");
             }
 
+            if (Integrity is not null)
+            {
+                crc = Crc32.Update(crc, buffer.AsSpan(0, read));
+            }
+
             remaining -= read;
         }
+
+        return crc;
     }
 
-    private static CurDataStream OpenZip(CurSource source, CountingStream raw, bool readAhead)
+    private static CurDataStream OpenZip(CurSource source, CountingStream raw, bool readAhead, bool verify)
     {
         if (!raw.CanSeek)
         {
@@ -100,6 +118,11 @@ internal sealed class CurDataStream : IDisposable
             }
 
             raw.ResetCount();
+            if (!verify)
+            {
+                return new CurDataStream(raw, entryStream, archive, new ArchiveIntegrity(entry.Length, entry.Crc32, LengthModulo32: false, $"zip entry '{entry.FullName}'"));
+            }
+
             Stream data = new VerifyingStream(entryStream, entry.Length, entry.Crc32, lengthModulo32: false, $"zip entry '{entry.FullName}'");
             if (readAhead)
             {
@@ -115,9 +138,10 @@ internal sealed class CurDataStream : IDisposable
         }
     }
 
-    private static CurDataStream OpenGzip(CurSource source, CountingStream raw, bool readAhead)
+    private static CurDataStream OpenGzip(CurSource source, CountingStream raw, bool readAhead, bool verify)
     {
         Stream data = new GZipStream(raw, CompressionMode.Decompress, leaveOpen: true);
+        ArchiveIntegrity? integrity = null;
         if (raw.CanSeek)
         {
             // A single-member gzip (what AWS writes) ends with CRC-32 and length mod 2^32 of the whole content.
@@ -131,8 +155,16 @@ internal sealed class CurDataStream : IDisposable
             raw.ReadExactly(trailer);
             raw.Seek(0, SeekOrigin.Begin);
             raw.ResetCount();
-            data = new VerifyingStream(
-                data, BinaryPrimitives.ReadUInt32LittleEndian(trailer[4..]), BinaryPrimitives.ReadUInt32LittleEndian(trailer), lengthModulo32: true, "gzip data");
+            var length = BinaryPrimitives.ReadUInt32LittleEndian(trailer[4..]);
+            var crc = BinaryPrimitives.ReadUInt32LittleEndian(trailer);
+            if (verify)
+            {
+                data = new VerifyingStream(data, length, crc, lengthModulo32: true, "gzip data");
+            }
+            else
+            {
+                integrity = new ArchiveIntegrity(length, crc, LengthModulo32: true, "gzip data");
+            }
         }
 
         if (readAhead)
@@ -140,7 +172,7 @@ internal sealed class CurDataStream : IDisposable
             data = new ReadAheadStream(data);
         }
 
-        return new CurDataStream(raw, data, null);
+        return new CurDataStream(raw, data, null, integrity);
     }
 
     public void Dispose()
@@ -148,5 +180,24 @@ internal sealed class CurDataStream : IDisposable
         Data.Dispose();
         _archive?.Dispose();
         _raw.Dispose();
+    }
+}
+
+/// <summary>The inflated length (mod 2^32 for gzip) and CRC-32 an archive promises for its content.</summary>
+internal sealed record ArchiveIntegrity(long Length, uint Crc, bool LengthModulo32, string What)
+{
+    /// <summary>Throws when what was inflated does not match.</summary>
+    public void Check(long length, uint crc)
+    {
+        var inflated = LengthModulo32 ? length & 0xFFFFFFFF : length;
+        if (inflated != Length)
+        {
+            throw new CorruptArchiveException($"{What} is truncated or corrupt: inflated {length} bytes, the archive says {Length}");
+        }
+
+        if (crc != Crc)
+        {
+            throw new CorruptArchiveException($"{What} is corrupt: CRC-32 {crc:x8} of the inflated data, the archive says {Crc:x8}");
+        }
     }
 }

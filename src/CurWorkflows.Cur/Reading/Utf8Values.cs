@@ -10,11 +10,19 @@ internal static class Utf8Values
     /// Parses a cost. Empty means null, which counts as zero. The fast path takes plain `-123.4500` forms with up to
     /// 19 significant digits; everything else (exponents, more digits) goes through <see cref="decimal.TryParse(ReadOnlySpan{byte}, NumberStyles, IFormatProvider?, out decimal)"/>.
     /// </summary>
-    public static bool TryParseDecimal(ReadOnlySpan<byte> text, out decimal value)
+    public static bool TryParseDecimal(ReadOnlySpan<byte> text, out decimal value) => TryParseDecimal(text, out value, out _);
+
+    /// <summary>
+    /// As <see cref="TryParseDecimal(ReadOnlySpan{byte}, out decimal)"/>; <paramref name="withinCostBounds"/> is true when
+    /// the value is known without further checks to have at most 12 decimal places and a magnitude below 10^12.
+    /// </summary>
+    public static bool TryParseDecimal(ReadOnlySpan<byte> text, out decimal value, out bool withinCostBounds)
     {
+        withinCostBounds = false;
         if (text.IsEmpty)
         {
             value = 0m;
+            withinCostBounds = true;
             return true;
         }
 
@@ -65,9 +73,18 @@ internal static class Utf8Values
             return Slow(text, out value);
         }
 
-        value = new decimal((int)mantissa, (int)(mantissa >> 32), 0, negative, (byte)Math.Max(scale, 0));
+        scale = Math.Max(scale, 0);
+        value = new decimal((int)mantissa, (int)(mantissa >> 32), 0, negative, (byte)scale);
+        withinCostBounds = scale <= 12 && (scale >= 7 || mantissa < PowersOf10[12 + scale]);
         return true;
     }
+
+    private static readonly ulong[] PowersOf10 =
+    [
+        1, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000, 100_000_000, 1_000_000_000, 10_000_000_000,
+        100_000_000_000, 1_000_000_000_000, 10_000_000_000_000, 100_000_000_000_000, 1_000_000_000_000_000,
+        10_000_000_000_000_000, 100_000_000_000_000_000, 1_000_000_000_000_000_000,
+    ];
 
     private static bool Slow(ReadOnlySpan<byte> text, out decimal value) =>
         decimal.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out value);

@@ -1,0 +1,288 @@
+using System.Runtime.ExceptionServices;
+
+namespace CurWorkflows.Cur.Reading;
+
+/// <summary>Decompressed CSV bytes that start and end at record boundaries, so that blocks can be parsed independently.</summary>
+internal sealed class RecordBlock(byte[] buffer)
+{
+    public byte[] Buffer { get; set; } = buffer;
+
+    /// <summary>Position of the block in the file's sequence of blocks (0, 1, 2...).</summary>
+    public long Index { get; set; }
+
+    public int Length { get; set; }
+
+    /// <summary>Decompressed offset of the block's first byte in the file.</summary>
+    public long Offset { get; set; }
+
+    /// <summary>Line breaks in the block as CsvHelper counts them (LF, CRLF, lone CR); counted only on request.</summary>
+    public int Lines { get; set; }
+
+    /// <summary>No more records than this start in the block (line breaks + 1); counted only on request.</summary>
+    public int MaxRecords { get; set; }
+
+    public ReadOnlyMemory<byte> Memory => Buffer.AsMemory(0, Length);
+}
+
+/// <summary>
+/// Reads (inflates) a CSV stream on its own thread into blocks that end at record boundaries, for parsing on several
+/// threads. A line feed ends a record exactly when an even number of quotes precedes it: in RFC 4180 quotes only open
+/// and close quoted fields or come in escaped pairs inside them. A file that breaks that rule fails to parse in the
+/// block that holds the break (CsvHelper rejects stray quotes), so a wrong split cannot go unnoticed. Memory is
+/// bounded by the number of blocks times their size (a block grows only to hold one record longer than a block).
+/// Waiting threads block on a monitor instead of spinning: on two cores a spinning thread takes time from the one
+/// that inflates or parses.
+/// </summary>
+internal sealed class RecordBlockReader : IDisposable
+{
+    private readonly Stream _data;
+    private readonly int _blockBytes;
+    private readonly int _maxBlockBytes;
+    private readonly bool _countLines;
+    private readonly object _gate = new();
+    private readonly Queue<RecordBlock> _free = new();
+    private readonly Queue<RecordBlock?> _filled = new();
+    private readonly Thread _thread;
+    private long _offset;
+    private long _index;
+    private bool _stopped;
+    private ExceptionDispatchInfo? _error;
+
+    /// <param name="data">The decompressed stream, positioned at a record boundary (the caller disposes it).</param>
+    /// <param name="startOffset">Decompressed offset of the stream's position in the file.</param>
+    /// <param name="blockBytes">Size of a block buffer.</param>
+    /// <param name="blockCount">Buffers in use at most (being filled, waiting, being parsed).</param>
+    /// <param name="maxRecordBytes">A longer record fails the read (the sequential reader names it).</param>
+    /// <param name="countLines">Whether to count <see cref="RecordBlock.Lines"/> and <see cref="RecordBlock.MaxRecords"/>.</param>
+    public RecordBlockReader(Stream data, long startOffset, int blockBytes, int blockCount, int maxRecordBytes, bool countLines)
+    {
+        _data = data;
+        _offset = startOffset;
+        StartOffset = startOffset;
+        _blockBytes = blockBytes;
+        _maxBlockBytes = blockBytes + maxRecordBytes;
+        _countLines = countLines;
+        for (var i = 0; i < blockCount; i++)
+        {
+            _free.Enqueue(new RecordBlock(new byte[blockBytes]));
+        }
+
+        _thread = new Thread(Produce) { IsBackground = true, Name = "cur-record-blocks" };
+        _thread.Start();
+    }
+
+    public long StartOffset { get; }
+
+    /// <summary>The next block in file order, or null after the last one. Rethrows a failure of the reading thread.</summary>
+    /// <param name="cancellationToken">Stops the wait.</param>
+    /// <param name="backlog">Waits until at least this many blocks (or the end) are ready.</param>
+    public RecordBlock? Take(CancellationToken cancellationToken, int backlog = 1)
+    {
+        lock (_gate)
+        {
+            while (_filled.Count < backlog && !_filled.Contains(null))
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                Monitor.Wait(_gate, 50);
+            }
+
+            var block = _filled.Peek();
+            if (block is null)
+            {
+                // The end stays queued, for every thread that asks.
+                _error?.Throw();
+                return null;
+            }
+
+            return _filled.Dequeue();
+        }
+    }
+
+    /// <summary>Gives a parsed block's buffer back for reuse.</summary>
+    public void Return(RecordBlock block)
+    {
+        if (block.Buffer.Length > _blockBytes)
+        {
+            block.Buffer = new byte[_blockBytes];
+        }
+
+        lock (_gate)
+        {
+            _free.Enqueue(block);
+            Monitor.PulseAll(_gate);
+        }
+    }
+
+    private RecordBlock? TakeFree()
+    {
+        lock (_gate)
+        {
+            while (_free.Count == 0 && !_stopped)
+            {
+                Monitor.Wait(_gate);
+            }
+
+            return _stopped ? null : _free.Dequeue();
+        }
+    }
+
+    private void Emit(RecordBlock? block)
+    {
+        lock (_gate)
+        {
+            _filled.Enqueue(block);
+            Monitor.PulseAll(_gate);
+        }
+    }
+
+    private void Produce()
+    {
+        var carry = Array.Empty<byte>();
+        var carryLength = 0;
+        try
+        {
+            while (true)
+            {
+                var block = TakeFree();
+                if (block is null)
+                {
+                    return;
+                }
+
+                var buffer = block.Buffer;
+                if (carryLength > buffer.Length / 2)
+                {
+                    buffer = new byte[Math.Max(buffer.Length, carryLength) * 2];
+                }
+
+                carry.AsSpan(0, carryLength).CopyTo(buffer);
+                var length = carryLength;
+                var boundary = -1;
+                var end = false;
+                while (true)
+                {
+                    while (length < buffer.Length)
+                    {
+                        var read = _data.Read(buffer, length, buffer.Length - length);
+                        if (read == 0)
+                        {
+                            end = true;
+                            break;
+                        }
+
+                        length += read;
+                    }
+
+                    if (end)
+                    {
+                        boundary = length;
+                        break;
+                    }
+
+                    boundary = RecordBoundary(buffer.AsSpan(0, length));
+                    if (boundary > 0)
+                    {
+                        break;
+                    }
+
+                    if (buffer.Length >= _maxBlockBytes)
+                    {
+                        throw new InvalidDataException($"no record ends within {buffer.Length} bytes at offset {_offset}");
+                    }
+
+                    // One record longer than the block: this block grows to hold it.
+                    var grown = new byte[Math.Min((long)buffer.Length * 2, _maxBlockBytes)];
+                    buffer.AsSpan(0, length).CopyTo(grown);
+                    buffer = grown;
+                }
+
+                if (boundary > 0 && _offset != StartOffset && buffer[0] is 0x00 or 0xEF or 0xFE or 0xFF)
+                {
+                    // A reader starting here would take these bytes for a byte order mark; the sequential one would not.
+                    throw new InvalidDataException($"a record at offset {_offset} starts like a byte order mark");
+                }
+
+                var tail = length - boundary;
+                if (tail > carry.Length)
+                {
+                    carry = new byte[Math.Max(tail, carry.Length * 2)];
+                }
+
+                buffer.AsSpan(boundary, tail).CopyTo(carry);
+                carryLength = tail;
+                block.Buffer = buffer;
+                block.Length = boundary;
+                block.Offset = _offset;
+                if (_countLines)
+                {
+                    CountLines(block);
+                }
+
+                _offset += boundary;
+                if (boundary > 0)
+                {
+                    block.Index = _index++;
+                    Emit(block);
+                }
+
+                if (end)
+                {
+                    Emit(null);
+                    return;
+                }
+            }
+        }
+#pragma warning disable CA1031 // Any failure of the inner stream is handed to the parsing threads, which rethrow it.
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            _error = ExceptionDispatchInfo.Capture(e);
+            Emit(null);
+        }
+    }
+
+    /// <summary>The offset just past the last line feed that is outside quotes, or -1.</summary>
+    private static int RecordBoundary(ReadOnlySpan<byte> data)
+    {
+        // Quotes before a line feed = all quotes - quotes after it; only the parity matters.
+        var quotes = data.Count((byte)'"');
+        var end = data.Length;
+        while (true)
+        {
+            var lineFeed = data[..end].LastIndexOf((byte)'\n');
+            if (lineFeed < 0)
+            {
+                return -1;
+            }
+
+            quotes -= data[lineFeed..end].Count((byte)'"');
+            if ((quotes & 1) == 0)
+            {
+                return lineFeed + 1;
+            }
+
+            end = lineFeed;
+        }
+    }
+
+    private static void CountLines(RecordBlock block)
+    {
+        var data = block.Buffer.AsSpan(0, block.Length);
+        var lineFeeds = data.Count((byte)'\n');
+        var returns = data.Count((byte)'\r');
+        var pairs = returns == 0 ? 0 : data.Count("\r\n"u8);
+        block.Lines = lineFeeds + returns - pairs;
+        block.MaxRecords = lineFeeds + returns + 1;
+    }
+
+    public void Dispose()
+    {
+        lock (_gate)
+        {
+            _stopped = true;
+            Monitor.PulseAll(_gate);
+        }
+
+        _thread.Join();
+    }
+}

@@ -1,0 +1,258 @@
+using System.IO.Compression;
+using System.Text;
+using CurWorkflows.Cur.Aggregation;
+using CurWorkflows.Cur.Reading;
+using CurWorkflows.ReportGenerator;
+
+namespace CurWorkflows.Cur.Tests;
+
+[CollectionDefinition(nameof(RecordBlockTests), DisableParallelization = true)]
+public class RecordBlockCollection;
+
+/// <summary>
+/// Compressed files parsed in record-aligned blocks on several threads give exactly what one sequential pass gives:
+/// results, checkpoints (rows, lines, offsets), resumes and errors. Blocks are made small here so that small files
+/// span hundreds of them.
+/// </summary>
+[Collection(nameof(RecordBlockTests))]
+public sealed class RecordBlockTests : IDisposable
+{
+    private const string Header = "lineItem/LineItemDescription,lineItem/LineItemType,lineItem/UsageStartDate,lineItem/UnblendedCost";
+
+    private readonly int _blockBytes = CostAggregator.BlockBytes;
+
+    public RecordBlockTests() => CostAggregator.BlockBytes = 16 << 10;
+
+    public void Dispose()
+    {
+        CostAggregator.BlockBytes = _blockBytes;
+        CostAggregator.CompressedInBlocks = true;
+    }
+
+    private static T Sequentially<T>(Func<T> action)
+    {
+        CostAggregator.CompressedInBlocks = false;
+        try
+        {
+            return action();
+        }
+        finally
+        {
+            CostAggregator.CompressedInBlocks = true;
+        }
+    }
+
+    private static byte[] Compress(string extension, byte[] csv)
+    {
+        using var output = new MemoryStream();
+        if (extension == ".csv.gz")
+        {
+            using var gzip = new GZipStream(output, CompressionLevel.Fastest, leaveOpen: true);
+            gzip.Write(csv);
+        }
+        else
+        {
+            using var archive = new ZipArchive(output, ZipArchiveMode.Create, leaveOpen: true);
+            using var entry = archive.CreateEntry("report.csv", CompressionLevel.Fastest).Open();
+            entry.Write(csv);
+        }
+
+        return output.ToArray();
+    }
+
+    /// <summary>Rows with a quoted two-line description every 10th row, so that lines and rows differ.</summary>
+    private static string Rows(int count, Func<int, string>? cost = null, Func<int, string>? description = null)
+    {
+        var csv = new StringBuilder(Header).Append('\n');
+        for (var row = 1; row <= count; row++)
+        {
+            var text = description?.Invoke(row) ?? (row % 10 == 0 ? "\"two\nlines, \"\"quoted\"\"\"" : "one");
+            csv.Append(text).Append(",Usage,2024-11-01T00:00:00Z,").Append(cost?.Invoke(row) ?? "1.5").Append('\n');
+        }
+
+        return csv.ToString();
+    }
+
+    [Theory]
+    [InlineData(".csv.zip")]
+    [InlineData(".csv.gz")]
+    public void ManySmallBlocks_GiveTheSequentialResult(string extension)
+    {
+        using var directory = TestPaths.NewTempDirectory();
+        var path = directory.File("blocks" + extension);
+        var truth = ReportFiles.WriteFile(path, new ReportGeneratorOptions { Rows = 4_000, Seed = 21 }, CompressionLevel.Fastest);
+        var source = CurSource.FromFile(path);
+
+        var blocks = CostAggregator.AggregateFile(source);
+
+        GeneratedReportTests.AssertMatches(truth, blocks);
+        CheckpointResumeTests.AssertSameResult(Sequentially(() => CostAggregator.AggregateFile(source)), blocks);
+        Assert.Equal(truth.Bytes, blocks.DecompressedBytes);
+    }
+
+    [Theory]
+    [InlineData(".csv.zip", 700)]
+    [InlineData(".csv.gz", 1_000)]
+    public void Checkpoints_FallOnTheSequentialRowsLinesAndOffsets_AndResumeToTheSameResult(string extension, long everyRows)
+    {
+        using var directory = TestPaths.NewTempDirectory();
+        var path = directory.File("checkpoints" + extension);
+        ReportFiles.WriteFile(path, new ReportGeneratorOptions { Rows = 5_000, Seed = 8, LineEnding = "\n" }, CompressionLevel.Fastest);
+        var source = CurSource.FromFile(path);
+
+        List<(CurCheckpoint Checkpoint, byte[] State)> Collect()
+        {
+            var checkpoints = new List<(CurCheckpoint, byte[])>();
+            new CostAggregator().AddFile(source, new CheckpointOptions
+            {
+                EveryRows = everyRows,
+                OnCheckpoint = (aggregator, checkpoint) =>
+                {
+                    using var state = new MemoryStream();
+                    aggregator.Save(state);
+                    checkpoints.Add((checkpoint, state.ToArray()));
+                },
+            });
+            return checkpoints;
+        }
+
+        var sequential = Sequentially(Collect);
+        var blocks = Collect();
+        var uninterrupted = Sequentially(() => CostAggregator.AggregateFile(source));
+
+        Assert.Equal((int)(4_999 / everyRows), blocks.Count);
+        static object Where(CurCheckpoint c) => (c.Position.Rows, c.Position.Line, c.Position.DecompressedBytes, c.TotalRows, c.Aggregates);
+        Assert.Equal(sequential.Select(c => Where(c.Checkpoint)), blocks.Select(c => Where(c.Checkpoint)));
+        foreach (var (checkpoint, state) in blocks)
+        {
+            var resumed = CostAggregator.Load(new MemoryStream(state));
+            Assert.Equal((path, checkpoint.Position), resumed.InProgress);
+            resumed.AddFile(source, new CheckpointOptions { EveryRows = everyRows, OnCheckpoint = (_, _) => { } });
+            CheckpointResumeTests.AssertSameResult(uninterrupted, resumed.GetResult());
+        }
+    }
+
+    [Fact]
+    public void TimeBasedCheckpoints_FallOnTheSequentialRows()
+    {
+        var zip = Compress(".csv.zip", Encoding.UTF8.GetBytes(Rows(20_000)));
+        var source = CurSource.FromBytes("t.csv.zip", zip);
+
+        List<CurReadPosition> Collect()
+        {
+            var positions = new List<CurReadPosition>();
+            new CostAggregator().AddFile(source, new CheckpointOptions { Interval = TimeSpan.FromTicks(1), OnCheckpoint = (_, c) => positions.Add(c.Position) });
+            return positions;
+        }
+
+        var blocks = Collect();
+
+        Assert.Equal([4_096L, 8_192, 12_288, 16_384], blocks.Select(p => p.Rows));
+        Assert.Equal(Sequentially(Collect).Select(p => (p.Rows, p.Line, p.DecompressedBytes)), blocks.Select(p => (p.Rows, p.Line, p.DecompressedBytes)));
+    }
+
+    [Theory]
+    [InlineData(".csv.zip")]
+    [InlineData(".csv.gz")]
+    public void TheFirstErrorInFileOrder_IsReportedWithItsLineAndColumn(string extension)
+    {
+        // Errors in two far-apart blocks: the later one is met first by whichever thread gets there.
+        var csv = Rows(3_000, cost: row => row switch { 1_500 => "oops", 2_900 => "x", _ => "1.5" });
+        var source = CurSource.FromBytes("bad" + extension, Compress(extension, Encoding.UTF8.GetBytes(csv)));
+
+        var error = Assert.Throws<ReportMalformedException>(() => CostAggregator.AggregateFile(source));
+        var sequential = Assert.Throws<ReportMalformedException>(() => Sequentially(() => CostAggregator.AggregateFile(source)));
+
+        // Row 1,500 starts at line 1 (header) + 1,499 rows + 149 extra lines of the two-line rows before it + 1.
+        Assert.Equal(1 + 1_499 + 149 + 1, error.Line);
+        Assert.Equal(4, error.Column);
+        Assert.Equal(sequential.Message, error.Message);
+    }
+
+    [Fact]
+    public void AStrayQuote_ThatMisleadsTheSplit_IsReportedAsBySequentialReading()
+    {
+        // The quote flips the parity that block boundaries are found by; the block that holds it must fail.
+        var csv = Rows(3_000, description: row => row == 1_200 ? "a \"stray quote" : row % 7 == 0 ? "\"line\nbreak\"" : "one");
+        var source = CurSource.FromBytes("stray.csv.zip", Compress(".csv.zip", Encoding.UTF8.GetBytes(csv)));
+
+        var error = Assert.Throws<ReportMalformedException>(() => CostAggregator.AggregateFile(source));
+        var sequential = Assert.Throws<ReportMalformedException>(() => Sequentially(() => CostAggregator.AggregateFile(source)));
+
+        Assert.Equal(sequential.Message, error.Message);
+        Assert.Equal(sequential.Line, error.Line);
+    }
+
+    [Fact]
+    public void RowsThatStartLikeAByteOrderMark_AreReadAsTheSequentialPassReadsThem()
+    {
+        // A block reader would take a leading U+FEFF for a byte order mark; such a file is read on sequentially.
+        var csv = Rows(2_000, description: row => "\uFEFFrow " + row);
+        var source = CurSource.FromBytes("bom.csv.gz", Compress(".csv.gz", Encoding.UTF8.GetBytes(csv)));
+
+        var blocks = CostAggregator.AggregateFile(source);
+
+        CheckpointResumeTests.AssertSameResult(Sequentially(() => CostAggregator.AggregateFile(source)), blocks);
+        Assert.Equal(2_000, blocks.Rows);
+    }
+
+    [Fact]
+    public void ARecordLongerThanABlock_GrowsItsBlock()
+    {
+        var longText = "\"" + new string('x', 100_000) + "\n" + new string('y', 100_000) + "\"";
+        var csv = Rows(3_000, description: row => row == 1_000 ? longText : "one", cost: row => row == 1_000 ? "1000000" : "1.5");
+        var source = CurSource.FromBytes("long.csv.zip", Compress(".csv.zip", Encoding.UTF8.GetBytes(csv)));
+
+        var blocks = CostAggregator.AggregateFile(source);
+
+        Assert.Equal(3_000, blocks.Rows);
+        Assert.Equal((2_999 * 1.5m) + 1_000_000m, blocks.Totals.Unblended);
+        CheckpointResumeTests.AssertSameResult(Sequentially(() => CostAggregator.AggregateFile(source)), blocks);
+    }
+
+    [Fact]
+    public void ATruncatedArchive_FailsAsInOnePass()
+    {
+        var gzip = Compress(".csv.gz", Encoding.UTF8.GetBytes(Rows(5_000)));
+        var source = CurSource.FromBytes("cut.csv.gz", gzip[..(gzip.Length * 2 / 3)]);
+
+        var error = Assert.Throws<ReportMalformedException>(() => CostAggregator.AggregateFile(source));
+        var sequential = Assert.Throws<ReportMalformedException>(() => Sequentially(() => CostAggregator.AggregateFile(source)));
+
+        Assert.Equal(sequential.Message, error.Message);
+    }
+
+    [Fact]
+    public void AWrongCrc32_IsCaught_ThoughEveryBlockInflates()
+    {
+        // The parsing threads check the CRC-32 of their blocks; the parts are combined in file order at the end.
+        var zip = Compress(".csv.zip", Encoding.UTF8.GetBytes(Rows(5_000)));
+        var directory = zip.AsSpan().LastIndexOf("PK\u0001\u0002"u8);
+        zip[directory + 16] ^= 0x01;
+        var source = CurSource.FromBytes("crc.csv.zip", zip);
+
+        var error = Assert.Throws<ReportMalformedException>(() => CostAggregator.AggregateFile(source));
+
+        Assert.Contains("CRC-32", error.Message, StringComparison.Ordinal);
+        Assert.Equal(Assert.Throws<ReportMalformedException>(() => Sequentially(() => CostAggregator.AggregateFile(source))).Message, error.Message);
+    }
+
+    [Fact]
+    public void Cancellation_StopsAllThreads()
+    {
+        var source = CurSource.FromBytes("c.csv.zip", Compress(".csv.zip", Encoding.UTF8.GetBytes(Rows(20_000))));
+        using var cancellation = new CancellationTokenSource();
+        var checkpoints = 0;
+
+        Assert.ThrowsAny<OperationCanceledException>(() => new CostAggregator().AddFile(source, new CheckpointOptions
+        {
+            EveryRows = 3_000,
+            OnCheckpoint = (_, _) =>
+            {
+                checkpoints++;
+                cancellation.Cancel();
+            },
+        }, cancellation.Token));
+        Assert.Equal(1, checkpoints);
+    }
+}
