@@ -34,11 +34,14 @@ public abstract class CurWorkflowsDbContext : DbContext
 
     public DbSet<MonthlyPackageCostRow> MonthlyPackageCosts => Set<MonthlyPackageCostRow>();
 
-    public DbSet<StagedDailyPackageCost> StagedDailyPackageCosts => Set<StagedDailyPackageCost>();
+    public DbSet<CostGeneration> CostGenerations => Set<CostGeneration>();
 
-    public DbSet<StagedDailyResourceCost> StagedDailyResourceCosts => Set<StagedDailyResourceCost>();
+    /// <summary>Daily package rows readers see: those of each billing period's active run. Read cost rows only through these.</summary>
+    public IQueryable<DailyPackageCostRow> ActiveDailyPackageCosts => Active(DailyPackageCosts);
 
-    public DbSet<StagedMonthlyPackageCost> StagedMonthlyPackageCosts => Set<StagedMonthlyPackageCost>();
+    public IQueryable<DailyResourceCostRow> ActiveDailyResourceCosts => Active(DailyResourceCosts);
+
+    public IQueryable<MonthlyPackageCostRow> ActiveMonthlyPackageCosts => Active(MonthlyPackageCosts);
 
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
@@ -53,6 +56,11 @@ public abstract class CurWorkflowsDbContext : DbContext
             }
         }
     }
+
+    // EXISTS on the billing period's primary key: the cost table's own index picks the rows, the period filters them.
+    private IQueryable<T> Active<T>(IQueryable<T> rows)
+        where T : CostRow =>
+        rows.Where(c => BillingPeriods.Any(p => p.IntegrationId == c.IntegrationId && p.PeriodStart == c.BillingPeriod && p.CollectionRunId == c.CollectionRunId));
 
     internal static string ToSnakeCase(string name)
     {

@@ -14,21 +14,13 @@ internal static class CostColumns
         builder.Property(c => c.Package).HasMaxLength(ColumnLimits.Package);
         builder.Property(c => c.Currency).HasMaxLength(ColumnLimits.Currency);
         ConfigureAmounts(builder.Property(c => c.Unblended), builder.Property(c => c.NetUnblended), builder.Property(c => c.Amortized));
-        // The unit of replacement and of explicit deletion: one integration's billing period.
-        builder.HasIndex(c => new { c.IntegrationId, c.BillingPeriod });
-        // No foreign key to integrations: a per-row referential check would slow the bulk replace, and the rows are
-        // only ever written by the replace (which locks the integration first) and removed by explicit deletion.
-    }
-
-    public static void ConfigureStaged<T>(EntityTypeBuilder<T> builder)
-        where T : StagedCost
-    {
-        builder.HasKey(c => c.Id);
-        builder.Property(c => c.Id).ValueGeneratedOnAdd();
-        builder.Property(c => c.Package).HasMaxLength(ColumnLimits.Package);
-        builder.Property(c => c.Currency).HasMaxLength(ColumnLimits.Currency);
-        ConfigureAmounts(builder.Property(c => c.Unblended), builder.Property(c => c.NetUnblended), builder.Property(c => c.Amortized));
-        builder.HasIndex(c => new { c.CollectionRunId, c.IntegrationId, c.BillingPeriod });
+        // A generation (run, period) is the unit of cleanup and of explicit deletion; the run comes first, as every
+        // row a run writes shares it (appends to one place in the index). Each index slows the bulk write, so readers'
+        // indexes are per table below and there is none on (integration, period).
+        builder.HasIndex(c => new { c.CollectionRunId, c.BillingPeriod });
+        // No foreign key to integrations: a per-row referential check would slow the bulk write, and the rows are
+        // only written for an existing integration (checked when a run starts writing a period) and removed by
+        // generation cleanup or explicit deletion.
     }
 
     private static void ConfigureAmounts(params PropertyBuilder<decimal>[] amounts)
@@ -75,32 +67,11 @@ internal sealed class MonthlyPackageCostRowConfiguration : IEntityTypeConfigurat
     }
 }
 
-internal sealed class StagedDailyPackageCostConfiguration : IEntityTypeConfiguration<StagedDailyPackageCost>
+internal sealed class CostGenerationConfiguration : IEntityTypeConfiguration<CostGeneration>
 {
-    public void Configure(EntityTypeBuilder<StagedDailyPackageCost> builder)
+    public void Configure(EntityTypeBuilder<CostGeneration> builder)
     {
-        builder.ToTable("staging_daily_package_costs");
-        CostColumns.ConfigureStaged(builder);
-        builder.Property(c => c.ProductCode).HasMaxLength(ColumnLimits.ProductCode);
-    }
-}
-
-internal sealed class StagedDailyResourceCostConfiguration : IEntityTypeConfiguration<StagedDailyResourceCost>
-{
-    public void Configure(EntityTypeBuilder<StagedDailyResourceCost> builder)
-    {
-        builder.ToTable("staging_daily_resource_costs");
-        CostColumns.ConfigureStaged(builder);
-        builder.Property(c => c.ResourceId).HasMaxLength(ColumnLimits.ResourceId);
-        builder.Property(c => c.ProductCode).HasMaxLength(ColumnLimits.ProductCode);
-    }
-}
-
-internal sealed class StagedMonthlyPackageCostConfiguration : IEntityTypeConfiguration<StagedMonthlyPackageCost>
-{
-    public void Configure(EntityTypeBuilder<StagedMonthlyPackageCost> builder)
-    {
-        builder.ToTable("staging_monthly_package_costs");
-        CostColumns.ConfigureStaged(builder);
+        builder.ToTable("cost_generations");
+        builder.HasKey(g => new { g.CollectionRunId, g.IntegrationId, g.BillingPeriod });
     }
 }

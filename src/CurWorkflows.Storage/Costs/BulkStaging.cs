@@ -3,38 +3,36 @@ using CurWorkflows.Storage.Entities;
 using Microsoft.Data.SqlClient;
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
-using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
 using Npgsql;
 using NpgsqlTypes;
 
 namespace CurWorkflows.Storage.Costs;
 
 /// <summary>
-/// Bulk writes of staging rows, bypassing change tracking: PostgreSQL binary COPY, SQL Server SqlBulkCopy,
-/// SQLite one prepared INSERT reused in one transaction. Each call writes one chunk and commits it.
+/// Bulk writes of a run's cost rows straight into the cost tables under the run's id (a generation readers do not
+/// see until the replace makes it active), bypassing change tracking: PostgreSQL binary COPY, SQL Server
+/// SqlBulkCopy, SQLite one prepared INSERT reused in one transaction. Each call writes one chunk and commits it.
 /// </summary>
 internal static class BulkStaging
 {
-    private static readonly DateTimeOffsetToBinaryConverter SqliteTimestamp = new();
-
     public static Task WriteAsync(
-        CurWorkflowsDbContext context, CostTable table, StagingKey key, IReadOnlyList<FlatCost> rows, DateTimeOffset stagedAt, CancellationToken cancellationToken) =>
+        CurWorkflowsDbContext context, CostTable table, StagingKey key, Guid organizationId, IReadOnlyList<FlatCost> rows, CancellationToken cancellationToken) =>
         context.Provider switch
         {
-            StorageProvider.PostgreSql => WritePostgreSqlAsync((NpgsqlConnection)context.Database.GetDbConnection(), table, key, rows, stagedAt, cancellationToken),
-            StorageProvider.SqlServer => WriteSqlServerAsync((SqlConnection)context.Database.GetDbConnection(), table, key, rows, stagedAt, cancellationToken),
-            _ => WriteSqliteAsync((SqliteConnection)context.Database.GetDbConnection(), table, key, rows, stagedAt, cancellationToken),
+            StorageProvider.PostgreSql => WritePostgreSqlAsync((NpgsqlConnection)context.Database.GetDbConnection(), table, key, organizationId, rows, cancellationToken),
+            StorageProvider.SqlServer => WriteSqlServerAsync((SqlConnection)context.Database.GetDbConnection(), table, key, organizationId, rows, cancellationToken),
+            _ => WriteSqliteAsync((SqliteConnection)context.Database.GetDbConnection(), table, key, organizationId, rows, cancellationToken),
         };
 
     /// <summary>The text form EF Core's SQLite provider stores GUIDs in.</summary>
     internal static string SqliteGuid(Guid value) => value.ToString().ToUpperInvariant();
 
     private static async Task WriteSqliteAsync(
-        SqliteConnection connection, CostTable table, StagingKey key, IReadOnlyList<FlatCost> rows, DateTimeOffset stagedAt, CancellationToken cancellationToken)
+        SqliteConnection connection, CostTable table, StagingKey key, Guid organizationId, IReadOnlyList<FlatCost> rows, CancellationToken cancellationToken)
     {
         await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
-        await using var many = CreateSqliteInsert(connection, transaction, table, key, stagedAt, SqliteRowsPerStatement);
-        await using var one = CreateSqliteInsert(connection, transaction, table, key, stagedAt, 1);
+        await using var many = CreateSqliteInsert(connection, transaction, table, key, organizationId, SqliteRowsPerStatement);
+        await using var one = CreateSqliteInsert(connection, transaction, table, key, organizationId, 1);
         var index = 0;
         for (; index + SqliteRowsPerStatement <= rows.Count; index += SqliteRowsPerStatement)
         {
@@ -57,18 +55,18 @@ internal static class BulkStaging
     private const int SqliteRowsPerStatement = 8;
 
     private static SqliteCommand CreateSqliteInsert(
-        SqliteConnection connection, SqliteTransaction transaction, CostTable table, StagingKey key, DateTimeOffset stagedAt, int rowsPerStatement)
+        SqliteConnection connection, SqliteTransaction transaction, CostTable table, StagingKey key, Guid organizationId, int rowsPerStatement)
     {
         var command = connection.CreateCommand();
         command.Transaction = transaction;
         var rowColumns = table.KeyColumns.Count + 3;
         var tuples = Enumerable.Range(0, rowsPerStatement).Select(r =>
-            "($run, $integration, $period, " + string.Join(", ", Enumerable.Range(0, rowColumns).Select(c => $"$v{(r * rowColumns) + c}")) + ", $staged)");
-        command.CommandText = $"INSERT INTO {table.StagingTable} ({string.Join(", ", table.StagingColumns)}) VALUES {string.Join(", ", tuples)}";
-        command.Parameters.Add("$run", SqliteType.Text).Value = SqliteGuid(key.CollectionRunId);
+            "($organization, $integration, $period, $run, " + string.Join(", ", Enumerable.Range(0, rowColumns).Select(c => $"$v{(r * rowColumns) + c}")) + ")");
+        command.CommandText = $"INSERT INTO {table.Table} ({string.Join(", ", table.BulkColumns)}) VALUES {string.Join(", ", tuples)}";
+        command.Parameters.Add("$organization", SqliteType.Text).Value = SqliteGuid(organizationId);
         command.Parameters.Add("$integration", SqliteType.Text).Value = SqliteGuid(key.IntegrationId);
         command.Parameters.Add("$period", SqliteType.Text).Value = key.BillingPeriod;
-        command.Parameters.Add("$staged", SqliteType.Integer).Value = SqliteTimestamp.ConvertToProvider(stagedAt);
+        command.Parameters.Add("$run", SqliteType.Text).Value = SqliteGuid(key.CollectionRunId);
         for (var i = 0; i < rowsPerStatement * rowColumns; i++)
         {
             command.Parameters.Add($"$v{i}", SqliteType.Text);
@@ -105,9 +103,9 @@ internal static class BulkStaging
     }
 
     private static async Task WritePostgreSqlAsync(
-        NpgsqlConnection connection, CostTable table, StagingKey key, IReadOnlyList<FlatCost> rows, DateTimeOffset stagedAt, CancellationToken cancellationToken)
+        NpgsqlConnection connection, CostTable table, StagingKey key, Guid organizationId, IReadOnlyList<FlatCost> rows, CancellationToken cancellationToken)
     {
-        var copy = $"COPY {table.StagingTable} ({string.Join(", ", table.StagingColumns)}) FROM STDIN (FORMAT BINARY)";
+        var copy = $"COPY {table.Table} ({string.Join(", ", table.BulkColumns)}) FROM STDIN (FORMAT BINARY)";
         await using var importer = await connection.BeginBinaryImportAsync(copy, cancellationToken);
         // Synchronous writes: they only block when the buffer flushes to the socket, and per-value awaits cost more
         // than the copy itself at a million rows.
@@ -115,9 +113,10 @@ internal static class BulkStaging
         {
             cancellationToken.ThrowIfCancellationRequested();
             importer.StartRow();
-            importer.Write(key.CollectionRunId, NpgsqlDbType.Uuid);
+            importer.Write(organizationId, NpgsqlDbType.Uuid);
             importer.Write(key.IntegrationId, NpgsqlDbType.Uuid);
             importer.Write(key.BillingPeriod, NpgsqlDbType.Date);
+            importer.Write(key.CollectionRunId, NpgsqlDbType.Uuid);
             importer.Write(row.Date, NpgsqlDbType.Date);
             importer.Write(row.Package, NpgsqlDbType.Varchar);
             if (table.HasResource)
@@ -134,19 +133,19 @@ internal static class BulkStaging
             importer.Write(row.Cost.Unblended, NpgsqlDbType.Numeric);
             importer.Write(row.Cost.NetUnblended, NpgsqlDbType.Numeric);
             importer.Write(row.Cost.Amortized, NpgsqlDbType.Numeric);
-            importer.Write(stagedAt, NpgsqlDbType.TimestampTz);
         }
 
         await importer.CompleteAsync(cancellationToken);
     }
 
     private static async Task WriteSqlServerAsync(
-        SqlConnection connection, CostTable table, StagingKey key, IReadOnlyList<FlatCost> rows, DateTimeOffset stagedAt, CancellationToken cancellationToken)
+        SqlConnection connection, CostTable table, StagingKey key, Guid organizationId, IReadOnlyList<FlatCost> rows, CancellationToken cancellationToken)
     {
-        using var data = new DataTable(table.StagingTable) { Locale = System.Globalization.CultureInfo.InvariantCulture };
-        data.Columns.Add("collection_run_id", typeof(Guid));
+        using var data = new DataTable(table.Table) { Locale = System.Globalization.CultureInfo.InvariantCulture };
+        data.Columns.Add("organization_id", typeof(Guid));
         data.Columns.Add("integration_id", typeof(Guid));
         data.Columns.Add("billing_period", typeof(DateTime));
+        data.Columns.Add("collection_run_id", typeof(Guid));
         data.Columns.Add(table.DateColumn, typeof(DateTime));
         data.Columns.Add("package", typeof(string));
         if (table.HasResource)
@@ -163,11 +162,10 @@ internal static class BulkStaging
         data.Columns.Add("unblended", typeof(decimal));
         data.Columns.Add("net_unblended", typeof(decimal));
         data.Columns.Add("amortized", typeof(decimal));
-        data.Columns.Add("staged_at", typeof(DateTimeOffset));
         var period = key.BillingPeriod.ToDateTime(TimeOnly.MinValue);
         foreach (var row in rows)
         {
-            var values = new List<object>(13) { key.CollectionRunId, key.IntegrationId, period, row.Date.ToDateTime(TimeOnly.MinValue), row.Package };
+            var values = new List<object>(13) { organizationId, key.IntegrationId, period, key.CollectionRunId, row.Date.ToDateTime(TimeOnly.MinValue), row.Package };
             if (table.HasResource)
             {
                 values.Add(row.ResourceId);
@@ -178,13 +176,13 @@ internal static class BulkStaging
                 values.Add(row.ProductCode);
             }
 
-            values.AddRange([row.Currency, row.Cost.Unblended, row.Cost.NetUnblended, row.Cost.Amortized, stagedAt]);
+            values.AddRange([row.Currency, row.Cost.Unblended, row.Cost.NetUnblended, row.Cost.Amortized]);
             data.Rows.Add([.. values]);
         }
 
         using var bulkCopy = new SqlBulkCopy(connection, SqlBulkCopyOptions.CheckConstraints | SqlBulkCopyOptions.UseInternalTransaction, null)
         {
-            DestinationTableName = table.StagingTable,
+            DestinationTableName = table.Table,
             BatchSize = 0,
             BulkCopyTimeout = 0,
         };

@@ -23,13 +23,16 @@ public sealed record ResourceCostPoint(DateOnly Date, string ResourceId, string 
 /// <summary>Totals over a query per currency: everything (the bill), the untagged part and the tagged part.</summary>
 public sealed record CostTotal(string Currency, CostAmounts Total, CostAmounts Untagged, CostAmounts Tagged);
 
-/// <summary>Read side of the cost tables for the API. Sums are computed by the database, exactly (decimal).</summary>
+/// <summary>
+/// Read side of the cost tables for the API: only rows of each billing period's active run, so a query sees a period
+/// before or after a replace, never both. Sums are computed by the database, exactly (decimal).
+/// </summary>
 public sealed class CostReader(IDbContextFactory<CurWorkflowsDbContext> contextFactory)
 {
     public async Task<IReadOnlyList<PackageCostPoint>> GetDailyPackageCostsAsync(CostQuery query, CancellationToken cancellationToken = default)
     {
         await using var context = await contextFactory.CreateDbContextAsync(cancellationToken);
-        var rows = await Filter(context.DailyPackageCosts.AsNoTracking(), query)
+        var rows = await Filter(context.ActiveDailyPackageCosts.AsNoTracking(), query)
             .Where(c => c.UsageDate >= query.From && c.UsageDate <= query.To)
             .GroupBy(c => new { c.UsageDate, c.Package, c.Currency })
             .Select(g => new
@@ -53,7 +56,7 @@ public sealed class CostReader(IDbContextFactory<CurWorkflowsDbContext> contextF
         var firstMonth = new DateOnly(query.From.Year, query.From.Month, 1);
         var lastMonth = new DateOnly(query.To.Year, query.To.Month, 1);
         await using var context = await contextFactory.CreateDbContextAsync(cancellationToken);
-        var rows = await Filter(context.MonthlyPackageCosts.AsNoTracking(), query)
+        var rows = await Filter(context.ActiveMonthlyPackageCosts.AsNoTracking(), query)
             .Where(c => c.Month >= firstMonth && c.Month <= lastMonth)
             .GroupBy(c => new { c.Month, c.Package, c.Currency })
             .Select(g => new
@@ -76,7 +79,7 @@ public sealed class CostReader(IDbContextFactory<CurWorkflowsDbContext> contextF
         CostQuery query, string package, CancellationToken cancellationToken = default)
     {
         await using var context = await contextFactory.CreateDbContextAsync(cancellationToken);
-        var rows = await Filter(context.DailyResourceCosts.AsNoTracking(), query with { Packages = [package] })
+        var rows = await Filter(context.ActiveDailyResourceCosts.AsNoTracking(), query with { Packages = [package] })
             .Where(c => c.UsageDate >= query.From && c.UsageDate <= query.To)
             .GroupBy(c => new { c.UsageDate, c.ResourceId, c.ProductCode, c.Currency })
             .Select(g => new
@@ -99,7 +102,7 @@ public sealed class CostReader(IDbContextFactory<CurWorkflowsDbContext> contextF
     public async Task<IReadOnlyList<CostTotal>> GetTotalsAsync(CostQuery query, CancellationToken cancellationToken = default)
     {
         await using var context = await contextFactory.CreateDbContextAsync(cancellationToken);
-        var rows = await Filter(context.DailyPackageCosts.AsNoTracking(), query)
+        var rows = await Filter(context.ActiveDailyPackageCosts.AsNoTracking(), query)
             .Where(c => c.UsageDate >= query.From && c.UsageDate <= query.To)
             .GroupBy(c => new { c.Currency, Untagged = c.Package == PackageNames.Untagged })
             .Select(g => new
