@@ -57,10 +57,16 @@ public abstract class CurWorkflowsDbContext : DbContext
         }
     }
 
-    // EXISTS on the billing period's primary key: the cost table's own index picks the rows, the period filters them.
+    // A join from the billing periods: with the caller's organization (or integration) filter on the rows, carried to
+    // the periods through the join's equalities, the database picks that organization's periods by their index and
+    // each active run's rows by the run-led index of the cost table.
     private IQueryable<T> Active<T>(IQueryable<T> rows)
         where T : CostRow =>
-        rows.Where(c => BillingPeriods.Any(p => p.IntegrationId == c.IntegrationId && p.PeriodStart == c.BillingPeriod && p.CollectionRunId == c.CollectionRunId));
+        from p in BillingPeriods
+        join c in rows
+            on new { p.OrganizationId, p.IntegrationId, p.PeriodStart, p.CollectionRunId }
+            equals new { c.OrganizationId, c.IntegrationId, PeriodStart = c.BillingPeriod, c.CollectionRunId }
+        select c;
 
     internal static string ToSnakeCase(string name)
     {

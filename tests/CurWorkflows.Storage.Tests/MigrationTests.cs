@@ -48,7 +48,7 @@ public sealed class MigrationTests
         Assert.Contains("CREATE UNIQUE INDEX [IX_integrations_organization_id_bucket_name_role_arn]", script, StringComparison.Ordinal);
         Assert.Contains("CREATE INDEX [IX_daily_resource_costs_organization_id_package_usage_date]", script, StringComparison.Ordinal);
         // Cost rows carry their run (generation); existing rows take their period's run before the staging tables go.
-        Assert.Contains("CREATE INDEX [IX_daily_resource_costs_collection_run_id_billing_period]", script, StringComparison.Ordinal);
+        Assert.Contains("CREATE INDEX [IX_daily_resource_costs_collection_run_id_package_usage_date]", script, StringComparison.Ordinal);
         Assert.Contains("EXEC(N'UPDATE daily_resource_costs SET collection_run_id = (", script, StringComparison.Ordinal);
         Assert.True(
             script.IndexOf("INSERT INTO cost_generations", StringComparison.Ordinal) < script.IndexOf("DROP TABLE [staging_daily_resource_costs]", StringComparison.Ordinal),

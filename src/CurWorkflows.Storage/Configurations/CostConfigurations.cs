@@ -14,10 +14,9 @@ internal static class CostColumns
         builder.Property(c => c.Package).HasMaxLength(ColumnLimits.Package);
         builder.Property(c => c.Currency).HasMaxLength(ColumnLimits.Currency);
         ConfigureAmounts(builder.Property(c => c.Unblended), builder.Property(c => c.NetUnblended), builder.Property(c => c.Amortized));
-        // A generation (run, period) is the unit of cleanup and of explicit deletion; the run comes first, as every
-        // row a run writes shares it (appends to one place in the index). Each index slows the bulk write, so readers'
-        // indexes are per table below and there is none on (integration, period).
-        builder.HasIndex(c => new { c.CollectionRunId, c.BillingPeriod });
+        // One secondary index per table, led by the run (below): readers go from the billing periods they may see (an
+        // organization's or an integration's) to each active run's rows in the date range, cleanup deletes by run, and
+        // a bulk write only touches the new run's part of the index instead of pages spread over every stored period.
         // No foreign key to integrations: a per-row referential check would slow the bulk write, and the rows are
         // only written for an existing integration (checked when a run starts writing a period) and removed by
         // generation cleanup or explicit deletion.
@@ -39,8 +38,7 @@ internal sealed class DailyPackageCostRowConfiguration : IEntityTypeConfiguratio
         builder.ToTable("daily_package_costs");
         CostColumns.ConfigureCost(builder);
         builder.Property(c => c.ProductCode).HasMaxLength(ColumnLimits.ProductCode);
-        builder.HasIndex(c => new { c.OrganizationId, c.UsageDate, c.Package });
-        builder.HasIndex(c => new { c.IntegrationId, c.UsageDate, c.Package });
+        builder.HasIndex(c => new { c.CollectionRunId, c.UsageDate, c.Package });
     }
 }
 
@@ -52,8 +50,8 @@ internal sealed class DailyResourceCostRowConfiguration : IEntityTypeConfigurati
         CostColumns.ConfigureCost(builder);
         builder.Property(c => c.ResourceId).HasMaxLength(ColumnLimits.ResourceId);
         builder.Property(c => c.ProductCode).HasMaxLength(ColumnLimits.ProductCode);
-        // Resource queries are always within one package: organization, package, then the date range.
-        builder.HasIndex(c => new { c.OrganizationId, c.Package, c.UsageDate });
+        // Resource queries are always within one package: run, package, then the date range.
+        builder.HasIndex(c => new { c.CollectionRunId, c.Package, c.UsageDate });
     }
 }
 
@@ -63,7 +61,7 @@ internal sealed class MonthlyPackageCostRowConfiguration : IEntityTypeConfigurat
     {
         builder.ToTable("monthly_package_costs");
         CostColumns.ConfigureCost(builder);
-        builder.HasIndex(c => new { c.OrganizationId, c.Month, c.Package });
+        builder.HasIndex(c => new { c.CollectionRunId, c.Month, c.Package });
     }
 }
 

@@ -323,11 +323,7 @@ namespace CurWorkflows.Storage.Migrations.Sqlite
 
                     b.HasKey("Id");
 
-                    b.HasIndex("CollectionRunId", "BillingPeriod");
-
-                    b.HasIndex("IntegrationId", "UsageDate", "Package");
-
-                    b.HasIndex("OrganizationId", "UsageDate", "Package");
+                    b.HasIndex("CollectionRunId", "UsageDate", "Package");
 
                     b.ToTable("daily_package_costs", (string)null);
                 });
@@ -400,9 +396,7 @@ namespace CurWorkflows.Storage.Migrations.Sqlite
 
                     b.HasKey("Id");
 
-                    b.HasIndex("CollectionRunId", "BillingPeriod");
-
-                    b.HasIndex("OrganizationId", "Package", "UsageDate");
+                    b.HasIndex("CollectionRunId", "Package", "UsageDate");
 
                     b.ToTable("daily_resource_costs", (string)null);
                 });
@@ -535,9 +529,7 @@ namespace CurWorkflows.Storage.Migrations.Sqlite
 
                     b.HasKey("Id");
 
-                    b.HasIndex("CollectionRunId", "BillingPeriod");
-
-                    b.HasIndex("OrganizationId", "Month", "Package");
+                    b.HasIndex("CollectionRunId", "Month", "Package");
 
                     b.ToTable("monthly_package_costs", (string)null);
                 });

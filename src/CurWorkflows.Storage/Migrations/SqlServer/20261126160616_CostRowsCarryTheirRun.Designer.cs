@@ -12,7 +12,7 @@ using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
 namespace CurWorkflows.Storage.Migrations.SqlServer
 {
     [DbContext(typeof(SqlServerCurWorkflowsDbContext))]
-    [Migration("20261126152238_CostRowsCarryTheirRun")]
+    [Migration("20261126160616_CostRowsCarryTheirRun")]
     partial class CostRowsCarryTheirRun
     {
         /// <inheritdoc />
@@ -333,11 +333,7 @@ namespace CurWorkflows.Storage.Migrations.SqlServer
 
                     b.HasKey("Id");
 
-                    b.HasIndex("CollectionRunId", "BillingPeriod");
-
-                    b.HasIndex("IntegrationId", "UsageDate", "Package");
-
-                    b.HasIndex("OrganizationId", "UsageDate", "Package");
+                    b.HasIndex("CollectionRunId", "UsageDate", "Package");
 
                     b.ToTable("daily_package_costs", (string)null);
                 });
@@ -412,9 +408,7 @@ namespace CurWorkflows.Storage.Migrations.SqlServer
 
                     b.HasKey("Id");
 
-                    b.HasIndex("CollectionRunId", "BillingPeriod");
-
-                    b.HasIndex("OrganizationId", "Package", "UsageDate");
+                    b.HasIndex("CollectionRunId", "Package", "UsageDate");
 
                     b.ToTable("daily_resource_costs", (string)null);
                 });
@@ -549,9 +543,7 @@ namespace CurWorkflows.Storage.Migrations.SqlServer
 
                     b.HasKey("Id");
 
-                    b.HasIndex("CollectionRunId", "BillingPeriod");
-
-                    b.HasIndex("OrganizationId", "Month", "Package");
+                    b.HasIndex("CollectionRunId", "Month", "Package");
 
                     b.ToTable("monthly_package_costs", (string)null);
                 });

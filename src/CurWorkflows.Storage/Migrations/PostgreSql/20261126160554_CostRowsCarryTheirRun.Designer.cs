@@ -5,55 +5,60 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.EntityFrameworkCore.Migrations;
 using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
+using Npgsql.EntityFrameworkCore.PostgreSQL.Metadata;
 
 #nullable disable
 
-namespace CurWorkflows.Storage.Migrations.Sqlite
+namespace CurWorkflows.Storage.Migrations.PostgreSql
 {
-    [DbContext(typeof(SqliteCurWorkflowsDbContext))]
-    [Migration("20261126152107_CostRowsCarryTheirRun")]
+    [DbContext(typeof(PostgreSqlCurWorkflowsDbContext))]
+    [Migration("20261126160554_CostRowsCarryTheirRun")]
     partial class CostRowsCarryTheirRun
     {
         /// <inheritdoc />
         protected override void BuildTargetModel(ModelBuilder modelBuilder)
         {
 #pragma warning disable 612, 618
-            modelBuilder.HasAnnotation("ProductVersion", "10.0.15");
+            modelBuilder
+                .HasAnnotation("ProductVersion", "10.0.15")
+                .HasAnnotation("Relational:MaxIdentifierLength", 63);
+
+            NpgsqlModelBuilderExtensions.UseIdentityByDefaultColumns(modelBuilder);
 
             modelBuilder.Entity("CurWorkflows.Storage.Entities.ApiKey", b =>
                 {
                     b.Property<Guid>("Id")
-                        .HasColumnType("TEXT")
+                        .HasColumnType("uuid")
                         .HasColumnName("id");
 
-                    b.Property<long>("CreatedAt")
-                        .HasColumnType("INTEGER")
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("timestamp with time zone")
                         .HasColumnName("created_at");
 
                     b.Property<string>("KeyId")
                         .IsRequired()
                         .HasMaxLength(64)
-                        .HasColumnType("TEXT")
+                        .HasColumnType("character varying(64)")
                         .HasColumnName("key_id");
 
                     b.Property<string>("Name")
                         .IsRequired()
                         .HasMaxLength(256)
-                        .HasColumnType("TEXT")
+                        .HasColumnType("character varying(256)")
                         .HasColumnName("name");
 
                     b.Property<Guid>("OrganizationId")
-                        .HasColumnType("TEXT")
+                        .HasColumnType("uuid")
                         .HasColumnName("organization_id");
 
-                    b.Property<long?>("RevokedAt")
-                        .HasColumnType("INTEGER")
+                    b.Property<DateTimeOffset?>("RevokedAt")
+                        .HasColumnType("timestamp with time zone")
                         .HasColumnName("revoked_at");
 
                     b.Property<byte[]>("SecretHash")
                         .IsRequired()
                         .HasMaxLength(32)
-                        .HasColumnType("BLOB")
+                        .HasColumnType("bytea")
                         .HasColumnName("secret_hash");
 
                     b.HasKey("Id");
@@ -69,68 +74,68 @@ namespace CurWorkflows.Storage.Migrations.Sqlite
             modelBuilder.Entity("CurWorkflows.Storage.Entities.BillingPeriod", b =>
                 {
                     b.Property<Guid>("IntegrationId")
-                        .HasColumnType("TEXT")
+                        .HasColumnType("uuid")
                         .HasColumnName("integration_id");
 
                     b.Property<DateOnly>("PeriodStart")
-                        .HasColumnType("TEXT")
+                        .HasColumnType("date")
                         .HasColumnName("period_start");
 
                     b.Property<long>("AggregateRows")
-                        .HasColumnType("INTEGER")
+                        .HasColumnType("bigint")
                         .HasColumnName("aggregate_rows");
 
                     b.Property<decimal>("Amortized")
                         .HasPrecision(28, 12)
-                        .HasColumnType("TEXT")
+                        .HasColumnType("numeric(28,12)")
                         .HasColumnName("amortized");
 
                     b.Property<string>("AssemblyId")
                         .IsRequired()
                         .HasMaxLength(128)
-                        .HasColumnType("TEXT")
+                        .HasColumnType("character varying(128)")
                         .HasColumnName("assembly_id");
 
                     b.Property<Guid>("CollectionRunId")
-                        .HasColumnType("TEXT")
+                        .HasColumnType("uuid")
                         .HasColumnName("collection_run_id");
 
                     b.Property<string>("Currency")
                         .IsRequired()
                         .HasMaxLength(8)
-                        .HasColumnType("TEXT")
+                        .HasColumnType("character varying(8)")
                         .HasColumnName("currency");
 
-                    b.Property<long>("IngestedAt")
-                        .HasColumnType("INTEGER")
+                    b.Property<DateTimeOffset>("IngestedAt")
+                        .HasColumnType("timestamp with time zone")
                         .HasColumnName("ingested_at");
 
                     b.Property<bool>("IsFinal")
-                        .HasColumnType("INTEGER")
+                        .HasColumnType("boolean")
                         .HasColumnName("is_final");
 
                     b.Property<long>("LineItemRows")
-                        .HasColumnType("INTEGER")
+                        .HasColumnType("bigint")
                         .HasColumnName("line_item_rows");
 
                     b.Property<string>("ManifestETag")
                         .IsRequired()
                         .HasMaxLength(128)
-                        .HasColumnType("TEXT")
+                        .HasColumnType("character varying(128)")
                         .HasColumnName("manifest_e_tag");
 
                     b.Property<decimal>("NetUnblended")
                         .HasPrecision(28, 12)
-                        .HasColumnType("TEXT")
+                        .HasColumnType("numeric(28,12)")
                         .HasColumnName("net_unblended");
 
                     b.Property<Guid>("OrganizationId")
-                        .HasColumnType("TEXT")
+                        .HasColumnType("uuid")
                         .HasColumnName("organization_id");
 
                     b.Property<decimal>("Unblended")
                         .HasPrecision(28, 12)
-                        .HasColumnType("TEXT")
+                        .HasColumnType("numeric(28,12)")
                         .HasColumnName("unblended");
 
                     b.HasKey("IntegrationId", "PeriodStart");
@@ -143,86 +148,86 @@ namespace CurWorkflows.Storage.Migrations.Sqlite
             modelBuilder.Entity("CurWorkflows.Storage.Entities.CollectionRun", b =>
                 {
                     b.Property<Guid>("Id")
-                        .HasColumnType("TEXT")
+                        .HasColumnType("uuid")
                         .HasColumnName("id");
 
                     b.Property<decimal>("Amortized")
                         .HasPrecision(28, 12)
-                        .HasColumnType("TEXT")
+                        .HasColumnType("numeric(28,12)")
                         .HasColumnName("amortized");
 
                     b.Property<long>("Bytes")
-                        .HasColumnType("INTEGER")
+                        .HasColumnType("bigint")
                         .HasColumnName("bytes");
 
-                    b.Property<long?>("EndedAt")
-                        .HasColumnType("INTEGER")
+                    b.Property<DateTimeOffset?>("EndedAt")
+                        .HasColumnType("timestamp with time zone")
                         .HasColumnName("ended_at");
 
                     b.Property<string>("ErrorCode")
                         .HasMaxLength(64)
-                        .HasColumnType("TEXT")
+                        .HasColumnType("character varying(64)")
                         .HasColumnName("error_code");
 
                     b.Property<string>("ErrorMessage")
                         .HasMaxLength(4000)
-                        .HasColumnType("TEXT")
+                        .HasColumnType("character varying(4000)")
                         .HasColumnName("error_message");
 
                     b.Property<int>("Files")
-                        .HasColumnType("INTEGER")
+                        .HasColumnType("integer")
                         .HasColumnName("files");
 
                     b.Property<Guid>("IntegrationId")
-                        .HasColumnType("TEXT")
+                        .HasColumnType("uuid")
                         .HasColumnName("integration_id");
 
                     b.Property<decimal>("NetUnblended")
                         .HasPrecision(28, 12)
-                        .HasColumnType("TEXT")
+                        .HasColumnType("numeric(28,12)")
                         .HasColumnName("net_unblended");
 
                     b.Property<Guid>("OrganizationId")
-                        .HasColumnType("TEXT")
+                        .HasColumnType("uuid")
                         .HasColumnName("organization_id");
 
                     b.Property<string>("Outcome")
                         .IsRequired()
                         .HasMaxLength(16)
-                        .HasColumnType("TEXT")
+                        .HasColumnType("character varying(16)")
                         .HasColumnName("outcome");
 
                     b.Property<int>("PeriodsIngested")
-                        .HasColumnType("INTEGER")
+                        .HasColumnType("integer")
                         .HasColumnName("periods_ingested");
 
                     b.Property<int>("PeriodsSkipped")
-                        .HasColumnType("INTEGER")
+                        .HasColumnType("integer")
                         .HasColumnName("periods_skipped");
 
                     b.Property<long>("Rows")
-                        .HasColumnType("INTEGER")
+                        .HasColumnType("bigint")
                         .HasColumnName("rows");
 
-                    b.Property<long>("StartedAt")
-                        .HasColumnType("INTEGER")
+                    b.Property<DateTimeOffset>("StartedAt")
+                        .HasColumnType("timestamp with time zone")
                         .HasColumnName("started_at");
 
                     b.Property<decimal>("Unblended")
                         .HasPrecision(28, 12)
-                        .HasColumnType("TEXT")
+                        .HasColumnType("numeric(28,12)")
                         .HasColumnName("unblended");
 
                     b.Property<string>("WorkflowId")
                         .IsRequired()
                         .HasMaxLength(256)
-                        .HasColumnType("TEXT")
+                        .HasColumnType("character varying(256)")
                         .HasColumnName("workflow_id");
 
                     b.Property<string>("WorkflowRunId")
                         .IsRequired()
                         .HasMaxLength(256)
-                        .HasColumnType("TEXT")
+                        .HasColumnType("character varying(256)")
                         .HasColumnName("workflow_run_id");
 
                     b.HasKey("Id");
@@ -240,23 +245,23 @@ namespace CurWorkflows.Storage.Migrations.Sqlite
             modelBuilder.Entity("CurWorkflows.Storage.Entities.CostGeneration", b =>
                 {
                     b.Property<Guid>("CollectionRunId")
-                        .HasColumnType("TEXT")
+                        .HasColumnType("uuid")
                         .HasColumnName("collection_run_id");
 
                     b.Property<Guid>("IntegrationId")
-                        .HasColumnType("TEXT")
+                        .HasColumnType("uuid")
                         .HasColumnName("integration_id");
 
                     b.Property<DateOnly>("BillingPeriod")
-                        .HasColumnType("TEXT")
+                        .HasColumnType("date")
                         .HasColumnName("billing_period");
 
-                    b.Property<long>("CreatedAt")
-                        .HasColumnType("INTEGER")
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("timestamp with time zone")
                         .HasColumnName("created_at");
 
-                    b.Property<long?>("SupersededAt")
-                        .HasColumnType("INTEGER")
+                    b.Property<DateTimeOffset?>("SupersededAt")
+                        .HasColumnType("timestamp with time zone")
                         .HasColumnName("superseded_at");
 
                     b.HasKey("CollectionRunId", "IntegrationId", "BillingPeriod");
@@ -268,69 +273,67 @@ namespace CurWorkflows.Storage.Migrations.Sqlite
                 {
                     b.Property<long>("Id")
                         .ValueGeneratedOnAdd()
-                        .HasColumnType("INTEGER")
+                        .HasColumnType("bigint")
                         .HasColumnName("id");
+
+                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
 
                     b.Property<decimal>("Amortized")
                         .HasPrecision(28, 12)
-                        .HasColumnType("TEXT")
+                        .HasColumnType("numeric(28,12)")
                         .HasColumnName("amortized");
 
                     b.Property<DateOnly>("BillingPeriod")
-                        .HasColumnType("TEXT")
+                        .HasColumnType("date")
                         .HasColumnName("billing_period");
 
                     b.Property<Guid>("CollectionRunId")
-                        .HasColumnType("TEXT")
+                        .HasColumnType("uuid")
                         .HasColumnName("collection_run_id");
 
                     b.Property<string>("Currency")
                         .IsRequired()
                         .HasMaxLength(8)
-                        .HasColumnType("TEXT")
+                        .HasColumnType("character varying(8)")
                         .HasColumnName("currency");
 
                     b.Property<Guid>("IntegrationId")
-                        .HasColumnType("TEXT")
+                        .HasColumnType("uuid")
                         .HasColumnName("integration_id");
 
                     b.Property<decimal>("NetUnblended")
                         .HasPrecision(28, 12)
-                        .HasColumnType("TEXT")
+                        .HasColumnType("numeric(28,12)")
                         .HasColumnName("net_unblended");
 
                     b.Property<Guid>("OrganizationId")
-                        .HasColumnType("TEXT")
+                        .HasColumnType("uuid")
                         .HasColumnName("organization_id");
 
                     b.Property<string>("Package")
                         .IsRequired()
                         .HasMaxLength(256)
-                        .HasColumnType("TEXT")
+                        .HasColumnType("character varying(256)")
                         .HasColumnName("package");
 
                     b.Property<string>("ProductCode")
                         .IsRequired()
                         .HasMaxLength(128)
-                        .HasColumnType("TEXT")
+                        .HasColumnType("character varying(128)")
                         .HasColumnName("product_code");
 
                     b.Property<decimal>("Unblended")
                         .HasPrecision(28, 12)
-                        .HasColumnType("TEXT")
+                        .HasColumnType("numeric(28,12)")
                         .HasColumnName("unblended");
 
                     b.Property<DateOnly>("UsageDate")
-                        .HasColumnType("TEXT")
+                        .HasColumnType("date")
                         .HasColumnName("usage_date");
 
                     b.HasKey("Id");
 
-                    b.HasIndex("CollectionRunId", "BillingPeriod");
-
-                    b.HasIndex("IntegrationId", "UsageDate", "Package");
-
-                    b.HasIndex("OrganizationId", "UsageDate", "Package");
+                    b.HasIndex("CollectionRunId", "UsageDate", "Package");
 
                     b.ToTable("daily_package_costs", (string)null);
                 });
@@ -339,73 +342,73 @@ namespace CurWorkflows.Storage.Migrations.Sqlite
                 {
                     b.Property<long>("Id")
                         .ValueGeneratedOnAdd()
-                        .HasColumnType("INTEGER")
+                        .HasColumnType("bigint")
                         .HasColumnName("id");
+
+                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
 
                     b.Property<decimal>("Amortized")
                         .HasPrecision(28, 12)
-                        .HasColumnType("TEXT")
+                        .HasColumnType("numeric(28,12)")
                         .HasColumnName("amortized");
 
                     b.Property<DateOnly>("BillingPeriod")
-                        .HasColumnType("TEXT")
+                        .HasColumnType("date")
                         .HasColumnName("billing_period");
 
                     b.Property<Guid>("CollectionRunId")
-                        .HasColumnType("TEXT")
+                        .HasColumnType("uuid")
                         .HasColumnName("collection_run_id");
 
                     b.Property<string>("Currency")
                         .IsRequired()
                         .HasMaxLength(8)
-                        .HasColumnType("TEXT")
+                        .HasColumnType("character varying(8)")
                         .HasColumnName("currency");
 
                     b.Property<Guid>("IntegrationId")
-                        .HasColumnType("TEXT")
+                        .HasColumnType("uuid")
                         .HasColumnName("integration_id");
 
                     b.Property<decimal>("NetUnblended")
                         .HasPrecision(28, 12)
-                        .HasColumnType("TEXT")
+                        .HasColumnType("numeric(28,12)")
                         .HasColumnName("net_unblended");
 
                     b.Property<Guid>("OrganizationId")
-                        .HasColumnType("TEXT")
+                        .HasColumnType("uuid")
                         .HasColumnName("organization_id");
 
                     b.Property<string>("Package")
                         .IsRequired()
                         .HasMaxLength(256)
-                        .HasColumnType("TEXT")
+                        .HasColumnType("character varying(256)")
                         .HasColumnName("package");
 
                     b.Property<string>("ProductCode")
                         .IsRequired()
                         .HasMaxLength(128)
-                        .HasColumnType("TEXT")
+                        .HasColumnType("character varying(128)")
                         .HasColumnName("product_code");
 
                     b.Property<string>("ResourceId")
                         .IsRequired()
                         .HasMaxLength(2048)
-                        .HasColumnType("TEXT")
+                        .HasColumnType("character varying(2048)")
                         .HasColumnName("resource_id");
 
                     b.Property<decimal>("Unblended")
                         .HasPrecision(28, 12)
-                        .HasColumnType("TEXT")
+                        .HasColumnType("numeric(28,12)")
                         .HasColumnName("unblended");
 
                     b.Property<DateOnly>("UsageDate")
-                        .HasColumnType("TEXT")
+                        .HasColumnType("date")
                         .HasColumnName("usage_date");
 
                     b.HasKey("Id");
 
-                    b.HasIndex("CollectionRunId", "BillingPeriod");
-
-                    b.HasIndex("OrganizationId", "Package", "UsageDate");
+                    b.HasIndex("CollectionRunId", "Package", "UsageDate");
 
                     b.ToTable("daily_resource_costs", (string)null);
                 });
@@ -413,64 +416,64 @@ namespace CurWorkflows.Storage.Migrations.Sqlite
             modelBuilder.Entity("CurWorkflows.Storage.Entities.Integration", b =>
                 {
                     b.Property<Guid>("Id")
-                        .HasColumnType("TEXT")
+                        .HasColumnType("uuid")
                         .HasColumnName("id");
 
                     b.Property<string>("BucketName")
                         .IsRequired()
                         .HasMaxLength(63)
-                        .HasColumnType("TEXT")
+                        .HasColumnType("character varying(63)")
                         .HasColumnName("bucket_name");
 
-                    b.Property<long>("CreatedAt")
-                        .HasColumnType("INTEGER")
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("timestamp with time zone")
                         .HasColumnName("created_at");
 
-                    b.Property<long?>("DisabledAt")
-                        .HasColumnType("INTEGER")
+                    b.Property<DateTimeOffset?>("DisabledAt")
+                        .HasColumnType("timestamp with time zone")
                         .HasColumnName("disabled_at");
 
                     b.Property<string>("ExternalId")
                         .IsRequired()
                         .HasMaxLength(1224)
-                        .HasColumnType("TEXT")
+                        .HasColumnType("character varying(1224)")
                         .HasColumnName("external_id");
 
                     b.Property<Guid>("OrganizationId")
-                        .HasColumnType("TEXT")
+                        .HasColumnType("uuid")
                         .HasColumnName("organization_id");
 
                     b.Property<string>("ReportName")
                         .IsRequired()
                         .ValueGeneratedOnAdd()
                         .HasMaxLength(256)
-                        .HasColumnType("TEXT")
+                        .HasColumnType("character varying(256)")
                         .HasDefaultValue("massdriver-costs")
                         .HasColumnName("report_name");
 
                     b.Property<string>("ReportPrefix")
                         .IsRequired()
                         .HasMaxLength(1024)
-                        .HasColumnType("TEXT")
+                        .HasColumnType("character varying(1024)")
                         .HasColumnName("report_prefix");
 
                     b.Property<string>("RoleArn")
                         .IsRequired()
                         .HasMaxLength(640)
-                        .HasColumnType("TEXT")
+                        .HasColumnType("character varying(640)")
                         .HasColumnName("role_arn");
 
                     b.Property<string>("Status")
                         .IsRequired()
                         .HasMaxLength(16)
-                        .HasColumnType("TEXT")
+                        .HasColumnType("character varying(16)")
                         .HasColumnName("status");
 
                     b.Property<string>("TagKey")
                         .IsRequired()
                         .ValueGeneratedOnAdd()
                         .HasMaxLength(256)
-                        .HasColumnType("TEXT")
+                        .HasColumnType("character varying(256)")
                         .HasDefaultValue("user:md-package")
                         .HasColumnName("tag_key");
 
@@ -486,61 +489,61 @@ namespace CurWorkflows.Storage.Migrations.Sqlite
                 {
                     b.Property<long>("Id")
                         .ValueGeneratedOnAdd()
-                        .HasColumnType("INTEGER")
+                        .HasColumnType("bigint")
                         .HasColumnName("id");
+
+                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
 
                     b.Property<decimal>("Amortized")
                         .HasPrecision(28, 12)
-                        .HasColumnType("TEXT")
+                        .HasColumnType("numeric(28,12)")
                         .HasColumnName("amortized");
 
                     b.Property<DateOnly>("BillingPeriod")
-                        .HasColumnType("TEXT")
+                        .HasColumnType("date")
                         .HasColumnName("billing_period");
 
                     b.Property<Guid>("CollectionRunId")
-                        .HasColumnType("TEXT")
+                        .HasColumnType("uuid")
                         .HasColumnName("collection_run_id");
 
                     b.Property<string>("Currency")
                         .IsRequired()
                         .HasMaxLength(8)
-                        .HasColumnType("TEXT")
+                        .HasColumnType("character varying(8)")
                         .HasColumnName("currency");
 
                     b.Property<Guid>("IntegrationId")
-                        .HasColumnType("TEXT")
+                        .HasColumnType("uuid")
                         .HasColumnName("integration_id");
 
                     b.Property<DateOnly>("Month")
-                        .HasColumnType("TEXT")
+                        .HasColumnType("date")
                         .HasColumnName("month");
 
                     b.Property<decimal>("NetUnblended")
                         .HasPrecision(28, 12)
-                        .HasColumnType("TEXT")
+                        .HasColumnType("numeric(28,12)")
                         .HasColumnName("net_unblended");
 
                     b.Property<Guid>("OrganizationId")
-                        .HasColumnType("TEXT")
+                        .HasColumnType("uuid")
                         .HasColumnName("organization_id");
 
                     b.Property<string>("Package")
                         .IsRequired()
                         .HasMaxLength(256)
-                        .HasColumnType("TEXT")
+                        .HasColumnType("character varying(256)")
                         .HasColumnName("package");
 
                     b.Property<decimal>("Unblended")
                         .HasPrecision(28, 12)
-                        .HasColumnType("TEXT")
+                        .HasColumnType("numeric(28,12)")
                         .HasColumnName("unblended");
 
                     b.HasKey("Id");
 
-                    b.HasIndex("CollectionRunId", "BillingPeriod");
-
-                    b.HasIndex("OrganizationId", "Month", "Package");
+                    b.HasIndex("CollectionRunId", "Month", "Package");
 
                     b.ToTable("monthly_package_costs", (string)null);
                 });
@@ -548,17 +551,17 @@ namespace CurWorkflows.Storage.Migrations.Sqlite
             modelBuilder.Entity("CurWorkflows.Storage.Entities.Organization", b =>
                 {
                     b.Property<Guid>("Id")
-                        .HasColumnType("TEXT")
+                        .HasColumnType("uuid")
                         .HasColumnName("id");
 
-                    b.Property<long>("CreatedAt")
-                        .HasColumnType("INTEGER")
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("timestamp with time zone")
                         .HasColumnName("created_at");
 
                     b.Property<string>("Name")
                         .IsRequired()
                         .HasMaxLength(256)
-                        .HasColumnType("TEXT")
+                        .HasColumnType("character varying(256)")
                         .HasColumnName("name");
 
                     b.HasKey("Id");

@@ -16,11 +16,27 @@ namespace CurWorkflows.Storage.Migrations.SqlServer
                 table: "monthly_package_costs");
 
             migrationBuilder.DropIndex(
+                name: "IX_monthly_package_costs_organization_id_month_package",
+                table: "monthly_package_costs");
+
+            migrationBuilder.DropIndex(
                 name: "IX_daily_resource_costs_integration_id_billing_period",
                 table: "daily_resource_costs");
 
             migrationBuilder.DropIndex(
+                name: "IX_daily_resource_costs_organization_id_package_usage_date",
+                table: "daily_resource_costs");
+
+            migrationBuilder.DropIndex(
                 name: "IX_daily_package_costs_integration_id_billing_period",
+                table: "daily_package_costs");
+
+            migrationBuilder.DropIndex(
+                name: "IX_daily_package_costs_integration_id_usage_date_package",
+                table: "daily_package_costs");
+
+            migrationBuilder.DropIndex(
+                name: "IX_daily_package_costs_organization_id_usage_date_package",
                 table: "daily_package_costs");
 
             migrationBuilder.AddColumn<Guid>(
@@ -72,19 +88,19 @@ namespace CurWorkflows.Storage.Migrations.SqlServer
                 name: "staging_monthly_package_costs");
 
             migrationBuilder.CreateIndex(
-                name: "IX_monthly_package_costs_collection_run_id_billing_period",
+                name: "IX_monthly_package_costs_collection_run_id_month_package",
                 table: "monthly_package_costs",
-                columns: new[] { "collection_run_id", "billing_period" });
+                columns: new[] { "collection_run_id", "month", "package" });
 
             migrationBuilder.CreateIndex(
-                name: "IX_daily_resource_costs_collection_run_id_billing_period",
+                name: "IX_daily_resource_costs_collection_run_id_package_usage_date",
                 table: "daily_resource_costs",
-                columns: new[] { "collection_run_id", "billing_period" });
+                columns: new[] { "collection_run_id", "package", "usage_date" });
 
             migrationBuilder.CreateIndex(
-                name: "IX_daily_package_costs_collection_run_id_billing_period",
+                name: "IX_daily_package_costs_collection_run_id_usage_date_package",
                 table: "daily_package_costs",
-                columns: new[] { "collection_run_id", "billing_period" });
+                columns: new[] { "collection_run_id", "usage_date", "package" });
         }
 
         /// <inheritdoc />
@@ -94,15 +110,15 @@ namespace CurWorkflows.Storage.Migrations.SqlServer
                 name: "cost_generations");
 
             migrationBuilder.DropIndex(
-                name: "IX_monthly_package_costs_collection_run_id_billing_period",
+                name: "IX_monthly_package_costs_collection_run_id_month_package",
                 table: "monthly_package_costs");
 
             migrationBuilder.DropIndex(
-                name: "IX_daily_resource_costs_collection_run_id_billing_period",
+                name: "IX_daily_resource_costs_collection_run_id_package_usage_date",
                 table: "daily_resource_costs");
 
             migrationBuilder.DropIndex(
-                name: "IX_daily_package_costs_collection_run_id_billing_period",
+                name: "IX_daily_package_costs_collection_run_id_usage_date_package",
                 table: "daily_package_costs");
 
             migrationBuilder.DropColumn(
@@ -192,14 +208,34 @@ namespace CurWorkflows.Storage.Migrations.SqlServer
                 columns: new[] { "integration_id", "billing_period" });
 
             migrationBuilder.CreateIndex(
+                name: "IX_monthly_package_costs_organization_id_month_package",
+                table: "monthly_package_costs",
+                columns: new[] { "organization_id", "month", "package" });
+
+            migrationBuilder.CreateIndex(
                 name: "IX_daily_resource_costs_integration_id_billing_period",
                 table: "daily_resource_costs",
                 columns: new[] { "integration_id", "billing_period" });
 
             migrationBuilder.CreateIndex(
+                name: "IX_daily_resource_costs_organization_id_package_usage_date",
+                table: "daily_resource_costs",
+                columns: new[] { "organization_id", "package", "usage_date" });
+
+            migrationBuilder.CreateIndex(
                 name: "IX_daily_package_costs_integration_id_billing_period",
                 table: "daily_package_costs",
                 columns: new[] { "integration_id", "billing_period" });
+
+            migrationBuilder.CreateIndex(
+                name: "IX_daily_package_costs_integration_id_usage_date_package",
+                table: "daily_package_costs",
+                columns: new[] { "integration_id", "usage_date", "package" });
+
+            migrationBuilder.CreateIndex(
+                name: "IX_daily_package_costs_organization_id_usage_date_package",
+                table: "daily_package_costs",
+                columns: new[] { "organization_id", "usage_date", "package" });
 
             migrationBuilder.CreateIndex(
                 name: "IX_staging_daily_package_costs_collection_run_id_integration_id_billing_period",

@@ -5,60 +5,55 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.EntityFrameworkCore.Migrations;
 using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
-using Npgsql.EntityFrameworkCore.PostgreSQL.Metadata;
 
 #nullable disable
 
-namespace CurWorkflows.Storage.Migrations.PostgreSql
+namespace CurWorkflows.Storage.Migrations.Sqlite
 {
-    [DbContext(typeof(PostgreSqlCurWorkflowsDbContext))]
-    [Migration("20261126152158_CostRowsCarryTheirRun")]
+    [DbContext(typeof(SqliteCurWorkflowsDbContext))]
+    [Migration("20261126160531_CostRowsCarryTheirRun")]
     partial class CostRowsCarryTheirRun
     {
         /// <inheritdoc />
         protected override void BuildTargetModel(ModelBuilder modelBuilder)
         {
 #pragma warning disable 612, 618
-            modelBuilder
-                .HasAnnotation("ProductVersion", "10.0.15")
-                .HasAnnotation("Relational:MaxIdentifierLength", 63);
-
-            NpgsqlModelBuilderExtensions.UseIdentityByDefaultColumns(modelBuilder);
+            modelBuilder.HasAnnotation("ProductVersion", "10.0.15");
 
             modelBuilder.Entity("CurWorkflows.Storage.Entities.ApiKey", b =>
                 {
                     b.Property<Guid>("Id")
-                        .HasColumnType("uuid")
+                        .HasColumnType("TEXT")
                         .HasColumnName("id");
 
-                    b.Property<DateTimeOffset>("CreatedAt")
-                        .HasColumnType("timestamp with time zone")
+                    b.Property<long>("CreatedAt")
+                        .HasColumnType("INTEGER")
                         .HasColumnName("created_at");
 
                     b.Property<string>("KeyId")
                         .IsRequired()
                         .HasMaxLength(64)
-                        .HasColumnType("character varying(64)")
+                        .HasColumnType("TEXT")
                         .HasColumnName("key_id");
 
                     b.Property<string>("Name")
                         .IsRequired()
                         .HasMaxLength(256)
-                        .HasColumnType("character varying(256)")
+                        .HasColumnType("TEXT")
                         .HasColumnName("name");
 
                     b.Property<Guid>("OrganizationId")
-                        .HasColumnType("uuid")
+                        .HasColumnType("TEXT")
                         .HasColumnName("organization_id");
 
-                    b.Property<DateTimeOffset?>("RevokedAt")
-                        .HasColumnType("timestamp with time zone")
+                    b.Property<long?>("RevokedAt")
+                        .HasColumnType("INTEGER")
                         .HasColumnName("revoked_at");
 
                     b.Property<byte[]>("SecretHash")
                         .IsRequired()
                         .HasMaxLength(32)
-                        .HasColumnType("bytea")
+                        .HasColumnType("BLOB")
                         .HasColumnName("secret_hash");
 
                     b.HasKey("Id");
@@ -74,68 +69,68 @@ namespace CurWorkflows.Storage.Migrations.PostgreSql
             modelBuilder.Entity("CurWorkflows.Storage.Entities.BillingPeriod", b =>
                 {
                     b.Property<Guid>("IntegrationId")
-                        .HasColumnType("uuid")
+                        .HasColumnType("TEXT")
                         .HasColumnName("integration_id");
 
                     b.Property<DateOnly>("PeriodStart")
-                        .HasColumnType("date")
+                        .HasColumnType("TEXT")
                         .HasColumnName("period_start");
 
                     b.Property<long>("AggregateRows")
-                        .HasColumnType("bigint")
+                        .HasColumnType("INTEGER")
                         .HasColumnName("aggregate_rows");
 
                     b.Property<decimal>("Amortized")
                         .HasPrecision(28, 12)
-                        .HasColumnType("numeric(28,12)")
+                        .HasColumnType("TEXT")
                         .HasColumnName("amortized");
 
                     b.Property<string>("AssemblyId")
                         .IsRequired()
                         .HasMaxLength(128)
-                        .HasColumnType("character varying(128)")
+                        .HasColumnType("TEXT")
                         .HasColumnName("assembly_id");
 
                     b.Property<Guid>("CollectionRunId")
-                        .HasColumnType("uuid")
+                        .HasColumnType("TEXT")
                         .HasColumnName("collection_run_id");
 
                     b.Property<string>("Currency")
                         .IsRequired()
                         .HasMaxLength(8)
-                        .HasColumnType("character varying(8)")
+                        .HasColumnType("TEXT")
                         .HasColumnName("currency");
 
-                    b.Property<DateTimeOffset>("IngestedAt")
-                        .HasColumnType("timestamp with time zone")
+                    b.Property<long>("IngestedAt")
+                        .HasColumnType("INTEGER")
                         .HasColumnName("ingested_at");
 
                     b.Property<bool>("IsFinal")
-                        .HasColumnType("boolean")
+                        .HasColumnType("INTEGER")
                         .HasColumnName("is_final");
 
                     b.Property<long>("LineItemRows")
-                        .HasColumnType("bigint")
+                        .HasColumnType("INTEGER")
                         .HasColumnName("line_item_rows");
 
                     b.Property<string>("ManifestETag")
                         .IsRequired()
                         .HasMaxLength(128)
-                        .HasColumnType("character varying(128)")
+                        .HasColumnType("TEXT")
                         .HasColumnName("manifest_e_tag");
 
                     b.Property<decimal>("NetUnblended")
                         .HasPrecision(28, 12)
-                        .HasColumnType("numeric(28,12)")
+                        .HasColumnType("TEXT")
                         .HasColumnName("net_unblended");
 
                     b.Property<Guid>("OrganizationId")
-                        .HasColumnType("uuid")
+                        .HasColumnType("TEXT")
                         .HasColumnName("organization_id");
 
                     b.Property<decimal>("Unblended")
                         .HasPrecision(28, 12)
-                        .HasColumnType("numeric(28,12)")
+                        .HasColumnType("TEXT")
                         .HasColumnName("unblended");
 
                     b.HasKey("IntegrationId", "PeriodStart");
@@ -148,86 +143,86 @@ namespace CurWorkflows.Storage.Migrations.PostgreSql
             modelBuilder.Entity("CurWorkflows.Storage.Entities.CollectionRun", b =>
                 {
                     b.Property<Guid>("Id")
-                        .HasColumnType("uuid")
+                        .HasColumnType("TEXT")
                         .HasColumnName("id");
 
                     b.Property<decimal>("Amortized")
                         .HasPrecision(28, 12)
-                        .HasColumnType("numeric(28,12)")
+                        .HasColumnType("TEXT")
                         .HasColumnName("amortized");
 
                     b.Property<long>("Bytes")
-                        .HasColumnType("bigint")
+                        .HasColumnType("INTEGER")
                         .HasColumnName("bytes");
 
-                    b.Property<DateTimeOffset?>("EndedAt")
-                        .HasColumnType("timestamp with time zone")
+                    b.Property<long?>("EndedAt")
+                        .HasColumnType("INTEGER")
                         .HasColumnName("ended_at");
 
                     b.Property<string>("ErrorCode")
                         .HasMaxLength(64)
-                        .HasColumnType("character varying(64)")
+                        .HasColumnType("TEXT")
                         .HasColumnName("error_code");
 
                     b.Property<string>("ErrorMessage")
                         .HasMaxLength(4000)
-                        .HasColumnType("character varying(4000)")
+                        .HasColumnType("TEXT")
                         .HasColumnName("error_message");
 
                     b.Property<int>("Files")
-                        .HasColumnType("integer")
+                        .HasColumnType("INTEGER")
                         .HasColumnName("files");
 
                     b.Property<Guid>("IntegrationId")
-                        .HasColumnType("uuid")
+                        .HasColumnType("TEXT")
                         .HasColumnName("integration_id");
 
                     b.Property<decimal>("NetUnblended")
                         .HasPrecision(28, 12)
-                        .HasColumnType("numeric(28,12)")
+                        .HasColumnType("TEXT")
                         .HasColumnName("net_unblended");
 
                     b.Property<Guid>("OrganizationId")
-                        .HasColumnType("uuid")
+                        .HasColumnType("TEXT")
                         .HasColumnName("organization_id");
 
                     b.Property<string>("Outcome")
                         .IsRequired()
                         .HasMaxLength(16)
-                        .HasColumnType("character varying(16)")
+                        .HasColumnType("TEXT")
                         .HasColumnName("outcome");
 
                     b.Property<int>("PeriodsIngested")
-                        .HasColumnType("integer")
+                        .HasColumnType("INTEGER")
                         .HasColumnName("periods_ingested");
 
                     b.Property<int>("PeriodsSkipped")
-                        .HasColumnType("integer")
+                        .HasColumnType("INTEGER")
                         .HasColumnName("periods_skipped");
 
                     b.Property<long>("Rows")
-                        .HasColumnType("bigint")
+                        .HasColumnType("INTEGER")
                         .HasColumnName("rows");
 
-                    b.Property<DateTimeOffset>("StartedAt")
-                        .HasColumnType("timestamp with time zone")
+                    b.Property<long>("StartedAt")
+                        .HasColumnType("INTEGER")
                         .HasColumnName("started_at");
 
                     b.Property<decimal>("Unblended")
                         .HasPrecision(28, 12)
-                        .HasColumnType("numeric(28,12)")
+                        .HasColumnType("TEXT")
                         .HasColumnName("unblended");
 
                     b.Property<string>("WorkflowId")
                         .IsRequired()
                         .HasMaxLength(256)
-                        .HasColumnType("character varying(256)")
+                        .HasColumnType("TEXT")
                         .HasColumnName("workflow_id");
 
                     b.Property<string>("WorkflowRunId")
                         .IsRequired()
                         .HasMaxLength(256)
-                        .HasColumnType("character varying(256)")
+                        .HasColumnType("TEXT")
                         .HasColumnName("workflow_run_id");
 
                     b.HasKey("Id");
@@ -245,23 +240,23 @@ namespace CurWorkflows.Storage.Migrations.PostgreSql
             modelBuilder.Entity("CurWorkflows.Storage.Entities.CostGeneration", b =>
                 {
                     b.Property<Guid>("CollectionRunId")
-                        .HasColumnType("uuid")
+                        .HasColumnType("TEXT")
                         .HasColumnName("collection_run_id");
 
                     b.Property<Guid>("IntegrationId")
-                        .HasColumnType("uuid")
+                        .HasColumnType("TEXT")
                         .HasColumnName("integration_id");
 
                     b.Property<DateOnly>("BillingPeriod")
-                        .HasColumnType("date")
+                        .HasColumnType("TEXT")
                         .HasColumnName("billing_period");
 
-                    b.Property<DateTimeOffset>("CreatedAt")
-                        .HasColumnType("timestamp with time zone")
+                    b.Property<long>("CreatedAt")
+                        .HasColumnType("INTEGER")
                         .HasColumnName("created_at");
 
-                    b.Property<DateTimeOffset?>("SupersededAt")
-                        .HasColumnType("timestamp with time zone")
+                    b.Property<long?>("SupersededAt")
+                        .HasColumnType("INTEGER")
                         .HasColumnName("superseded_at");
 
                     b.HasKey("CollectionRunId", "IntegrationId", "BillingPeriod");
@@ -273,71 +268,65 @@ namespace CurWorkflows.Storage.Migrations.PostgreSql
                 {
                     b.Property<long>("Id")
                         .ValueGeneratedOnAdd()
-                        .HasColumnType("bigint")
+                        .HasColumnType("INTEGER")
                         .HasColumnName("id");
-
-                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
 
                     b.Property<decimal>("Amortized")
                         .HasPrecision(28, 12)
-                        .HasColumnType("numeric(28,12)")
+                        .HasColumnType("TEXT")
                         .HasColumnName("amortized");
 
                     b.Property<DateOnly>("BillingPeriod")
-                        .HasColumnType("date")
+                        .HasColumnType("TEXT")
                         .HasColumnName("billing_period");
 
                     b.Property<Guid>("CollectionRunId")
-                        .HasColumnType("uuid")
+                        .HasColumnType("TEXT")
                         .HasColumnName("collection_run_id");
 
                     b.Property<string>("Currency")
                         .IsRequired()
                         .HasMaxLength(8)
-                        .HasColumnType("character varying(8)")
+                        .HasColumnType("TEXT")
                         .HasColumnName("currency");
 
                     b.Property<Guid>("IntegrationId")
-                        .HasColumnType("uuid")
+                        .HasColumnType("TEXT")
                         .HasColumnName("integration_id");
 
                     b.Property<decimal>("NetUnblended")
                         .HasPrecision(28, 12)
-                        .HasColumnType("numeric(28,12)")
+                        .HasColumnType("TEXT")
                         .HasColumnName("net_unblended");
 
                     b.Property<Guid>("OrganizationId")
-                        .HasColumnType("uuid")
+                        .HasColumnType("TEXT")
                         .HasColumnName("organization_id");
 
                     b.Property<string>("Package")
                         .IsRequired()
                         .HasMaxLength(256)
-                        .HasColumnType("character varying(256)")
+                        .HasColumnType("TEXT")
                         .HasColumnName("package");
 
                     b.Property<string>("ProductCode")
                         .IsRequired()
                         .HasMaxLength(128)
-                        .HasColumnType("character varying(128)")
+                        .HasColumnType("TEXT")
                         .HasColumnName("product_code");
 
                     b.Property<decimal>("Unblended")
                         .HasPrecision(28, 12)
-                        .HasColumnType("numeric(28,12)")
+                        .HasColumnType("TEXT")
                         .HasColumnName("unblended");
 
                     b.Property<DateOnly>("UsageDate")
-                        .HasColumnType("date")
+                        .HasColumnType("TEXT")
                         .HasColumnName("usage_date");
 
                     b.HasKey("Id");
 
-                    b.HasIndex("CollectionRunId", "BillingPeriod");
-
-                    b.HasIndex("IntegrationId", "UsageDate", "Package");
-
-                    b.HasIndex("OrganizationId", "UsageDate", "Package");
+                    b.HasIndex("CollectionRunId", "UsageDate", "Package");
 
                     b.ToTable("daily_package_costs", (string)null);
                 });
@@ -346,75 +335,71 @@ namespace CurWorkflows.Storage.Migrations.PostgreSql
                 {
                     b.Property<long>("Id")
                         .ValueGeneratedOnAdd()
-                        .HasColumnType("bigint")
+                        .HasColumnType("INTEGER")
                         .HasColumnName("id");
-
-                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
 
                     b.Property<decimal>("Amortized")
                         .HasPrecision(28, 12)
-                        .HasColumnType("numeric(28,12)")
+                        .HasColumnType("TEXT")
                         .HasColumnName("amortized");
 
                     b.Property<DateOnly>("BillingPeriod")
-                        .HasColumnType("date")
+                        .HasColumnType("TEXT")
                         .HasColumnName("billing_period");
 
                     b.Property<Guid>("CollectionRunId")
-                        .HasColumnType("uuid")
+                        .HasColumnType("TEXT")
                         .HasColumnName("collection_run_id");
 
                     b.Property<string>("Currency")
                         .IsRequired()
                         .HasMaxLength(8)
-                        .HasColumnType("character varying(8)")
+                        .HasColumnType("TEXT")
                         .HasColumnName("currency");
 
                     b.Property<Guid>("IntegrationId")
-                        .HasColumnType("uuid")
+                        .HasColumnType("TEXT")
                         .HasColumnName("integration_id");
 
                     b.Property<decimal>("NetUnblended")
                         .HasPrecision(28, 12)
-                        .HasColumnType("numeric(28,12)")
+                        .HasColumnType("TEXT")
                         .HasColumnName("net_unblended");
 
                     b.Property<Guid>("OrganizationId")
-                        .HasColumnType("uuid")
+                        .HasColumnType("TEXT")
                         .HasColumnName("organization_id");
 
                     b.Property<string>("Package")
                         .IsRequired()
                         .HasMaxLength(256)
-                        .HasColumnType("character varying(256)")
+                        .HasColumnType("TEXT")
                         .HasColumnName("package");
 
                     b.Property<string>("ProductCode")
                         .IsRequired()
                         .HasMaxLength(128)
-                        .HasColumnType("character varying(128)")
+                        .HasColumnType("TEXT")
                         .HasColumnName("product_code");
 
                     b.Property<string>("ResourceId")
                         .IsRequired()
                         .HasMaxLength(2048)
-                        .HasColumnType("character varying(2048)")
+                        .HasColumnType("TEXT")
                         .HasColumnName("resource_id");
 
                     b.Property<decimal>("Unblended")
                         .HasPrecision(28, 12)
-                        .HasColumnType("numeric(28,12)")
+                        .HasColumnType("TEXT")
                         .HasColumnName("unblended");
 
                     b.Property<DateOnly>("UsageDate")
-                        .HasColumnType("date")
+                        .HasColumnType("TEXT")
                         .HasColumnName("usage_date");
 
                     b.HasKey("Id");
 
-                    b.HasIndex("CollectionRunId", "BillingPeriod");
-
-                    b.HasIndex("OrganizationId", "Package", "UsageDate");
+                    b.HasIndex("CollectionRunId", "Package", "UsageDate");
 
                     b.ToTable("daily_resource_costs", (string)null);
                 });
@@ -422,64 +407,64 @@ namespace CurWorkflows.Storage.Migrations.PostgreSql
             modelBuilder.Entity("CurWorkflows.Storage.Entities.Integration", b =>
                 {
                     b.Property<Guid>("Id")
-                        .HasColumnType("uuid")
+                        .HasColumnType("TEXT")
                         .HasColumnName("id");
 
                     b.Property<string>("BucketName")
                         .IsRequired()
                         .HasMaxLength(63)
-                        .HasColumnType("character varying(63)")
+                        .HasColumnType("TEXT")
                         .HasColumnName("bucket_name");
 
-                    b.Property<DateTimeOffset>("CreatedAt")
-                        .HasColumnType("timestamp with time zone")
+                    b.Property<long>("CreatedAt")
+                        .HasColumnType("INTEGER")
                         .HasColumnName("created_at");
 
-                    b.Property<DateTimeOffset?>("DisabledAt")
-                        .HasColumnType("timestamp with time zone")
+                    b.Property<long?>("DisabledAt")
+                        .HasColumnType("INTEGER")
                         .HasColumnName("disabled_at");
 
                     b.Property<string>("ExternalId")
                         .IsRequired()
                         .HasMaxLength(1224)
-                        .HasColumnType("character varying(1224)")
+                        .HasColumnType("TEXT")
                         .HasColumnName("external_id");
 
                     b.Property<Guid>("OrganizationId")
-                        .HasColumnType("uuid")
+                        .HasColumnType("TEXT")
                         .HasColumnName("organization_id");
 
                     b.Property<string>("ReportName")
                         .IsRequired()
                         .ValueGeneratedOnAdd()
                         .HasMaxLength(256)
-                        .HasColumnType("character varying(256)")
+                        .HasColumnType("TEXT")
                         .HasDefaultValue("massdriver-costs")
                         .HasColumnName("report_name");
 
                     b.Property<string>("ReportPrefix")
                         .IsRequired()
                         .HasMaxLength(1024)
-                        .HasColumnType("character varying(1024)")
+                        .HasColumnType("TEXT")
                         .HasColumnName("report_prefix");
 
                     b.Property<string>("RoleArn")
                         .IsRequired()
                         .HasMaxLength(640)
-                        .HasColumnType("character varying(640)")
+                        .HasColumnType("TEXT")
                         .HasColumnName("role_arn");
 
                     b.Property<string>("Status")
                         .IsRequired()
                         .HasMaxLength(16)
-                        .HasColumnType("character varying(16)")
+                        .HasColumnType("TEXT")
                         .HasColumnName("status");
 
                     b.Property<string>("TagKey")
                         .IsRequired()
                         .ValueGeneratedOnAdd()
                         .HasMaxLength(256)
-                        .HasColumnType("character varying(256)")
+                        .HasColumnType("TEXT")
                         .HasDefaultValue("user:md-package")
                         .HasColumnName("tag_key");
 
@@ -495,63 +480,59 @@ namespace CurWorkflows.Storage.Migrations.PostgreSql
                 {
                     b.Property<long>("Id")
                         .ValueGeneratedOnAdd()
-                        .HasColumnType("bigint")
+                        .HasColumnType("INTEGER")
                         .HasColumnName("id");
-
-                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
 
                     b.Property<decimal>("Amortized")
                         .HasPrecision(28, 12)
-                        .HasColumnType("numeric(28,12)")
+                        .HasColumnType("TEXT")
                         .HasColumnName("amortized");
 
                     b.Property<DateOnly>("BillingPeriod")
-                        .HasColumnType("date")
+                        .HasColumnType("TEXT")
                         .HasColumnName("billing_period");
 
                     b.Property<Guid>("CollectionRunId")
-                        .HasColumnType("uuid")
+                        .HasColumnType("TEXT")
                         .HasColumnName("collection_run_id");
 
                     b.Property<string>("Currency")
                         .IsRequired()
                         .HasMaxLength(8)
-                        .HasColumnType("character varying(8)")
+                        .HasColumnType("TEXT")
                         .HasColumnName("currency");
 
                     b.Property<Guid>("IntegrationId")
-                        .HasColumnType("uuid")
+                        .HasColumnType("TEXT")
                         .HasColumnName("integration_id");
 
                     b.Property<DateOnly>("Month")
-                        .HasColumnType("date")
+                        .HasColumnType("TEXT")
                         .HasColumnName("month");
 
                     b.Property<decimal>("NetUnblended")
                         .HasPrecision(28, 12)
-                        .HasColumnType("numeric(28,12)")
+                        .HasColumnType("TEXT")
                         .HasColumnName("net_unblended");
 
                     b.Property<Guid>("OrganizationId")
-                        .HasColumnType("uuid")
+                        .HasColumnType("TEXT")
                         .HasColumnName("organization_id");
 
                     b.Property<string>("Package")
                         .IsRequired()
                         .HasMaxLength(256)
-                        .HasColumnType("character varying(256)")
+                        .HasColumnType("TEXT")
                         .HasColumnName("package");
 
                     b.Property<decimal>("Unblended")
                         .HasPrecision(28, 12)
-                        .HasColumnType("numeric(28,12)")
+                        .HasColumnType("TEXT")
                         .HasColumnName("unblended");
 
                     b.HasKey("Id");
 
-                    b.HasIndex("CollectionRunId", "BillingPeriod");
-
-                    b.HasIndex("OrganizationId", "Month", "Package");
+                    b.HasIndex("CollectionRunId", "Month", "Package");
 
                     b.ToTable("monthly_package_costs", (string)null);
                 });
@@ -559,17 +540,17 @@ namespace CurWorkflows.Storage.Migrations.PostgreSql
             modelBuilder.Entity("CurWorkflows.Storage.Entities.Organization", b =>
                 {
                     b.Property<Guid>("Id")
-                        .HasColumnType("uuid")
+                        .HasColumnType("TEXT")
                         .HasColumnName("id");
 
-                    b.Property<DateTimeOffset>("CreatedAt")
-                        .HasColumnType("timestamp with time zone")
+                    b.Property<long>("CreatedAt")
+                        .HasColumnType("INTEGER")
                         .HasColumnName("created_at");
 
                     b.Property<string>("Name")
                         .IsRequired()
                         .HasMaxLength(256)
-                        .HasColumnType("character varying(256)")
+                        .HasColumnType("TEXT")
                         .HasColumnName("name");
 
                     b.HasKey("Id");
