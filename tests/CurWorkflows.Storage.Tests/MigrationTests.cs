@@ -77,8 +77,16 @@ public sealed class MigrationTests
                 context.Integrations.Add(new Entities.Integration { Id = integrationId, OrganizationId = organizationId, RoleArn = "arn:aws:iam::1:role/r", BucketName = "b" });
                 context.BillingPeriods.Add(new Entities.BillingPeriod
                 {
-                    IntegrationId = integrationId, PeriodStart = january, OrganizationId = organizationId, AssemblyId = "a", ManifestETag = "e",
-                    CollectionRunId = activeRun, Currency = "USD", Unblended = 3.5m, NetUnblended = 3.5m, Amortized = 3.5m,
+                    IntegrationId = integrationId,
+                    PeriodStart = january,
+                    OrganizationId = organizationId,
+                    AssemblyId = "a",
+                    ManifestETag = "e",
+                    CollectionRunId = activeRun,
+                    Currency = "USD",
+                    Unblended = 3.5m,
+                    NetUnblended = 3.5m,
+                    Amortized = 3.5m,
                 });
                 await context.SaveChangesAsync();
                 var database = context.Database;
