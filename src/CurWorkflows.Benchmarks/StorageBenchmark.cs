@@ -7,13 +7,15 @@ using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Npgsql;
 
 namespace CurWorkflows.Benchmarks;
 
 /// <summary>
 /// Stages and atomically replaces one billing period of N resource-day rows (default 1,000,000) into SQLite and
-/// PostgreSQL through the production write path, then restates it once; prints rows/s.
+/// PostgreSQL through the production write path, then restates it once; prints rows/s. The replace is split into the
+/// switch (until the commit, when readers see the new rows) and the deletion of the superseded rows after it.
 /// Usage: storage [--rows N] [--postgres CONNECTION] [--skip-postgres] [--skip-sqlite].
 /// PostgreSQL defaults to CURWORKFLOWS_TEST_POSTGRES; a scratch database is created and dropped.
 /// </summary>
@@ -103,7 +105,8 @@ public sealed class StorageBenchmark : IBenchmark
             ["ConnectionStrings:CurWorkflows"] = connectionString,
             ["Storage:Provider"] = provider.ToString(),
         }).Build();
-        await using var services = new ServiceCollection().AddLogging().AddCurStorage(configuration).BuildServiceProvider();
+        var commits = new CommitClock();
+        await using var services = new ServiceCollection().AddLogging(b => b.AddProvider(commits)).AddCurStorage(configuration).BuildServiceProvider();
         await services.GetRequiredService<StorageMigrator>().MigrateAsync();
         var organization = await services.GetRequiredService<OrganizationStore>().CreateOrganizationAsync("bench");
         var integration = (await services.GetRequiredService<IntegrationStore>().EnableAsync(
@@ -124,17 +127,22 @@ public sealed class StorageBenchmark : IBenchmark
             var staged = stopwatch.Elapsed;
             var result = await writer.ReplaceBillingPeriodAsync(new ReplaceBillingPeriodRequest(run.Id, integration.Id, Period, $"assembly-{label}", $"etag-{label}", false, rows));
             var total = stopwatch.Elapsed;
+            var committed = commits.LastCommit(stopwatch) ?? total;
             var cpu = Process.GetCurrentProcess().TotalProcessorTime - cpuBefore;
 
             await using var context = await contexts.CreateDbContextAsync();
-            var storedUnblended = await context.DailyResourceCosts
+            var storedUnblended = await context.ActiveDailyResourceCosts
                 .Where(c => c.IntegrationId == integration.Id && c.BillingPeriod == Period)
                 .GroupBy(c => c.IntegrationId).Select(g => g.Sum(c => c.Unblended)).SingleAsync();
-            var exact = result.DailyResourceRows == rows && storedUnblended == expected.Unblended;
+            // Nothing left of the superseded generation either.
+            var remaining = await context.DailyResourceCosts.CountAsync(c => c.IntegrationId == integration.Id);
+            var exact = result.DailyResourceRows == rows && storedUnblended == expected.Unblended && remaining == rows;
             ok &= exact;
             Console.WriteLine(
-                $"{provider,-10} {label,-11} stage {staged.TotalSeconds,6:F2} s, replace {(total - staged).TotalSeconds,6:F2} s, total {total.TotalSeconds,6:F2} s: " +
-                $"{rows / total.TotalSeconds,10:N0} rows/s (stage {rows / staged.TotalSeconds:N0} rows/s); client CPU {cpu.TotalSeconds:F2} s{(exact ? ", rows and sum exact" : "  MISMATCH: stored rows or sum differ")}");
+                $"{provider,-10} {label,-11} stage {staged.TotalSeconds,6:F2} s, switch {(committed - staged).TotalSeconds,5:F2} s, " +
+                $"delete superseded {result.SupersededRowsDeleted,9:N0} rows {(total - committed).TotalSeconds,5:F2} s, total {total.TotalSeconds,6:F2} s: " +
+                $"{rows / total.TotalSeconds,10:N0} rows/s (stage {rows / staged.TotalSeconds:N0} rows/s, visible after {rows / committed.TotalSeconds:N0} rows/s); " +
+                $"client CPU {cpu.TotalSeconds:F2} s{(exact ? ", rows and sum exact" : "  MISMATCH: stored rows or sum differ")}");
         }
 
         return ok;
@@ -166,6 +174,37 @@ public sealed class StorageBenchmark : IBenchmark
                     yield return new DailyResourceCost(date, packageName, $"arn:aws:ec2:us-east-1:123456789012:instance/i-{package:D3}{resource:D6}", "AmazonEC2", "USD", cost);
                 }
             }
+        }
+    }
+
+    /// <summary>Notes when the writer logs a committed replace (its "LogReplaced" event), to split the switch from the cleanup.</summary>
+    private sealed class CommitClock : ILoggerProvider, ILogger
+    {
+        private long _lastCommitTimestamp;
+
+        public TimeSpan? LastCommit(Stopwatch since)
+        {
+            var at = Interlocked.Exchange(ref _lastCommitTimestamp, 0);
+            return at == 0 ? null : since.Elapsed - Stopwatch.GetElapsedTime(at);
+        }
+
+        public ILogger CreateLogger(string categoryName) => this;
+
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Information;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            if (eventId.Name == "LogReplaced")
+            {
+                Interlocked.Exchange(ref _lastCommitTimestamp, Stopwatch.GetTimestamp());
+            }
+        }
+
+        public void Dispose()
+        {
         }
     }
 

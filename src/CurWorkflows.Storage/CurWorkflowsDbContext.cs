@@ -34,11 +34,14 @@ public abstract class CurWorkflowsDbContext : DbContext
 
     public DbSet<MonthlyPackageCostRow> MonthlyPackageCosts => Set<MonthlyPackageCostRow>();
 
-    public DbSet<StagedDailyPackageCost> StagedDailyPackageCosts => Set<StagedDailyPackageCost>();
+    public DbSet<CostGeneration> CostGenerations => Set<CostGeneration>();
 
-    public DbSet<StagedDailyResourceCost> StagedDailyResourceCosts => Set<StagedDailyResourceCost>();
+    /// <summary>Daily package rows readers see: those of each billing period's active run. Read cost rows only through these.</summary>
+    public IQueryable<DailyPackageCostRow> ActiveDailyPackageCosts => Active(DailyPackageCosts);
 
-    public DbSet<StagedMonthlyPackageCost> StagedMonthlyPackageCosts => Set<StagedMonthlyPackageCost>();
+    public IQueryable<DailyResourceCostRow> ActiveDailyResourceCosts => Active(DailyResourceCosts);
+
+    public IQueryable<MonthlyPackageCostRow> ActiveMonthlyPackageCosts => Active(MonthlyPackageCosts);
 
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
@@ -53,6 +56,17 @@ public abstract class CurWorkflowsDbContext : DbContext
             }
         }
     }
+
+    // A join from the billing periods: with the caller's organization (or integration) filter on the rows, carried to
+    // the periods through the join's equalities, the database picks that organization's periods by their index and
+    // each active run's rows by the run-led index of the cost table.
+    private IQueryable<T> Active<T>(IQueryable<T> rows)
+        where T : CostRow =>
+        from p in BillingPeriods
+        join c in rows
+            on new { p.OrganizationId, p.IntegrationId, p.PeriodStart, p.CollectionRunId }
+            equals new { c.OrganizationId, c.IntegrationId, PeriodStart = c.BillingPeriod, c.CollectionRunId }
+        select c;
 
     internal static string ToSnakeCase(string name)
     {

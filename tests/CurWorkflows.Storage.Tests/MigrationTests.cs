@@ -14,8 +14,7 @@ public sealed class MigrationTests
     private static readonly string[] Tables =
     [
         "organizations", "api_keys", "integrations", "collection_runs", "billing_periods", "daily_package_costs",
-        "daily_resource_costs", "monthly_package_costs", "staging_daily_package_costs", "staging_daily_resource_costs",
-        "staging_monthly_package_costs",
+        "daily_resource_costs", "monthly_package_costs", "cost_generations",
     ];
 
     public static TheoryData<StorageProvider> Providers => [StorageProvider.Sqlite, StorageProvider.PostgreSql, StorageProvider.SqlServer];
@@ -48,6 +47,84 @@ public sealed class MigrationTests
         Assert.Contains("ALTER TABLE [daily_resource_costs] ALTER COLUMN [unblended] decimal(28,12) NOT NULL", script, StringComparison.Ordinal);
         Assert.Contains("CREATE UNIQUE INDEX [IX_integrations_organization_id_bucket_name_role_arn]", script, StringComparison.Ordinal);
         Assert.Contains("CREATE INDEX [IX_daily_resource_costs_organization_id_package_usage_date]", script, StringComparison.Ordinal);
+        // Cost rows carry their run (generation); existing rows take their period's run before the staging tables go.
+        Assert.Contains("CREATE INDEX [IX_daily_resource_costs_collection_run_id_package_usage_date]", script, StringComparison.Ordinal);
+        Assert.Contains("EXEC(N'UPDATE daily_resource_costs SET collection_run_id = (", script, StringComparison.Ordinal);
+        Assert.True(
+            script.IndexOf("INSERT INTO cost_generations", StringComparison.Ordinal) < script.IndexOf("DROP TABLE [staging_daily_resource_costs]", StringComparison.Ordinal),
+            "staged rows move before the staging tables are dropped");
+    }
+
+    [Fact]
+    public async Task Upgrading_keeps_stored_periods_visible_and_moves_staged_rows_into_their_runs_generation()
+    {
+        var directory = Path.Combine(Path.GetTempPath(), "curworkflows-tests", Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(directory);
+        var factory = new CurWorkflowsDbContextFactory(new StorageOptions
+        {
+            Provider = StorageProvider.Sqlite,
+            ConnectionString = $"Data Source={Path.Combine(directory, "curworkflows.db")}",
+        });
+        var (organizationId, integrationId, activeRun, stagingRun) = (Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid());
+        var january = new DateOnly(2026, 1, 1);
+        var stagedAt = new DateTimeOffset(2026, 2, 3, 4, 5, 6, TimeSpan.Zero);
+        try
+        {
+            await using (var context = factory.CreateDbContext())
+            {
+                await context.GetService<IMigrator>().MigrateAsync("CostAmountsTwelveDecimalPlaces");
+                context.Organizations.Add(new Entities.Organization { Id = organizationId, Name = "upgrade" });
+                context.Integrations.Add(new Entities.Integration { Id = integrationId, OrganizationId = organizationId, RoleArn = "arn:aws:iam::1:role/r", BucketName = "b" });
+                context.BillingPeriods.Add(new Entities.BillingPeriod
+                {
+                    IntegrationId = integrationId,
+                    PeriodStart = january,
+                    OrganizationId = organizationId,
+                    AssemblyId = "a",
+                    ManifestETag = "e",
+                    CollectionRunId = activeRun,
+                    Currency = "USD",
+                    Unblended = 3.5m,
+                    NetUnblended = 3.5m,
+                    Amortized = 3.5m,
+                });
+                await context.SaveChangesAsync();
+                var database = context.Database;
+                object[] live = [organizationId, integrationId, january, january.AddDays(1), 3.5m];
+                await database.ExecuteSqlRawAsync(
+                    "INSERT INTO daily_package_costs (organization_id, integration_id, billing_period, usage_date, package, product_code, currency, unblended, net_unblended, amortized) VALUES ({0}, {1}, {2}, {3}, 'web', 'AmazonEC2', 'USD', {4}, {4}, {4})", live);
+                await database.ExecuteSqlRawAsync(
+                    "INSERT INTO daily_resource_costs (organization_id, integration_id, billing_period, usage_date, package, resource_id, product_code, currency, unblended, net_unblended, amortized) VALUES ({0}, {1}, {2}, {3}, 'web', 'i-1', 'AmazonEC2', 'USD', {4}, {4}, {4})", live);
+                await database.ExecuteSqlRawAsync(
+                    "INSERT INTO monthly_package_costs (organization_id, integration_id, billing_period, month, package, currency, unblended, net_unblended, amortized) VALUES ({0}, {1}, {2}, {2}, 'web', 'USD', {4}, {4}, {4})", live);
+                await database.ExecuteSqlRawAsync(
+                    "INSERT INTO staging_daily_resource_costs (collection_run_id, integration_id, billing_period, usage_date, package, resource_id, product_code, currency, unblended, net_unblended, amortized, staged_at) VALUES ({0}, {1}, {2}, {3}, 'web', 'i-2', 'AmazonEC2', 'USD', 7.25, 7.25, 7.25, {4})",
+                    stagingRun, integrationId, january, january.AddDays(2), new Microsoft.EntityFrameworkCore.Storage.ValueConversion.DateTimeOffsetToBinaryConverter().ConvertToProvider(stagedAt)!);
+            }
+
+            await using (var context = factory.CreateDbContext())
+            {
+                await context.Database.MigrateAsync();
+
+                Assert.Empty(await context.Database.GetPendingMigrationsAsync());
+                Assert.Equal(3.5m, (await context.ActiveDailyPackageCosts.SingleAsync()).Unblended);
+                Assert.Equal("i-1", (await context.ActiveDailyResourceCosts.SingleAsync()).ResourceId);
+                Assert.Equal(activeRun, (await context.ActiveMonthlyPackageCosts.SingleAsync()).CollectionRunId);
+                var staged = await context.DailyResourceCosts.SingleAsync(c => c.CollectionRunId == stagingRun);
+                Assert.Equal((organizationId, "i-2", 7.25m), (staged.OrganizationId, staged.ResourceId, staged.Unblended));
+                var generation = await context.CostGenerations.SingleAsync();
+                Assert.Equal((stagingRun, integrationId, january, (DateTimeOffset?)null), (generation.CollectionRunId, generation.IntegrationId, generation.BillingPeriod, generation.SupersededAt));
+                Assert.Equal(stagedAt, generation.CreatedAt);
+            }
+
+            var totals = await new Costs.CostReader(factory).GetTotalsAsync(new Costs.CostQuery(organizationId, january, january.AddDays(30)));
+            Assert.Equal(3.5m, Assert.Single(totals).Total.Unblended);
+        }
+        finally
+        {
+            SqliteConnection.ClearAllPools();
+            Directory.Delete(directory, recursive: true);
+        }
     }
 
     [Fact]

@@ -121,8 +121,8 @@ public abstract class StorageBehaviourTests<TDatabase>(TDatabase database)
         await StageAndReplaceAsync(integrationId, January, original, "assembly-1", "etag-1");
         var before = await SnapshotAsync(integrationId);
 
-        // The failure strikes after the daily package rows were already deleted and re-inserted in the transaction.
-        var failing = Database.CreateWriter(options => options.AddInterceptors(new FailOnCommandInterceptor("INSERT INTO daily_resource_costs")));
+        // The failure strikes after the billing period was already switched to the new run in the transaction.
+        var failing = Database.CreateWriter(options => options.AddInterceptors(new FailOnCommandInterceptor("DELETE FROM cost_generations")));
         var runId = await NewRunAsync(integrationId);
         await failing.StageAsync(new StagingKey(runId, integrationId, January), CostData.Period(January, 3, 3, 3, 7m));
         await Assert.ThrowsAsync<InjectedFailureException>(() => failing.ReplaceBillingPeriodAsync(
@@ -147,7 +147,7 @@ public abstract class StorageBehaviourTests<TDatabase>(TDatabase database)
         var before = await SnapshotAsync(integrationId);
 
         using var cancellation = new CancellationTokenSource();
-        var cancelling = Database.CreateWriter(options => options.AddInterceptors(new CancelOnCommandInterceptor("INSERT INTO monthly_package_costs", cancellation)));
+        var cancelling = Database.CreateWriter(options => options.AddInterceptors(new CancelOnCommandInterceptor("DELETE FROM cost_generations", cancellation)));
         var runId = await NewRunAsync(integrationId);
         await cancelling.StageAsync(new StagingKey(runId, integrationId, January), CostData.Period(January, 2, 2, 2, 9m));
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => cancelling.ReplaceBillingPeriodAsync(
@@ -191,6 +191,96 @@ public abstract class StorageBehaviourTests<TDatabase>(TDatabase database)
         Assert.NotEmpty(observed);
         Assert.All(observed, total => Assert.True(total == totalA || total == totalB, $"Reader saw a mix: {total}"));
         Assert.Contains(totalB, observed);
+    }
+
+    [StorageFact]
+    public async Task Replace_deletes_the_superseded_generation_after_the_commit()
+    {
+        var (organizationId, integrationId) = await NewIntegrationAsync();
+        var original = CostData.Period(January, 4, 3, 5, 1m);
+        await StageAndReplaceAsync(integrationId, January, original, "assembly-1", "etag-1");
+        var originalRows = original.DailyPackageCosts.Count + original.DailyResourceCosts.Count + original.MonthlyPackageCosts.Count;
+
+        var restated = CostData.Period(January, 2, 2, 2, 3m);
+        var result = await StageAndReplaceAsync(integrationId, January, restated, "assembly-2", "etag-2");
+
+        Assert.Equal(ReplaceOutcome.Replaced, result.Outcome);
+        Assert.Equal(originalRows, result.SupersededRowsDeleted);
+        var restatedRows = restated.DailyPackageCosts.Count + restated.DailyResourceCosts.Count + restated.MonthlyPackageCosts.Count;
+        Assert.Equal((restatedRows, restatedRows), await CountRowsAsync(integrationId));
+        await using var context = await Database.ContextFactory.CreateDbContextAsync();
+        Assert.False(await context.CostGenerations.AnyAsync(g => g.IntegrationId == integrationId));
+        var period = Assert.Single(await Database.Runs.ListBillingPeriodsAsync(organizationId, integrationId));
+        Assert.Equal(CostData.Total(restated.DailyPackageCosts), period.Totals);
+    }
+
+    [StorageFact]
+    public async Task A_crash_between_the_switch_and_the_cleanup_leaves_correct_reads_and_the_sweep_deletes_the_old_rows()
+    {
+        var (organizationId, integrationId) = await NewIntegrationAsync();
+        var original = CostData.Period(January, 3, 3, 4, 1m);
+        await StageAndReplaceAsync(integrationId, January, original, "assembly-1", "etag-1");
+        var restated = CostData.Period(January, 3, 2, 3, 5m);
+        var runId = await NewRunAsync(integrationId);
+        await Database.Writer.StageAsync(new StagingKey(runId, integrationId, January), restated);
+
+        // The deletion of the old generation fails after the commit, part-way (daily package rows already deleted).
+        var crashing = Database.CreateWriter(options => options.AddInterceptors(new FailOnCommandInterceptor("DELETE FROM daily_resource_costs")));
+        var result = await crashing.ReplaceBillingPeriodAsync(new ReplaceBillingPeriodRequest(runId, integrationId, January, "assembly-2", "etag-2", false));
+
+        Assert.Equal(ReplaceOutcome.Replaced, result.Outcome);
+        Assert.Equal(0, result.SupersededRowsDeleted);
+        var query = new CostQuery(organizationId, January, January.AddDays(30), integrationId);
+        Assert.Equal(CostData.Total(restated.DailyPackageCosts), Assert.Single(await Database.Reader.GetTotalsAsync(query)).Total);
+        Assert.Equal(
+            restated.DailyResourceCosts.Where(c => c.Package == CostData.PackageName(1)).Select(c => (c.UsageDate, c.ResourceId, c.Cost)),
+            (await Database.Reader.GetDailyResourceCostsAsync(query, CostData.PackageName(1))).Select(c => (c.Date, c.ResourceId, c.Cost)));
+        Assert.Equal(
+            restated.MonthlyPackageCosts.Select(c => (c.Package, c.Cost)).OrderBy(c => c.Package, StringComparer.Ordinal),
+            (await Database.Reader.GetMonthlyPackageCostsAsync(query)).Select(c => (c.Package, c.Cost)));
+        Assert.Equal(
+            CostData.Total(restated.DailyPackageCosts),
+            Assert.Single(await Database.Reader.GetMonthlyTotalsAsync(query, January, January)).Total);
+        var restatedRows = restated.DailyPackageCosts.Count + restated.DailyResourceCosts.Count + restated.MonthlyPackageCosts.Count;
+        var (all, visible) = await CountRowsAsync(integrationId);
+        Assert.Equal(restatedRows, visible);
+        Assert.Equal(original.DailyResourceCosts.Count + original.MonthlyPackageCosts.Count, all - visible);
+
+        // The superseded generation is swept at once (it can never become active again); fresh staging is not.
+        var otherRun = await NewRunAsync(integrationId);
+        await Database.Writer.StageAsync(new StagingKey(otherRun, integrationId, February), CostData.Period(February, 1, 1, 1, 1m));
+        Assert.Equal(all - visible, await Database.Writer.SweepStaleStagingAsync(TimeSpan.FromHours(1)));
+        const int februaryStagedRows = 3; // one day, package and resource: one row in each table
+        Assert.Equal((restatedRows + februaryStagedRows, restatedRows), await CountRowsAsync(integrationId));
+        Assert.True(await CountStagingAsync(otherRun) > 0);
+        await Database.Writer.DiscardStagingAsync(otherRun);
+        Assert.Equal((restatedRows, restatedRows), await CountRowsAsync(integrationId));
+    }
+
+    [StorageFact]
+    public async Task A_retried_replace_of_the_same_run_changes_nothing_and_keeps_its_rows()
+    {
+        var (organizationId, integrationId) = await NewIntegrationAsync();
+        var batch = CostData.Period(January, 2, 3, 2, 1m);
+        var runId = await NewRunAsync(integrationId);
+        var key = new StagingKey(runId, integrationId, January);
+        await Database.Writer.StageAsync(key, batch);
+        var request = new ReplaceBillingPeriodRequest(runId, integrationId, January, "assembly-1", "etag-1", false);
+        await Database.Writer.ReplaceBillingPeriodAsync(request);
+        var before = await SnapshotAsync(integrationId);
+
+        var retried = await Database.Writer.ReplaceBillingPeriodAsync(request);
+        await Database.Writer.DiscardStagingAsync(key);
+        await Database.Runs.CompleteAsync(new CompleteCollectionRunRequest(runId, CollectionRunOutcome.Succeeded, DateTimeOffset.UtcNow));
+        await Database.Writer.SweepStaleStagingAsync(TimeSpan.FromMinutes(-1));
+
+        Assert.Equal(ReplaceOutcome.Unchanged, retried.Outcome);
+        Assert.Equal(before, await SnapshotAsync(integrationId));
+        var query = new CostQuery(organizationId, January, January.AddDays(30), integrationId);
+        Assert.Equal(CostData.Total(batch.DailyPackageCosts), Assert.Single(await Database.Reader.GetTotalsAsync(query)).Total);
+        // Adding rows to what readers see is refused: a run stages a period before replacing it, never after.
+        await Assert.ThrowsAsync<InvalidOperationException>(() => Database.Writer.StageAsync(key, batch));
+        Assert.Equal(CostData.Total(batch.DailyPackageCosts), Assert.Single(await Database.Reader.GetTotalsAsync(query)).Total);
     }
 
     [StorageFact]
@@ -424,17 +514,17 @@ public abstract class StorageBehaviourTests<TDatabase>(TDatabase database)
         return await Database.Writer.ReplaceBillingPeriodAsync(new ReplaceBillingPeriodRequest(runId, integrationId, period, assemblyId, etag, isFinal));
     }
 
-    /// <summary>Every stored cost row and billing period of the integration (optionally one period), with ids.</summary>
+    /// <summary>Every cost row readers see and every billing period of the integration (optionally one period), with ids.</summary>
     private async Task<string> SnapshotAsync(Guid integrationId, DateOnly? period = null)
     {
         await using var context = await Database.ContextFactory.CreateDbContextAsync();
         var p = period ?? DateOnly.MinValue;
         var all = period is null;
-        var daily = await context.DailyPackageCosts.AsNoTracking().Where(c => c.IntegrationId == integrationId && (all || c.BillingPeriod == p)).OrderBy(c => c.Id)
+        var daily = await context.ActiveDailyPackageCosts.AsNoTracking().Where(c => c.IntegrationId == integrationId && (all || c.BillingPeriod == p)).OrderBy(c => c.Id)
             .Select(c => new { c.Id, c.UsageDate, c.Package, c.ProductCode, c.Currency, c.Unblended, c.NetUnblended, c.Amortized }).ToListAsync();
-        var resources = await context.DailyResourceCosts.AsNoTracking().Where(c => c.IntegrationId == integrationId && (all || c.BillingPeriod == p)).OrderBy(c => c.Id)
+        var resources = await context.ActiveDailyResourceCosts.AsNoTracking().Where(c => c.IntegrationId == integrationId && (all || c.BillingPeriod == p)).OrderBy(c => c.Id)
             .Select(c => new { c.Id, c.UsageDate, c.Package, c.ResourceId, c.Currency, c.Unblended, c.NetUnblended, c.Amortized }).ToListAsync();
-        var monthly = await context.MonthlyPackageCosts.AsNoTracking().Where(c => c.IntegrationId == integrationId && (all || c.BillingPeriod == p)).OrderBy(c => c.Id)
+        var monthly = await context.ActiveMonthlyPackageCosts.AsNoTracking().Where(c => c.IntegrationId == integrationId && (all || c.BillingPeriod == p)).OrderBy(c => c.Id)
             .Select(c => new { c.Id, c.Month, c.Package, c.Currency, c.Unblended, c.NetUnblended, c.Amortized }).ToListAsync();
         var periods = await context.BillingPeriods.AsNoTracking().Where(b => b.IntegrationId == integrationId && (all || b.PeriodStart == p)).OrderBy(b => b.PeriodStart)
             .Select(b => new { b.PeriodStart, b.AssemblyId, b.ManifestETag, b.IsFinal, b.Unblended, b.CollectionRunId, b.AggregateRows }).ToListAsync();
@@ -442,12 +532,27 @@ public abstract class StorageBehaviourTests<TDatabase>(TDatabase database)
         return JsonSerializer.Serialize(new { daily, resources, monthly, periods });
     }
 
+    /// <summary>The run's rows readers do not see (its staging) plus its generation markers.</summary>
     private async Task<int> CountStagingAsync(Guid runId)
     {
         await using var context = await Database.ContextFactory.CreateDbContextAsync();
-        return await context.StagedDailyPackageCosts.CountAsync(c => c.CollectionRunId == runId)
-            + await context.StagedDailyResourceCosts.CountAsync(c => c.CollectionRunId == runId)
-            + await context.StagedMonthlyPackageCosts.CountAsync(c => c.CollectionRunId == runId);
+        return await context.DailyPackageCosts.CountAsync(c => c.CollectionRunId == runId) - await context.ActiveDailyPackageCosts.CountAsync(c => c.CollectionRunId == runId)
+            + await context.DailyResourceCosts.CountAsync(c => c.CollectionRunId == runId) - await context.ActiveDailyResourceCosts.CountAsync(c => c.CollectionRunId == runId)
+            + await context.MonthlyPackageCosts.CountAsync(c => c.CollectionRunId == runId) - await context.ActiveMonthlyPackageCosts.CountAsync(c => c.CollectionRunId == runId)
+            + await context.CostGenerations.CountAsync(g => g.CollectionRunId == runId);
+    }
+
+    /// <summary>All cost rows of the integration, visible or not.</summary>
+    private async Task<(int All, int Visible)> CountRowsAsync(Guid integrationId)
+    {
+        await using var context = await Database.ContextFactory.CreateDbContextAsync();
+        var all = await context.DailyPackageCosts.CountAsync(c => c.IntegrationId == integrationId)
+            + await context.DailyResourceCosts.CountAsync(c => c.IntegrationId == integrationId)
+            + await context.MonthlyPackageCosts.CountAsync(c => c.IntegrationId == integrationId);
+        var visible = await context.ActiveDailyPackageCosts.CountAsync(c => c.IntegrationId == integrationId)
+            + await context.ActiveDailyResourceCosts.CountAsync(c => c.IntegrationId == integrationId)
+            + await context.ActiveMonthlyPackageCosts.CountAsync(c => c.IntegrationId == integrationId);
+        return (all, visible);
     }
 
     private sealed class InjectedFailureException(string message) : Exception(message);

@@ -14,21 +14,12 @@ internal static class CostColumns
         builder.Property(c => c.Package).HasMaxLength(ColumnLimits.Package);
         builder.Property(c => c.Currency).HasMaxLength(ColumnLimits.Currency);
         ConfigureAmounts(builder.Property(c => c.Unblended), builder.Property(c => c.NetUnblended), builder.Property(c => c.Amortized));
-        // The unit of replacement and of explicit deletion: one integration's billing period.
-        builder.HasIndex(c => new { c.IntegrationId, c.BillingPeriod });
-        // No foreign key to integrations: a per-row referential check would slow the bulk replace, and the rows are
-        // only ever written by the replace (which locks the integration first) and removed by explicit deletion.
-    }
-
-    public static void ConfigureStaged<T>(EntityTypeBuilder<T> builder)
-        where T : StagedCost
-    {
-        builder.HasKey(c => c.Id);
-        builder.Property(c => c.Id).ValueGeneratedOnAdd();
-        builder.Property(c => c.Package).HasMaxLength(ColumnLimits.Package);
-        builder.Property(c => c.Currency).HasMaxLength(ColumnLimits.Currency);
-        ConfigureAmounts(builder.Property(c => c.Unblended), builder.Property(c => c.NetUnblended), builder.Property(c => c.Amortized));
-        builder.HasIndex(c => new { c.CollectionRunId, c.IntegrationId, c.BillingPeriod });
+        // One secondary index per table, led by the run (below): readers go from the billing periods they may see (an
+        // organization's or an integration's) to each active run's rows in the date range, cleanup deletes by run, and
+        // a bulk write only touches the new run's part of the index instead of pages spread over every stored period.
+        // No foreign key to integrations: a per-row referential check would slow the bulk write, and the rows are
+        // only written for an existing integration (checked when a run starts writing a period) and removed by
+        // generation cleanup or explicit deletion.
     }
 
     private static void ConfigureAmounts(params PropertyBuilder<decimal>[] amounts)
@@ -47,8 +38,7 @@ internal sealed class DailyPackageCostRowConfiguration : IEntityTypeConfiguratio
         builder.ToTable("daily_package_costs");
         CostColumns.ConfigureCost(builder);
         builder.Property(c => c.ProductCode).HasMaxLength(ColumnLimits.ProductCode);
-        builder.HasIndex(c => new { c.OrganizationId, c.UsageDate, c.Package });
-        builder.HasIndex(c => new { c.IntegrationId, c.UsageDate, c.Package });
+        builder.HasIndex(c => new { c.CollectionRunId, c.UsageDate, c.Package });
     }
 }
 
@@ -60,8 +50,8 @@ internal sealed class DailyResourceCostRowConfiguration : IEntityTypeConfigurati
         CostColumns.ConfigureCost(builder);
         builder.Property(c => c.ResourceId).HasMaxLength(ColumnLimits.ResourceId);
         builder.Property(c => c.ProductCode).HasMaxLength(ColumnLimits.ProductCode);
-        // Resource queries are always within one package: organization, package, then the date range.
-        builder.HasIndex(c => new { c.OrganizationId, c.Package, c.UsageDate });
+        // Resource queries are always within one package: run, package, then the date range.
+        builder.HasIndex(c => new { c.CollectionRunId, c.Package, c.UsageDate });
     }
 }
 
@@ -71,36 +61,15 @@ internal sealed class MonthlyPackageCostRowConfiguration : IEntityTypeConfigurat
     {
         builder.ToTable("monthly_package_costs");
         CostColumns.ConfigureCost(builder);
-        builder.HasIndex(c => new { c.OrganizationId, c.Month, c.Package });
+        builder.HasIndex(c => new { c.CollectionRunId, c.Month, c.Package });
     }
 }
 
-internal sealed class StagedDailyPackageCostConfiguration : IEntityTypeConfiguration<StagedDailyPackageCost>
+internal sealed class CostGenerationConfiguration : IEntityTypeConfiguration<CostGeneration>
 {
-    public void Configure(EntityTypeBuilder<StagedDailyPackageCost> builder)
+    public void Configure(EntityTypeBuilder<CostGeneration> builder)
     {
-        builder.ToTable("staging_daily_package_costs");
-        CostColumns.ConfigureStaged(builder);
-        builder.Property(c => c.ProductCode).HasMaxLength(ColumnLimits.ProductCode);
-    }
-}
-
-internal sealed class StagedDailyResourceCostConfiguration : IEntityTypeConfiguration<StagedDailyResourceCost>
-{
-    public void Configure(EntityTypeBuilder<StagedDailyResourceCost> builder)
-    {
-        builder.ToTable("staging_daily_resource_costs");
-        CostColumns.ConfigureStaged(builder);
-        builder.Property(c => c.ResourceId).HasMaxLength(ColumnLimits.ResourceId);
-        builder.Property(c => c.ProductCode).HasMaxLength(ColumnLimits.ProductCode);
-    }
-}
-
-internal sealed class StagedMonthlyPackageCostConfiguration : IEntityTypeConfiguration<StagedMonthlyPackageCost>
-{
-    public void Configure(EntityTypeBuilder<StagedMonthlyPackageCost> builder)
-    {
-        builder.ToTable("staging_monthly_package_costs");
-        CostColumns.ConfigureStaged(builder);
+        builder.ToTable("cost_generations");
+        builder.HasKey(g => new { g.CollectionRunId, g.IntegrationId, g.BillingPeriod });
     }
 }

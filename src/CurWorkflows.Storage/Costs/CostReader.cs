@@ -25,16 +25,17 @@ public sealed record ResourceCostPoint(DateOnly Date, string ResourceId, string 
 public sealed record CostTotal(string Currency, CostAmounts Total, CostAmounts Untagged, CostAmounts Tagged);
 
 /// <summary>
-/// Read side of the cost tables for the API. The database selects the rows (by index: organization, then date); the
-/// sums are computed here, exactly (decimal). Summing in SQL costs a managed callback per row and amount on SQLite (its
-/// decimals are text) and saves little elsewhere: the stored rows are already aggregates, a handful per answer row.
+/// Read side of the cost tables for the API: only rows of each billing period's active run, so a query sees a period
+/// before or after a replace, never both. The database selects the rows (by index); the sums are computed here, exactly
+/// (decimal). Summing in SQL costs a managed callback per row and amount on SQLite (its decimals are text) and saves
+/// little elsewhere: the stored rows are already aggregates, a handful per answer row.
 /// </summary>
 public sealed class CostReader(IDbContextFactory<CurWorkflowsDbContext> contextFactory)
 {
     public async Task<IReadOnlyList<PackageCostPoint>> GetDailyPackageCostsAsync(CostQuery query, CancellationToken cancellationToken = default)
     {
         await using var context = await contextFactory.CreateDbContextAsync(cancellationToken);
-        var rows = await Filter(context.DailyPackageCosts.AsNoTracking(), query)
+        var rows = await Filter(context.ActiveDailyPackageCosts.AsNoTracking(), query)
             .Where(c => c.UsageDate >= query.From && c.UsageDate <= query.To)
             .Select(c => new PackageRow(c.UsageDate, c.Package, c.Currency, c.Unblended, c.NetUnblended, c.Amortized))
             .ToListAsync(cancellationToken);
@@ -47,7 +48,7 @@ public sealed class CostReader(IDbContextFactory<CurWorkflowsDbContext> contextF
         var firstMonth = new DateOnly(query.From.Year, query.From.Month, 1);
         var lastMonth = new DateOnly(query.To.Year, query.To.Month, 1);
         await using var context = await contextFactory.CreateDbContextAsync(cancellationToken);
-        var rows = await Filter(context.MonthlyPackageCosts.AsNoTracking(), query)
+        var rows = await Filter(context.ActiveMonthlyPackageCosts.AsNoTracking(), query)
             .Where(c => c.Month >= firstMonth && c.Month <= lastMonth)
             .Select(c => new PackageRow(c.Month, c.Package, c.Currency, c.Unblended, c.NetUnblended, c.Amortized))
             .ToListAsync(cancellationToken);
@@ -59,7 +60,7 @@ public sealed class CostReader(IDbContextFactory<CurWorkflowsDbContext> contextF
         CostQuery query, string package, CancellationToken cancellationToken = default)
     {
         await using var context = await contextFactory.CreateDbContextAsync(cancellationToken);
-        var rows = await Filter(context.DailyResourceCosts.AsNoTracking(), query with { Packages = [package] })
+        var rows = await Filter(context.ActiveDailyResourceCosts.AsNoTracking(), query with { Packages = [package] })
             .Where(c => c.UsageDate >= query.From && c.UsageDate <= query.To)
             .Select(c => new ResourceRow(c.UsageDate, c.ResourceId, c.ProductCode, c.Currency, c.Unblended, c.NetUnblended, c.Amortized))
             .ToListAsync(cancellationToken);
@@ -80,7 +81,7 @@ public sealed class CostReader(IDbContextFactory<CurWorkflowsDbContext> contextF
     public async Task<IReadOnlyList<CostTotal>> GetTotalsAsync(CostQuery query, CancellationToken cancellationToken = default)
     {
         await using var context = await contextFactory.CreateDbContextAsync(cancellationToken);
-        var rows = await Filter(context.DailyPackageCosts.AsNoTracking(), query)
+        var rows = await Filter(context.ActiveDailyPackageCosts.AsNoTracking(), query)
             .Where(c => c.UsageDate >= query.From && c.UsageDate <= query.To)
             .Select(c => new PackageRow(c.UsageDate, c.Package, c.Currency, c.Unblended, c.NetUnblended, c.Amortized))
             .ToListAsync(cancellationToken);
@@ -96,7 +97,7 @@ public sealed class CostReader(IDbContextFactory<CurWorkflowsDbContext> contextF
         CostQuery query, DateOnly firstMonth, DateOnly lastMonth, CancellationToken cancellationToken = default)
     {
         await using var context = await contextFactory.CreateDbContextAsync(cancellationToken);
-        var rows = await Filter(context.MonthlyPackageCosts.AsNoTracking(), query)
+        var rows = await Filter(context.ActiveMonthlyPackageCosts.AsNoTracking(), query)
             .Where(c => c.Month >= firstMonth && c.Month <= lastMonth)
             .Select(c => new PackageRow(c.Month, c.Package, c.Currency, c.Unblended, c.NetUnblended, c.Amortized))
             .ToListAsync(cancellationToken);

@@ -12,48 +12,34 @@ internal readonly record struct FlatCost(DateOnly Date, string Package, string R
     public static FlatCost From(MonthlyPackageCost c) => new(c.Month, c.Package, "", "", c.Currency, c.Cost);
 }
 
-/// <summary>A live cost table and its staging table: the column lists the hand-written bulk and replace SQL use.</summary>
-internal sealed record CostTable(string LiveTable, string StagingTable, string DateColumn, bool HasResource, bool HasProduct)
+/// <summary>A cost table: the column lists the hand-written bulk and cleanup SQL use.</summary>
+internal sealed record CostTable(string Table, string DateColumn, bool HasResource, bool HasProduct)
 {
-    public static readonly CostTable DailyPackage = new("daily_package_costs", "staging_daily_package_costs", "usage_date", false, true);
-    public static readonly CostTable DailyResource = new("daily_resource_costs", "staging_daily_resource_costs", "usage_date", true, true);
-    public static readonly CostTable MonthlyPackage = new("monthly_package_costs", "staging_monthly_package_costs", "month", false, false);
+    public static readonly CostTable DailyPackage = new("daily_package_costs", "usage_date", false, true);
+    public static readonly CostTable DailyResource = new("daily_resource_costs", "usage_date", true, true);
+    public static readonly CostTable MonthlyPackage = new("monthly_package_costs", "month", false, false);
 
     public static readonly IReadOnlyList<CostTable> All = [DailyPackage, DailyResource, MonthlyPackage];
 
     /// <summary>The grouping key after integration and period: date, package, [resource], [product], currency.</summary>
     public IReadOnlyList<string> KeyColumns { get; } = BuildKeyColumns(DateColumn, HasResource, HasProduct);
 
-    public IReadOnlyList<string> StagingColumns =>
-        ["collection_run_id", "integration_id", "billing_period", .. KeyColumns, "unblended", "net_unblended", "amortized", "staged_at"];
+    /// <summary>Columns of a bulk write, in order (the id is generated).</summary>
+    public IReadOnlyList<string> BulkColumns =>
+        ["organization_id", "integration_id", "billing_period", "collection_run_id", .. KeyColumns, "unblended", "net_unblended", "amortized"];
 
     // Table and column names below are constants of this class, never input; values are parameters {0}, {1}, ...
 
-    /// <summary>Parameters: integration id, billing period.</summary>
-    public string DeleteLiveSql => $"DELETE FROM {LiveTable} WHERE integration_id = {{0}} AND billing_period = {{1}}";
-
-    /// <summary>Parameters: collection run id, integration id, billing period.</summary>
-    public string DeleteStagingSql =>
-        $"DELETE FROM {StagingTable} WHERE collection_run_id = {{0}} AND integration_id = {{1}} AND billing_period = {{2}}";
-
     /// <summary>
-    /// Copies the staged rows of one run and period into the live table as they are. A key staged by several files
-    /// becomes several live rows; every read sums per key, so totals are the same and the replace avoids a sort.
-    /// Parameters: organization id, collection run id, integration id, billing period.
+    /// Deletes one generation's rows unless it is the period's active one: no cleanup path can ever remove what
+    /// readers see. Parameters: collection run id, billing period, integration id.
     /// </summary>
-    public string InsertFromStagingSql
-    {
-        get
-        {
-            var columns = string.Join(", ", [.. KeyColumns, "unblended", "net_unblended", "amortized"]);
-            return $$"""
-                INSERT INTO {{LiveTable}} (organization_id, integration_id, billing_period, {{columns}})
-                SELECT {0}, integration_id, billing_period, {{columns}}
-                FROM {{StagingTable}}
-                WHERE collection_run_id = {1} AND integration_id = {2} AND billing_period = {3}
-                """;
-        }
-    }
+    public string DeleteInactiveGenerationSql => $$"""
+        DELETE FROM {{Table}}
+        WHERE collection_run_id = {0} AND billing_period = {1} AND integration_id = {2}
+          AND NOT EXISTS (SELECT 1 FROM billing_periods p
+                          WHERE p.integration_id = {2} AND p.period_start = {1} AND p.collection_run_id = {0})
+        """;
 
     private static string[] BuildKeyColumns(string dateColumn, bool hasResource, bool hasProduct)
     {

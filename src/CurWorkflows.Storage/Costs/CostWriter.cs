@@ -2,14 +2,17 @@ using System.Runtime.CompilerServices;
 using CurWorkflows.Cur.Aggregation;
 using CurWorkflows.Storage.Entities;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace CurWorkflows.Storage.Costs;
 
 /// <summary>
-/// The write path of cost data: stage aggregates of a run in bulk, then replace one integration's billing period
-/// with them in one transaction; clean up staging of failed or abandoned runs.
+/// The write path of cost data. A run bulk-writes its aggregates straight into the cost tables under its own id (a
+/// generation, invisible to readers, who only see each billing period's active run); the replace makes the run the
+/// period's active one in a short transaction (a swap, not a copy), and the superseded generation is deleted after the
+/// commit. Generations of failed or abandoned runs are deleted at the end of the run or by the sweep.
 /// </summary>
 public sealed partial class CostWriter(
     IDbContextFactory<CurWorkflowsDbContext> contextFactory,
@@ -49,109 +52,212 @@ public sealed partial class CostWriter(
     }
 
     /// <summary>
-    /// Replaces all of the integration's cost rows of the billing period with the run's staged rows
-    /// and records the billing period, in one transaction; then drops those staging rows. If the same assemblyId and
-    /// ETag are already stored, nothing changes.
+    /// Makes the run's staged rows the integration's billing period and records the period, in one short transaction
+    /// (the rows are already in place: only the period's active run, totals and ingested_at change); then deletes the
+    /// superseded generation, which readers no longer see. If the same assemblyId and ETag are already stored, nothing
+    /// changes and the run's staged rows are dropped.
     /// </summary>
     public async Task<ReplaceBillingPeriodResult> ReplaceBillingPeriodAsync(ReplaceBillingPeriodRequest request, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(request.AssemblyId);
         ArgumentNullException.ThrowIfNull(request.ManifestETag);
-        await using var context = await contextFactory.CreateDbContextAsync(cancellationToken);
-        await using var transaction = await context.Database.BeginTransactionAsync(cancellationToken);
-        var database = context.Database;
-
-        // Serializes replaces of the same integration (SQLite transactions already are: BEGIN IMMEDIATE).
-        var organizationId = await LockIntegrationAsync(context, request.IntegrationId, cancellationToken);
-        var existing = await context.BillingPeriods
-            .SingleOrDefaultAsync(p => p.IntegrationId == request.IntegrationId && p.PeriodStart == request.BillingPeriod, cancellationToken);
         var key = new StagingKey(request.CollectionRunId, request.IntegrationId, request.BillingPeriod);
-
-        if (existing is not null && existing.AssemblyId == request.AssemblyId && existing.ManifestETag == request.ManifestETag)
+        ReplaceBillingPeriodResult result;
+        Guid? superseded = null;
+        await using (var context = await contextFactory.CreateDbContextAsync(cancellationToken))
         {
-            await DeleteStagingAsync(database, key, cancellationToken);
-            await transaction.CommitAsync(cancellationToken);
-            LogUnchanged(logger, request.IntegrationId, request.BillingPeriod, request.AssemblyId);
-            return new ReplaceBillingPeriodResult(ReplaceOutcome.Unchanged, 0, 0, 0, existing.Currency, new CostAmounts(existing.Unblended, existing.NetUnblended, existing.Amortized));
-        }
+            await using var transaction = await context.Database.BeginTransactionAsync(cancellationToken);
 
-        var counts = new long[CostTable.All.Count];
-        for (var i = 0; i < CostTable.All.Count; i++)
-        {
-            var table = CostTable.All[i];
-            await database.ExecuteSqlRawAsync(
-                table.DeleteLiveSql, [request.IntegrationId, request.BillingPeriod], cancellationToken);
-            counts[i] = await database.ExecuteSqlRawAsync(
-                table.InsertFromStagingSql,
-                [organizationId, request.CollectionRunId, request.IntegrationId, request.BillingPeriod],
+            // Serializes replaces of the same integration (SQLite transactions already are: BEGIN IMMEDIATE).
+            var organizationId = await LockIntegrationAsync(context, request.IntegrationId, cancellationToken);
+            var existing = await context.BillingPeriods
+                .SingleOrDefaultAsync(p => p.IntegrationId == request.IntegrationId && p.PeriodStart == request.BillingPeriod, cancellationToken);
+
+            if (existing is not null && existing.AssemblyId == request.AssemblyId && existing.ManifestETag == request.ManifestETag)
+            {
+                await transaction.CommitAsync(cancellationToken);
+                // The run's rows are not needed (a retry of this very replace finds its rows active: the guard keeps them).
+                await DeleteGenerationAsync(context.Database, key, cancellationToken);
+                LogUnchanged(logger, request.IntegrationId, request.BillingPeriod, request.AssemblyId);
+                return new ReplaceBillingPeriodResult(
+                    ReplaceOutcome.Unchanged, 0, 0, 0, existing.Currency, new CostAmounts(existing.Unblended, existing.NetUnblended, existing.Amortized));
+            }
+
+            var run = request.CollectionRunId;
+            var dailyPackageRows = await context.DailyPackageCosts
+                .LongCountAsync(c => c.CollectionRunId == run && c.BillingPeriod == request.BillingPeriod && c.IntegrationId == request.IntegrationId, cancellationToken);
+            var dailyResourceRows = await context.DailyResourceCosts
+                .LongCountAsync(c => c.CollectionRunId == run && c.BillingPeriod == request.BillingPeriod && c.IntegrationId == request.IntegrationId, cancellationToken);
+            var monthlyPackageRows = await context.MonthlyPackageCosts
+                .LongCountAsync(c => c.CollectionRunId == run && c.BillingPeriod == request.BillingPeriod && c.IntegrationId == request.IntegrationId, cancellationToken);
+            var totalsByCurrency = await context.DailyPackageCosts
+                .Where(c => c.CollectionRunId == run && c.BillingPeriod == request.BillingPeriod && c.IntegrationId == request.IntegrationId)
+                .GroupBy(c => c.Currency)
+                .Select(g => new { Currency = g.Key, Unblended = g.Sum(c => c.Unblended), NetUnblended = g.Sum(c => c.NetUnblended), Amortized = g.Sum(c => c.Amortized) })
+                .ToListAsync(cancellationToken);
+            var totals = totalsByCurrency.Aggregate(CostAmounts.Zero, (total, t) => total + new CostAmounts(t.Unblended, t.NetUnblended, t.Amortized));
+            var currency = totalsByCurrency.Count switch
+            {
+                0 => "",
+                1 => totalsByCurrency[0].Currency,
+                _ => MixedCurrencies,
+            };
+
+            var now = timeProvider.GetUtcNow();
+            if (existing is not null && existing.CollectionRunId != run)
+            {
+                superseded = existing.CollectionRunId;
+            }
+
+            var period = existing ?? context.BillingPeriods.Add(new BillingPeriod
+            {
+                IntegrationId = request.IntegrationId,
+                PeriodStart = request.BillingPeriod,
+                AssemblyId = request.AssemblyId,
+                ManifestETag = request.ManifestETag,
+            }).Entity;
+            period.OrganizationId = organizationId;
+            period.AssemblyId = request.AssemblyId;
+            period.ManifestETag = request.ManifestETag;
+            period.IsFinal = request.IsFinal;
+            period.Currency = currency;
+            period.Unblended = totals.Unblended;
+            period.NetUnblended = totals.NetUnblended;
+            period.Amortized = totals.Amortized;
+            period.LineItemRows = request.LineItemRows;
+            period.AggregateRows = dailyPackageRows + dailyResourceRows + monthlyPackageRows;
+            period.IngestedAt = now;
+            period.CollectionRunId = run;
+            await context.SaveChangesAsync(cancellationToken);
+
+            // The run's generation is now the active one; the one it replaces is marked so that, should the deletion
+            // below never happen (crash), the next sweep deletes it.
+            await context.Database.ExecuteSqlRawAsync(
+                "DELETE FROM cost_generations WHERE collection_run_id = {0} AND integration_id = {1} AND billing_period = {2}",
+                [run, request.IntegrationId, request.BillingPeriod],
                 cancellationToken);
+            if (superseded is { } previousRun)
+            {
+                var marker = await context.CostGenerations.SingleOrDefaultAsync(
+                    g => g.CollectionRunId == previousRun && g.IntegrationId == request.IntegrationId && g.BillingPeriod == request.BillingPeriod, cancellationToken);
+                if (marker is null)
+                {
+                    context.CostGenerations.Add(new CostGeneration
+                    {
+                        CollectionRunId = previousRun,
+                        IntegrationId = request.IntegrationId,
+                        BillingPeriod = request.BillingPeriod,
+                        CreatedAt = now,
+                        SupersededAt = now,
+                    });
+                }
+                else
+                {
+                    marker.SupersededAt = now;
+                }
+
+                await context.SaveChangesAsync(cancellationToken);
+            }
+
+            await transaction.CommitAsync(cancellationToken);
+
+            var outcome = existing is null ? ReplaceOutcome.Inserted : ReplaceOutcome.Replaced;
+            LogReplaced(logger, request.IntegrationId, request.BillingPeriod, request.AssemblyId, outcome, period.AggregateRows);
+            result = new ReplaceBillingPeriodResult(outcome, dailyPackageRows, dailyResourceRows, monthlyPackageRows, currency, totals);
         }
 
-        var totalsByCurrency = await context.DailyPackageCosts
-            .Where(c => c.IntegrationId == request.IntegrationId && c.BillingPeriod == request.BillingPeriod)
-            .GroupBy(c => c.Currency)
-            .Select(g => new { Currency = g.Key, Unblended = g.Sum(c => c.Unblended), NetUnblended = g.Sum(c => c.NetUnblended), Amortized = g.Sum(c => c.Amortized) })
-            .ToListAsync(cancellationToken);
-        var totals = totalsByCurrency.Aggregate(CostAmounts.Zero, (total, t) => total + new CostAmounts(t.Unblended, t.NetUnblended, t.Amortized));
-        var currency = totalsByCurrency.Count switch
+        if (superseded is { } supersededRun)
         {
-            0 => "",
-            1 => totalsByCurrency[0].Currency,
-            _ => MixedCurrencies,
-        };
+            // After the commit: readers already see the new generation only. A failure here changes no answer; the
+            // generation stays marked superseded and the next sweep deletes it.
+            try
+            {
+                await using var context = await contextFactory.CreateDbContextAsync(cancellationToken);
+                var deleted = await DeleteGenerationAsync(context.Database, key with { CollectionRunId = supersededRun }, cancellationToken);
+                LogSupersededDeleted(logger, request.IntegrationId, request.BillingPeriod, deleted);
+                result = result with { SupersededRowsDeleted = deleted };
+            }
+            catch (Exception e)
+            {
+                // Whatever went wrong, the replace itself is committed: report it as done.
+                LogSupersededLeft(logger, request.IntegrationId, request.BillingPeriod, e);
+            }
+        }
 
-        var period = existing ?? context.BillingPeriods.Add(new BillingPeriod
-        {
-            IntegrationId = request.IntegrationId,
-            PeriodStart = request.BillingPeriod,
-            AssemblyId = request.AssemblyId,
-            ManifestETag = request.ManifestETag,
-        }).Entity;
-        period.OrganizationId = organizationId;
-        period.AssemblyId = request.AssemblyId;
-        period.ManifestETag = request.ManifestETag;
-        period.IsFinal = request.IsFinal;
-        period.Currency = currency;
-        period.Unblended = totals.Unblended;
-        period.NetUnblended = totals.NetUnblended;
-        period.Amortized = totals.Amortized;
-        period.LineItemRows = request.LineItemRows;
-        period.AggregateRows = counts.Sum();
-        period.IngestedAt = timeProvider.GetUtcNow();
-        period.CollectionRunId = request.CollectionRunId;
-        await context.SaveChangesAsync(cancellationToken);
-
-        await DeleteStagingAsync(database, key, cancellationToken);
-        await transaction.CommitAsync(cancellationToken);
-
-        var outcome = existing is null ? ReplaceOutcome.Inserted : ReplaceOutcome.Replaced;
-        LogReplaced(logger, request.IntegrationId, request.BillingPeriod, request.AssemblyId, outcome, period.AggregateRows);
-        return new ReplaceBillingPeriodResult(outcome, counts[0], counts[1], counts[2], currency, totals);
+        return result;
     }
 
-    /// <summary>Drops every staging row of a run (call at the end of a run, whatever its outcome).</summary>
-    public async Task<int> DiscardStagingAsync(Guid collectionRunId, CancellationToken cancellationToken = default)
+    /// <summary>Drops every staged (not active) row of a run (call at the end of a run, whatever its outcome).</summary>
+    public async Task<long> DiscardStagingAsync(Guid collectionRunId, CancellationToken cancellationToken = default)
     {
         await using var context = await contextFactory.CreateDbContextAsync(cancellationToken);
-        var deleted = await context.StagedDailyPackageCosts.Where(c => c.CollectionRunId == collectionRunId).ExecuteDeleteAsync(cancellationToken);
-        deleted += await context.StagedDailyResourceCosts.Where(c => c.CollectionRunId == collectionRunId).ExecuteDeleteAsync(cancellationToken);
-        deleted += await context.StagedMonthlyPackageCosts.Where(c => c.CollectionRunId == collectionRunId).ExecuteDeleteAsync(cancellationToken);
+        var generations = await context.CostGenerations.AsNoTracking()
+            .Where(g => g.CollectionRunId == collectionRunId)
+            .Select(g => new StagingKey(g.CollectionRunId, g.IntegrationId, g.BillingPeriod))
+            .ToListAsync(cancellationToken);
+        long deleted = 0;
+        foreach (var generation in generations)
+        {
+            deleted += await DeleteGenerationAsync(context.Database, generation, cancellationToken);
+        }
+
         return deleted;
     }
 
-    /// <summary>Drops staging rows written before now minus <paramref name="olderThan"/> (abandoned runs).</summary>
-    public async Task<int> SweepStaleStagingAsync(TimeSpan olderThan, CancellationToken cancellationToken = default)
+    /// <summary>Drops the run's staged rows of one period, unless they are the period's active rows already.</summary>
+    public async Task<long> DiscardStagingAsync(StagingKey key, CancellationToken cancellationToken = default)
+    {
+        await using var context = await contextFactory.CreateDbContextAsync(cancellationToken);
+        return await DeleteGenerationAsync(context.Database, key, cancellationToken);
+    }
+
+    /// <summary>
+    /// Drops superseded generations (left by a replace interrupted after its commit) and staging started before now
+    /// minus <paramref name="olderThan"/> (abandoned runs). Never touches an active generation.
+    /// </summary>
+    public async Task<long> SweepStaleStagingAsync(TimeSpan olderThan, CancellationToken cancellationToken = default)
     {
         var cutoff = timeProvider.GetUtcNow() - olderThan;
         await using var context = await contextFactory.CreateDbContextAsync(cancellationToken);
-        var deleted = await context.StagedDailyPackageCosts.Where(c => c.StagedAt < cutoff).ExecuteDeleteAsync(cancellationToken);
-        deleted += await context.StagedDailyResourceCosts.Where(c => c.StagedAt < cutoff).ExecuteDeleteAsync(cancellationToken);
-        deleted += await context.StagedMonthlyPackageCosts.Where(c => c.StagedAt < cutoff).ExecuteDeleteAsync(cancellationToken);
+        var generations = await context.CostGenerations.AsNoTracking()
+            .Where(g => g.SupersededAt != null || g.CreatedAt < cutoff)
+            .Select(g => new StagingKey(g.CollectionRunId, g.IntegrationId, g.BillingPeriod))
+            .ToListAsync(cancellationToken);
+        long deleted = 0;
+        foreach (var generation in generations)
+        {
+            deleted += await DeleteGenerationAsync(context.Database, generation, cancellationToken);
+        }
+
         if (deleted > 0)
         {
             LogSwept(logger, deleted, cutoff);
         }
 
+        return deleted;
+    }
+
+    /// <summary>
+    /// Deletes one generation's cost rows (unless it is active) and its marker; returns the rows deleted. Each table is
+    /// its own statement: an interruption leaves the marker, and the sweep finishes the job.
+    /// </summary>
+    internal static async Task<long> DeleteGenerationAsync(DatabaseFacade database, StagingKey key, CancellationToken cancellationToken)
+    {
+        long deleted = 0;
+        foreach (var table in CostTable.All)
+        {
+            deleted += await database.ExecuteSqlRawAsync(
+                table.DeleteInactiveGenerationSql, [key.CollectionRunId, key.BillingPeriod, key.IntegrationId], cancellationToken);
+        }
+
+        await database.ExecuteSqlRawAsync(
+            """
+            DELETE FROM cost_generations WHERE collection_run_id = {0} AND integration_id = {1} AND billing_period = {2}
+              AND NOT EXISTS (SELECT 1 FROM billing_periods p
+                              WHERE p.integration_id = {1} AND p.period_start = {2} AND p.collection_run_id = {0})
+            """,
+            [key.CollectionRunId, key.IntegrationId, key.BillingPeriod],
+            cancellationToken);
         return deleted;
     }
 
@@ -169,20 +275,62 @@ public sealed partial class CostWriter(
             : throw new InvalidOperationException($"Integration {integrationId} does not exist.");
     }
 
-    private static async Task DeleteStagingAsync(Microsoft.EntityFrameworkCore.Infrastructure.DatabaseFacade database, StagingKey key, CancellationToken cancellationToken)
+    /// <summary>
+    /// Registers the run's generation of the period (its staging area) before rows are written, so that cleanup finds
+    /// them whatever happens next; returns the integration's organization, which every row carries.
+    /// </summary>
+    private async Task<Guid> BeginGenerationAsync(CurWorkflowsDbContext context, StagingKey key, CancellationToken cancellationToken)
     {
-        foreach (var table in CostTable.All)
+        var organizationIds = await context.Integrations.AsNoTracking()
+            .Where(i => i.Id == key.IntegrationId).Select(i => i.OrganizationId).ToListAsync(cancellationToken);
+        if (organizationIds.Count != 1)
         {
-            await database.ExecuteSqlRawAsync(
-                table.DeleteStagingSql, [key.CollectionRunId, key.IntegrationId, key.BillingPeriod], cancellationToken);
+            throw new InvalidOperationException($"Integration {key.IntegrationId} does not exist.");
         }
+
+        if (await context.BillingPeriods.AnyAsync(
+                p => p.IntegrationId == key.IntegrationId && p.PeriodStart == key.BillingPeriod && p.CollectionRunId == key.CollectionRunId, cancellationToken))
+        {
+            // Adding rows to the active generation would change what readers see outside a replace.
+            throw new InvalidOperationException(
+                $"Run {key.CollectionRunId} already replaced billing period {key.BillingPeriod:yyyy-MM-dd} of integration {key.IntegrationId}; stage under a new run.");
+        }
+
+        if (!await context.CostGenerations.AnyAsync(
+                g => g.CollectionRunId == key.CollectionRunId && g.IntegrationId == key.IntegrationId && g.BillingPeriod == key.BillingPeriod, cancellationToken))
+        {
+            context.CostGenerations.Add(new CostGeneration
+            {
+                CollectionRunId = key.CollectionRunId,
+                IntegrationId = key.IntegrationId,
+                BillingPeriod = key.BillingPeriod,
+                CreatedAt = timeProvider.GetUtcNow(),
+            });
+            try
+            {
+                await context.SaveChangesAsync(cancellationToken);
+            }
+            catch (DbUpdateException)
+            {
+                // Registered concurrently by another call for the same run and period is fine: the same generation.
+                if (!await context.CostGenerations.AsNoTracking().AnyAsync(
+                        g => g.CollectionRunId == key.CollectionRunId && g.IntegrationId == key.IntegrationId && g.BillingPeriod == key.BillingPeriod, cancellationToken))
+                {
+                    throw;
+                }
+            }
+
+            context.ChangeTracker.Clear();
+        }
+
+        return organizationIds[0];
     }
 
     private async Task<long> StageFlatAsync(StagingKey key, CostTable table, IAsyncEnumerable<FlatCost> rows, CancellationToken cancellationToken)
     {
         await using var context = await contextFactory.CreateDbContextAsync(cancellationToken);
         await context.Database.OpenConnectionAsync(cancellationToken);
-        var stagedAt = timeProvider.GetUtcNow();
+        var organizationId = await BeginGenerationAsync(context, key, cancellationToken);
         var chunk = new List<FlatCost>(Math.Min(_batchSize, 65_536));
         long total = 0;
         await foreach (var row in rows.WithCancellation(cancellationToken))
@@ -190,7 +338,7 @@ public sealed partial class CostWriter(
             chunk.Add(row);
             if (chunk.Count >= _batchSize)
             {
-                await BulkStaging.WriteAsync(context, table, key, chunk, stagedAt, cancellationToken);
+                await BulkStaging.WriteAsync(context, table, key, organizationId, chunk, cancellationToken);
                 total += chunk.Count;
                 chunk.Clear();
             }
@@ -198,7 +346,7 @@ public sealed partial class CostWriter(
 
         if (chunk.Count > 0)
         {
-            await BulkStaging.WriteAsync(context, table, key, chunk, stagedAt, cancellationToken);
+            await BulkStaging.WriteAsync(context, table, key, organizationId, chunk, cancellationToken);
             total += chunk.Count;
         }
 
@@ -223,6 +371,12 @@ public sealed partial class CostWriter(
     [LoggerMessage(Level = LogLevel.Information, Message = "Billing period {Period} of integration {IntegrationId}: assembly {AssemblyId} {Outcome}, {Rows} aggregate rows")]
     private static partial void LogReplaced(ILogger logger, Guid integrationId, DateOnly period, string assemblyId, ReplaceOutcome outcome, long rows);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Swept {Rows} stale staging rows written before {Cutoff}")]
-    private static partial void LogSwept(ILogger logger, int rows, DateTimeOffset cutoff);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Billing period {Period} of integration {IntegrationId}: deleted {Rows} rows of the superseded run")]
+    private static partial void LogSupersededDeleted(ILogger logger, Guid integrationId, DateOnly period, long rows);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Billing period {Period} of integration {IntegrationId}: the superseded run's rows were not deleted (invisible; the sweep deletes them)")]
+    private static partial void LogSupersededLeft(ILogger logger, Guid integrationId, DateOnly period, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Swept {Rows} rows of superseded or stale generations (staging started before {Cutoff})")]
+    private static partial void LogSwept(ILogger logger, long rows, DateTimeOffset cutoff);
 }

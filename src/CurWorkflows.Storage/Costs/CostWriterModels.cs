@@ -2,7 +2,10 @@ using CurWorkflows.Cur.Aggregation;
 
 namespace CurWorkflows.Storage.Costs;
 
-/// <summary>Which staging area a batch belongs to: a collection run's aggregates for one integration's billing period.</summary>
+/// <summary>
+/// Which staging area a batch belongs to: a collection run's aggregates for one integration's billing period (the run's
+/// generation of the period's cost rows, invisible to readers until the replace makes it active).
+/// </summary>
 public sealed record StagingKey(Guid CollectionRunId, Guid IntegrationId, DateOnly BillingPeriod);
 
 /// <summary>The three aggregate views produced for (part of) a billing period.</summary>
@@ -14,7 +17,7 @@ public sealed record CostAggregateBatch(
     public static CostAggregateBatch Empty { get; } = new([], [], []);
 }
 
-/// <summary>Swap the staged aggregates of one run into the live tables for one integration's billing period.</summary>
+/// <summary>Make the staged aggregates of one run the integration's billing period (a swap of the active generation).</summary>
 /// <param name="LineItemRows">CUR line items read for the period, recorded on the billing period.</param>
 public sealed record ReplaceBillingPeriodRequest(
     Guid CollectionRunId,
@@ -38,10 +41,12 @@ public enum ReplaceOutcome
 }
 
 /// <param name="Currency">The period's currency, or "*" when rows have several (the totals then mix them).</param>
+/// <param name="SupersededRowsDeleted">Rows of the replaced generation deleted after the commit.</param>
 public sealed record ReplaceBillingPeriodResult(
     ReplaceOutcome Outcome,
     long DailyPackageRows,
     long DailyResourceRows,
     long MonthlyPackageRows,
     string Currency,
-    CostAmounts Totals);
+    CostAmounts Totals,
+    long SupersededRowsDeleted = 0);

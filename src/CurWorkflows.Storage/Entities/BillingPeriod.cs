@@ -2,7 +2,7 @@ namespace CurWorkflows.Storage.Entities;
 
 /// <summary>
 /// The billing period of one integration as last ingested: which manifest assembly produced the stored cost
-/// rows, and their totals. Written in the same transaction as the cost rows it describes.
+/// rows, and their totals. The replace switches <see cref="CollectionRunId"/> to the new run in one transaction.
 /// </summary>
 public sealed class BillingPeriod
 {
@@ -37,5 +37,6 @@ public sealed class BillingPeriod
 
     public DateTimeOffset IngestedAt { get; set; }
 
+    /// <summary>The run whose cost rows are the period's active generation: the only rows readers see.</summary>
     public Guid CollectionRunId { get; set; }
 }

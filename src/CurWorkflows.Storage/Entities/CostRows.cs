@@ -1,6 +1,9 @@
 namespace CurWorkflows.Storage.Entities;
 
-/// <summary>Columns shared by every live cost row: ownership, the billing period it was ingested with, amounts.</summary>
+/// <summary>
+/// Columns shared by every cost row: ownership, the billing period and collection run (generation) that wrote it, amounts.
+/// Readers see a row only while its run is the period's active one (<see cref="BillingPeriod.CollectionRunId"/>).
+/// </summary>
 public abstract class CostRow
 {
     public long Id { get; set; }
@@ -12,6 +15,9 @@ public abstract class CostRow
 
     /// <summary>First day of the billing period the row came from; the unit of replacement.</summary>
     public DateOnly BillingPeriod { get; set; }
+
+    /// <summary>The run that wrote the row: its generation. Replacing a period switches the active generation.</summary>
+    public Guid CollectionRunId { get; set; }
 
     /// <summary>Tag value; <see cref="Cur.Aggregation.PackageNames.Untagged"/> ("") for untagged cost.</summary>
     public string Package { get; set; } = "";

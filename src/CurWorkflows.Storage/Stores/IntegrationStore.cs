@@ -1,3 +1,4 @@
+using CurWorkflows.Storage.Costs;
 using CurWorkflows.Storage.Entities;
 using Microsoft.EntityFrameworkCore;
 
@@ -146,10 +147,22 @@ public sealed class IntegrationStore(IDbContextFactory<CurWorkflowsDbContext> co
             return false;
         }
 
-        await context.DailyPackageCosts.Where(c => c.IntegrationId == integrationId).ExecuteDeleteAsync(cancellationToken);
-        await context.DailyResourceCosts.Where(c => c.IntegrationId == integrationId).ExecuteDeleteAsync(cancellationToken);
-        await context.MonthlyPackageCosts.Where(c => c.IntegrationId == integrationId).ExecuteDeleteAsync(cancellationToken);
+        // Every generation of the integration, active (named by its periods) or not (staging, superseded): deleted by
+        // the (run, period) index, the periods first so that no generation is active any more.
+        var generations = await context.BillingPeriods.AsNoTracking()
+            .Where(p => p.IntegrationId == integrationId)
+            .Select(p => new StagingKey(p.CollectionRunId, p.IntegrationId, p.PeriodStart))
+            .ToListAsync(cancellationToken);
+        generations.AddRange(await context.CostGenerations.AsNoTracking()
+            .Where(g => g.IntegrationId == integrationId)
+            .Select(g => new StagingKey(g.CollectionRunId, g.IntegrationId, g.BillingPeriod))
+            .ToListAsync(cancellationToken));
         await context.BillingPeriods.Where(p => p.IntegrationId == integrationId).ExecuteDeleteAsync(cancellationToken);
+        foreach (var generation in generations.Distinct())
+        {
+            await CostWriter.DeleteGenerationAsync(context.Database, generation, cancellationToken);
+        }
+
         await transaction.CommitAsync(cancellationToken);
         return true;
     }

@@ -105,14 +105,14 @@ public sealed partial class ReportFileActivities(
     });
 
     /// <summary>Puts the aggregates of a period's files into the run's staging area, in batches. Idempotent: the run's
-    /// earlier staging rows are dropped first.</summary>
+    /// earlier staging rows of the period are dropped first.</summary>
     [Activity(ActivityNames.StagePeriod)]
     public Task<StagePeriodResult> StageAsync(StagePeriodInput input) => ActivityFailures.CodedAsync(async () =>
     {
         var context = ActivityExecutionContext.Current;
         var runId = Guid.Parse(input.Run.CollectionRunId);
         var key = new StagingKey(runId, Guid.Parse(input.Run.IntegrationId), DateOnly.ParseExact(input.Period.BillingPeriod, "yyyy-MM-dd", CultureInfo.InvariantCulture));
-        await costs.DiscardStagingAsync(runId, context.CancellationToken);
+        await costs.DiscardStagingAsync(key, context.CancellationToken);
 
         long staged = 0, rows = 0;
         var isFinal = false;

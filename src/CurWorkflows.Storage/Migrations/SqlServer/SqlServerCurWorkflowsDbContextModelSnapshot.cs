@@ -239,6 +239,33 @@ namespace CurWorkflows.Storage.Migrations.SqlServer
                     b.ToTable("collection_runs", (string)null);
                 });
 
+            modelBuilder.Entity("CurWorkflows.Storage.Entities.CostGeneration", b =>
+                {
+                    b.Property<Guid>("CollectionRunId")
+                        .HasColumnType("uniqueidentifier")
+                        .HasColumnName("collection_run_id");
+
+                    b.Property<Guid>("IntegrationId")
+                        .HasColumnType("uniqueidentifier")
+                        .HasColumnName("integration_id");
+
+                    b.Property<DateOnly>("BillingPeriod")
+                        .HasColumnType("date")
+                        .HasColumnName("billing_period");
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("datetimeoffset")
+                        .HasColumnName("created_at");
+
+                    b.Property<DateTimeOffset?>("SupersededAt")
+                        .HasColumnType("datetimeoffset")
+                        .HasColumnName("superseded_at");
+
+                    b.HasKey("CollectionRunId", "IntegrationId", "BillingPeriod");
+
+                    b.ToTable("cost_generations", (string)null);
+                });
+
             modelBuilder.Entity("CurWorkflows.Storage.Entities.DailyPackageCostRow", b =>
                 {
                     b.Property<long>("Id")
@@ -256,6 +283,10 @@ namespace CurWorkflows.Storage.Migrations.SqlServer
                     b.Property<DateOnly>("BillingPeriod")
                         .HasColumnType("date")
                         .HasColumnName("billing_period");
+
+                    b.Property<Guid>("CollectionRunId")
+                        .HasColumnType("uniqueidentifier")
+                        .HasColumnName("collection_run_id");
 
                     b.Property<string>("Currency")
                         .IsRequired()
@@ -299,11 +330,7 @@ namespace CurWorkflows.Storage.Migrations.SqlServer
 
                     b.HasKey("Id");
 
-                    b.HasIndex("IntegrationId", "BillingPeriod");
-
-                    b.HasIndex("IntegrationId", "UsageDate", "Package");
-
-                    b.HasIndex("OrganizationId", "UsageDate", "Package");
+                    b.HasIndex("CollectionRunId", "UsageDate", "Package");
 
                     b.ToTable("daily_package_costs", (string)null);
                 });
@@ -325,6 +352,10 @@ namespace CurWorkflows.Storage.Migrations.SqlServer
                     b.Property<DateOnly>("BillingPeriod")
                         .HasColumnType("date")
                         .HasColumnName("billing_period");
+
+                    b.Property<Guid>("CollectionRunId")
+                        .HasColumnType("uniqueidentifier")
+                        .HasColumnName("collection_run_id");
 
                     b.Property<string>("Currency")
                         .IsRequired()
@@ -374,9 +405,7 @@ namespace CurWorkflows.Storage.Migrations.SqlServer
 
                     b.HasKey("Id");
 
-                    b.HasIndex("IntegrationId", "BillingPeriod");
-
-                    b.HasIndex("OrganizationId", "Package", "UsageDate");
+                    b.HasIndex("CollectionRunId", "Package", "UsageDate");
 
                     b.ToTable("daily_resource_costs", (string)null);
                 });
@@ -471,6 +500,10 @@ namespace CurWorkflows.Storage.Migrations.SqlServer
                         .HasColumnType("date")
                         .HasColumnName("billing_period");
 
+                    b.Property<Guid>("CollectionRunId")
+                        .HasColumnType("uniqueidentifier")
+                        .HasColumnName("collection_run_id");
+
                     b.Property<string>("Currency")
                         .IsRequired()
                         .HasMaxLength(8)
@@ -507,9 +540,7 @@ namespace CurWorkflows.Storage.Migrations.SqlServer
 
                     b.HasKey("Id");
 
-                    b.HasIndex("IntegrationId", "BillingPeriod");
-
-                    b.HasIndex("OrganizationId", "Month", "Package");
+                    b.HasIndex("CollectionRunId", "Month", "Package");
 
                     b.ToTable("monthly_package_costs", (string)null);
                 });
@@ -533,213 +564,6 @@ namespace CurWorkflows.Storage.Migrations.SqlServer
                     b.HasKey("Id");
 
                     b.ToTable("organizations", (string)null);
-                });
-
-            modelBuilder.Entity("CurWorkflows.Storage.Entities.StagedDailyPackageCost", b =>
-                {
-                    b.Property<long>("Id")
-                        .ValueGeneratedOnAdd()
-                        .HasColumnType("bigint")
-                        .HasColumnName("id");
-
-                    SqlServerPropertyBuilderExtensions.UseIdentityColumn(b.Property<long>("Id"));
-
-                    b.Property<decimal>("Amortized")
-                        .HasPrecision(28, 12)
-                        .HasColumnType("decimal(28,12)")
-                        .HasColumnName("amortized");
-
-                    b.Property<DateOnly>("BillingPeriod")
-                        .HasColumnType("date")
-                        .HasColumnName("billing_period");
-
-                    b.Property<Guid>("CollectionRunId")
-                        .HasColumnType("uniqueidentifier")
-                        .HasColumnName("collection_run_id");
-
-                    b.Property<string>("Currency")
-                        .IsRequired()
-                        .HasMaxLength(8)
-                        .HasColumnType("nvarchar(8)")
-                        .HasColumnName("currency");
-
-                    b.Property<Guid>("IntegrationId")
-                        .HasColumnType("uniqueidentifier")
-                        .HasColumnName("integration_id");
-
-                    b.Property<decimal>("NetUnblended")
-                        .HasPrecision(28, 12)
-                        .HasColumnType("decimal(28,12)")
-                        .HasColumnName("net_unblended");
-
-                    b.Property<string>("Package")
-                        .IsRequired()
-                        .HasMaxLength(256)
-                        .HasColumnType("nvarchar(256)")
-                        .HasColumnName("package");
-
-                    b.Property<string>("ProductCode")
-                        .IsRequired()
-                        .HasMaxLength(128)
-                        .HasColumnType("nvarchar(128)")
-                        .HasColumnName("product_code");
-
-                    b.Property<DateTimeOffset>("StagedAt")
-                        .HasColumnType("datetimeoffset")
-                        .HasColumnName("staged_at");
-
-                    b.Property<decimal>("Unblended")
-                        .HasPrecision(28, 12)
-                        .HasColumnType("decimal(28,12)")
-                        .HasColumnName("unblended");
-
-                    b.Property<DateOnly>("UsageDate")
-                        .HasColumnType("date")
-                        .HasColumnName("usage_date");
-
-                    b.HasKey("Id");
-
-                    b.HasIndex("CollectionRunId", "IntegrationId", "BillingPeriod");
-
-                    b.ToTable("staging_daily_package_costs", (string)null);
-                });
-
-            modelBuilder.Entity("CurWorkflows.Storage.Entities.StagedDailyResourceCost", b =>
-                {
-                    b.Property<long>("Id")
-                        .ValueGeneratedOnAdd()
-                        .HasColumnType("bigint")
-                        .HasColumnName("id");
-
-                    SqlServerPropertyBuilderExtensions.UseIdentityColumn(b.Property<long>("Id"));
-
-                    b.Property<decimal>("Amortized")
-                        .HasPrecision(28, 12)
-                        .HasColumnType("decimal(28,12)")
-                        .HasColumnName("amortized");
-
-                    b.Property<DateOnly>("BillingPeriod")
-                        .HasColumnType("date")
-                        .HasColumnName("billing_period");
-
-                    b.Property<Guid>("CollectionRunId")
-                        .HasColumnType("uniqueidentifier")
-                        .HasColumnName("collection_run_id");
-
-                    b.Property<string>("Currency")
-                        .IsRequired()
-                        .HasMaxLength(8)
-                        .HasColumnType("nvarchar(8)")
-                        .HasColumnName("currency");
-
-                    b.Property<Guid>("IntegrationId")
-                        .HasColumnType("uniqueidentifier")
-                        .HasColumnName("integration_id");
-
-                    b.Property<decimal>("NetUnblended")
-                        .HasPrecision(28, 12)
-                        .HasColumnType("decimal(28,12)")
-                        .HasColumnName("net_unblended");
-
-                    b.Property<string>("Package")
-                        .IsRequired()
-                        .HasMaxLength(256)
-                        .HasColumnType("nvarchar(256)")
-                        .HasColumnName("package");
-
-                    b.Property<string>("ProductCode")
-                        .IsRequired()
-                        .HasMaxLength(128)
-                        .HasColumnType("nvarchar(128)")
-                        .HasColumnName("product_code");
-
-                    b.Property<string>("ResourceId")
-                        .IsRequired()
-                        .HasMaxLength(2048)
-                        .HasColumnType("nvarchar(2048)")
-                        .HasColumnName("resource_id");
-
-                    b.Property<DateTimeOffset>("StagedAt")
-                        .HasColumnType("datetimeoffset")
-                        .HasColumnName("staged_at");
-
-                    b.Property<decimal>("Unblended")
-                        .HasPrecision(28, 12)
-                        .HasColumnType("decimal(28,12)")
-                        .HasColumnName("unblended");
-
-                    b.Property<DateOnly>("UsageDate")
-                        .HasColumnType("date")
-                        .HasColumnName("usage_date");
-
-                    b.HasKey("Id");
-
-                    b.HasIndex("CollectionRunId", "IntegrationId", "BillingPeriod");
-
-                    b.ToTable("staging_daily_resource_costs", (string)null);
-                });
-
-            modelBuilder.Entity("CurWorkflows.Storage.Entities.StagedMonthlyPackageCost", b =>
-                {
-                    b.Property<long>("Id")
-                        .ValueGeneratedOnAdd()
-                        .HasColumnType("bigint")
-                        .HasColumnName("id");
-
-                    SqlServerPropertyBuilderExtensions.UseIdentityColumn(b.Property<long>("Id"));
-
-                    b.Property<decimal>("Amortized")
-                        .HasPrecision(28, 12)
-                        .HasColumnType("decimal(28,12)")
-                        .HasColumnName("amortized");
-
-                    b.Property<DateOnly>("BillingPeriod")
-                        .HasColumnType("date")
-                        .HasColumnName("billing_period");
-
-                    b.Property<Guid>("CollectionRunId")
-                        .HasColumnType("uniqueidentifier")
-                        .HasColumnName("collection_run_id");
-
-                    b.Property<string>("Currency")
-                        .IsRequired()
-                        .HasMaxLength(8)
-                        .HasColumnType("nvarchar(8)")
-                        .HasColumnName("currency");
-
-                    b.Property<Guid>("IntegrationId")
-                        .HasColumnType("uniqueidentifier")
-                        .HasColumnName("integration_id");
-
-                    b.Property<DateOnly>("Month")
-                        .HasColumnType("date")
-                        .HasColumnName("month");
-
-                    b.Property<decimal>("NetUnblended")
-                        .HasPrecision(28, 12)
-                        .HasColumnType("decimal(28,12)")
-                        .HasColumnName("net_unblended");
-
-                    b.Property<string>("Package")
-                        .IsRequired()
-                        .HasMaxLength(256)
-                        .HasColumnType("nvarchar(256)")
-                        .HasColumnName("package");
-
-                    b.Property<DateTimeOffset>("StagedAt")
-                        .HasColumnType("datetimeoffset")
-                        .HasColumnName("staged_at");
-
-                    b.Property<decimal>("Unblended")
-                        .HasPrecision(28, 12)
-                        .HasColumnType("decimal(28,12)")
-                        .HasColumnName("unblended");
-
-                    b.HasKey("Id");
-
-                    b.HasIndex("CollectionRunId", "IntegrationId", "BillingPeriod");
-
-                    b.ToTable("staging_monthly_package_costs", (string)null);
                 });
 
             modelBuilder.Entity("CurWorkflows.Storage.Entities.ApiKey", b =>

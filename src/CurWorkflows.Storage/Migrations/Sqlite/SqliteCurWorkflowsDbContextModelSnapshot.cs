@@ -234,6 +234,33 @@ namespace CurWorkflows.Storage.Migrations.Sqlite
                     b.ToTable("collection_runs", (string)null);
                 });
 
+            modelBuilder.Entity("CurWorkflows.Storage.Entities.CostGeneration", b =>
+                {
+                    b.Property<Guid>("CollectionRunId")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("collection_run_id");
+
+                    b.Property<Guid>("IntegrationId")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("integration_id");
+
+                    b.Property<DateOnly>("BillingPeriod")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("billing_period");
+
+                    b.Property<long>("CreatedAt")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("created_at");
+
+                    b.Property<long?>("SupersededAt")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("superseded_at");
+
+                    b.HasKey("CollectionRunId", "IntegrationId", "BillingPeriod");
+
+                    b.ToTable("cost_generations", (string)null);
+                });
+
             modelBuilder.Entity("CurWorkflows.Storage.Entities.DailyPackageCostRow", b =>
                 {
                     b.Property<long>("Id")
@@ -249,6 +276,10 @@ namespace CurWorkflows.Storage.Migrations.Sqlite
                     b.Property<DateOnly>("BillingPeriod")
                         .HasColumnType("TEXT")
                         .HasColumnName("billing_period");
+
+                    b.Property<Guid>("CollectionRunId")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("collection_run_id");
 
                     b.Property<string>("Currency")
                         .IsRequired()
@@ -292,11 +323,7 @@ namespace CurWorkflows.Storage.Migrations.Sqlite
 
                     b.HasKey("Id");
 
-                    b.HasIndex("IntegrationId", "BillingPeriod");
-
-                    b.HasIndex("IntegrationId", "UsageDate", "Package");
-
-                    b.HasIndex("OrganizationId", "UsageDate", "Package");
+                    b.HasIndex("CollectionRunId", "UsageDate", "Package");
 
                     b.ToTable("daily_package_costs", (string)null);
                 });
@@ -316,6 +343,10 @@ namespace CurWorkflows.Storage.Migrations.Sqlite
                     b.Property<DateOnly>("BillingPeriod")
                         .HasColumnType("TEXT")
                         .HasColumnName("billing_period");
+
+                    b.Property<Guid>("CollectionRunId")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("collection_run_id");
 
                     b.Property<string>("Currency")
                         .IsRequired()
@@ -365,9 +396,7 @@ namespace CurWorkflows.Storage.Migrations.Sqlite
 
                     b.HasKey("Id");
 
-                    b.HasIndex("IntegrationId", "BillingPeriod");
-
-                    b.HasIndex("OrganizationId", "Package", "UsageDate");
+                    b.HasIndex("CollectionRunId", "Package", "UsageDate");
 
                     b.ToTable("daily_resource_costs", (string)null);
                 });
@@ -460,6 +489,10 @@ namespace CurWorkflows.Storage.Migrations.Sqlite
                         .HasColumnType("TEXT")
                         .HasColumnName("billing_period");
 
+                    b.Property<Guid>("CollectionRunId")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("collection_run_id");
+
                     b.Property<string>("Currency")
                         .IsRequired()
                         .HasMaxLength(8)
@@ -496,9 +529,7 @@ namespace CurWorkflows.Storage.Migrations.Sqlite
 
                     b.HasKey("Id");
 
-                    b.HasIndex("IntegrationId", "BillingPeriod");
-
-                    b.HasIndex("OrganizationId", "Month", "Package");
+                    b.HasIndex("CollectionRunId", "Month", "Package");
 
                     b.ToTable("monthly_package_costs", (string)null);
                 });
@@ -522,207 +553,6 @@ namespace CurWorkflows.Storage.Migrations.Sqlite
                     b.HasKey("Id");
 
                     b.ToTable("organizations", (string)null);
-                });
-
-            modelBuilder.Entity("CurWorkflows.Storage.Entities.StagedDailyPackageCost", b =>
-                {
-                    b.Property<long>("Id")
-                        .ValueGeneratedOnAdd()
-                        .HasColumnType("INTEGER")
-                        .HasColumnName("id");
-
-                    b.Property<decimal>("Amortized")
-                        .HasPrecision(28, 12)
-                        .HasColumnType("TEXT")
-                        .HasColumnName("amortized");
-
-                    b.Property<DateOnly>("BillingPeriod")
-                        .HasColumnType("TEXT")
-                        .HasColumnName("billing_period");
-
-                    b.Property<Guid>("CollectionRunId")
-                        .HasColumnType("TEXT")
-                        .HasColumnName("collection_run_id");
-
-                    b.Property<string>("Currency")
-                        .IsRequired()
-                        .HasMaxLength(8)
-                        .HasColumnType("TEXT")
-                        .HasColumnName("currency");
-
-                    b.Property<Guid>("IntegrationId")
-                        .HasColumnType("TEXT")
-                        .HasColumnName("integration_id");
-
-                    b.Property<decimal>("NetUnblended")
-                        .HasPrecision(28, 12)
-                        .HasColumnType("TEXT")
-                        .HasColumnName("net_unblended");
-
-                    b.Property<string>("Package")
-                        .IsRequired()
-                        .HasMaxLength(256)
-                        .HasColumnType("TEXT")
-                        .HasColumnName("package");
-
-                    b.Property<string>("ProductCode")
-                        .IsRequired()
-                        .HasMaxLength(128)
-                        .HasColumnType("TEXT")
-                        .HasColumnName("product_code");
-
-                    b.Property<long>("StagedAt")
-                        .HasColumnType("INTEGER")
-                        .HasColumnName("staged_at");
-
-                    b.Property<decimal>("Unblended")
-                        .HasPrecision(28, 12)
-                        .HasColumnType("TEXT")
-                        .HasColumnName("unblended");
-
-                    b.Property<DateOnly>("UsageDate")
-                        .HasColumnType("TEXT")
-                        .HasColumnName("usage_date");
-
-                    b.HasKey("Id");
-
-                    b.HasIndex("CollectionRunId", "IntegrationId", "BillingPeriod");
-
-                    b.ToTable("staging_daily_package_costs", (string)null);
-                });
-
-            modelBuilder.Entity("CurWorkflows.Storage.Entities.StagedDailyResourceCost", b =>
-                {
-                    b.Property<long>("Id")
-                        .ValueGeneratedOnAdd()
-                        .HasColumnType("INTEGER")
-                        .HasColumnName("id");
-
-                    b.Property<decimal>("Amortized")
-                        .HasPrecision(28, 12)
-                        .HasColumnType("TEXT")
-                        .HasColumnName("amortized");
-
-                    b.Property<DateOnly>("BillingPeriod")
-                        .HasColumnType("TEXT")
-                        .HasColumnName("billing_period");
-
-                    b.Property<Guid>("CollectionRunId")
-                        .HasColumnType("TEXT")
-                        .HasColumnName("collection_run_id");
-
-                    b.Property<string>("Currency")
-                        .IsRequired()
-                        .HasMaxLength(8)
-                        .HasColumnType("TEXT")
-                        .HasColumnName("currency");
-
-                    b.Property<Guid>("IntegrationId")
-                        .HasColumnType("TEXT")
-                        .HasColumnName("integration_id");
-
-                    b.Property<decimal>("NetUnblended")
-                        .HasPrecision(28, 12)
-                        .HasColumnType("TEXT")
-                        .HasColumnName("net_unblended");
-
-                    b.Property<string>("Package")
-                        .IsRequired()
-                        .HasMaxLength(256)
-                        .HasColumnType("TEXT")
-                        .HasColumnName("package");
-
-                    b.Property<string>("ProductCode")
-                        .IsRequired()
-                        .HasMaxLength(128)
-                        .HasColumnType("TEXT")
-                        .HasColumnName("product_code");
-
-                    b.Property<string>("ResourceId")
-                        .IsRequired()
-                        .HasMaxLength(2048)
-                        .HasColumnType("TEXT")
-                        .HasColumnName("resource_id");
-
-                    b.Property<long>("StagedAt")
-                        .HasColumnType("INTEGER")
-                        .HasColumnName("staged_at");
-
-                    b.Property<decimal>("Unblended")
-                        .HasPrecision(28, 12)
-                        .HasColumnType("TEXT")
-                        .HasColumnName("unblended");
-
-                    b.Property<DateOnly>("UsageDate")
-                        .HasColumnType("TEXT")
-                        .HasColumnName("usage_date");
-
-                    b.HasKey("Id");
-
-                    b.HasIndex("CollectionRunId", "IntegrationId", "BillingPeriod");
-
-                    b.ToTable("staging_daily_resource_costs", (string)null);
-                });
-
-            modelBuilder.Entity("CurWorkflows.Storage.Entities.StagedMonthlyPackageCost", b =>
-                {
-                    b.Property<long>("Id")
-                        .ValueGeneratedOnAdd()
-                        .HasColumnType("INTEGER")
-                        .HasColumnName("id");
-
-                    b.Property<decimal>("Amortized")
-                        .HasPrecision(28, 12)
-                        .HasColumnType("TEXT")
-                        .HasColumnName("amortized");
-
-                    b.Property<DateOnly>("BillingPeriod")
-                        .HasColumnType("TEXT")
-                        .HasColumnName("billing_period");
-
-                    b.Property<Guid>("CollectionRunId")
-                        .HasColumnType("TEXT")
-                        .HasColumnName("collection_run_id");
-
-                    b.Property<string>("Currency")
-                        .IsRequired()
-                        .HasMaxLength(8)
-                        .HasColumnType("TEXT")
-                        .HasColumnName("currency");
-
-                    b.Property<Guid>("IntegrationId")
-                        .HasColumnType("TEXT")
-                        .HasColumnName("integration_id");
-
-                    b.Property<DateOnly>("Month")
-                        .HasColumnType("TEXT")
-                        .HasColumnName("month");
-
-                    b.Property<decimal>("NetUnblended")
-                        .HasPrecision(28, 12)
-                        .HasColumnType("TEXT")
-                        .HasColumnName("net_unblended");
-
-                    b.Property<string>("Package")
-                        .IsRequired()
-                        .HasMaxLength(256)
-                        .HasColumnType("TEXT")
-                        .HasColumnName("package");
-
-                    b.Property<long>("StagedAt")
-                        .HasColumnType("INTEGER")
-                        .HasColumnName("staged_at");
-
-                    b.Property<decimal>("Unblended")
-                        .HasPrecision(28, 12)
-                        .HasColumnType("TEXT")
-                        .HasColumnName("unblended");
-
-                    b.HasKey("Id");
-
-                    b.HasIndex("CollectionRunId", "IntegrationId", "BillingPeriod");
-
-                    b.ToTable("staging_monthly_package_costs", (string)null);
                 });
 
             modelBuilder.Entity("CurWorkflows.Storage.Entities.ApiKey", b =>
