@@ -66,16 +66,28 @@ public sealed class EndToEndBenchmark : IBenchmark
             var zipBytes = new FileInfo(dataFile).Length;
             Console.WriteLine($"report: {delivery.Rows:N0} rows, {delivery.Bytes / 1e6:N0} MB uncompressed, {zipBytes / 1e6:N0} MB zipped");
 
-            var core = Stopwatch.StartNew();
-            var coreResult = CostAggregator.AggregateFile(CurSource.FromFile(dataFile));
-            core.Stop();
-            Check(coreResult.Totals.Unblended == delivery.Unblended, "core totals");
-            Console.WriteLine($"core alone:  {core.Elapsed.TotalSeconds,7:N2} s  ({delivery.Bytes / 1e6 / core.Elapsed.TotalSeconds:N0} MB/s)");
+            // Twice each: the first pass of a process pays for JIT compilation (a fresh worker's first collection does
+            // too); the second is what a long-running worker sees. Both ratios are printed.
+            var core = new TimeSpan[2];
+            for (var pass = 0; pass < core.Length; pass++)
+            {
+                var watch = Stopwatch.StartNew();
+                var coreResult = CostAggregator.AggregateFile(CurSource.FromFile(dataFile));
+                core[pass] = watch.Elapsed;
+                Check(coreResult.Totals.Unblended == delivery.Unblended, "core totals");
+                Console.WriteLine($"core alone, {Pass(pass)}:  {core[pass].TotalSeconds,7:N2} s  ({delivery.Bytes / 1e6 / core[pass].TotalSeconds:N0} MB/s)");
+            }
 
-            var (elapsed, peak, summary) = await CollectEndToEndAsync(directory, delivery);
-            Check(decimal.Parse(summary.UnblendedTotal, CultureInfo.InvariantCulture) == delivery.Unblended, "end-to-end totals");
-            Console.WriteLine($"end to end:  {elapsed.TotalSeconds,7:N2} s  ({delivery.Bytes / 1e6 / elapsed.TotalSeconds:N0} MB/s), ratio {elapsed / core.Elapsed:N2}x (target <= 2x)");
-            Console.WriteLine($"peak working set of the process running the worker (and the local AWS endpoint) during the collection: {peak / (1 << 20):N0} MiB");
+            var collections = await CollectEndToEndAsync(directory, delivery, core.Length);
+            for (var pass = 0; pass < collections.Count; pass++)
+            {
+                var (elapsed, peak, summary) = collections[pass];
+                Check(decimal.Parse(summary.UnblendedTotal, CultureInfo.InvariantCulture) == delivery.Unblended, "end-to-end totals");
+                Console.WriteLine($"end to end, {Pass(pass)}:  {elapsed.TotalSeconds,7:N2} s  ({delivery.Bytes / 1e6 / elapsed.TotalSeconds:N0} MB/s), " +
+                    $"ratio to the core's {Pass(pass)} {elapsed / core[pass]:N2}x (target <= 2x); peak working set of the worker process " +
+                    $"(which also hosts the local AWS endpoint) {peak / (1 << 20):N0} MiB");
+            }
+
             return 0;
         }
         finally
@@ -87,8 +99,14 @@ public sealed class EndToEndBenchmark : IBenchmark
         }
     }
 
-    private static async Task<(TimeSpan Elapsed, long PeakWorkingSet, CollectionSummary Summary)> CollectEndToEndAsync(
-        string directory, GeneratedReport delivery)
+    private static string Pass(int pass) => pass == 0 ? "first pass (cold)" : "second pass (warm)";
+
+    /// <summary>
+    /// Collects the report <paramref name="passes"/> times with one worker; each pass is a new organization's integration
+    /// of the same bucket, so that every pass collects and stores the whole period.
+    /// </summary>
+    private static async Task<List<(TimeSpan Elapsed, long PeakWorkingSet, CollectionSummary Summary)>> CollectEndToEndAsync(
+        string directory, GeneratedReport delivery, int passes)
     {
         await using var temporal = await WorkflowEnvironment.StartLocalAsync(new()
         {
@@ -129,42 +147,55 @@ public sealed class EndToEndBenchmark : IBenchmark
         await host.StartAsync();
         try
         {
-            var organization = await host.Services.GetRequiredService<OrganizationStore>().CreateOrganizationAsync("bench");
-            var integration = (await host.Services.GetRequiredService<IntegrationStore>()
-                .EnableAsync(new EnableIntegrationRequest(organization.Id, RoleArn, ExternalId, Bucket, "cur"))).Integration;
-
-            using var process = Process.GetCurrentProcess();
-            GC.Collect();
-            long peak = 0;
-            using var sampling = new CancellationTokenSource();
-            var sampler = Task.Run(async () =>
+            var results = new List<(TimeSpan, long, CollectionSummary)>();
+            for (var pass = 0; pass < passes; pass++)
             {
-                while (!sampling.IsCancellationRequested)
-                {
-                    process.Refresh();
-                    peak = Math.Max(peak, process.WorkingSet64);
-                    await Task.Delay(50, CancellationToken.None);
-                }
-            });
-            var watch = Stopwatch.StartNew();
-            var started = DateTime.UtcNow;
-            var summary = await temporal.Client.ExecuteWorkflowAsync(
-                (CollectionWorkflow wf) => wf.RunAsync(new CollectionWorkflowInput(integration.Id.ToString(), organization.Id.ToString())),
-                new(IntegrationWorkflow.CollectionWorkflowIdFor(integration.Id.ToString(), started), taskQueue)
-                {
-                    TypedSearchAttributes = CurSearchAttributes.For(integration.Id.ToString(), organization.Id.ToString()),
-                });
-            watch.Stop();
-            await sampling.CancelAsync();
-            await sampler;
-            Console.WriteLine($"run summary: {summary}");
-            await PrintActivityTimesAsync(temporal.Client, IntegrationWorkflow.CollectionWorkflowIdFor(integration.Id.ToString(), started));
-            return (watch.Elapsed, peak, summary);
+                Console.WriteLine($"collection, {Pass(pass)}:");
+                results.Add(await CollectOnceAsync(temporal, host, taskQueue, pass));
+            }
+
+            return results;
         }
         finally
         {
             await host.StopAsync();
         }
+    }
+
+    private static async Task<(TimeSpan Elapsed, long PeakWorkingSet, CollectionSummary Summary)> CollectOnceAsync(
+        WorkflowEnvironment temporal, IHost host, string taskQueue, int pass)
+    {
+        var organization = await host.Services.GetRequiredService<OrganizationStore>().CreateOrganizationAsync($"bench-{pass}");
+        var integration = (await host.Services.GetRequiredService<IntegrationStore>()
+            .EnableAsync(new EnableIntegrationRequest(organization.Id, RoleArn, ExternalId, Bucket, "cur"))).Integration;
+
+        using var process = Process.GetCurrentProcess();
+        GC.Collect();
+        long peak = 0;
+        using var sampling = new CancellationTokenSource();
+        var sampler = Task.Run(async () =>
+        {
+            while (!sampling.IsCancellationRequested)
+            {
+                process.Refresh();
+                peak = Math.Max(peak, process.WorkingSet64);
+                await Task.Delay(50, CancellationToken.None);
+            }
+        });
+        var watch = Stopwatch.StartNew();
+        var started = DateTime.UtcNow;
+        var summary = await temporal.Client.ExecuteWorkflowAsync(
+            (CollectionWorkflow wf) => wf.RunAsync(new CollectionWorkflowInput(integration.Id.ToString(), organization.Id.ToString())),
+            new(IntegrationWorkflow.CollectionWorkflowIdFor(integration.Id.ToString(), started), taskQueue)
+            {
+                TypedSearchAttributes = CurSearchAttributes.For(integration.Id.ToString(), organization.Id.ToString()),
+            });
+        watch.Stop();
+        await sampling.CancelAsync();
+        await sampler;
+        Console.WriteLine($"run summary: {summary}");
+        await PrintActivityTimesAsync(temporal.Client, IntegrationWorkflow.CollectionWorkflowIdFor(integration.Id.ToString(), started));
+        return (watch.Elapsed, peak, summary);
     }
 
     /// <summary>Where the time went: each activity's scheduled-to-completed duration, from the run's history.</summary>
