@@ -20,18 +20,23 @@ public sealed class DatabaseOutageTests(TemporalFixture temporal)
 
         var worker = await environment.StartWorkerAsync(connectionString: proxied);
         var (organizationId, integrationId) = await CollectionEnvironment.CreateIntegrationAsync(worker.Services);
-        var delivery = await environment.DeliverAsync(CollectionWorkflowTests.Delivery(files: 2, rows: 60_000, seed: 71, assemblyId: "asm-db"));
+        var delivery = await environment.DeliverAsync(CollectionWorkflowTests.Delivery(files: 2, rows: 150_000, seed: 71, assemblyId: "asm-db"));
 
         var run = CollectionWorkflowTests.RunCollectionAsync(environment, organizationId, integrationId);
         var handle = await FindRunAsync(environment, integrationId);
 
-        // Cut the database once the files are downloaded and being aggregated (no database access), so that staging and
-        // the replace find it gone.
+        // Cut the database once the files are downloaded and being aggregated, so that staging and the replace find it
+        // gone. An aggregation attempt reads the integration's settings (for the tagging API) as it starts and needs no
+        // database after that: cut only when every aggregation has been running for a moment, or the cut would stall
+        // the aggregation instead of the storing.
         await Eventually.TrueAsync(
             async () => (await PendingActivitiesAsync(environment, handle)) is var pending &&
                 pending.Any(a => a.ActivityType.Name == ActivityNames.AggregateReportFile) &&
+                pending.Where(a => a.ActivityType.Name == ActivityNames.AggregateReportFile).All(a =>
+                    a.State == PendingActivityState.Started &&
+                    (a.LastHeartbeatTime is not null || DateTime.UtcNow - a.LastStartedTime.ToDateTime() > TimeSpan.FromMilliseconds(300))) &&
                 !pending.Any(a => a.ActivityType.Name == ActivityNames.DownloadReportFile),
-            "the files are downloaded and being aggregated");
+            "the files are downloaded and being aggregated past their settings read");
         await toxiproxy.SetEnabledAsync("pg", enabled: false);
         await Eventually.TrueAsync(
             async () => (await PendingActivitiesAsync(environment, handle)).Any(a => a.ActivityType.Name is ActivityNames.StagePeriod or ActivityNames.PersistPeriod),
