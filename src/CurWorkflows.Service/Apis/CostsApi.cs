@@ -44,38 +44,41 @@ public static class CostsApi
         return group;
     }
 
-    public static async Task<Results<CostAnswerResult, NotFound, ProblemHttpResult>> GetCostsByPackage(
+    public static Task<Results<CostAnswerResult, NotFound, ProblemHttpResult>> GetCostsByPackage(
         HttpContext http, CostQueries queries, CostAnswerCache cache, CostDataVersionCache versions, IntegrationService integrations,
-        IOptions<ApiOptions> options, IOptions<JsonOptions> json, CancellationToken cancellationToken)
-    {
-        var parsed = CostRequest.Parse(http.Request.Query, options.Value.MaxQueryDays, requirePackage: false);
-        if (parsed.Errors.Count > 0)
-        {
-            return TypedResults.Problem(Problems.Validation(parsed.Errors));
-        }
-
-        var organizationId = http.User.OrganizationId();
-        if (parsed.IntegrationId is { } integrationId && !await integrations.ExistsAsync(organizationId, integrationId, cancellationToken))
-        {
-            return TypedResults.NotFound();
-        }
-
-        var csv = parsed.WantsCsv(http.Request);
-        return new CostAnswerResult(await AnswerAsync(cache, versions, organizationId, parsed.CacheKey("packages", csv), async computeToken =>
+        IOptions<ApiOptions> options, IOptions<JsonOptions> json, CancellationToken cancellationToken) =>
+        AnswerCostsAsync(http, cache, versions, integrations, options, byResource: false, async (request, organizationId, csv, computeToken) =>
         {
             var report = await queries.ByPackageAsync(
-                new CostQuery(organizationId, parsed.From, parsed.To, parsed.Granularity, parsed.Packages, parsed.IntegrationId), computeToken);
+                new CostQuery(organizationId, request.From, request.To, request.Granularity, request.Packages, request.IntegrationId), computeToken);
             return csv
-                ? Csv(CostCsv.Write(report, parsed.Granularity, byResource: false))
-                : Json(ToResponse(parsed, report, package: null), json.Value);
-        }, cancellationToken));
-    }
+                ? Csv(CostCsv.Write(report, request.Granularity, byResource: false))
+                : Json(ToResponse(request, report, package: null), json.Value);
+        }, cancellationToken);
 
-    public static async Task<Results<CostAnswerResult, NotFound, ProblemHttpResult>> GetCostsByResource(
+    public static Task<Results<CostAnswerResult, NotFound, ProblemHttpResult>> GetCostsByResource(
         HttpContext http, CostQueries queries, CostAnswerCache cache, CostDataVersionCache versions, IntegrationService integrations,
-        IOptions<ApiOptions> options, IOptions<JsonOptions> json, CancellationToken cancellationToken)
+        IOptions<ApiOptions> options, IOptions<JsonOptions> json, CancellationToken cancellationToken) =>
+        AnswerCostsAsync(http, cache, versions, integrations, options, byResource: true, async (request, organizationId, csv, computeToken) =>
+        {
+            var package = request.Packages[0];
+            var report = await queries.ByResourceAsync(
+                new ResourceCostQuery(organizationId, package, request.From, request.To, request.Granularity, request.IntegrationId), computeToken);
+            return csv
+                ? Csv(CostCsv.Write(report, request.Granularity, byResource: true))
+                : Json(ToResponse(request, report, package), json.Value);
+        }, cancellationToken);
+
+    /// <summary>
+    /// What both cost endpoints do around their query: parse and validate the query string (the by-resource endpoint
+    /// requires one package), scope it to the caller's organization (another organization's integration is 404), and
+    /// answer from the cache or by computing the answer.
+    /// </summary>
+    private static async Task<Results<CostAnswerResult, NotFound, ProblemHttpResult>> AnswerCostsAsync(
+        HttpContext http, CostAnswerCache cache, CostDataVersionCache versions, IntegrationService integrations, IOptions<ApiOptions> options,
+        bool byResource, Func<CostRequest, Guid, bool, CancellationToken, Task<CostAnswer>> compute, CancellationToken cancellationToken)
     {
-        var parsed = CostRequest.Parse(http.Request.Query, options.Value.MaxQueryDays, requirePackage: true);
+        var parsed = CostRequest.Parse(http.Request.Query, options.Value.MaxQueryDays, requirePackage: byResource);
         if (parsed.Errors.Count > 0)
         {
             return TypedResults.Problem(Problems.Validation(parsed.Errors));
@@ -87,16 +90,10 @@ public static class CostsApi
             return TypedResults.NotFound();
         }
 
-        var package = parsed.Packages[0];
         var csv = parsed.WantsCsv(http.Request);
-        return new CostAnswerResult(await AnswerAsync(cache, versions, organizationId, parsed.CacheKey("resources", csv), async computeToken =>
-        {
-            var report = await queries.ByResourceAsync(
-                new ResourceCostQuery(organizationId, package, parsed.From, parsed.To, parsed.Granularity, parsed.IntegrationId), computeToken);
-            return csv
-                ? Csv(CostCsv.Write(report, parsed.Granularity, byResource: true))
-                : Json(ToResponse(parsed, report, package), json.Value);
-        }, cancellationToken));
+        var queryKey = parsed.CacheKey(byResource ? "resources" : "packages", csv);
+        return new CostAnswerResult(await AnswerAsync(
+            cache, versions, organizationId, queryKey, computeToken => compute(parsed, organizationId, csv, computeToken), cancellationToken));
     }
 
     /// <summary>
