@@ -7,12 +7,22 @@ using Temporalio.Testing;
 
 namespace CurWorkflows.Workflows.Hosting;
 
-/// <summary>Where the Temporal frontend is: the configured address, or a loopback port for the embedded dev server.</summary>
-public sealed record TemporalEndpoint(string Address, bool Embedded)
+/// <summary>
+/// Where the Temporal frontend is: the configured address, or a loopback port for the embedded dev server (then
+/// <see cref="EmbeddedPort"/>, chosen here when configured as 0: the client needs the address before the server starts).
+/// </summary>
+public sealed record TemporalEndpoint(string Address, bool Embedded, int EmbeddedPort = 0)
 {
-    internal static TemporalEndpoint From(TemporalOptions options) => options.UsesEmbeddedServer
-        ? new($"127.0.0.1:{(options.EmbeddedPort == 0 ? EmbeddedTemporalServer.FreeLoopbackPort() : options.EmbeddedPort)}", true)
-        : new(options.Address.Trim(), false);
+    internal static TemporalEndpoint From(TemporalOptions options)
+    {
+        if (!options.UsesEmbeddedServer)
+        {
+            return new(options.Address.Trim(), false);
+        }
+
+        var port = options.EmbeddedPort == 0 ? EmbeddedTemporalServer.FreeLoopbackPort() : options.EmbeddedPort;
+        return new($"127.0.0.1:{port}", true, port);
+    }
 }
 
 /// <summary>
@@ -42,18 +52,20 @@ public sealed class EmbeddedTemporalServer : IAsyncDisposable
 
     public string DatabaseFile { get; }
 
-    public static async Task<EmbeddedTemporalServer> StartAsync(TemporalOptions options, string contentRoot)
+    /// <param name="port">The frontend port, when the caller has fixed it already; else <see cref="TemporalOptions.EmbeddedPort"/>.</param>
+    public static async Task<EmbeddedTemporalServer> StartAsync(TemporalOptions options, string contentRoot, int? port = null)
     {
         // A port picked as free can be taken by another process before the dev server binds it, and the server then
         // never answers. With ports chosen here (configured as 0), give up on such a start early and pick again.
-        var picksPorts = options.EmbeddedPort == 0 || options.EmbeddedUiPort == 0;
+        var frontendPort = port ?? options.EmbeddedPort;
+        var picksPorts = frontendPort == 0 || options.EmbeddedUiPort == 0;
         const int Attempts = 3;
         for (var attempt = 1; ; attempt++)
         {
             var lastAttempt = !picksPorts || attempt == Attempts;
             try
             {
-                return await StartOnceAsync(options, contentRoot, lastAttempt ? TimeSpan.FromSeconds(90) : TimeSpan.FromSeconds(40));
+                return await StartOnceAsync(options, frontendPort, contentRoot, lastAttempt ? TimeSpan.FromSeconds(90) : TimeSpan.FromSeconds(40));
             }
             catch (InvalidOperationException) when (!lastAttempt)
             {
@@ -77,9 +89,9 @@ public sealed class EmbeddedTemporalServer : IAsyncDisposable
         }
     }
 
-    private static async Task<EmbeddedTemporalServer> StartOnceAsync(TemporalOptions options, string contentRoot, TimeSpan startupTimeout)
+    private static async Task<EmbeddedTemporalServer> StartOnceAsync(TemporalOptions options, int frontendPort, string contentRoot, TimeSpan startupTimeout)
     {
-        var port = options.EmbeddedPort == 0 ? FreeLoopbackPort() : options.EmbeddedPort;
+        var port = frontendPort == 0 ? FreeLoopbackPort() : frontendPort;
         var uiPort = options.EmbeddedUiPort == 0 ? FreeLoopbackPort() : options.EmbeddedUiPort;
         var dataDirectory = Path.GetFullPath(options.EmbeddedDataDirectory, contentRoot);
         Directory.CreateDirectory(dataDirectory);
@@ -119,17 +131,7 @@ internal sealed partial class EmbeddedTemporalHostedService(
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        var port = int.Parse(endpoint.Address[(endpoint.Address.LastIndexOf(':') + 1)..], System.Globalization.CultureInfo.InvariantCulture);
-        var settings = options.Value;
-        var fixedPort = new TemporalOptions
-        {
-            Namespace = settings.Namespace,
-            CliPath = settings.CliPath,
-            EmbeddedPort = port,
-            EmbeddedUiPort = settings.EmbeddedUiPort,
-            EmbeddedDataDirectory = settings.EmbeddedDataDirectory,
-        };
-        server = await EmbeddedTemporalServer.StartAsync(fixedPort, environment.ContentRootPath);
+        server = await EmbeddedTemporalServer.StartAsync(options.Value, environment.ContentRootPath, endpoint.EmbeddedPort);
         LogStarted(logger, server.Address, server.UiUrl, server.CliPath ?? "(downloaded by the SDK)");
     }
 
