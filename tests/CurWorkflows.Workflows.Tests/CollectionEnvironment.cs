@@ -79,7 +79,8 @@ public sealed class CollectionEnvironment : IAsyncDisposable
     }
 
     /// <summary>Starts a worker host (migrations applied at start) with the given configuration overrides.</summary>
-    public async Task<IHost> StartWorkerAsync(Dictionary<string, string?>? overrides = null, string? connectionString = null)
+    public async Task<IHost> StartWorkerAsync(
+        Dictionary<string, string?>? overrides = null, string? connectionString = null, Action<IServiceCollection>? services = null)
     {
         var builder = Host.CreateApplicationBuilder();
         builder.Logging.ClearProviders();
@@ -87,6 +88,7 @@ public sealed class CollectionEnvironment : IAsyncDisposable
         builder.Configuration.AddInMemoryCollection(WorkerSettings(connectionString, overrides));
         builder.Services.AddSingleton(new AwsPlatformCredentials(new BasicAWSCredentials(PlatformAccessKeyId, PlatformSecret)));
         builder.AddCurWorkflowsWorker();
+        services?.Invoke(builder.Services);
         var host = builder.Build();
         await host.StartAsync();
         hosts.Add(host);
