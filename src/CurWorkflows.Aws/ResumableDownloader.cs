@@ -83,6 +83,10 @@ public sealed partial class ResumableDownloader(AwsClientFactory clients, ILogge
             LogResuming(_logger, name, onDisk, size);
         }
 
+        // The content MD5 is computed as the bytes arrive (and over what an earlier attempt left on disk), instead of
+        // reading the whole file again once it is complete.
+        var expectedMd5 = ContentMd5Of(eTag);
+        using var contentHash = await StartContentHashAsync(expectedMd5, partPath, onDisk, cancellationToken);
         await using (var file = new FileStream(partPath, FileMode.OpenOrCreate, FileAccess.Write, FileShare.Read, BufferSize, FileOptions.Asynchronous))
         {
             file.SetLength(onDisk);
@@ -103,6 +107,7 @@ public sealed partial class ResumableDownloader(AwsClientFactory clients, ILogge
                     while ((read = await body.ReadAsync(buffer, cancellationToken)) > 0)
                     {
                         await file.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
+                        contentHash?.AppendData(buffer, 0, read);
                         onDisk += read;
                         transferred += read;
                         progress?.Report(new DownloadProgress(onDisk, size));
@@ -151,7 +156,7 @@ public sealed partial class ResumableDownloader(AwsClientFactory clients, ILogge
             await file.FlushAsync(cancellationToken);
         }
 
-        await VerifyAsync(partPath, state, sidecarPath, name, cancellationToken);
+        Verify(partPath, state, expectedMd5, contentHash, sidecarPath, name);
         File.Move(partPath, destinationPath, overwrite: true);
         File.Move(sidecarPath, destinationPath + ".json", overwrite: true);
         LogDownloaded(_logger, name, size, transferred, resumedFrom, requests);
@@ -181,7 +186,50 @@ public sealed partial class ResumableDownloader(AwsClientFactory clients, ILogge
         }
     }
 
-    private static async Task VerifyAsync(string partPath, SpoolState state, string sidecarPath, string name, CancellationToken cancellationToken)
+    /// <summary>
+    /// A single-part upload's ETag is the MD5 of the content; multipart ETags ("&lt;md5&gt;-&lt;parts&gt;") are not, and for
+    /// those the size check plus If-Match on every range is what guarantees one consistent object. Returns null when the
+    /// ETag is not a content MD5.
+    /// </summary>
+    private static string? ContentMd5Of(string eTag)
+    {
+        var plain = eTag.Trim('"');
+        return plain.Length == 32 && !plain.Contains('-', StringComparison.Ordinal) ? plain : null;
+    }
+
+    /// <summary>Starts the running MD5 of the spool file, hashing the bytes a previous attempt left on disk.</summary>
+    private static async Task<IncrementalHash?> StartContentHashAsync(string? expectedMd5, string partPath, long onDisk, CancellationToken cancellationToken)
+    {
+        if (expectedMd5 is null)
+        {
+            return null;
+        }
+
+#pragma warning disable CA5351 // Comparing with S3's MD5 ETag; integrity, not security.
+        var hash = IncrementalHash.CreateHash(HashAlgorithmName.MD5);
+#pragma warning restore CA5351
+        if (onDisk > 0)
+        {
+            await using var existing = new FileStream(partPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, BufferSize, FileOptions.SequentialScan | FileOptions.Asynchronous);
+            var buffer = new byte[BufferSize];
+            var remaining = onDisk;
+            while (remaining > 0)
+            {
+                var read = await existing.ReadAsync(buffer.AsMemory(0, (int)Math.Min(buffer.Length, remaining)), cancellationToken);
+                if (read == 0)
+                {
+                    break;
+                }
+
+                hash.AppendData(buffer, 0, read);
+                remaining -= read;
+            }
+        }
+
+        return hash;
+    }
+
+    private static void Verify(string partPath, SpoolState state, string? expectedMd5, IncrementalHash? contentHash, string sidecarPath, string name)
     {
         var length = new FileInfo(partPath).Length;
         if (length != state.Size)
@@ -190,18 +238,11 @@ public sealed partial class ResumableDownloader(AwsClientFactory clients, ILogge
             throw new CurException(CurErrorCodes.Transient, $"{name}: downloaded {length} bytes, expected {state.Size}; the spool file was discarded");
         }
 
-        // A single-part upload's ETag is the MD5 of the content; multipart ETags ("<md5>-<parts>") are not,
-        // and for those the size check plus If-Match on every range is what guarantees one consistent object.
-        var plain = state.ETag.Trim('"');
-        if (plain.Length == 32 && !plain.Contains('-', StringComparison.Ordinal))
+        if (expectedMd5 is not null && contentHash is not null)
         {
-            await using var stream = new FileStream(partPath, FileMode.Open, FileAccess.Read, FileShare.Read, BufferSize, FileOptions.SequentialScan | FileOptions.Asynchronous);
-#pragma warning disable CA5351 // Comparing with S3's MD5 ETag; integrity, not security.
-            var md5 = Convert.ToHexStringLower(await MD5.HashDataAsync(stream, cancellationToken));
-#pragma warning restore CA5351
-            if (!string.Equals(md5, plain, StringComparison.OrdinalIgnoreCase))
+            var md5 = Convert.ToHexStringLower(contentHash.GetHashAndReset());
+            if (!string.Equals(md5, expectedMd5, StringComparison.OrdinalIgnoreCase))
             {
-                await stream.DisposeAsync();
                 DeleteSpool(partPath, sidecarPath);
                 throw new CurException(CurErrorCodes.Transient, $"{name}: content MD5 {md5} does not match ETag {state.ETag}; the spool file was discarded");
             }

@@ -123,6 +123,71 @@ public class DownloadTests(LargeObjectFixture aws, ITestOutputHelper output) : I
     }
 
     [Fact]
+    public async Task DownloadAsync_ContentNotMatchingTheMd5ETag_TransientAndTheSpoolIsDiscarded()
+    {
+        aws.Server.CreateBucket(Bucket);
+        var content = RandomNumberGenerator.GetBytes(3 * 1024 * 1024 + 17);
+        var source = Path.Combine(aws.SpoolDirectory, "md5-source.bin");
+        await File.WriteAllBytesAsync(source, content);
+        // The server serves these bytes under the ETag of other bytes: what a corruption in transit looks like.
+#pragma warning disable CA5351 // S3's ETag of a single-part object is an MD5 digest.
+        var otherMd5 = Convert.ToHexStringLower(MD5.HashData(content.AsSpan(1)));
+#pragma warning restore CA5351
+        await aws.Server.Objects.PutObjectFromFileAsync(Bucket, "md5/mismatch.csv.gz", source, $"\"{otherMd5}\"");
+        using var factory = aws.CreateFactory(o => o.DownloadRangeBytes = 1024 * 1024);
+        var destination = Path.Combine(aws.SpoolDirectory, "md5-mismatch.csv.gz");
+
+        var ex = await Assert.ThrowsAsync<CurException>(() =>
+            new ResumableDownloader(factory).DownloadAsync(LocalAwsFixture.Role("md5"), Bucket, "md5/mismatch.csv.gz", destination));
+
+        Assert.Equal(CurErrorCodes.Transient, ex.Code);
+        Assert.Contains($"does not match ETag \"{otherMd5}\"", ex.Message, StringComparison.Ordinal);
+        Assert.False(File.Exists(destination));
+        Assert.False(File.Exists(destination + ".part"));
+        Assert.False(File.Exists(destination + ".part.json"));
+    }
+
+    [Fact]
+    public async Task DownloadAsync_ResumedOntoACorruptedPart_TheMd5CoversTheBytesAlreadyOnDisk()
+    {
+        aws.Server.CreateBucket(Bucket);
+        var content = RandomNumberGenerator.GetBytes(4 * 1024 * 1024);
+        aws.Server.Objects.PutObject(Bucket, "md5/resumed.csv.gz", content);
+        using var factory = aws.CreateFactory(o => o.DownloadRangeBytes = 1024 * 1024);
+        var role = LocalAwsFixture.Role("md5-resume");
+        var destination = Path.Combine(aws.SpoolDirectory, "md5-resumed.csv.gz");
+
+        using (var stop = new CancellationTokenSource())
+        {
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => new ResumableDownloader(factory)
+                .DownloadAsync(role, Bucket, "md5/resumed.csv.gz", destination, new CancelAt(2 * 1024 * 1024, stop), stop.Token));
+        }
+
+        // A byte of the part on disk changes between the attempts (a disk error, say): only a hash that covers the
+        // resumed prefix, not just the bytes of the second attempt, can notice.
+        await using (var part = new FileStream(destination + ".part", FileMode.Open, FileAccess.ReadWrite))
+        {
+            part.Position = 1000;
+            var original = part.ReadByte();
+            part.Position = 1000;
+            part.WriteByte((byte)(original ^ 0xFF));
+        }
+
+        var ex = await Assert.ThrowsAsync<CurException>(() =>
+            new ResumableDownloader(factory).DownloadAsync(role, Bucket, "md5/resumed.csv.gz", destination));
+        Assert.Equal(CurErrorCodes.Transient, ex.Code);
+        Assert.Contains("does not match ETag", ex.Message, StringComparison.Ordinal);
+        Assert.False(File.Exists(destination + ".part"));
+
+        // The next attempt starts over and gets the object intact.
+        var result = await new ResumableDownloader(factory).DownloadAsync(role, Bucket, "md5/resumed.csv.gz", destination);
+        Assert.Equal(0, result.ResumedFromBytes);
+        Assert.Equal(content, await File.ReadAllBytesAsync(destination));
+        File.Delete(destination);
+        File.Delete(destination + ".json");
+    }
+
+    [Fact]
     public async Task DownloadAsync_NotEnoughFreeDisk_RefusesToStart()
     {
         aws.Server.CreateBucket(Bucket);
