@@ -151,6 +151,27 @@ public sealed class RecordBlockTests : IDisposable
         Assert.Equal(Sequentially(Collect).Select(p => (p.Rows, p.Line, p.DecompressedBytes)), blocks.Select(p => (p.Rows, p.Line, p.DecompressedBytes)));
     }
 
+    [Fact]
+    public void TimeBasedCheckpoints_AfterRoundsOnSeveralThreads_CarryTheLineOfTheirOffset()
+    {
+        // Blocks parsed in parallel rounds count their lines on the parsing threads; whichever rows the time-based
+        // checkpoints land on, each one's line must be the one at its offset in the file.
+        var csv = Encoding.UTF8.GetBytes(Rows(300_000));
+        var source = CurSource.FromBytes("lines.csv.zip", Compress(".csv.zip", csv));
+        var positions = new List<CurReadPosition>();
+        var aggregator = new CostAggregator();
+        aggregator.AddFile(source, new CheckpointOptions { Interval = TimeSpan.FromMilliseconds(20), OnCheckpoint = (_, c) => positions.Add(c.Position) });
+
+        Assert.NotEmpty(positions);
+        foreach (var position in positions)
+        {
+            var linesBefore = csv.AsSpan(0, (int)position.DecompressedBytes).Count((byte)'\n');
+            Assert.Equal(1 + linesBefore, position.Line);
+        }
+
+        CheckpointResumeTests.AssertSameResult(Sequentially(() => CostAggregator.AggregateFile(source)), aggregator.GetResult());
+    }
+
     [Theory]
     [InlineData(".csv.zip")]
     [InlineData(".csv.gz")]

@@ -105,7 +105,11 @@ public sealed partial class CostAggregator
                 {
                     _inflatedCrc = _data.SkipTo(_committedOffset);
                     _inflatedLength = _committedOffset;
-                    using (_blocks = new RecordBlockReader(_data.Data, _committedOffset, BlockBytes, BlocksInFlight, MaxRecordBytes, countLines: checkpoints is not null))
+                    // Lines are counted for checkpoint positions. The inflating thread sets the pace, so they are counted
+                    // there only when a row-count checkpoint needs a block's record bound before handing it out; else
+                    // the parsing threads count them, after parsing (see Inflated).
+                    var countLinesWhileReading = checkpoints is { EveryRows: > 0 };
+                    using (_blocks = new RecordBlockReader(_data.Data, _committedOffset, BlockBytes, BlocksInFlight, MaxRecordBytes, countLinesWhileReading))
                     {
                         ReadBlocks(withHeader: resumeAt is null);
                     }
@@ -258,7 +262,7 @@ public sealed partial class CostAggregator
                         reading.AggregateRecords(reader, _columns);
                     }
 
-                    Inflated(block);
+                    Inflated(block, handedOut: true);
                     _blocks.Return(block);
                 }
             }
@@ -317,7 +321,6 @@ public sealed partial class CostAggregator
                 }
 
                 _handedMaxRecords += block.MaxRecords;
-                _reachedLine += block.Lines;
                 _reachedOffset = block.Offset + block.Length;
                 return block;
             }
@@ -333,6 +336,11 @@ public sealed partial class CostAggregator
             var partial = new CostAggregator(owner._options);
             var reading = new FileReading(partial, source, null, cancellationToken);
             var startLine = _reachedLine;
+            if (checkpoints is not null)
+            {
+                RecordBlockReader.CountLines(block);
+            }
+
             using (var reader = CsvReader.Create(block.Memory, checkpoints is null ? _blockOptions : _trackedOptions))
             {
                 if (withHeader)
@@ -363,17 +371,30 @@ public sealed partial class CostAggregator
             _uncommitted.Add(partial);
             _reachedOffset = block.Offset + block.Length;
             _reachedLine = startLine + block.Lines;
-            Inflated(block);
+            Inflated(block, handedOut: false);
             _blocks.Return(block);
             return taken;
         }
 
-        /// <summary>Adds a parsed block to the inflated length and CRC-32, in file order whatever order blocks finish in.</summary>
-        private void Inflated(RecordBlock block)
+        /// <summary>
+        /// Adds a parsed block to the inflated length and CRC-32, in file order whatever order blocks finish in; and the
+        /// lines of a block parsed in a round to the reached line (a round's blocks are all parsed before its commit).
+        /// </summary>
+        private void Inflated(RecordBlock block, bool handedOut)
         {
             var crc = _data.Integrity is null ? 0 : Crc32.Update(0, block.Memory.Span);
+            if (handedOut && checkpoints is not null)
+            {
+                RecordBlockReader.CountLines(block);
+            }
+
             lock (_lock)
             {
+                if (handedOut)
+                {
+                    _reachedLine += block.Lines;
+                }
+
                 _unfoldedCrcs.Add(block.Index, (crc, block.Length));
                 while (_unfoldedCrcs.Remove(_nextCrcIndex, out var next))
                 {

@@ -21,6 +21,9 @@ internal sealed class RecordBlock(byte[] buffer)
     /// <summary>No more records than this start in the block (line breaks + 1); counted only on request.</summary>
     public int MaxRecords { get; set; }
 
+    /// <summary>Whether <see cref="Lines"/> and <see cref="MaxRecords"/> have been counted.</summary>
+    public bool LinesCounted { get; set; }
+
     public ReadOnlyMemory<byte> Memory => Buffer.AsMemory(0, Length);
 }
 
@@ -53,7 +56,10 @@ internal sealed class RecordBlockReader : IDisposable
     /// <param name="blockBytes">Size of a block buffer.</param>
     /// <param name="blockCount">Buffers in use at most (being filled, waiting, being parsed).</param>
     /// <param name="maxRecordBytes">A longer record fails the read (the sequential reader names it).</param>
-    /// <param name="countLines">Whether to count <see cref="RecordBlock.Lines"/> and <see cref="RecordBlock.MaxRecords"/>.</param>
+    /// <param name="countLines">
+    /// Whether this reader counts <see cref="RecordBlock.Lines"/> and <see cref="RecordBlock.MaxRecords"/> before handing
+    /// a block out; otherwise a consumer that needs them counts them with <see cref="CountLines"/>, on its own thread.
+    /// </param>
     public RecordBlockReader(Stream data, long startOffset, int blockBytes, int blockCount, int maxRecordBytes, bool countLines)
     {
         _data = data;
@@ -213,6 +219,7 @@ internal sealed class RecordBlockReader : IDisposable
                 block.Buffer = buffer;
                 block.Length = boundary;
                 block.Offset = _offset;
+                block.LinesCounted = false;
                 if (_countLines)
                 {
                     CountLines(block);
@@ -265,14 +272,20 @@ internal sealed class RecordBlockReader : IDisposable
         }
     }
 
-    private static void CountLines(RecordBlock block)
+    public static void CountLines(RecordBlock block)
     {
+        if (block.LinesCounted)
+        {
+            return;
+        }
+
         var data = block.Buffer.AsSpan(0, block.Length);
         var lineFeeds = data.Count((byte)'\n');
         var returns = data.Count((byte)'\r');
         var pairs = returns == 0 ? 0 : data.Count("\r\n"u8);
         block.Lines = lineFeeds + returns - pairs;
         block.MaxRecords = lineFeeds + returns + 1;
+        block.LinesCounted = true;
     }
 
     public void Dispose()
