@@ -10,6 +10,7 @@ WORKDIR /source
 # project file or a package version changes. These are the projects CurWorkflows.Service references
 # (directly or transitively); tests/CurWorkflows.Deployment.Tests checks this list against the csproj files.
 COPY global.json Directory.Build.props Directory.Packages.props .editorconfig CurWorkflows.sln ./
+COPY src/WorkerHost.props src/
 COPY src/CurWorkflows.Cur/CurWorkflows.Cur.csproj src/CurWorkflows.Cur/
 COPY src/CurWorkflows.Aws/CurWorkflows.Aws.csproj src/CurWorkflows.Aws/
 COPY src/CurWorkflows.Storage/CurWorkflows.Storage.csproj src/CurWorkflows.Storage/

@@ -115,7 +115,11 @@ internal sealed class Dockerfile
 /// <summary>Project files and their ProjectReference graph.</summary>
 internal static class ProjectGraph
 {
-    /// <summary>The project and every project it references, directly or transitively, as repository-relative paths with '/'.</summary>
+    /// <summary>
+    /// The project, every project it references (directly or transitively) and every file those projects import by a
+    /// relative path, as repository-relative paths with '/': what a restore of the project reads besides the
+    /// repository-wide build files.
+    /// </summary>
     public static IReadOnlySet<string> Closure(string repositoryRelativeProject)
     {
         var seen = new HashSet<string>(StringComparer.Ordinal);
@@ -129,6 +133,20 @@ internal static class ProjectGraph
 
             var absolute = RepositoryPaths.File(project.Split('/'));
             var directory = Path.GetDirectoryName(absolute)!;
+            if (!absolute.EndsWith(".csproj", StringComparison.Ordinal))
+            {
+                continue;
+            }
+
+            foreach (var import in XDocument.Load(absolute).Descendants("Import"))
+            {
+                var imported = import.Attribute("Project")?.Value ?? throw new InvalidDataException($"{project}: Import without Project.");
+                if (!imported.Contains('$', StringComparison.Ordinal))
+                {
+                    pending.Push(Normalize(Path.GetRelativePath(RepositoryPaths.Root, Path.GetFullPath(Path.Combine(directory, imported.Replace('\\', '/'))))));
+                }
+            }
+
             foreach (var reference in XDocument.Load(absolute).Descendants("ProjectReference"))
             {
                 var include = reference.Attribute("Include")?.Value ?? throw new InvalidDataException($"{project}: ProjectReference without Include.");
