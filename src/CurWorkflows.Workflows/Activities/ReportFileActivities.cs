@@ -56,6 +56,7 @@ public sealed partial class ReportFileActivities(
             return Result(finalPath, done, done.Rows, 0);
         }
 
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         // Rows whose tag cell is empty are attributed through the tagging API (resource ARN -> package), as the
         // customer's resources are tagged now; the index is looked up once per attempt.
         var settings = await BucketActivities.SettingsAsync(integrations, input.Work.Run);
@@ -94,14 +95,18 @@ public sealed partial class ReportFileActivities(
             },
         };
         var startRows = aggregator.Rows;
+        var prepared = clock.Elapsed;
         using (var heartbeats = new Timer(_ => context.Heartbeat(Volatile.Read(ref lastCheckpoint)), null, TimeSpan.Zero, TimeSpan.FromSeconds(5)))
         {
             await Task.Run(() => aggregator.AddFile(source, checkpoints, context.CancellationToken), context.CancellationToken);
         }
 
+        var parsed = clock.Elapsed;
         SaveAtomically(aggregator, finalPath);
         File.Delete(checkpointPath);
-        return Result(finalPath, aggregator, aggregator.Rows - startRows, resumedFrom);
+        var result = Result(finalPath, aggregator, aggregator.Rows - startRows, resumedFrom);
+        LogAggregated(logger, input.Work.FileKey, result.RowsRead, prepared.TotalSeconds, (parsed - prepared).TotalSeconds, (clock.Elapsed - parsed).TotalSeconds);
+        return result;
     });
 
     /// <summary>Puts the aggregates of a period's files into the run's staging area, in batches. Idempotent: the run's
@@ -175,6 +180,9 @@ public sealed partial class ReportFileActivities(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Resuming {File} from row {Rows}")]
     private static partial void LogResuming(ILogger logger, string file, long rows);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Aggregated {File}: {Rows} rows read; {PrepareSeconds:F3} s to prepare (settings, tag index, checkpoint), {ParseSeconds:F3} s to parse, {SaveSeconds:F3} s to save the aggregates")]
+    private static partial void LogAggregated(ILogger logger, string file, long rows, double prepareSeconds, double parseSeconds, double saveSeconds);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Checkpoint of {File} at row {Rows}")]
     private static partial void LogCheckpoint(ILogger logger, string file, long rows);
