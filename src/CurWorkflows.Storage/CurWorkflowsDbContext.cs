@@ -28,15 +28,18 @@ public abstract class CurWorkflowsDbContext : DbContext
 
     public DbSet<BillingPeriod> BillingPeriods => Set<BillingPeriod>();
 
-    public DbSet<DailyPackageCostRow> DailyPackageCosts => Set<DailyPackageCostRow>();
+    // The cost tables hold every run's generation; only the active ones are the integration's costs. The raw sets stay
+    // inside the storage layer (the writer, the replace, the sweep), so that no reader can sum a staged or superseded
+    // generation by mistake: readers get the Active* queries below.
+    internal DbSet<DailyPackageCostRow> DailyPackageCosts => Set<DailyPackageCostRow>();
 
-    public DbSet<DailyResourceCostRow> DailyResourceCosts => Set<DailyResourceCostRow>();
+    internal DbSet<DailyResourceCostRow> DailyResourceCosts => Set<DailyResourceCostRow>();
 
-    public DbSet<MonthlyPackageCostRow> MonthlyPackageCosts => Set<MonthlyPackageCostRow>();
+    internal DbSet<MonthlyPackageCostRow> MonthlyPackageCosts => Set<MonthlyPackageCostRow>();
 
     public DbSet<CostGeneration> CostGenerations => Set<CostGeneration>();
 
-    /// <summary>Daily package rows readers see: those of each billing period's active run. Read cost rows only through these.</summary>
+    /// <summary>Daily package rows readers see: those of each billing period's active run.</summary>
     public IQueryable<DailyPackageCostRow> ActiveDailyPackageCosts => Active(DailyPackageCosts);
 
     public IQueryable<DailyResourceCostRow> ActiveDailyResourceCosts => Active(DailyResourceCosts);
