@@ -219,6 +219,8 @@ internal sealed class RecordBlockReader : IDisposable
                 block.Buffer = buffer;
                 block.Length = boundary;
                 block.Offset = _offset;
+                block.Lines = 0;
+                block.MaxRecords = 0;
                 block.LinesCounted = false;
                 if (_countLines)
                 {
