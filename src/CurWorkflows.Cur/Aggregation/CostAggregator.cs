@@ -32,7 +32,8 @@ public sealed partial class CostAggregator
     private readonly List<long> _rowsByType = [];
     private readonly Dictionary<CostKey, CostAmounts> _costs = [];
     private readonly Utf8Table _rowKeyTable = new();
-    private readonly List<RowKey> _rowKeys = [];
+    private RowKey[] _rowKeys = new RowKey[64];
+    private int _rowKeyCount;
     private readonly Dictionary<long, int> _distantDays = [];
     private readonly List<Composite> _composites = [];
     private byte[] _compositeBuffer = new byte[256];
@@ -873,7 +874,7 @@ public sealed partial class CostAggregator
         at = Append(buffer, at, currency);
 
         var id = _rowKeyTable.GetOrAdd(buffer[..at]);
-        if (id == _rowKeys.Count)
+        if (id == _rowKeyCount)
         {
             var resourceId = _resources.GetOrAdd(resource);
             var package = _packages.GetOrAdd(tag);
@@ -884,10 +885,15 @@ public sealed partial class CostAggregator
                 attributed = package != UntaggedPackage;
             }
 
-            _rowKeys.Add(new RowKey(package, resourceId, _products.GetOrAdd(product), _currencies.GetOrAdd(currency), attributed));
+            if (_rowKeyCount == _rowKeys.Length)
+            {
+                Array.Resize(ref _rowKeys, _rowKeys.Length * 2);
+            }
+
+            _rowKeys[_rowKeyCount++] = new RowKey(package, resourceId, _products.GetOrAdd(product), _currencies.GetOrAdd(currency), attributed);
         }
 
-        var rowKey = _rowKeys[id];
+        ref var rowKey = ref _rowKeys[id];
         var index = day - rowKey.FirstDay;
         var days = rowKey.Composites;
         if ((uint)index < (uint)days.Length && days[index] != 0)
@@ -895,10 +901,10 @@ public sealed partial class CostAggregator
             return days[index] - 1;
         }
 
-        return AddComposite(id, rowKey, day);
+        return AddComposite(id, ref rowKey, day);
     }
 
-    private int AddComposite(int rowKeyId, RowKey rowKey, int day)
+    private int AddComposite(int rowKeyId, ref RowKey rowKey, int day)
     {
         var composite = _composites.Count;
         if (rowKey.Composites.Length == 0)
@@ -945,23 +951,26 @@ public sealed partial class CostAggregator
         return composite;
     }
 
-    /// <summary>A distinct (package, resource, product, currency) and the aggregate ids of its days.</summary>
-    private sealed class RowKey(int package, int resource, int product, int currency, bool attributed)
+    /// <summary>
+    /// A distinct (package, resource, product, currency) and the aggregate ids of its days; a struct in one array, so that
+    /// a row's lookup reaches it without another object to load.
+    /// </summary>
+    private struct RowKey(int package, int resource, int product, int currency, bool attributed)
     {
-        public int Package { get; } = package;
+        public readonly int Package = package;
 
-        public int Resource { get; } = resource;
+        public readonly int Resource = resource;
 
-        public int Product { get; } = product;
+        public readonly int Product = product;
 
-        public int Currency { get; } = currency;
+        public readonly int Currency = currency;
 
-        public bool Attributed { get; } = attributed;
+        public readonly bool Attributed = attributed;
 
-        public int FirstDay { get; set; }
+        public int FirstDay;
 
         /// <summary>Aggregate id + 1 of each day from <see cref="FirstDay"/>; 0 where the day has none yet.</summary>
-        public int[] Composites { get; set; } = [];
+        public int[] Composites = [];
     }
 
     private static int Append(Span<byte> buffer, int at, ReadOnlySpan<byte> part)

@@ -10,21 +10,24 @@ namespace CurWorkflows.Cur.Reading;
 /// </summary>
 internal sealed class Utf8Table
 {
-    private readonly List<byte[]> _values = [];
-    private int[] _slots = new int[64];
-    private int[] _hashes = new int[64];
-    private byte[] _last = [];
+    // Values live end to end in one arena and are found through one array of (hash, id) slots, so that a lookup touches
+    // few cache lines: with tens of thousands of keys per report, a lookup per row was mostly cache misses.
+    private byte[] _arena = new byte[1024];
+    private int _arenaLength;
+    private Extent[] _extents = new Extent[16];
+    private int _count;
+    private Slot[] _slots = new Slot[64];
     private int _lastId = -1;
 
-    public int Count => _values.Count;
+    public int Count => _count;
 
-    public byte[] this[int id] => _values[id];
+    public ReadOnlySpan<byte> this[int id] => _arena.AsSpan(_extents[id].Start, _extents[id].Length);
 
-    public string GetString(int id) => Encoding.UTF8.GetString(_values[id]);
+    public string GetString(int id) => Encoding.UTF8.GetString(this[id]);
 
     public int GetOrAdd(ReadOnlySpan<byte> value)
     {
-        if (_lastId >= 0 && value.SequenceEqual(_last))
+        if (_lastId >= 0 && value.SequenceEqual(this[_lastId]))
         {
             return _lastId;
         }
@@ -34,42 +37,60 @@ internal sealed class Utf8Table
         var slot = hash & mask;
         while (true)
         {
-            var entry = _slots[slot];
-            if (entry == 0)
+            ref var entry = ref _slots[slot];
+            if (entry.IdPlusOne == 0)
             {
                 break;
             }
 
-            if (_hashes[slot] == hash && value.SequenceEqual(_values[entry - 1]))
+            if (entry.Hash == hash && value.SequenceEqual(this[entry.IdPlusOne - 1]))
             {
-                _last = _values[entry - 1];
-                _lastId = entry - 1;
+                _lastId = entry.IdPlusOne - 1;
                 return _lastId;
             }
 
             slot = (slot + 1) & mask;
         }
 
-        var id = _values.Count;
-        var bytes = value.ToArray();
-        _values.Add(bytes);
-        _slots[slot] = id + 1;
-        _hashes[slot] = hash;
-        if (_values.Count * 2 > _slots.Length)
+        var id = Append(value);
+        _slots[slot] = new Slot(hash, id + 1);
+        if (_count * 2 > _slots.Length)
         {
             Grow();
         }
 
-        _last = bytes;
         _lastId = id;
         return id;
     }
 
+    private int Append(ReadOnlySpan<byte> value)
+    {
+        if (_arenaLength + value.Length > _arena.Length)
+        {
+            Array.Resize(ref _arena, Math.Max(_arena.Length * 2, _arenaLength + value.Length));
+        }
+
+        if (_count == _extents.Length)
+        {
+            Array.Resize(ref _extents, _extents.Length * 2);
+        }
+
+        value.CopyTo(_arena.AsSpan(_arenaLength));
+        _extents[_count] = new Extent(_arenaLength, value.Length);
+        _arenaLength += value.Length;
+        return _count++;
+    }
+
+    private readonly record struct Extent(int Start, int Length);
+
+    private readonly record struct Slot(int Hash, int IdPlusOne);
+
     public void Write(BinaryWriter writer)
     {
-        writer.Write(_values.Count);
-        foreach (var value in _values)
+        writer.Write(_count);
+        for (var id = 0; id < _count; id++)
         {
+            var value = this[id];
             writer.Write(value.Length);
             writer.Write(value);
         }
@@ -115,8 +136,8 @@ internal sealed class Utf8Table
     /// <summary>Ids in ordinal order of their strings: rank[id] is the id's position.</summary>
     public int[] OrdinalRanks()
     {
-        var strings = new string[_values.Count];
-        var ids = new int[_values.Count];
+        var strings = new string[_count];
+        var ids = new int[_count];
         for (var i = 0; i < ids.Length; i++)
         {
             strings[i] = GetString(i);
@@ -135,27 +156,24 @@ internal sealed class Utf8Table
 
     private void Grow()
     {
-        var slots = new int[_slots.Length * 2];
-        var hashes = new int[slots.Length];
+        var slots = new Slot[_slots.Length * 2];
         var mask = slots.Length - 1;
-        for (var i = 0; i < _slots.Length; i++)
+        foreach (var entry in _slots)
         {
-            if (_slots[i] == 0)
+            if (entry.IdPlusOne == 0)
             {
                 continue;
             }
 
-            var slot = _hashes[i] & mask;
-            while (slots[slot] != 0)
+            var slot = entry.Hash & mask;
+            while (slots[slot].IdPlusOne != 0)
             {
                 slot = (slot + 1) & mask;
             }
 
-            slots[slot] = _slots[i];
-            hashes[slot] = _hashes[i];
+            slots[slot] = entry;
         }
 
         _slots = slots;
-        _hashes = hashes;
     }
 }
