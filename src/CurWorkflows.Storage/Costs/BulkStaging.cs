@@ -97,7 +97,7 @@ internal static class BulkStaging
     // The formats of Microsoft.Data.Sqlite's parameter binding (dates sort as text; decimals keep every digit).
     private static string SqliteDate(DateOnly value) => value.ToString(@"yyyy\-MM\-dd", CultureInfo.InvariantCulture);
 
-    private static string SqliteDecimal(decimal value) => value.ToString("0.0###########################", CultureInfo.InvariantCulture);
+    internal static string SqliteDecimal(decimal value) => value.ToString("0.0###########################", CultureInfo.InvariantCulture);
 
     private static async Task WritePostgreSqlAsync(
         NpgsqlConnection connection, CostTable table, StagingKey key, Guid organizationId, IReadOnlyList<FlatCost> rows, CancellationToken cancellationToken)
