@@ -556,7 +556,6 @@ public sealed partial class CostAggregator
         {
             _reader = reader;
             _baseLine = baseLine;
-            var fieldCount = columns.Names.Length;
             var everyRows = checkpoints?.EveryRows ?? 0;
             var interval = checkpoints?.Interval ?? TimeSpan.Zero;
             var nextByRows = NextCheckpointRows ?? (everyRows > 0 ? rowsInFile + everyRows : long.MaxValue);
@@ -595,12 +594,9 @@ public sealed partial class CostAggregator
                     cancellationToken.ThrowIfCancellationRequested();
                 }
 
-                if (reader.FieldCount != fieldCount)
+                if (reader.FieldCount != columns.Names.Length)
                 {
-                    var column = Math.Min(reader.FieldCount, fieldCount) + 1;
-                    throw new ReportMalformedException(
-                        source.Name, CurrentLine, column, column <= fieldCount ? columns.Names[column - 1] : null,
-                        $"the row has {reader.FieldCount} fields, the header has {fieldCount}");
+                    throw FieldCountMismatch(reader, columns);
                 }
 
                 AggregateRow(reader, columns);
@@ -608,17 +604,13 @@ public sealed partial class CostAggregator
             }
         }
 
-        /// <summary>Aggregates the records of a block; returns how many. Line numbers in errors count from the block.</summary>
-        internal int AggregateRecords(CsvReader reader, Columns columns)
+        /// <summary>Aggregates the records of a block. Line numbers in errors count from the block.</summary>
+        internal void AggregateRecords(CsvReader reader, Columns columns)
         {
-            var rows = 0;
             while (reader.Read())
             {
                 AggregateRecord(reader, columns);
-                rows++;
             }
-
-            return rows;
         }
 
         /// <summary>Aggregates the current record of <paramref name="reader"/> (a record of a block).</summary>
@@ -626,16 +618,21 @@ public sealed partial class CostAggregator
         {
             _reader = reader;
             _baseLine = 0;
-            var fieldCount = columns.Names.Length;
-            if (reader.FieldCount != fieldCount)
+            if (reader.FieldCount != columns.Names.Length)
             {
-                var column = Math.Min(reader.FieldCount, fieldCount) + 1;
-                throw new ReportMalformedException(
-                    source.Name, CurrentLine, column, column <= fieldCount ? columns.Names[column - 1] : null,
-                    $"the row has {reader.FieldCount} fields, the header has {fieldCount}");
+                throw FieldCountMismatch(reader, columns);
             }
 
             AggregateRow(reader, columns);
+        }
+
+        private ReportMalformedException FieldCountMismatch(CsvReader reader, Columns columns)
+        {
+            var fieldCount = columns.Names.Length;
+            var column = Math.Min(reader.FieldCount, fieldCount) + 1;
+            return new ReportMalformedException(
+                source.Name, CurrentLine, column, column <= fieldCount ? columns.Names[column - 1] : null,
+                $"the row has {reader.FieldCount} fields, the header has {fieldCount}");
         }
 
         private void AggregateRow(CsvReader reader, Columns c)
