@@ -10,7 +10,6 @@ using CurWorkflows.Storage.Costs;
 using CurWorkflows.Storage.Entities;
 using CurWorkflows.Storage.Stores;
 using Microsoft.Extensions.Options;
-using Npgsql;
 
 namespace CurWorkflows.Service.Tests;
 
@@ -23,7 +22,7 @@ public abstract class CostCacheFixture : IAsyncLifetime
     public const string AdminKey = "cache-tests-admin-key-0123456789";
     public const int ApiKeyCacheSeconds = 3;
 
-    private string? postgresDatabase;
+    private ServiceTestDatabase? database;
 
     public ServiceTestHost Host { get; private set; } = null!;
 
@@ -39,16 +38,7 @@ public abstract class CostCacheFixture : IAsyncLifetime
         }
 
         var workDirectory = TestEnvironment.NewTempDirectory("cache-" + Provider.ToLowerInvariant());
-        string connectionString;
-        if (Provider == "Sqlite")
-        {
-            connectionString = $"Data Source={Path.Combine(workDirectory, "curworkflows.db")}";
-        }
-        else
-        {
-            postgresDatabase = "cw_cache_" + Guid.NewGuid().ToString("N");
-            connectionString = new NpgsqlConnectionStringBuilder(TestEnvironment.PostgresConnectionString) { Database = postgresDatabase }.ConnectionString;
-        }
+        database = ServiceTestDatabase.Create(Provider, workDirectory, "cache");
 
         Host = await ServiceTestHost.StartAsync(new Dictionary<string, string?>
         {
@@ -60,7 +50,7 @@ public abstract class CostCacheFixture : IAsyncLifetime
             // Exactness first: the version is read on every request here; the bounded reuse has its own scenario.
             ["Api:CostDataVersionMaxAgeMilliseconds"] = "0",
             ["Storage:Provider"] = Provider,
-            ["ConnectionStrings:CurWorkflows"] = connectionString,
+            ["ConnectionStrings:CurWorkflows"] = database.ConnectionString,
         }, workDirectory);
     }
 
@@ -71,13 +61,9 @@ public abstract class CostCacheFixture : IAsyncLifetime
             await Host.DisposeAsync();
         }
 
-        if (postgresDatabase is not null && TestEnvironment.PostgresConnectionString is { } admin)
+        if (database is not null)
         {
-            NpgsqlConnection.ClearAllPools();
-            await using var connection = new NpgsqlConnection(admin);
-            await connection.OpenAsync();
-            await using var drop = new NpgsqlCommand($"DROP DATABASE IF EXISTS \"{postgresDatabase}\" WITH (FORCE)", connection);
-            await drop.ExecuteNonQueryAsync();
+            await database.DisposeAsync();
         }
     }
 

@@ -5,7 +5,6 @@ using CurWorkflows.Aws;
 using CurWorkflows.LocalAws;
 using CurWorkflows.ReportGenerator;
 using Microsoft.Extensions.DependencyInjection;
-using Npgsql;
 
 namespace CurWorkflows.Service.Tests.Infrastructure;
 
@@ -24,7 +23,7 @@ public abstract class ServiceFixture : IAsyncLifetime
     public const string PlatformAccessKeyId = "AKIAPLATFORMTEST0001";
     public const string PlatformSecret = "platform-secret-for-tests";
 
-    private string? postgresDatabase;
+    private ServiceTestDatabase? database;
 
     /// <summary>Distinctive so that a search of logs and responses cannot miss it.</summary>
     public string ExternalId { get; } = "ExtId-" + Guid.NewGuid().ToString("N");
@@ -83,6 +82,7 @@ public abstract class ServiceFixture : IAsyncLifetime
             },
             key => new UploadOnDispose(Aws, ReportBucket, key));
 
+        database = ServiceTestDatabase.Create(Provider, workDirectory, "service");
         var settings = new Dictionary<string, string?>
         {
             ["Temporal:EmbeddedPort"] = "0",
@@ -97,7 +97,7 @@ public abstract class ServiceFixture : IAsyncLifetime
             ["Aws:S3ForcePathStyle"] = "true",
             ["Collection:SpoolDirectory"] = Path.Combine(workDirectory, "spool"),
             ["Storage:Provider"] = Provider,
-            ["ConnectionStrings:CurWorkflows"] = ConnectionString(workDirectory),
+            ["ConnectionStrings:CurWorkflows"] = database.ConnectionString,
         };
         Host = await ServiceTestHost.StartAsync(settings, workDirectory, builder =>
             builder.Services.AddSingleton(new AwsPlatformCredentials(new BasicAWSCredentials(PlatformAccessKeyId, PlatformSecret))));
@@ -123,13 +123,9 @@ public abstract class ServiceFixture : IAsyncLifetime
             await Aws.DisposeAsync();
         }
 
-        if (postgresDatabase is not null && TestEnvironment.PostgresConnectionString is { } admin)
+        if (database is not null)
         {
-            NpgsqlConnection.ClearAllPools();
-            await using var connection = new NpgsqlConnection(admin);
-            await connection.OpenAsync();
-            await using var drop = new NpgsqlCommand($"DROP DATABASE IF EXISTS \"{postgresDatabase}\" WITH (FORCE)", connection);
-            await drop.ExecuteNonQueryAsync();
+            await database.DisposeAsync();
         }
     }
 
@@ -144,19 +140,6 @@ public abstract class ServiceFixture : IAsyncLifetime
         ["bucket_name"] = bucket,
         ["report_prefix"] = "cur",
     };
-
-    private string ConnectionString(string workDirectory)
-    {
-        if (Provider == "Sqlite")
-        {
-            return $"Data Source={Path.Combine(workDirectory, "curworkflows.db")}";
-        }
-
-        var admin = TestEnvironment.PostgresConnectionString
-            ?? throw new InvalidOperationException("CURWORKFLOWS_TEST_POSTGRES is not set.");
-        postgresDatabase = "cw_service_" + Guid.NewGuid().ToString("N");
-        return new NpgsqlConnectionStringBuilder(admin) { Database = postgresDatabase }.ConnectionString;
-    }
 
     private async Task<(Guid Id, string Key)> CreateOrganizationAsync(string name)
     {
