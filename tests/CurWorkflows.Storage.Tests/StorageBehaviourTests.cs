@@ -6,6 +6,7 @@ using CurWorkflows.Storage.Entities;
 using CurWorkflows.Storage.Stores;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Diagnostics;
+using Microsoft.Extensions.Logging;
 
 namespace CurWorkflows.Storage.Tests;
 
@@ -191,6 +192,25 @@ public abstract class StorageBehaviourTests<TDatabase>(TDatabase database)
         Assert.NotEmpty(observed);
         Assert.All(observed, total => Assert.True(total == totalA || total == totalB, $"Reader saw a mix: {total}"));
         Assert.Contains(totalB, observed);
+    }
+
+    [StorageFact]
+    public async Task The_writer_logs_billing_periods_as_iso_dates()
+    {
+        // The invariant culture (the solution's) would print a DateOnly as 01/01/2026.
+        var (_, integrationId) = await NewIntegrationAsync();
+        var logger = new MessageLogger();
+        var writer = Database.CreateWriter(_ => { }, logger);
+        foreach (var assembly in new[] { "assembly-1", "assembly-2" })
+        {
+            var runId = await NewRunAsync(integrationId);
+            await writer.StageAsync(new StagingKey(runId, integrationId, January), CostData.Period(January, 2, 2, 2, 1m));
+            await writer.ReplaceBillingPeriodAsync(new ReplaceBillingPeriodRequest(runId, integrationId, January, assembly, assembly, false));
+        }
+
+        Assert.Contains(logger.Messages, m => m.StartsWith($"Billing period 2026-01-01 of integration {integrationId}: assembly assembly-2 Replaced", StringComparison.Ordinal));
+        Assert.Contains(logger.Messages, m => m.StartsWith($"Billing period 2026-01-01 of integration {integrationId}: deleted", StringComparison.Ordinal));
+        Assert.DoesNotContain(logger.Messages, m => m.Contains("01/01/2026", StringComparison.Ordinal));
     }
 
     [StorageFact]
@@ -512,6 +532,24 @@ public abstract class StorageBehaviourTests<TDatabase>(TDatabase database)
         var runId = await NewRunAsync(integrationId);
         await Database.Writer.StageAsync(new StagingKey(runId, integrationId, period), batch);
         return await Database.Writer.ReplaceBillingPeriodAsync(new ReplaceBillingPeriodRequest(runId, integrationId, period, assemblyId, etag, isFinal));
+    }
+
+    private sealed class MessageLogger : ILogger<CostWriter>
+    {
+        public List<string> Messages { get; } = [];
+
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            lock (Messages)
+            {
+                Messages.Add(formatter(state, exception));
+            }
+        }
     }
 
     /// <summary>Every cost row readers see and every billing period of the integration (optionally one period), with ids.</summary>

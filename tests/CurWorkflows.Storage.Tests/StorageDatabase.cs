@@ -4,6 +4,7 @@ using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Npgsql;
@@ -33,9 +34,9 @@ public abstract class StorageDatabase : IAsyncLifetime
 
     public IDbContextFactory<CurWorkflowsDbContext> ContextFactory => Services.GetRequiredService<IDbContextFactory<CurWorkflowsDbContext>>();
 
-    /// <summary>A writer whose contexts carry extra options (e.g. a failure-injecting interceptor).</summary>
-    public CostWriter CreateWriter(Action<DbContextOptionsBuilder> configure) =>
-        new(new CurWorkflowsDbContextFactory(Options, configure), Microsoft.Extensions.Options.Options.Create(Options), TimeProvider.System, NullLogger<CostWriter>.Instance);
+    /// <summary>A writer whose contexts carry extra options (e.g. a failure-injecting interceptor), logging to <paramref name="logger"/>.</summary>
+    public CostWriter CreateWriter(Action<DbContextOptionsBuilder> configure, ILogger<CostWriter>? logger = null) =>
+        new(new CurWorkflowsDbContextFactory(Options, configure), Microsoft.Extensions.Options.Options.Create(Options), TimeProvider.System, logger ?? NullLogger<CostWriter>.Instance);
 
     /// <summary>False when the server is not configured: the tests of the class are skipped then.</summary>
     protected virtual bool IsAvailable => true;

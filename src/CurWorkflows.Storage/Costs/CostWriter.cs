@@ -365,18 +365,18 @@ public sealed partial class CostWriter(
     private static IAsyncEnumerable<FlatCost> Flatten<T>(IEnumerable<T> source, Func<T, FlatCost> flatten) =>
         source.Select(flatten).ToAsyncEnumerable();
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Billing period {Period} of integration {IntegrationId}: assembly {AssemblyId} already stored, unchanged")]
+    [LoggerMessage(Level = LogLevel.Information, Message = "Billing period {Period:yyyy-MM-dd} of integration {IntegrationId}: assembly {AssemblyId} already stored, unchanged")]
     private static partial void LogUnchanged(ILogger logger, Guid integrationId, DateOnly period, string assemblyId);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Billing period {Period} of integration {IntegrationId}: assembly {AssemblyId} {Outcome}, {Rows} aggregate rows")]
+    [LoggerMessage(Level = LogLevel.Information, Message = "Billing period {Period:yyyy-MM-dd} of integration {IntegrationId}: assembly {AssemblyId} {Outcome}, {Rows} aggregate rows")]
     private static partial void LogReplaced(ILogger logger, Guid integrationId, DateOnly period, string assemblyId, ReplaceOutcome outcome, long rows);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Billing period {Period} of integration {IntegrationId}: deleted {Rows} rows of the superseded run")]
+    [LoggerMessage(Level = LogLevel.Information, Message = "Billing period {Period:yyyy-MM-dd} of integration {IntegrationId}: deleted {Rows} rows of the superseded run")]
     private static partial void LogSupersededDeleted(ILogger logger, Guid integrationId, DateOnly period, long rows);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Billing period {Period} of integration {IntegrationId}: the superseded run's rows were not deleted (invisible; the sweep deletes them)")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Billing period {Period:yyyy-MM-dd} of integration {IntegrationId}: the superseded run's rows were not deleted (invisible; the sweep deletes them)")]
     private static partial void LogSupersededLeft(ILogger logger, Guid integrationId, DateOnly period, Exception exception);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Swept {Rows} rows of superseded or stale generations (staging started before {Cutoff})")]
+    [LoggerMessage(Level = LogLevel.Information, Message = "Swept {Rows} rows of superseded or stale generations (staging started before {Cutoff:O})")]
     private static partial void LogSwept(ILogger logger, long rows, DateTimeOffset cutoff);
 }
