@@ -1,3 +1,4 @@
+using System.Text;
 using CurWorkflows.Storage.Costs;
 using Microsoft.Data.Sqlite;
 
@@ -52,10 +53,12 @@ public sealed class SqliteDecimalTextTests
         select.CommandText = "SELECT i, amount FROM amounts ORDER BY i";
         using var reader = select.ExecuteReader();
         var compared = 0;
+        var buffer = new byte[34];
         while (reader.Read())
         {
             var value = values[reader.GetInt32(0)];
-            Assert.True(reader.GetString(1) == BulkStaging.SqliteDecimal(value), $"{value}: Microsoft.Data.Sqlite wrote '{reader.GetString(1)}', the bulk write '{BulkStaging.SqliteDecimal(value)}'");
+            var bulk = Encoding.UTF8.GetString(buffer, 0, BulkStaging.FormatSqliteDecimal(value, buffer));
+            Assert.True(reader.GetString(1) == bulk, $"{value}: Microsoft.Data.Sqlite wrote '{reader.GetString(1)}', the bulk write '{bulk}'");
             compared++;
         }
 
