@@ -1,3 +1,5 @@
+using System.Net;
+using System.Net.Sockets;
 using CurWorkflows.Workflows.Hosting;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -94,6 +96,35 @@ public sealed class HostingTests(TemporalFixture temporal)
         {
             await host.StopAsync();
         }
+    }
+
+    [Fact]
+    public async Task A_taken_embedded_port_fails_the_start_at_once_with_what_to_do()
+    {
+        using var taken = new TcpListener(IPAddress.Loopback, 0);
+        taken.Start();
+        var port = ((IPEndPoint)taken.LocalEndpoint).Port;
+        var options = new TemporalOptions
+        {
+            CliPath = TestPaths.TemporalCli(),
+            EmbeddedPort = port,
+            EmbeddedUiPort = 0,
+            EmbeddedDataDirectory = Path.Combine(Path.GetTempPath(), "curworkflows-embedded-" + Guid.NewGuid().ToString("N")),
+        };
+
+        var error = await Assert.ThrowsAsync<EmbeddedTemporalPortInUseException>(() => EmbeddedTemporalServer.StartAsync(options, Path.GetTempPath()));
+        Assert.Contains($"Temporal:EmbeddedPort {port} is already in use", error.Message, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(options.EmbeddedDataDirectory), "nothing was started");
+
+        var ui = new TemporalOptions
+        {
+            CliPath = options.CliPath,
+            EmbeddedPort = 0,
+            EmbeddedUiPort = port,
+            EmbeddedDataDirectory = options.EmbeddedDataDirectory,
+        };
+        error = await Assert.ThrowsAsync<EmbeddedTemporalPortInUseException>(() => EmbeddedTemporalServer.StartAsync(ui, Path.GetTempPath()));
+        Assert.Contains($"Temporal:EmbeddedUiPort {port} is already in use", error.Message, StringComparison.Ordinal);
     }
 
     private IHost BuildWorkerHost(Dictionary<string, string?> overrides)

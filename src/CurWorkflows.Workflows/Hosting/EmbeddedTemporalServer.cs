@@ -58,6 +58,11 @@ public sealed class EmbeddedTemporalServer : IAsyncDisposable
         // A port picked as free can be taken by another process before the dev server binds it, and the server then
         // never answers. With ports chosen here (configured as 0), give up on such a start early and pick again.
         var frontendPort = port ?? options.EmbeddedPort;
+        // A fixed port that is taken (by a dev server an earlier run left behind when it was killed, or by anything
+        // else) would make the CLI exit at once while the SDK waits for a server that never comes, or connect to one
+        // this process did not start and cannot stop: say so now.
+        ThrowIfInUse(options.EmbeddedPort == 0 ? 0 : frontendPort, "Temporal:EmbeddedPort");
+        ThrowIfInUse(options.EmbeddedUiPort, "Temporal:EmbeddedUiPort");
         var picksPorts = frontendPort == 0 || options.EmbeddedUiPort == 0;
         const int Attempts = 3;
         for (var attempt = 1; ; attempt++)
@@ -70,6 +75,31 @@ public sealed class EmbeddedTemporalServer : IAsyncDisposable
             catch (InvalidOperationException) when (!lastAttempt)
             {
             }
+        }
+    }
+
+    private static void ThrowIfInUse(int port, string key)
+    {
+        if (port == 0)
+        {
+            return;
+        }
+
+        try
+        {
+            // As the dev server binds (SO_REUSEADDR): connections of a server that just stopped do not count.
+            using var listener = new TcpListener(IPAddress.Loopback, port);
+            listener.Server.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+            listener.Start();
+        }
+        catch (SocketException e) when (e.SocketErrorCode == SocketError.AddressAlreadyInUse)
+        {
+            throw new EmbeddedTemporalPortInUseException(
+                $"{key} {port} is already in use on 127.0.0.1, so the embedded Temporal dev server cannot start. Most likely a " +
+                $"dev server from an earlier run that was killed is still running (look for 'temporal server start-dev' with " +
+                $"--port or --ui-port {port} and stop it); or set {key} to a free port (0 picks one), or Temporal:Address to " +
+                "use a Temporal server that is already running.",
+                e);
         }
     }
 
@@ -148,3 +178,6 @@ internal sealed partial class EmbeddedTemporalHostedService(
     [LoggerMessage(Level = LogLevel.Information, Message = "Embedded Temporal dev server on {Address}, Web UI {UiUrl}, CLI {Cli}")]
     private static partial void LogStarted(ILogger logger, string address, string uiUrl, string cli);
 }
+
+/// <summary>A fixed port of the embedded dev server is taken; the message says what to do.</summary>
+public sealed class EmbeddedTemporalPortInUseException(string message, Exception innerException) : InvalidOperationException(message, innerException);
