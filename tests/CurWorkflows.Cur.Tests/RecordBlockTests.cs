@@ -172,6 +172,62 @@ public sealed class RecordBlockTests : IDisposable
         CheckpointResumeTests.AssertSameResult(Sequentially(() => CostAggregator.AggregateFile(source)), aggregator.GetResult());
     }
 
+    [Fact]
+    public void LinesTakenFromTheParse_AreTheLineBreaksOfTheBlock()
+    {
+        // Blocks end at a record boundary; their last record may hold line breaks, and empty lines may follow it.
+        var random = new Random(20261126);
+        string[] breaks = ["\n", "\r\n", "\r"];
+        for (var sample = 0; sample < 3_000; sample++)
+        {
+            var text = new StringBuilder();
+            var records = random.Next(0, 6);
+            for (var i = 0; i < records; i++)
+            {
+                for (var empty = random.Next(4) == 0 ? random.Next(1, 3) : 0; empty > 0; empty--)
+                {
+                    text.Append(breaks[random.Next(breaks.Length)]);
+                }
+
+                text.Append(random.Next(3) switch
+                {
+                    0 => "plain",
+                    1 => "\"quoted, \"\"twice\"\"\"",
+                    _ => $"\"line{breaks[random.Next(breaks.Length)]}break{(random.Next(2) == 0 ? breaks[random.Next(breaks.Length)] + "s" : "")}\"",
+                });
+                text.Append(",Usage,2024-11-01T00:00:00Z,1.5").Append(breaks[random.Next(2)]);
+            }
+
+            for (var empty = random.Next(3) == 0 ? random.Next(1, 3) : 0; empty > 0; empty--)
+            {
+                text.Append(breaks[random.Next(2)]);
+            }
+
+            var bytes = Encoding.UTF8.GetBytes(text.ToString());
+            if (bytes.Length == 0)
+            {
+                continue;
+            }
+
+            var counted = new RecordBlock(bytes) { Length = bytes.Length };
+            RecordBlockReader.CountLines(counted);
+            var parsed = new RecordBlock(bytes) { Length = bytes.Length };
+            using (var reader = CsvHelper.CsvReader.Create(parsed.Memory, CostAggregator.ReaderOptions()))
+            {
+                long line = 0, offset = -1;
+                while (reader.Read())
+                {
+                    line = reader.LineNumber;
+                    offset = reader.ByteOffset;
+                }
+
+                RecordBlockReader.SetLinesFromParse(parsed, line, offset, reader.LineNumber);
+            }
+
+            Assert.True(counted.Lines == parsed.Lines, $"'{text.Replace("\r", "\\r").Replace("\n", "\\n")}': {counted.Lines} line breaks, {parsed.Lines} from the parse");
+        }
+    }
+
     [Theory]
     [InlineData(".csv.zip")]
     [InlineData(".csv.gz")]

@@ -257,9 +257,18 @@ public sealed partial class CostAggregator
             {
                 while (Next(backlog) is { } block)
                 {
-                    using (var reader = CsvReader.Create(block.Memory, _blockOptions))
+                    if (checkpoints is null)
                     {
+                        using var reader = CsvReader.Create(block.Memory, _blockOptions);
                         reading.AggregateRecords(reader, _columns);
+                    }
+                    else
+                    {
+                        // Checkpoints name their line: the reader tracks lines as it parses, which costs far less than
+                        // counting the block's line breaks again.
+                        using var reader = CsvReader.Create(block.Memory, _trackedOptions);
+                        var (line, offset) = reading.AggregateTrackedRecords(reader, _columns);
+                        RecordBlockReader.SetLinesFromParse(block, line, offset, reader.LineNumber);
                     }
 
                     Inflated(block, handedOut: true);

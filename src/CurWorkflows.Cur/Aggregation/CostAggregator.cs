@@ -298,7 +298,7 @@ public sealed partial class CostAggregator
         return strings;
     }
 
-    private static CsvReaderOptions ReaderOptions() => new()
+    internal static CsvReaderOptions ReaderOptions() => new()
     {
         Separator = ',',
         HasHeader = false,
@@ -611,6 +611,23 @@ public sealed partial class CostAggregator
             {
                 AggregateRecord(reader, columns);
             }
+        }
+
+        /// <summary>
+        /// As <see cref="AggregateRecords"/>, with a line-tracking reader: returns the line and byte offset where the last
+        /// record started (0 and -1 when there was none), from which the block's line count follows.
+        /// </summary>
+        internal (long Line, long Offset) AggregateTrackedRecords(CsvReader reader, Columns columns)
+        {
+            long line = 0, offset = -1;
+            while (reader.Read())
+            {
+                line = reader.LineNumber;
+                offset = reader.ByteOffset;
+                AggregateRecord(reader, columns);
+            }
+
+            return (line, offset);
         }
 
         /// <summary>Aggregates the current record of <paramref name="reader"/> (a record of a block).</summary>

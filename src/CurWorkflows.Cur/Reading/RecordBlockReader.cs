@@ -274,6 +274,40 @@ internal sealed class RecordBlockReader : IDisposable
         }
     }
 
+    /// <summary>
+    /// Sets <see cref="RecordBlock.Lines"/> from what a line-tracking reader saw while it parsed the block, without
+    /// another pass over it: the line it stopped at (<paramref name="lineAtEnd"/>: where the last record or the last
+    /// empty line starts) and the line and byte offset where the last record started. The same count as
+    /// <see cref="CountLines"/>; <see cref="RecordBlock.MaxRecords"/> is left alone.
+    /// </summary>
+    public static void SetLinesFromParse(RecordBlock block, long lastRecordLine, long lastRecordOffset, long lineAtEnd)
+    {
+        if (block.LinesCounted)
+        {
+            return;
+        }
+
+        if (lastRecordOffset < 0 || lineAtEnd > lastRecordLine)
+        {
+            // The block ends with empty lines, one line each: the reader stopped at the start of the last one.
+            block.Lines = (int)lineAtEnd;
+        }
+        else
+        {
+            // The block ends with its last record: the lines before it, plus the line breaks in it and after it.
+            block.Lines = (int)(lastRecordLine - 1) + LineBreaks(block.Buffer.AsSpan((int)lastRecordOffset, block.Length - (int)lastRecordOffset));
+        }
+
+        block.LinesCounted = true;
+    }
+
+    private static int LineBreaks(ReadOnlySpan<byte> data)
+    {
+        var lineFeeds = data.Count((byte)'\n');
+        var returns = data.Count((byte)'\r');
+        return lineFeeds + returns - (returns == 0 ? 0 : data.Count("\r\n"u8));
+    }
+
     public static void CountLines(RecordBlock block)
     {
         if (block.LinesCounted)
