@@ -107,7 +107,7 @@ public sealed partial class CostAggregator
                     _inflatedLength = _committedOffset;
                     // Lines are counted for checkpoint positions. The inflating thread sets the pace, so they are counted
                     // there only when a row-count checkpoint needs a block's record bound before handing it out; else
-                    // the parsing threads count them, after parsing (see Inflated).
+                    // the parsing threads take them from the parse (see Work).
                     var countLinesWhileReading = checkpoints is { EveryRows: > 0 };
                     using (_blocks = new RecordBlockReader(_data.Data, _committedOffset, BlockBytes, BlocksInFlight, MaxRecordBytes, countLinesWhileReading))
                     {
@@ -392,11 +392,6 @@ public sealed partial class CostAggregator
         private void Inflated(RecordBlock block, bool handedOut)
         {
             var crc = _data.Integrity is null ? 0 : Crc32.Update(0, block.Memory.Span);
-            if (handedOut && checkpoints is not null)
-            {
-                RecordBlockReader.CountLines(block);
-            }
-
             lock (_lock)
             {
                 if (handedOut)

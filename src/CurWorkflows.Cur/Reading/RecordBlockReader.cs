@@ -58,7 +58,8 @@ internal sealed class RecordBlockReader : IDisposable
     /// <param name="maxRecordBytes">A longer record fails the read (the sequential reader names it).</param>
     /// <param name="countLines">
     /// Whether this reader counts <see cref="RecordBlock.Lines"/> and <see cref="RecordBlock.MaxRecords"/> before handing
-    /// a block out; otherwise a consumer that needs them counts them with <see cref="CountLines"/>, on its own thread.
+    /// a block out; otherwise a consumer that needs them counts them on its own thread (<see cref="CountLines"/>, or
+    /// <see cref="SetLinesFromParse"/> after parsing the block).
     /// </param>
     public RecordBlockReader(Stream data, long startOffset, int blockBytes, int blockCount, int maxRecordBytes, bool countLines)
     {
@@ -295,17 +296,19 @@ internal sealed class RecordBlockReader : IDisposable
         else
         {
             // The block ends with its last record: the lines before it, plus the line breaks in it and after it.
-            block.Lines = (int)(lastRecordLine - 1) + LineBreaks(block.Buffer.AsSpan((int)lastRecordOffset, block.Length - (int)lastRecordOffset));
+            block.Lines = (int)(lastRecordLine - 1) + LineBreaks(block.Buffer.AsSpan((int)lastRecordOffset, block.Length - (int)lastRecordOffset)).Lines;
         }
 
         block.LinesCounted = true;
     }
 
-    private static int LineBreaks(ReadOnlySpan<byte> data)
+    /// <summary>Line breaks as CsvHelper counts them (LF, CRLF, lone CR), and the LF and CR bytes together.</summary>
+    private static (int Lines, int Ends) LineBreaks(ReadOnlySpan<byte> data)
     {
         var lineFeeds = data.Count((byte)'\n');
         var returns = data.Count((byte)'\r');
-        return lineFeeds + returns - (returns == 0 ? 0 : data.Count("\r\n"u8));
+        var pairs = returns == 0 ? 0 : data.Count("\r\n"u8);
+        return (lineFeeds + returns - pairs, lineFeeds + returns);
     }
 
     public static void CountLines(RecordBlock block)
@@ -315,12 +318,9 @@ internal sealed class RecordBlockReader : IDisposable
             return;
         }
 
-        var data = block.Buffer.AsSpan(0, block.Length);
-        var lineFeeds = data.Count((byte)'\n');
-        var returns = data.Count((byte)'\r');
-        var pairs = returns == 0 ? 0 : data.Count("\r\n"u8);
-        block.Lines = lineFeeds + returns - pairs;
-        block.MaxRecords = lineFeeds + returns + 1;
+        var (lines, ends) = LineBreaks(block.Buffer.AsSpan(0, block.Length));
+        block.Lines = lines;
+        block.MaxRecords = ends + 1;
         block.LinesCounted = true;
     }
 
