@@ -64,10 +64,9 @@ public class LargeArchiveTests
                 $"id{i},Usage,2024-11-{i + 1:D2}T00:00:00Z,{costs[i]},AmazonEC2,i-{i:D4},USD,\"{description}, \"\"quoted\"\"\",pkg-{i % 3}\n");
         }
 
-        using var buffer = new MemoryStream();
         long rows = 0, bytes = Header.Length;
         var unblended = 0m;
-        using (var data = Compressed(buffer, extension))
+        var content = Compressed(extension, data =>
         {
             data.Write(Encoding.UTF8.GetBytes(Header));
             while (bytes < minimumBytes)
@@ -78,56 +77,26 @@ public class LargeArchiveTests
                 unblended += costs[line];
                 rows++;
             }
-        }
+        });
 
-        return (buffer.ToArray(), rows, unblended);
+        return (content, rows, unblended);
     }
 
-    private static Stream Compressed(MemoryStream buffer, string extension)
+    private static byte[] Compressed(string extension, Action<Stream> write)
     {
+        using var buffer = new MemoryStream();
         if (extension == ".csv.gz")
         {
-            return new GZipStream(buffer, CompressionLevel.Fastest, leaveOpen: true);
+            using var gzip = new GZipStream(buffer, CompressionLevel.Fastest, leaveOpen: true);
+            write(gzip);
         }
-
-        var archive = new ZipArchive(buffer, ZipArchiveMode.Create, leaveOpen: true);
-        return new ArchiveEntryStream(archive, archive.CreateEntry("large.csv", CompressionLevel.Fastest).Open());
-    }
-
-    /// <summary>The entry's stream, which also finishes the archive (its central directory) when disposed.</summary>
-    private sealed class ArchiveEntryStream(ZipArchive archive, Stream entry) : Stream
-    {
-        public override bool CanRead => false;
-
-        public override bool CanSeek => false;
-
-        public override bool CanWrite => true;
-
-        public override long Length => throw new NotSupportedException();
-
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-
-        public override void Write(byte[] buffer, int offset, int count) => entry.Write(buffer, offset, count);
-
-        public override void Write(ReadOnlySpan<byte> buffer) => entry.Write(buffer);
-
-        public override void Flush() => entry.Flush();
-
-        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
-
-        protected override void Dispose(bool disposing)
+        else
         {
-            if (disposing)
-            {
-                entry.Dispose();
-                archive.Dispose();
-            }
-
-            base.Dispose(disposing);
+            using var archive = new ZipArchive(buffer, ZipArchiveMode.Create, leaveOpen: true);
+            using var entry = archive.CreateEntry("large.csv", CompressionLevel.Fastest).Open();
+            write(entry);
         }
+
+        return buffer.ToArray();
     }
 }
