@@ -123,6 +123,29 @@ public class DownloadTests(LargeObjectFixture aws, ITestOutputHelper output) : I
     }
 
     [Fact]
+    public async Task DownloadAsync_FourResponsesInARowBreakOffEarly_KeepsTheBytesOfEachAndNothingIsServedTwice()
+    {
+        aws.Server.CreateBucket(Bucket);
+        var content = RandomNumberGenerator.GetBytes(3 * 1024 * 1024 + 5);
+        aws.Server.Objects.PutObject(Bucket, "short/reads.csv.gz", content);
+        // Four responses in a row break off after 200 KiB: more failures in a row than the downloader allows without
+        // progress (two here), so it completes only if the bytes of each broken body are kept, and resumes after them.
+        aws.Server.Faults.Add(new InjectedFault(FaultKind.ResetAfterBytes, LocalAwsOperations.GetObject, Times: 4, AfterBytes: 200 * 1024));
+        var servedBefore = aws.Server.Counters.ObjectBytesServed;
+        using var factory = aws.CreateFactory(o => o.DownloadMaxAttempts = 2);
+        var destination = Path.Combine(aws.SpoolDirectory, "short-reads.csv.gz");
+
+        var result = await new ResumableDownloader(factory).DownloadAsync(LocalAwsFixture.Role("short-reads"), Bucket, "short/reads.csv.gz", destination);
+
+        Assert.Equal(0, aws.Server.Faults.Pending);
+        Assert.Equal(content, await File.ReadAllBytesAsync(destination));
+        Assert.True(result.Requests >= 5, $"expected at least 5 GETs (4 broken), saw {result.Requests}");
+        Assert.Equal(content.Length, aws.Server.Counters.ObjectBytesServed - servedBefore);
+        File.Delete(destination);
+        File.Delete(destination + ".json");
+    }
+
+    [Fact]
     public async Task DownloadAsync_ContentNotMatchingTheMd5ETag_TransientAndTheSpoolIsDiscarded()
     {
         aws.Server.CreateBucket(Bucket);
