@@ -26,8 +26,15 @@ public sealed record CollectionRunRef(string IntegrationId, string OrganizationI
 /// <summary>What to collect: the periods whose manifest assembly is not stored yet.</summary>
 /// <param name="MaxParallelFiles">The worker's configured limit, recorded here so that replay is deterministic.</param>
 /// <param name="TagKey">The integration's package tag key (not a secret).</param>
+/// <param name="WorkerQueueTimeout">The configured wait for a worker's own queue (null in runs recorded before it
+/// existed: the former fixed five minutes).</param>
 public sealed record CollectionPlan(
-    IReadOnlyList<PeriodToCollect> Periods, int PeriodsFound, int PeriodsSkipped, int MaxParallelFiles = 2, string TagKey = "user:md-package");
+    IReadOnlyList<PeriodToCollect> Periods,
+    int PeriodsFound,
+    int PeriodsSkipped,
+    int MaxParallelFiles = 2,
+    string TagKey = "user:md-package",
+    TimeSpan? WorkerQueueTimeout = null);
 
 /// <summary>One billing period's manifest assembly to collect.</summary>
 /// <param name="BillingPeriod">First day of the billing month, as <c>yyyy-MM-dd</c>.</param>

@@ -21,6 +21,8 @@ public sealed class CollectionWorkflow
 
     internal static readonly TimeSpan FileHeartbeatTimeout = TimeSpan.FromSeconds(20);
 
+    private static readonly TimeSpan DefaultWorkerQueueTimeout = TimeSpan.FromMinutes(5);
+
     private static readonly string[] NonRetryableCodes =
         [CurErrorCodes.AccessDenied, CurErrorCodes.BucketNotFound, CurErrorCodes.ReportNotFound, CurErrorCodes.ReportMalformed];
 
@@ -130,6 +132,7 @@ public sealed class CollectionWorkflow
     private static async Task<(StagePeriodResult Staged, long Bytes)> CollectPeriodOnOneWorkerAsync(
         CollectionRunRef run, PeriodToCollect period, CollectionPlan plan)
     {
+        var queueTimeout = plan.WorkerQueueTimeout ?? DefaultWorkerQueueTimeout;
         for (var switches = 0; ; switches++)
         {
             var workerQueue = await Workflow.ExecuteActivityAsync<string>(
@@ -142,7 +145,7 @@ public sealed class CollectionWorkflow
                     await slots.WaitAsync();
                     try
                     {
-                        return await CollectFileAsync(new ReportFileWork(run, period, index, plan.TagKey), workerQueue);
+                        return await CollectFileAsync(new ReportFileWork(run, period, index, plan.TagKey), workerQueue, queueTimeout);
                     }
                     finally
                     {
@@ -153,7 +156,7 @@ public sealed class CollectionWorkflow
                 var staged = await Workflow.ExecuteActivityAsync<StagePeriodResult>(
                     ActivityNames.StagePeriod,
                     [new StagePeriodInput(run, period, [.. files.Select(f => f.Aggregate.StatePath)], plan.TagKey)],
-                    WorkerOptions(workerQueue, TimeSpan.FromHours(1), $"stage period {period.BillingPeriod}"));
+                    WorkerOptions(workerQueue, queueTimeout, TimeSpan.FromHours(1), $"stage period {period.BillingPeriod}"));
                 return (staged, files.Sum(f => f.Spooled.BytesTransferred));
             }
             catch (ActivityFailureException e) when (
@@ -164,16 +167,17 @@ public sealed class CollectionWorkflow
         }
     }
 
-    private static async Task<(SpooledFile Spooled, FileAggregateResult Aggregate)> CollectFileAsync(ReportFileWork work, string workerQueue)
+    private static async Task<(SpooledFile Spooled, FileAggregateResult Aggregate)> CollectFileAsync(
+        ReportFileWork work, string workerQueue, TimeSpan queueTimeout)
     {
         var spooled = await Workflow.ExecuteActivityAsync<SpooledFile>(
             ActivityNames.DownloadReportFile,
             [work],
-            WorkerOptions(workerQueue, TimeSpan.FromHours(2), $"download {work.Period.BillingPeriod} {work.FileKey}"));
+            WorkerOptions(workerQueue, queueTimeout, TimeSpan.FromHours(2), $"download {work.Period.BillingPeriod} {work.FileKey}"));
         var aggregate = await Workflow.ExecuteActivityAsync<FileAggregateResult>(
             ActivityNames.AggregateReportFile,
             [new AggregateFileInput(work, spooled.Path)],
-            WorkerOptions(workerQueue, TimeSpan.FromHours(4), $"aggregate {work.Period.BillingPeriod} {work.FileKey}"));
+            WorkerOptions(workerQueue, queueTimeout, TimeSpan.FromHours(4), $"aggregate {work.Period.BillingPeriod} {work.FileKey}"));
         return (spooled, aggregate);
     }
 
@@ -186,11 +190,11 @@ public sealed class CollectionWorkflow
         Summary = summary,
     };
 
-    private static ActivityOptions WorkerOptions(string taskQueue, TimeSpan scheduleToClose, string summary) => new()
+    private static ActivityOptions WorkerOptions(string taskQueue, TimeSpan queueTimeout, TimeSpan scheduleToClose, string summary) => new()
     {
         TaskQueue = taskQueue,
         // A worker-specific queue has one host polling it: if nobody picks the task up soon, that host is gone.
-        ScheduleToStartTimeout = TimeSpan.FromMinutes(5),
+        ScheduleToStartTimeout = queueTimeout,
         StartToCloseTimeout = scheduleToClose,
         ScheduleToCloseTimeout = scheduleToClose,
         HeartbeatTimeout = FileHeartbeatTimeout,

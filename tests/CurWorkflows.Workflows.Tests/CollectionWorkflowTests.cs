@@ -3,6 +3,7 @@ using CurWorkflows.LocalAws;
 using CurWorkflows.ReportGenerator;
 using CurWorkflows.Storage.Costs;
 using CurWorkflows.Storage.Stores;
+using CurWorkflows.Workflows.Activities;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Temporalio.Api.Enums.V1;
@@ -123,6 +124,52 @@ public sealed class CollectionWorkflowTests(TemporalFixture temporal)
         Assert.Equal(delivery.Truth.Rows, summary.Rows);
         var period = Assert.Single(await worker.Services.GetRequiredService<CollectionRunStore>().ListBillingPeriodsAsync(organizationId, integrationId));
         Assert.Equal(delivery.Truth.Unblended, period.Totals.Unblended);
+    }
+
+    [Fact]
+    public async Task A_period_whose_worker_is_gone_starts_over_with_a_fresh_download_on_another_worker()
+    {
+        await using var environment = await CollectionEnvironment.StartAsync(temporal, TestDatabase.Sqlite);
+        var settings = new Dictionary<string, string?> { ["Collection:WorkerQueueTimeout"] = "00:00:03" };
+        var downloads = new ActivityGate(ActivityNames.DownloadReportFile);
+        var first = await environment.StartWorkerAsync(settings, services: downloads.AddTo);
+        var firstQueue = first.Services.GetRequiredService<WorkerTaskQueue>().Name;
+        var (organizationId, integrationId) = await CollectionEnvironment.CreateIntegrationAsync(first.Services);
+        var delivery = await environment.DeliverAsync(Delivery(files: 2, rows: 6_000, seed: 61, assemblyId: "asm-gone"));
+
+        // The first worker takes the period (its own queue) and starts downloading; then it goes away for good.
+        var run = RunCollectionAsync(environment, organizationId, integrationId);
+        await downloads.Reached.WaitAsync(TimeSpan.FromSeconds(60));
+        var workflowId = LastRunWorkflowId!;
+        await first.StopAsync();
+        var second = await environment.StartWorkerAsync(
+            new Dictionary<string, string?>(settings) { ["Collection:SpoolDirectory"] = environment.SpoolDirectory + "-second" });
+        var secondQueue = second.Services.GetRequiredService<WorkerTaskQueue>().Name;
+        Assert.NotEqual(firstQueue, secondQueue);
+
+        var summary = await run.WaitAsync(TimeSpan.FromMinutes(2));
+
+        Assert.Equal(1, summary.PeriodsStored);
+        Assert.Equal(delivery.Truth.Rows, summary.Rows);
+        Assert.Equal(delivery.DataKeys.Sum(key => environment.Aws.Objects.GetObject(CollectionEnvironment.Bucket, key)!.Size), summary.BytesDownloaded);
+        var period = Assert.Single(await second.Services.GetRequiredService<CollectionRunStore>().ListBillingPeriodsAsync(organizationId, integrationId));
+        Assert.Equal(delivery.Truth.Unblended, period.Totals.Unblended);
+        Assert.Equal(delivery.Truth.Amortized, period.Totals.Amortized);
+
+        // The history shows why: a task on the first worker's queue timed out waiting to start, and every file was then
+        // downloaded, aggregated and staged through the second worker's queue.
+        var history = await temporal.Client.GetWorkflowHandle(workflowId).FetchHistoryAsync();
+        var scheduled = history.Events
+            .Where(e => e.ActivityTaskScheduledEventAttributes is not null)
+            .Select(e => (e.ActivityTaskScheduledEventAttributes.ActivityType.Name, Queue: e.ActivityTaskScheduledEventAttributes.TaskQueue.Name))
+            .ToList();
+        Assert.Contains(history.Events, e => e.ActivityTaskTimedOutEventAttributes?.Failure?.TimeoutFailureInfo?.TimeoutType == TimeoutType.ScheduleToStart);
+        Assert.Contains(scheduled, s => s == (ActivityNames.DownloadReportFile, firstQueue));
+        Assert.Equal(2, scheduled.Count(s => s == (ActivityNames.DownloadReportFile, secondQueue)));
+        Assert.Equal(2, scheduled.Count(s => s == (ActivityNames.AggregateReportFile, secondQueue)));
+        Assert.Equal(1, scheduled.Count(s => s == (ActivityNames.StagePeriod, secondQueue)));
+        Assert.DoesNotContain(scheduled, s => s.Name != ActivityNames.DownloadReportFile && s.Queue == firstQueue);
+        await ReplayTests.ReplayAndMaybeRecordAsync(history, "CollectionWorkflow-worker-gone");
     }
 
     [Fact]

@@ -22,6 +22,14 @@ public sealed class HostingTests(TemporalFixture temporal)
     }
 
     [Fact]
+    public async Task Start_fails_with_the_key_named_when_the_worker_queue_timeout_is_under_a_second()
+    {
+        using var host = BuildWorkerHost(new() { ["Collection:WorkerQueueTimeout"] = "00:00:00.500" });
+        var error = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync());
+        Assert.Contains("Collection:WorkerQueueTimeout", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Start_fails_when_the_address_is_not_host_and_port()
     {
         using var host = BuildWorkerHost(new() { ["Temporal:Address"] = "localhost" });

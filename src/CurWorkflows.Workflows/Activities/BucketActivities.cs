@@ -76,7 +76,7 @@ public sealed class BucketActivities(
                 manifest.Manifest.ReportKeys));
         }
 
-        return new CollectionPlan(periods, periods.Count + skipped, skipped, options.Value.MaxParallelFiles, settings.TagKey);
+        return new CollectionPlan(periods, periods.Count + skipped, skipped, options.Value.MaxParallelFiles, settings.TagKey, options.Value.WorkerQueueTimeout);
     });
 
     internal static async Task<IntegrationCollectionSettings> SettingsAsync(IntegrationStore integrations, CollectionRunRef run)

@@ -32,6 +32,13 @@ public sealed class CollectionOptions
     /// <summary>Time between parse checkpoints; a resumed parse re-reads at most about this much parsing time.</summary>
     public TimeSpan CheckpointInterval { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// How long a task on a worker's own queue (its spooled files and checkpoints) may wait for that worker. After
+    /// this, the worker counts as gone and the period starts over on another worker, downloading again. Long enough
+    /// for a worker to restart and take over its files.
+    /// </summary>
+    public TimeSpan WorkerQueueTimeout { get; set; } = TimeSpan.FromMinutes(5);
+
     public CollectionSchedule ToSchedule() => new(Interval, string.IsNullOrWhiteSpace(Cron) ? null : Cron.Trim());
 
     internal static IEnumerable<string> Validate(CollectionOptions options)
@@ -39,6 +46,11 @@ public sealed class CollectionOptions
         if (options.Interval < TimeSpan.FromSeconds(1))
         {
             yield return $"Collection:Interval must be at least one second, not {options.Interval}.";
+        }
+
+        if (options.WorkerQueueTimeout < TimeSpan.FromSeconds(1))
+        {
+            yield return $"Collection:WorkerQueueTimeout must be at least one second, not {options.WorkerQueueTimeout}.";
         }
 
         if (!string.IsNullOrWhiteSpace(options.Cron) && !CollectionScheduleMath.TryParseCron(options.Cron, out var error))
