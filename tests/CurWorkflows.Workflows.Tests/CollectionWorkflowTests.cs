@@ -1,3 +1,4 @@
+using System.Text;
 using CurWorkflows.Cur;
 using CurWorkflows.LocalAws;
 using CurWorkflows.ReportGenerator;
@@ -49,9 +50,80 @@ public sealed class CollectionWorkflowTests(TemporalFixture temporal)
         Assert.Equal(delivery.Truth.Rows, period.LineItemRows);
         Assert.Equal("asm-1", period.AssemblyId);
 
+        // Every payload of the run (inputs, results) is small: aggregates travel through the spool and the database.
+        var history = await temporal.Client.GetWorkflowHandle(LastRunWorkflowId!).FetchHistoryAsync();
+        var payloads = HistoryText.DecodedPayloads(history.ToJson()).ToList();
+        Assert.NotEmpty(payloads);
+        Assert.All(payloads, payload => Assert.True(Encoding.UTF8.GetByteCount(payload) <= 4096, $"a payload of {Encoding.UTF8.GetByteCount(payload)} bytes: {payload[..Math.Min(200, payload.Length)]}"));
+
         // The run's history replays against the current code (and is kept as a replay fixture on request).
-        await ReplayTests.ReplayAndMaybeRecordAsync(
-            await temporal.Client.GetWorkflowHandle(LastRunWorkflowId!).FetchHistoryAsync(), $"CollectionWorkflow-full-collection-{database}");
+        await ReplayTests.ReplayAndMaybeRecordAsync(history, $"CollectionWorkflow-full-collection-{database}");
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(3)]
+    public async Task The_files_of_a_period_are_processed_at_most_the_configured_number_at_a_time(int maxParallelFiles)
+    {
+        await using var environment = await CollectionEnvironment.StartAsync(temporal, TestDatabase.Sqlite);
+        var worker = await environment.StartWorkerAsync(new() { ["Collection:MaxParallelFiles"] = maxParallelFiles.ToString(System.Globalization.CultureInfo.InvariantCulture) });
+        var (organizationId, integrationId) = await CollectionEnvironment.CreateIntegrationAsync(worker.Services);
+        var delivery = await environment.DeliverAsync(Delivery(files: 4, rows: 4_000, seed: 71, assemblyId: "asm-par"));
+
+        var summary = await RunCollectionAsync(environment, organizationId, integrationId);
+
+        Assert.Equal(4, summary.Files);
+        Assert.Equal(delivery.Truth.Unblended, decimal.Parse(summary.UnblendedTotal, System.Globalization.CultureInfo.InvariantCulture));
+
+        // A file is in progress from its download's scheduling to its aggregation's completion (a file's two
+        // activities run one after the other); the most files in progress at once is the configured limit.
+        var history = await temporal.Client.GetWorkflowHandle(LastRunWorkflowId!).FetchHistoryAsync();
+        var aggregations = history.Events
+            .Where(e => e.ActivityTaskScheduledEventAttributes?.ActivityType.Name == ActivityNames.AggregateReportFile)
+            .Select(e => e.EventId)
+            .ToHashSet();
+        int inProgress = 0, most = 0;
+        foreach (var e in history.Events)
+        {
+            if (e.ActivityTaskScheduledEventAttributes?.ActivityType.Name == ActivityNames.DownloadReportFile)
+            {
+                most = Math.Max(most, ++inProgress);
+            }
+            else if (e.ActivityTaskCompletedEventAttributes is { } completed && aggregations.Contains(completed.ScheduledEventId))
+            {
+                inProgress--;
+            }
+        }
+
+        Assert.Equal(0, inProgress);
+        Assert.Equal(maxParallelFiles, most);
+    }
+
+    [Fact]
+    public async Task A_run_collects_the_current_month_and_the_configured_backfill_months_and_nothing_older()
+    {
+        await using var environment = await CollectionEnvironment.StartAsync(temporal, TestDatabase.Sqlite);
+        var worker = await environment.StartWorkerAsync(new() { ["Collection:BackfillMonths"] = "2" });
+        var (organizationId, integrationId) = await CollectionEnvironment.CreateIntegrationAsync(worker.Services);
+        var today = DateTime.UtcNow;
+        var currentMonth = new DateOnly(today.Year, today.Month, 1);
+        var truths = new Dictionary<DateOnly, decimal>();
+        for (var monthsBack = 0; monthsBack <= 3; monthsBack++)
+        {
+            var month = currentMonth.AddMonths(-monthsBack);
+            var delivery = await environment.DeliverAsync(Delivery(files: 1, rows: 500, seed: 80 + monthsBack, assemblyId: $"asm-{month:yyyyMM}", period: month));
+            truths[month] = delivery.Truth.Unblended;
+        }
+
+        var summary = await RunCollectionAsync(environment, organizationId, integrationId);
+
+        Assert.Equal(3, summary.PeriodsFound);
+        Assert.Equal(3, summary.PeriodsStored);
+        var stored = await worker.Services.GetRequiredService<CollectionRunStore>().ListBillingPeriodsAsync(organizationId, integrationId);
+        Assert.Equal(
+            [currentMonth.AddMonths(-2), currentMonth.AddMonths(-1), currentMonth],
+            stored.Select(p => p.PeriodStart).Order());
+        Assert.All(stored, p => Assert.Equal(truths[p.PeriodStart], p.Totals.Unblended));
     }
 
     [Fact]
@@ -268,7 +340,7 @@ public sealed class CollectionWorkflowTests(TemporalFixture temporal)
         Report = new ReportGeneratorOptions { Rows = rows, Seed = seed, BillingPeriodStart = period ?? new DateOnly(2026, 10, 1) },
     };
 
-    private static string? LastRunWorkflowId { get; set; }
+    internal static string? LastRunWorkflowId { get; private set; }
 
     internal static async Task<CollectionSummary> RunCollectionAsync(CollectionEnvironment environment, Guid organizationId, Guid integrationId)
     {

@@ -5,6 +5,7 @@ using System.Text.Json;
 using System.Text.RegularExpressions;
 using CurWorkflows.ReportGenerator;
 using CurWorkflows.Storage.Stores;
+using CurWorkflows.Workflows.Activities;
 using Microsoft.Extensions.DependencyInjection;
 using Temporalio.Api.Enums.V1;
 using Xunit.Abstractions;
@@ -42,6 +43,22 @@ public sealed partial class WorkerCrashTests(TemporalFixture temporal, ITestOutp
         }
 
         Assert.False(run.IsCompleted, "the run finished before the worker was killed");
+
+        // The killed attempt's last recorded heartbeat, which the next attempt receives: a checkpoint's row, line and state
+        // file path, never the aggregates (those are in the state file on the worker's disk). Heartbeats are throttled,
+        // so it may name an earlier checkpoint than the last one saved; the state file holds the latest.
+        var described = await temporal.Client.WorkflowService.DescribeWorkflowExecutionAsync(new()
+        {
+            Namespace = temporal.Client.Options.Namespace,
+            Execution = new() { WorkflowId = CollectionWorkflowTests.LastRunWorkflowId! },
+        });
+        var parsing = described.PendingActivities.Single(a => a.ActivityType.Name == ActivityNames.AggregateReportFile);
+        var heartbeat = Assert.Single(parsing.HeartbeatDetails.Payloads_);
+        var checkpoint = JsonSerializer.Deserialize<ParseCheckpoint>(heartbeat.Data.ToStringUtf8())!;
+        Assert.InRange(checkpoint.Rows, 0, killedAfterRow + CheckpointEveryRows);
+        Assert.False(string.IsNullOrEmpty(checkpoint.StatePath));
+        Assert.InRange(heartbeat.Data.Length, 1, 1024);
+        output.WriteLine($"last heartbeat before the kill: {heartbeat.Data.Length} bytes ({heartbeat.Data.ToStringUtf8()})");
         var second = StartWorkerProcess(environment, "B");
         try
         {
