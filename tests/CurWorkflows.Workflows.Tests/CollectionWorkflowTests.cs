@@ -56,6 +56,18 @@ public sealed class CollectionWorkflowTests(TemporalFixture temporal)
         Assert.NotEmpty(payloads);
         Assert.All(payloads, payload => Assert.True(Encoding.UTF8.GetByteCount(payload) <= 4096, $"a payload of {Encoding.UTF8.GetByteCount(payload)} bytes: {payload[..Math.Min(200, payload.Length)]}"));
 
+        // Every activity carries a summary for the UI; the file activities name their period and file.
+        var summaries = history.Events
+            .Where(e => e.ActivityTaskScheduledEventAttributes is not null)
+            .Select(e => (e.ActivityTaskScheduledEventAttributes.ActivityType.Name, Summary: System.Text.Json.JsonSerializer.Deserialize<string>(e.UserMetadata.Summary.Data.ToStringUtf8())!))
+            .ToList();
+        Assert.All(summaries, s => Assert.False(string.IsNullOrWhiteSpace(s.Summary), s.Name));
+        foreach (var key in delivery.DataKeys)
+        {
+            Assert.Contains(summaries, s => s.Name == ActivityNames.DownloadReportFile && s.Summary.Contains("2026-10-01", StringComparison.Ordinal) && s.Summary.Contains(key, StringComparison.Ordinal));
+            Assert.Contains(summaries, s => s.Name == ActivityNames.AggregateReportFile && s.Summary.Contains("2026-10-01", StringComparison.Ordinal) && s.Summary.Contains(key, StringComparison.Ordinal));
+        }
+
         // The run's history replays against the current code (and is kept as a replay fixture on request).
         await ReplayTests.ReplayAndMaybeRecordAsync(history, $"CollectionWorkflow-full-collection-{database}");
     }
@@ -242,6 +254,46 @@ public sealed class CollectionWorkflowTests(TemporalFixture temporal)
         Assert.Equal(1, scheduled.Count(s => s == (ActivityNames.StagePeriod, secondQueue)));
         Assert.DoesNotContain(scheduled, s => s.Name != ActivityNames.DownloadReportFile && s.Queue == firstQueue);
         await ReplayTests.ReplayAndMaybeRecordAsync(history, "CollectionWorkflow-worker-gone");
+    }
+
+    [Theory]
+    [InlineData(CurErrorCodes.BucketNotFound, ActivityNames.PlanCollection)]
+    [InlineData(CurErrorCodes.ReportNotFound, ActivityNames.PlanCollection)]
+    [InlineData(CurErrorCodes.ReportMalformed, ActivityNames.AggregateReportFile)]
+    public async Task A_cause_retrying_cannot_fix_fails_the_run_with_its_code_after_one_attempt(string code, string failingActivity)
+    {
+        await using var environment = await CollectionEnvironment.StartAsync(temporal, TestDatabase.Sqlite);
+        var worker = await environment.StartWorkerAsync();
+        var (organizationId, integrationId) = await CollectionEnvironment.CreateIntegrationAsync(worker.Services);
+        switch (code)
+        {
+            case CurErrorCodes.BucketNotFound:
+                environment.Aws.Objects.DeleteBucket(CollectionEnvironment.Bucket);
+                break;
+            case CurErrorCodes.ReportMalformed:
+                // The second file of the delivery is not a zip archive.
+                var delivery = await environment.DeliverAsync(Delivery(files: 2, rows: 2_000, seed: 91, assemblyId: "asm-bad"));
+                environment.Aws.Objects.PutObject(CollectionEnvironment.Bucket, delivery.DataKeys[1], "not a zip archive"u8.ToArray());
+                break;
+        }
+
+        var failure = await Assert.ThrowsAsync<WorkflowFailedException>(() => RunCollectionAsync(environment, organizationId, integrationId));
+
+        var cause = Assert.IsType<ApplicationFailureException>(failure.InnerException);
+        Assert.Equal(code, cause.ErrorType);
+        Assert.True(cause.NonRetryable);
+        var history = await temporal.Client.GetWorkflowHandle(LastRunWorkflowId!).FetchHistoryAsync();
+        var scheduled = history.Events
+            .Where(e => e.ActivityTaskScheduledEventAttributes?.ActivityType.Name == failingActivity)
+            .Select(e => e.EventId)
+            .ToHashSet();
+        var attempts = history.Events
+            .Where(e => e.ActivityTaskStartedEventAttributes is { } started && scheduled.Contains(started.ScheduledEventId))
+            .Select(e => e.ActivityTaskStartedEventAttributes.Attempt)
+            .ToList();
+        Assert.NotEmpty(attempts);
+        Assert.All(attempts, attempt => Assert.Equal(1, attempt));
+        Assert.Empty(await worker.Services.GetRequiredService<CollectionRunStore>().ListBillingPeriodsAsync(organizationId, integrationId));
     }
 
     [Fact]
