@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using CurWorkflows.Workflows.Hosting;
@@ -135,6 +136,73 @@ public sealed class HostingTests(TemporalFixture temporal)
         Assert.Contains($"Temporal:EmbeddedUiPort {port} is already in use", error.Message, StringComparison.Ordinal);
     }
 
+    [WatchdogFact]
+    public async Task A_host_killed_with_sigkill_takes_its_embedded_dev_server_down_with_it()
+    {
+        var port = EmbeddedTemporalServer.FreeLoopbackPort();
+        var uiPort = EmbeddedTemporalServer.FreeLoopbackPort();
+        var directory = Path.Combine(Path.GetTempPath(), "curworkflows-embedded-" + Guid.NewGuid().ToString("N"));
+        var start = new System.Diagnostics.ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "CurWorkflows.Workflows.Tests.dll"), "worker"])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        start.Environment["Temporal__Address"] = "";
+        start.Environment["Temporal__CliPath"] = TestPaths.TemporalCli();
+        start.Environment["Temporal__EmbeddedPort"] = port.ToString(CultureInfo.InvariantCulture);
+        start.Environment["Temporal__EmbeddedUiPort"] = uiPort.ToString(CultureInfo.InvariantCulture);
+        start.Environment["Temporal__EmbeddedDataDirectory"] = Path.Combine(directory, ".data");
+        start.Environment["ConnectionStrings__CurWorkflows"] = $"Data Source={Path.Combine(directory, "curworkflows.db")}";
+        start.Environment["Collection__SpoolDirectory"] = Path.Combine(directory, "spool");
+        using var worker = System.Diagnostics.Process.Start(start)!;
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        worker.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data?.Contains("worker started", StringComparison.Ordinal) == true)
+            {
+                started.TrySetResult();
+            }
+        };
+        worker.BeginOutputReadLine();
+        worker.BeginErrorReadLine();
+        try
+        {
+            await started.Task.WaitAsync(TimeSpan.FromSeconds(120));
+            Assert.True(await AcceptsConnectionsAsync(port), "the embedded dev server is up");
+
+            // Not waited for with WaitForExitAsync: that waits for the end of the output, which a dev server left
+            // running would hold open.
+            worker.Kill();
+
+            await Eventually.TrueAsync(async () => !await AcceptsConnectionsAsync(port) && !await AcceptsConnectionsAsync(uiPort), "the dev server's ports are free", TimeSpan.FromSeconds(20));
+        }
+        finally
+        {
+            if (!worker.HasExited)
+            {
+                worker.Kill();
+            }
+
+            // Whatever the outcome, no dev server of this test outlives it.
+            using var cleanup = System.Diagnostics.Process.Start("pkill", ["-f", directory]);
+            await cleanup.WaitForExitAsync();
+        }
+    }
+
+    private static async Task<bool> AcceptsConnectionsAsync(int port)
+    {
+        using var client = new TcpClient();
+        try
+        {
+            await client.ConnectAsync(IPAddress.Loopback, port);
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
+    }
+
     private IHost BuildWorkerHost(Dictionary<string, string?> overrides)
     {
         var builder = Host.CreateApplicationBuilder();
@@ -152,5 +220,22 @@ public sealed class HostingTests(TemporalFixture temporal)
         builder.Configuration.AddInMemoryCollection(settings);
         builder.AddCurWorkflowsWorker();
         return builder.Build();
+    }
+}
+
+/// <summary>A fact about the dev server's watcher: skipped on Windows (the CLI is started directly) and without a local
+/// CLI (the SDK downloads one, and starts it itself).</summary>
+public sealed class WatchdogFactAttribute : FactAttribute
+{
+    public WatchdogFactAttribute()
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            Skip = "the dev server's watcher is a sh script";
+        }
+        else if (TestPaths.TemporalCli() is null)
+        {
+            Skip = "no local Temporal CLI (TEMPORAL_CLI_PATH or ../shared/tools/temporal)";
+        }
     }
 }

@@ -138,7 +138,7 @@ public sealed class EmbeddedTemporalServer : IAsyncDisposable
             SearchAttributes = [.. CurSearchAttributes.All],
             DevServerOptions = new()
             {
-                ExistingPath = cliPath,
+                ExistingPath = DevServerWatchdog.Wrap(cliPath, dataDirectory),
                 DatabaseFilename = databaseFile,
                 LogLevel = "error",
                 StartupTimeout = startupTimeout,
