@@ -139,57 +139,135 @@ public sealed class HostingTests(TemporalFixture temporal)
     [WatchdogFact]
     public async Task A_host_killed_with_sigkill_takes_its_embedded_dev_server_down_with_it()
     {
-        var port = EmbeddedTemporalServer.FreeLoopbackPort();
-        var uiPort = EmbeddedTemporalServer.FreeLoopbackPort();
-        var directory = Path.Combine(Path.GetTempPath(), "curworkflows-embedded-" + Guid.NewGuid().ToString("N"));
-        var start = new System.Diagnostics.ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "CurWorkflows.Workflows.Tests.dll"), "worker"])
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        start.Environment["Temporal__Address"] = "";
-        start.Environment["Temporal__CliPath"] = TestPaths.TemporalCli();
-        start.Environment["Temporal__EmbeddedPort"] = port.ToString(CultureInfo.InvariantCulture);
-        start.Environment["Temporal__EmbeddedUiPort"] = uiPort.ToString(CultureInfo.InvariantCulture);
-        start.Environment["Temporal__EmbeddedDataDirectory"] = Path.Combine(directory, ".data");
-        start.Environment["ConnectionStrings__CurWorkflows"] = $"Data Source={Path.Combine(directory, "curworkflows.db")}";
-        start.Environment["Collection__SpoolDirectory"] = Path.Combine(directory, "spool");
-        using var worker = System.Diagnostics.Process.Start(start)!;
-        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        worker.OutputDataReceived += (_, e) =>
-        {
-            if (e.Data?.Contains("worker started", StringComparison.Ordinal) == true)
-            {
-                started.TrySetResult();
-            }
-        };
-        worker.BeginOutputReadLine();
-        worker.BeginErrorReadLine();
-        try
-        {
-            await started.Task.WaitAsync(TimeSpan.FromSeconds(120));
-            Assert.True(await AcceptsConnectionsAsync(port), "the embedded dev server is up");
+        await using var worker = await EmbeddedServerWorker.StartAsync();
 
-            // Not waited for with WaitForExitAsync: that waits for the end of the output, which a dev server left
-            // running would hold open.
-            worker.Kill();
+        // Not waited for with WaitForExitAsync: that waits for the end of the output, which a dev server left running
+        // would hold open.
+        worker.Process.Kill();
 
-            await Eventually.TrueAsync(async () => !await AcceptsConnectionsAsync(port) && !await AcceptsConnectionsAsync(uiPort), "the dev server's ports are free", TimeSpan.FromSeconds(20));
+        await Eventually.TrueAsync(
+            async () => !await AcceptsConnectionsAsync(worker.Port) && !await AcceptsConnectionsAsync(worker.UiPort), "the dev server's ports are free", TimeSpan.FromSeconds(20));
+    }
+
+    [WatchdogFact]
+    public async Task A_host_stopped_with_sigterm_stops_its_workers_then_its_embedded_dev_server_gracefully()
+    {
+        await using var worker = await EmbeddedServerWorker.StartAsync();
+
+        using (var signal = System.Diagnostics.Process.Start("kill", ["-TERM", worker.Process.Id.ToString(CultureInfo.InvariantCulture)]))
+        {
+            await signal.WaitForExitAsync();
         }
-        finally
+
+        await worker.Process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(0, worker.Process.ExitCode);
+        Assert.False(await AcceptsConnectionsAsync(worker.Port), "the dev server stopped with the host");
+        var output = worker.Output;
+        // The CLI prints this when it stops on a signal (the SDK's own stop is a SIGKILL, which prints nothing), and the
+        // workers stopped while the server still answered them.
+        Assert.Contains("Stopping server...", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("shutdown_worker rpc errored", output, StringComparison.Ordinal);
+    }
+
+    /// <summary>The test assembly's worker mode in a process of its own, with an embedded dev server on free ports.</summary>
+    private sealed class EmbeddedServerWorker : IAsyncDisposable
+    {
+        private readonly System.Text.StringBuilder output = new();
+        private readonly string directory;
+
+        private EmbeddedServerWorker(System.Diagnostics.Process process, int port, int uiPort, string directory)
         {
-            if (!worker.HasExited)
+            Process = process;
+            Port = port;
+            UiPort = uiPort;
+            this.directory = directory;
+        }
+
+        public System.Diagnostics.Process Process { get; }
+
+        public int Port { get; }
+
+        public int UiPort { get; }
+
+        public string Output
+        {
+            get
             {
-                worker.Kill();
+                lock (output)
+                {
+                    return output.ToString();
+                }
+            }
+        }
+
+        public static async Task<EmbeddedServerWorker> StartAsync()
+        {
+            var port = EmbeddedTemporalServer.FreeLoopbackPort();
+            var uiPort = EmbeddedTemporalServer.FreeLoopbackPort();
+            var directory = Path.Combine(Path.GetTempPath(), "curworkflows-embedded-" + Guid.NewGuid().ToString("N"));
+            var start = new System.Diagnostics.ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "CurWorkflows.Workflows.Tests.dll"), "worker"])
+            {
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+            };
+            start.Environment["Temporal__Address"] = "";
+            start.Environment["Temporal__CliPath"] = TestPaths.TemporalCli();
+            start.Environment["Temporal__EmbeddedPort"] = port.ToString(CultureInfo.InvariantCulture);
+            start.Environment["Temporal__EmbeddedUiPort"] = uiPort.ToString(CultureInfo.InvariantCulture);
+            start.Environment["Temporal__EmbeddedDataDirectory"] = Path.Combine(directory, ".data");
+            start.Environment["ConnectionStrings__CurWorkflows"] = $"Data Source={Path.Combine(directory, "curworkflows.db")}";
+            start.Environment["Collection__SpoolDirectory"] = Path.Combine(directory, "spool");
+            var worker = new EmbeddedServerWorker(System.Diagnostics.Process.Start(start)!, port, uiPort, directory);
+            var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            void Collect(object sender, System.Diagnostics.DataReceivedEventArgs e)
+            {
+                lock (worker.output)
+                {
+                    worker.output.AppendLine(e.Data);
+                }
+
+                if (e.Data?.Contains("worker started", StringComparison.Ordinal) == true)
+                {
+                    started.TrySetResult();
+                }
+            }
+
+            worker.Process.OutputDataReceived += Collect;
+            worker.Process.ErrorDataReceived += Collect;
+            worker.Process.BeginOutputReadLine();
+            worker.Process.BeginErrorReadLine();
+            try
+            {
+                await started.Task.WaitAsync(TimeSpan.FromSeconds(120));
+                Assert.True(await AcceptsConnectionsAsync(port), "the embedded dev server is up");
+            }
+            catch
+            {
+                await worker.DisposeAsync();
+                throw;
+            }
+
+            return worker;
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            if (!Process.HasExited)
+            {
+                Process.Kill();
             }
 
             // Whatever the outcome, no dev server of this test outlives it.
-            using var cleanup = System.Diagnostics.Process.Start("pkill", ["-f", directory]);
-            await cleanup.WaitForExitAsync();
+            using (var cleanup = System.Diagnostics.Process.Start("pkill", ["-f", directory]))
+            {
+                await cleanup.WaitForExitAsync();
+            }
+
+            Process.Dispose();
         }
     }
 
-    private static async Task<bool> AcceptsConnectionsAsync(int port)
+    internal static async Task<bool> AcceptsConnectionsAsync(int port)
     {
         using var client = new TcpClient();
         try

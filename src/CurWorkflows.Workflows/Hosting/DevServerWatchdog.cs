@@ -1,15 +1,28 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+
 namespace CurWorkflows.Workflows.Hosting;
 
 /// <summary>
-/// Stops the embedded dev server when the process that started it dies without stopping it (SIGKILL, a crash): else
-/// the server keeps running with its ports, and the next start finds them taken. The CLI is started through a small
-/// sh script that leaves a watcher behind and then execs the CLI under the script's own process id. The watcher sends
-/// the CLI SIGTERM (SIGKILL 5 s later if need be) once the starting process is gone, and ends by itself once the CLI
-/// has. Not on Windows, where the CLI is started directly.
+/// Keeps the embedded dev server's life tied to the process that started it. The CLI is started through a small sh
+/// script that records its process id, leaves a watcher behind and then execs the CLI under that id, in a session of
+/// its own (where <c>setsid</c> exists).
+/// <list type="bullet">
+/// <item>The watcher sends the CLI SIGTERM (SIGKILL 5 s later if need be) once the starting process is gone (SIGKILL,
+/// a crash): else the server keeps running with its ports, and the next start finds them taken.</item>
+/// <item>In its own session the server does not get the terminal's Ctrl+C: the host stops its workers first, while the
+/// server still answers them, and then the server, with SIGINT (<see cref="StopAsync"/>; the SDK's own stop is a
+/// SIGKILL).</item>
+/// </list>
+/// Not on Windows, where the CLI is started directly.
 /// </summary>
 internal static class DevServerWatchdog
 {
     public const string ScriptName = "temporal-with-watchdog.sh";
+
+    public const string PidFileName = "temporal-cli.pid";
 
     /// <summary>The script to start instead of <paramref name="cliPath"/> (written to <paramref name="directory"/>), or
     /// <paramref name="cliPath"/> itself where no watcher applies.</summary>
@@ -20,18 +33,21 @@ internal static class DevServerWatchdog
             return cliPath;
         }
 
-        var quotedCli = "'" + cliPath.Replace("'", "'\\''", StringComparison.Ordinal) + "'";
+        var quotedCli = Quote(cliPath);
+        var quotedPidFile = Quote(Path.Combine(directory, PidFileName));
         var script = $$"""
             #!/bin/sh
             # Written by CurWorkflows: runs the Temporal CLI and stops it when the process that started it is gone.
             owner=$PPID
             self=$$
+            echo "$self" > {{quotedPidFile}}
             (
               while kill -0 "$owner" 2>/dev/null && kill -0 "$self" 2>/dev/null; do sleep 1; done
               kill "$self" 2>/dev/null || exit 0
               for second in 1 2 3 4 5; do kill -0 "$self" 2>/dev/null || exit 0; sleep 1; done
               kill -9 "$self" 2>/dev/null
             ) </dev/null >/dev/null 2>&1 &
+            if command -v setsid >/dev/null 2>&1; then exec setsid {{quotedCli}} "$@"; fi
             exec {{quotedCli}} "$@"
 
             """;
@@ -47,4 +63,62 @@ internal static class DevServerWatchdog
 
         return path;
     }
+
+    /// <summary>
+    /// Stops the CLI started through the script in <paramref name="directory"/> with SIGINT, as Ctrl+C would, and waits
+    /// (at most <paramref name="timeout"/>) until its frontend port no longer answers. Does nothing when there is no
+    /// record of a CLI started after <paramref name="startedAt"/>.
+    /// </summary>
+    public static async Task StopAsync(string directory, DateTime startedAt, int frontendPort, TimeSpan timeout)
+    {
+        var pidFile = Path.Combine(directory, PidFileName);
+        if (OperatingSystem.IsWindows() || !File.Exists(pidFile) || File.GetLastWriteTimeUtc(pidFile) < startedAt
+            || !int.TryParse(File.ReadAllText(pidFile).Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var pid))
+        {
+            return;
+        }
+
+        try
+        {
+            using var signal = Process.Start(new ProcessStartInfo("kill", ["-INT", pid.ToString(CultureInfo.InvariantCulture)]) { UseShellExecute = false });
+            if (signal is null)
+            {
+                return;
+            }
+
+            await signal.WaitForExitAsync();
+            if (signal.ExitCode != 0)
+            {
+                return;
+            }
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            return;
+        }
+
+        var deadline = DateTime.UtcNow + timeout;
+        while (DateTime.UtcNow < deadline && await AnswersAsync(frontendPort))
+        {
+            await Task.Delay(50);
+        }
+
+        File.Delete(pidFile);
+    }
+
+    private static async Task<bool> AnswersAsync(int port)
+    {
+        using var client = new TcpClient();
+        try
+        {
+            await client.ConnectAsync(IPAddress.Loopback, port);
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
+    }
+
+    private static string Quote(string value) => "'" + value.Replace("'", "'\\''", StringComparison.Ordinal) + "'";
 }

@@ -32,11 +32,18 @@ public sealed record TemporalEndpoint(string Address, bool Embedded, int Embedde
 public sealed class EmbeddedTemporalServer : IAsyncDisposable
 {
     private readonly WorkflowEnvironment environment;
+    private readonly string dataDirectory;
+    private readonly DateTime startedAt;
+    private readonly int port;
     private int disposed;
 
-    private EmbeddedTemporalServer(WorkflowEnvironment environment, string address, string uiUrl, string? cliPath, string databaseFile)
+    private EmbeddedTemporalServer(
+        WorkflowEnvironment environment, string address, string uiUrl, string? cliPath, string databaseFile, string dataDirectory, DateTime startedAt, int port)
     {
         this.environment = environment;
+        this.dataDirectory = dataDirectory;
+        this.startedAt = startedAt;
+        this.port = port;
         Address = address;
         UiUrl = uiUrl;
         CliPath = cliPath;
@@ -114,6 +121,8 @@ public sealed class EmbeddedTemporalServer : IAsyncDisposable
     {
         if (Interlocked.Exchange(ref disposed, 1) == 0)
         {
+            // A graceful stop first: the SDK's shutdown kills the server outright.
+            await DevServerWatchdog.StopAsync(dataDirectory, startedAt, port, TimeSpan.FromSeconds(10));
             await environment.ShutdownAsync();
             await environment.DisposeAsync();
         }
@@ -129,6 +138,8 @@ public sealed class EmbeddedTemporalServer : IAsyncDisposable
         var cliPath = TemporalCli.Resolve(options.CliPath, contentRoot);
         var address = $"127.0.0.1:{port}";
 
+        // Whole seconds: the pid file's time may be stored with that precision.
+        var startedAt = DateTime.UtcNow.AddSeconds(-1);
         var environment = await WorkflowEnvironment.StartLocalAsync(new()
         {
             TargetHost = address,
@@ -144,7 +155,7 @@ public sealed class EmbeddedTemporalServer : IAsyncDisposable
                 StartupTimeout = startupTimeout,
             },
         });
-        return new EmbeddedTemporalServer(environment, address, $"http://127.0.0.1:{uiPort}", cliPath, databaseFile);
+        return new EmbeddedTemporalServer(environment, address, $"http://127.0.0.1:{uiPort}", cliPath, databaseFile, dataDirectory, startedAt, port);
     }
 }
 
