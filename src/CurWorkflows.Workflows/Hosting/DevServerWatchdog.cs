@@ -80,6 +80,15 @@ internal static class DevServerWatchdog
 
         try
         {
+            // A CLI that ended early leaves its id behind, which another process may have been given since.
+            using (var recorded = Process.GetProcessById(pid))
+            {
+                if (!recorded.ProcessName.StartsWith("temporal", StringComparison.Ordinal))
+                {
+                    return;
+                }
+            }
+
             using var signal = Process.Start(new ProcessStartInfo("kill", ["-INT", pid.ToString(CultureInfo.InvariantCulture)]) { UseShellExecute = false });
             if (signal is null)
             {
@@ -92,8 +101,9 @@ internal static class DevServerWatchdog
                 return;
             }
         }
-        catch (System.ComponentModel.Win32Exception)
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException or System.ComponentModel.Win32Exception)
         {
+            // No such process any more, or no kill command: the SDK's shutdown stops the server.
             return;
         }
 
