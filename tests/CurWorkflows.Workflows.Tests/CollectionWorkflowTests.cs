@@ -90,10 +90,7 @@ public sealed class CollectionWorkflowTests(TemporalFixture temporal)
         // A file is in progress from its download's scheduling to its aggregation's completion (a file's two
         // activities run one after the other); the most files in progress at once is the configured limit.
         var history = await temporal.Client.GetWorkflowHandle(LastRunWorkflowId!).FetchHistoryAsync();
-        var aggregations = history.Events
-            .Where(e => e.ActivityTaskScheduledEventAttributes?.ActivityType.Name == ActivityNames.AggregateReportFile)
-            .Select(e => e.EventId)
-            .ToHashSet();
+        var aggregations = ScheduledEventIds(history, ActivityNames.AggregateReportFile);
         int inProgress = 0, most = 0;
         foreach (var e in history.Events)
         {
@@ -283,10 +280,7 @@ public sealed class CollectionWorkflowTests(TemporalFixture temporal)
         Assert.Equal(code, cause.ErrorType);
         Assert.True(cause.NonRetryable);
         var history = await temporal.Client.GetWorkflowHandle(LastRunWorkflowId!).FetchHistoryAsync();
-        var scheduled = history.Events
-            .Where(e => e.ActivityTaskScheduledEventAttributes?.ActivityType.Name == failingActivity)
-            .Select(e => e.EventId)
-            .ToHashSet();
+        var scheduled = ScheduledEventIds(history, failingActivity);
         var attempts = history.Events
             .Where(e => e.ActivityTaskStartedEventAttributes is { } started && scheduled.Contains(started.ScheduledEventId))
             .Select(e => e.ActivityTaskStartedEventAttributes.Attempt)
@@ -393,6 +387,13 @@ public sealed class CollectionWorkflowTests(TemporalFixture temporal)
     };
 
     internal static string? LastRunWorkflowId { get; private set; }
+
+    /// <summary>The ids of the events that scheduled an activity of the type (what its started and completed events name).</summary>
+    internal static HashSet<long> ScheduledEventIds(Temporalio.Common.WorkflowHistory history, string activityType) =>
+        history.Events
+            .Where(e => e.ActivityTaskScheduledEventAttributes?.ActivityType.Name == activityType)
+            .Select(e => e.EventId)
+            .ToHashSet();
 
     internal static async Task<CollectionSummary> RunCollectionAsync(CollectionEnvironment environment, Guid organizationId, Guid integrationId)
     {

@@ -146,7 +146,7 @@ public sealed class HostingTests(TemporalFixture temporal)
         worker.Process.Kill();
 
         await Eventually.TrueAsync(
-            async () => !await AcceptsConnectionsAsync(worker.Port) && !await AcceptsConnectionsAsync(worker.UiPort), "the dev server's ports are free", TimeSpan.FromSeconds(20));
+            async () => !await DevServerWatchdog.AcceptsConnectionsAsync(worker.Port) && !await DevServerWatchdog.AcceptsConnectionsAsync(worker.UiPort), "the dev server's ports are free", TimeSpan.FromSeconds(20));
     }
 
     [WatchdogFact]
@@ -161,7 +161,7 @@ public sealed class HostingTests(TemporalFixture temporal)
 
         await worker.Process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
         Assert.Equal(0, worker.Process.ExitCode);
-        Assert.False(await AcceptsConnectionsAsync(worker.Port), "the dev server stopped with the host");
+        Assert.False(await DevServerWatchdog.AcceptsConnectionsAsync(worker.Port), "the dev server stopped with the host");
         var output = worker.Output;
         // The CLI prints this when it stops on a signal (the SDK's own stop is a SIGKILL, which prints nothing), and the
         // workers stopped while the server still answered them.
@@ -205,18 +205,16 @@ public sealed class HostingTests(TemporalFixture temporal)
             var port = EmbeddedTemporalServer.FreeLoopbackPort();
             var uiPort = EmbeddedTemporalServer.FreeLoopbackPort();
             var directory = Path.Combine(Path.GetTempPath(), "curworkflows-embedded-" + Guid.NewGuid().ToString("N"));
-            var start = new System.Diagnostics.ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "CurWorkflows.Workflows.Tests.dll"), "worker"])
+            var start = WorkerProgram.StartInfo(new Dictionary<string, string?>
             {
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-            };
-            start.Environment["Temporal__Address"] = "";
-            start.Environment["Temporal__CliPath"] = TestPaths.TemporalCli();
-            start.Environment["Temporal__EmbeddedPort"] = port.ToString(CultureInfo.InvariantCulture);
-            start.Environment["Temporal__EmbeddedUiPort"] = uiPort.ToString(CultureInfo.InvariantCulture);
-            start.Environment["Temporal__EmbeddedDataDirectory"] = Path.Combine(directory, ".data");
-            start.Environment["ConnectionStrings__CurWorkflows"] = $"Data Source={Path.Combine(directory, "curworkflows.db")}";
-            start.Environment["Collection__SpoolDirectory"] = Path.Combine(directory, "spool");
+                ["Temporal:Address"] = "",
+                ["Temporal:CliPath"] = TestPaths.TemporalCli(),
+                ["Temporal:EmbeddedPort"] = port.ToString(CultureInfo.InvariantCulture),
+                ["Temporal:EmbeddedUiPort"] = uiPort.ToString(CultureInfo.InvariantCulture),
+                ["Temporal:EmbeddedDataDirectory"] = Path.Combine(directory, ".data"),
+                ["ConnectionStrings:CurWorkflows"] = $"Data Source={Path.Combine(directory, "curworkflows.db")}",
+                ["Collection:SpoolDirectory"] = Path.Combine(directory, "spool"),
+            });
             var worker = new EmbeddedServerWorker(System.Diagnostics.Process.Start(start)!, port, uiPort, directory);
             var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             void Collect(object sender, System.Diagnostics.DataReceivedEventArgs e)
@@ -239,7 +237,7 @@ public sealed class HostingTests(TemporalFixture temporal)
             try
             {
                 await started.Task.WaitAsync(TimeSpan.FromSeconds(120));
-                Assert.True(await AcceptsConnectionsAsync(port), "the embedded dev server is up");
+                Assert.True(await DevServerWatchdog.AcceptsConnectionsAsync(port), "the embedded dev server is up");
             }
             catch
             {
@@ -264,20 +262,6 @@ public sealed class HostingTests(TemporalFixture temporal)
             }
 
             Process.Dispose();
-        }
-    }
-
-    internal static async Task<bool> AcceptsConnectionsAsync(int port)
-    {
-        using var client = new TcpClient();
-        try
-        {
-            await client.ConnectAsync(IPAddress.Loopback, port);
-            return true;
-        }
-        catch (SocketException)
-        {
-            return false;
         }
     }
 

@@ -93,10 +93,7 @@ public sealed partial class WorkerCrashTests(TemporalFixture temporal, ITestOutp
         await foreach (var execution in environment.Temporal.Client.ListWorkflowsAsync($"IntegrationId = '{integrationId}' AND WorkflowType = 'CollectionWorkflow'"))
         {
             var history = await environment.Temporal.Client.GetWorkflowHandle(execution.Id).FetchHistoryAsync();
-            var scheduled = history.Events
-                .Where(e => e.EventType == EventType.ActivityTaskScheduled && e.ActivityTaskScheduledEventAttributes.ActivityType.Name == ActivityNames.AggregateReportFile)
-                .Select(e => e.EventId)
-                .ToHashSet();
+            var scheduled = CollectionWorkflowTests.ScheduledEventIds(history, ActivityNames.AggregateReportFile);
             var completed = history.Events.Single(e =>
                 e.EventType == EventType.ActivityTaskCompleted && scheduled.Contains(e.ActivityTaskCompletedEventAttributes.ScheduledEventId));
             var payload = completed.ActivityTaskCompletedEventAttributes.Result.Payloads_.Single();
@@ -108,17 +105,8 @@ public sealed partial class WorkerCrashTests(TemporalFixture temporal, ITestOutp
 
     private WorkerProcess StartWorkerProcess(CollectionEnvironment environment, string name)
     {
-        var start = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "CurWorkflows.Workflows.Tests.dll"), "worker"])
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var (key, value) in environment.WorkerSettings(overrides: new() { ["Collection:CheckpointEveryRows"] = CheckpointEveryRows.ToString(CultureInfo.InvariantCulture) }))
-        {
-            start.Environment[key.Replace(":", "__", StringComparison.Ordinal)] = value;
-        }
-
+        var start = WorkerProgram.StartInfo(
+            environment.WorkerSettings(overrides: new() { ["Collection:CheckpointEveryRows"] = CheckpointEveryRows.ToString(CultureInfo.InvariantCulture) }));
         start.Environment["AWS_ACCESS_KEY_ID"] = CollectionEnvironment.PlatformAccessKeyId;
         start.Environment["AWS_SECRET_ACCESS_KEY"] = CollectionEnvironment.PlatformSecret;
         start.Environment["Logging__LogLevel__Default"] = "Warning";

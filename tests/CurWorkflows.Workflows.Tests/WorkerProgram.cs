@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using CurWorkflows.Workflows.Hosting;
 using Microsoft.Extensions.Hosting;
 
@@ -11,6 +12,24 @@ namespace CurWorkflows.Workflows.Tests;
 /// </summary>
 public static class WorkerProgram
 {
+    /// <summary>Starts this assembly in worker mode with the given configuration (keys as in appsettings, <c>:</c>
+    /// separated), its output redirected.</summary>
+    public static ProcessStartInfo StartInfo(IEnumerable<KeyValuePair<string, string?>> settings)
+    {
+        var start = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "CurWorkflows.Workflows.Tests.dll"), "worker"])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var (key, value) in settings)
+        {
+            start.Environment[key.Replace(":", "__", StringComparison.Ordinal)] = value;
+        }
+
+        return start;
+    }
+
     public static async Task<int> Main(string[] args)
     {
         if (args is not ["worker", ..])

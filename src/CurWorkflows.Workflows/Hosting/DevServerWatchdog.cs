@@ -108,7 +108,7 @@ internal static class DevServerWatchdog
         }
 
         var deadline = DateTime.UtcNow + timeout;
-        while (DateTime.UtcNow < deadline && await AnswersAsync(frontendPort))
+        while (DateTime.UtcNow < deadline && await AcceptsConnectionsAsync(frontendPort))
         {
             await Task.Delay(50);
         }
@@ -116,7 +116,8 @@ internal static class DevServerWatchdog
         File.Delete(pidFile);
     }
 
-    private static async Task<bool> AnswersAsync(int port)
+    /// <summary>Whether something accepts TCP connections on the loopback port.</summary>
+    internal static async Task<bool> AcceptsConnectionsAsync(int port)
     {
         using var client = new TcpClient();
         try
