@@ -55,20 +55,44 @@ public sealed partial class ResumableDownloader(AwsClientFactory clients, ILogge
             }
         }
 
-        var state = new SpoolState(bucket, key, eTag, size);
+        var state = new SpoolState(bucket, key, eTag, size, HostBoot.Id);
+        var expectedMd5 = ContentMd5Of(eTag);
+        var completeSidecarPath = destinationPath + ".json";
 
-        if (File.Exists(destinationPath) && new FileInfo(destinationPath).Length == size && ReadSidecar(destinationPath + ".json") == state)
+        if (File.Exists(destinationPath) && new FileInfo(destinationPath).Length == size && ReadSidecar(completeSidecarPath) is { } complete && complete.SameObject(state))
         {
-            return new DownloadResult(destinationPath, size, eTag, 0, size, 1, AlreadyComplete: true);
+            if (complete.WrittenInThisBoot)
+            {
+                return new DownloadResult(destinationPath, size, eTag, 0, size, 1, AlreadyComplete: true);
+            }
+
+            // Written before the host last went down: bytes the kernel had not written back may be lost. Only the
+            // content MD5 can vouch for the file; without one (a multipart ETag) it is fetched again.
+            if (expectedMd5 is not null && string.Equals(await Md5OfFileAsync(destinationPath, cancellationToken), expectedMd5, StringComparison.OrdinalIgnoreCase))
+            {
+                await File.WriteAllTextAsync(completeSidecarPath, JsonSerializer.Serialize(state), cancellationToken);
+                LogCheckedAfterRestart(_logger, name, size);
+                return new DownloadResult(destinationPath, size, eTag, 0, size, 1, AlreadyComplete: true);
+            }
+
+            LogDiscardedAfterRestart(_logger, name, destinationPath, expectedMd5 is null ? "it has no content MD5 to check it against" : "its content no longer matches the ETag's MD5");
+            File.Delete(destinationPath);
+            File.Delete(completeSidecarPath);
         }
 
         long onDisk = 0;
-        if (File.Exists(partPath) && ReadSidecar(sidecarPath) == state)
+        var partState = File.Exists(partPath) ? ReadSidecar(sidecarPath) : null;
+        if (partState is not null && partState.SameObject(state) && partState.WrittenInThisBoot)
         {
             onDisk = Math.Min(new FileInfo(partPath).Length, size);
         }
         else
         {
+            if (partState is not null && partState.SameObject(state))
+            {
+                LogDiscardedAfterRestart(_logger, name, partPath, "the part was written before the host restarted");
+            }
+
             File.Delete(partPath);
             await File.WriteAllTextAsync(sidecarPath, JsonSerializer.Serialize(state), cancellationToken);
         }
@@ -85,7 +109,6 @@ public sealed partial class ResumableDownloader(AwsClientFactory clients, ILogge
 
         // The content MD5 is computed as the bytes arrive (and over what an earlier attempt left on disk), instead of
         // reading the whole file again once it is complete.
-        var expectedMd5 = ContentMd5Of(eTag);
         using var contentHash = await StartContentHashAsync(expectedMd5, partPath, onDisk, cancellationToken);
         await using (var file = new FileStream(partPath, FileMode.OpenOrCreate, FileAccess.Write, FileShare.Read, BufferSize, FileOptions.Asynchronous))
         {
@@ -154,13 +177,37 @@ public sealed partial class ResumableDownloader(AwsClientFactory clients, ILogge
             }
 
             await file.FlushAsync(cancellationToken);
+            if (HostBoot.Id is null)
+            {
+                // No boot id to tell a later reader that the host went down in between: the bytes go to disk now.
+                file.Flush(flushToDisk: true);
+            }
         }
 
         Verify(partPath, state, expectedMd5, contentHash, sidecarPath, name);
         File.Move(partPath, destinationPath, overwrite: true);
-        File.Move(sidecarPath, destinationPath + ".json", overwrite: true);
+        File.Move(sidecarPath, completeSidecarPath, overwrite: true);
         LogDownloaded(_logger, name, size, transferred, resumedFrom, requests);
         return new DownloadResult(destinationPath, size, eTag, transferred, resumedFrom, requests, AlreadyComplete: false);
+    }
+
+    /// <summary>
+    /// Whether <paramref name="path"/> is a complete spool file written in this boot of the host (<see cref="HostBoot"/>),
+    /// which can be read without a check. Otherwise (the host went down since, or the file is gone) call
+    /// <see cref="DownloadAsync"/> again: it checks the file against the content MD5 or fetches it anew.
+    /// </summary>
+    public static bool IsTrustedSpoolFile(string path) =>
+        File.Exists(path) && ReadSidecar(path + ".json") is { WrittenInThisBoot: true } state && new FileInfo(path).Length == state.Size;
+
+    /// <summary>The ETag of the object a complete spool file holds, if its record is readable.</summary>
+    public static string? SpooledETag(string path) => ReadSidecar(path + ".json")?.ETag;
+
+    private static async Task<string> Md5OfFileAsync(string path, CancellationToken cancellationToken)
+    {
+        await using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, BufferSize, FileOptions.SequentialScan | FileOptions.Asynchronous);
+#pragma warning disable CA5351 // Comparing with S3's MD5 ETag; integrity, not security.
+        return Convert.ToHexStringLower(await MD5.HashDataAsync(file, cancellationToken));
+#pragma warning restore CA5351
     }
 
     private async Task<OpenedRange> OpenRangeAsync(
@@ -285,8 +332,21 @@ public sealed partial class ResumableDownloader(AwsClientFactory clients, ILogge
     [LoggerMessage(Level = LogLevel.Warning, Message = "Download of {Object} interrupted at byte {OnDisk} of {Size}, resuming: {Reason}")]
     private static partial void LogRetrying(ILogger logger, string @object, long onDisk, long size, string reason);
 
+    [LoggerMessage(Level = LogLevel.Information, Message = "Spool file of {Object} was written before the host restarted; its {Size} bytes match the content MD5")]
+    private static partial void LogCheckedAfterRestart(ILogger logger, string @object, long size);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Spool file of {Object} at {Path} discarded and fetched again: {Reason}")]
+    private static partial void LogDiscardedAfterRestart(ILogger logger, string @object, string path, string reason);
+
     [LoggerMessage(Level = LogLevel.Information, Message = "Downloaded {Object}: {Size} bytes, {Transferred} transferred by this call (resumed from {ResumedFrom}), {Requests} requests")]
     private static partial void LogDownloaded(ILogger logger, string @object, long size, long transferred, long resumedFrom, int requests);
 
-    private sealed record SpoolState(string Bucket, string Key, string ETag, long Size);
+    /// <param name="BootId">The host's boot when the bytes were written (<see cref="HostBoot"/>).</param>
+    private sealed record SpoolState(string Bucket, string Key, string ETag, long Size, string? BootId = null)
+    {
+        [System.Text.Json.Serialization.JsonIgnore]
+        public bool WrittenInThisBoot => BootId == HostBoot.Id;
+
+        public bool SameObject(SpoolState other) => Bucket == other.Bucket && Key == other.Key && ETag == other.ETag && Size == other.Size;
+    }
 }

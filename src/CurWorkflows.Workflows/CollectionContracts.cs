@@ -55,8 +55,11 @@ public sealed record AggregateFileInput(ReportFileWork Work, string SpooledPath)
 /// <param name="ResumedFromRow">Rows already aggregated by an earlier attempt (0 for a fresh start).</param>
 /// <param name="RowsRead">Rows this attempt read.</param>
 /// <param name="AttributedUnblended">Unblended cost of untagged rows attributed to a package through the tagging API.</param>
+/// <param name="BytesDownloaded">Bytes fetched again because the spool file could not be trusted (the host went down
+/// since its download, or it was gone).</param>
 public sealed record FileAggregateResult(
-    string StatePath, long Rows, string UnblendedTotal, int Aggregates, long ResumedFromRow, long RowsRead, string AttributedUnblended = "0");
+    string StatePath, long Rows, string UnblendedTotal, int Aggregates, long ResumedFromRow, long RowsRead, string AttributedUnblended = "0",
+    long BytesDownloaded = 0);
 
 /// <summary>Put the aggregates of a period's files (state files on this worker) into the staging area.</summary>
 public sealed record StagePeriodInput(CollectionRunRef Run, PeriodToCollect Period, IReadOnlyList<string> StatePaths, string TagKey);

@@ -157,7 +157,7 @@ public sealed class CollectionWorkflow
                     ActivityNames.StagePeriod,
                     [new StagePeriodInput(run, period, [.. files.Select(f => f.Aggregate.StatePath)], plan.TagKey)],
                     WorkerOptions(workerQueue, queueTimeout, TimeSpan.FromHours(1), $"stage period {period.BillingPeriod}"));
-                return (staged, files.Sum(f => f.Spooled.BytesTransferred));
+                return (staged, files.Sum(f => f.Spooled.BytesTransferred + f.Aggregate.BytesDownloaded));
             }
             catch (ActivityFailureException e) when (
                 e.InnerException is TimeoutFailureException { TimeoutType: TimeoutType.ScheduleToStart } && switches < MaxWorkerSwitches)

@@ -211,6 +211,103 @@ public class DownloadTests(LargeObjectFixture aws, ITestOutputHelper output) : I
     }
 
     [Fact]
+    public async Task DownloadAsync_CompleteFileFromAnEarlierBoot_IsCheckedAgainstTheMd5AndFetchedAgainOnlyWhenDamaged()
+    {
+        aws.Server.CreateBucket(Bucket);
+        var content = RandomNumberGenerator.GetBytes(3 * 1024 * 1024 + 5);
+        aws.Server.Objects.PutObject(Bucket, "boot/complete.csv.zip", content);
+        using var factory = aws.CreateFactory();
+        var role = LocalAwsFixture.Role("boot");
+        var destination = Path.Combine(aws.SpoolDirectory, "boot-complete.csv.zip");
+        var downloader = new ResumableDownloader(factory);
+        await downloader.DownloadAsync(role, Bucket, "boot/complete.csv.zip", destination);
+        Assert.True(ResumableDownloader.IsTrustedSpoolFile(destination));
+
+        // The host went down and came back: the file is intact, which only its MD5 can tell. Nothing is fetched again.
+        MarkWrittenInAnEarlierBoot(destination + ".json");
+        Assert.False(ResumableDownloader.IsTrustedSpoolFile(destination));
+        var served = aws.Server.Counters.ObjectBytesServed;
+        var checkedAgain = await downloader.DownloadAsync(role, Bucket, "boot/complete.csv.zip", destination);
+        Assert.True(checkedAgain.AlreadyComplete);
+        Assert.Equal(0, checkedAgain.BytesTransferred);
+        Assert.Equal(served, aws.Server.Counters.ObjectBytesServed);
+        Assert.True(ResumableDownloader.IsTrustedSpoolFile(destination));
+
+        // This time a page the kernel had not written back came back as zeros, with the file's length unchanged.
+        MarkWrittenInAnEarlierBoot(destination + ".json");
+        await using (var file = new FileStream(destination, FileMode.Open, FileAccess.Write))
+        {
+            file.Position = 1024 * 1024;
+            file.Write(new byte[4096]);
+        }
+
+        var fetchedAgain = await downloader.DownloadAsync(role, Bucket, "boot/complete.csv.zip", destination);
+        Assert.False(fetchedAgain.AlreadyComplete);
+        Assert.Equal(content.Length, fetchedAgain.BytesTransferred);
+        Assert.Equal(content, await File.ReadAllBytesAsync(destination));
+        Assert.True(ResumableDownloader.IsTrustedSpoolFile(destination));
+    }
+
+    [Fact]
+    public async Task DownloadAsync_CompleteFileFromAnEarlierBootWithAMultipartETag_IsFetchedAgain()
+    {
+        aws.Server.CreateBucket(Bucket);
+        var content = RandomNumberGenerator.GetBytes(2 * 1024 * 1024);
+        var source = Path.Combine(aws.SpoolDirectory, "multipart-source.bin");
+        await File.WriteAllBytesAsync(source, content);
+        // A multipart upload's ETag is not the content's MD5: nothing on disk can be checked against it.
+        await aws.Server.Objects.PutObjectFromFileAsync(Bucket, "boot/multipart.csv.zip", source, "\"0123456789abcdef0123456789abcdef-2\"");
+        using var factory = aws.CreateFactory();
+        var role = LocalAwsFixture.Role("boot-multipart");
+        var destination = Path.Combine(aws.SpoolDirectory, "boot-multipart.csv.zip");
+        var downloader = new ResumableDownloader(factory);
+        await downloader.DownloadAsync(role, Bucket, "boot/multipart.csv.zip", destination);
+
+        var sameBoot = await downloader.DownloadAsync(role, Bucket, "boot/multipart.csv.zip", destination);
+        Assert.True(sameBoot.AlreadyComplete);
+
+        MarkWrittenInAnEarlierBoot(destination + ".json");
+        var afterRestart = await downloader.DownloadAsync(role, Bucket, "boot/multipart.csv.zip", destination);
+        Assert.False(afterRestart.AlreadyComplete);
+        Assert.Equal(content.Length, afterRestart.BytesTransferred);
+        Assert.Equal(content, await File.ReadAllBytesAsync(destination));
+    }
+
+    [Fact]
+    public async Task DownloadAsync_PartFromAnEarlierBoot_StartsOver()
+    {
+        aws.Server.CreateBucket(Bucket);
+        var content = RandomNumberGenerator.GetBytes(4 * 1024 * 1024);
+        aws.Server.Objects.PutObject(Bucket, "boot/part.csv.zip", content);
+        using var factory = aws.CreateFactory(o => o.DownloadRangeBytes = 1024 * 1024);
+        var role = LocalAwsFixture.Role("boot-part");
+        var destination = Path.Combine(aws.SpoolDirectory, "boot-part.csv.zip");
+        using (var stop = new CancellationTokenSource())
+        {
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => new ResumableDownloader(factory)
+                .DownloadAsync(role, Bucket, "boot/part.csv.zip", destination, new CancelAt(2 * 1024 * 1024, stop), stop.Token));
+        }
+
+        Assert.True(new FileInfo(destination + ".part").Length >= 2 * 1024 * 1024);
+        MarkWrittenInAnEarlierBoot(destination + ".part.json");
+
+        var result = await new ResumableDownloader(factory).DownloadAsync(role, Bucket, "boot/part.csv.zip", destination);
+
+        Assert.Equal(0, result.ResumedFromBytes);
+        Assert.Equal(content.Length, result.BytesTransferred);
+        Assert.Equal(content, await File.ReadAllBytesAsync(destination));
+    }
+
+    /// <summary>What a spool record looks like after the host restarted: its boot id is not the current one.</summary>
+    internal static void MarkWrittenInAnEarlierBoot(string sidecarPath)
+    {
+        var record = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(sidecarPath))!.AsObject();
+        Assert.Equal(HostBoot.Id, (string?)record["BootId"]);
+        record["BootId"] = "an-earlier-boot";
+        File.WriteAllText(sidecarPath, record.ToJsonString());
+    }
+
+    [Fact]
     public async Task DownloadAsync_NotEnoughFreeDisk_RefusesToStart()
     {
         aws.Server.CreateBucket(Bucket);

@@ -253,6 +253,41 @@ public sealed class CollectionWorkflowTests(TemporalFixture temporal)
         await ReplayTests.ReplayAndMaybeRecordAsync(history, "CollectionWorkflow-worker-gone");
     }
 
+    [Fact]
+    public async Task A_spool_file_written_before_the_host_went_down_is_fetched_again_before_it_is_parsed()
+    {
+        await using var environment = await CollectionEnvironment.StartAsync(temporal, TestDatabase.Sqlite);
+        var aggregations = new ActivityGate(ActivityNames.AggregateReportFile);
+        var worker = await environment.StartWorkerAsync(services: aggregations.AddTo);
+        var (organizationId, integrationId) = await CollectionEnvironment.CreateIntegrationAsync(worker.Services);
+        var delivery = await environment.DeliverAsync(Delivery(files: 1, rows: 6_000, seed: 71, assemblyId: "asm-boot"));
+
+        var run = RunCollectionAsync(environment, organizationId, integrationId);
+        await aggregations.Reached.WaitAsync(TimeSpan.FromSeconds(60));
+
+        // The host went down after the download and came back (another boot id), and a page of the spool file that the
+        // kernel had not written back reads as zeros. Parsed as it is, the zip fails its CRC as report_malformed.
+        var spooled = Assert.Single(Directory.GetFiles(environment.SpoolDirectory, "*.csv.zip", SearchOption.AllDirectories));
+        var record = System.Text.Json.Nodes.JsonNode.Parse(await File.ReadAllTextAsync(spooled + ".json"))!.AsObject();
+        record["BootId"] = "an-earlier-boot";
+        await File.WriteAllTextAsync(spooled + ".json", record.ToJsonString());
+        await using (var file = new FileStream(spooled, FileMode.Open, FileAccess.Write))
+        {
+            file.Position = file.Length / 2;
+            file.Write(new byte[4096]);
+        }
+
+        aggregations.Open();
+        var summary = await run.WaitAsync(TimeSpan.FromMinutes(2));
+
+        Assert.Equal(delivery.Truth.Rows, summary.Rows);
+        var objectSize = environment.Aws.Objects.GetObject(CollectionEnvironment.Bucket, delivery.DataKeys[0])!.Size;
+        Assert.Equal(2 * objectSize, summary.BytesDownloaded);
+        var period = Assert.Single(await worker.Services.GetRequiredService<CollectionRunStore>().ListBillingPeriodsAsync(organizationId, integrationId));
+        Assert.Equal(delivery.Truth.Unblended, period.Totals.Unblended);
+        Assert.Equal(delivery.Truth.Amortized, period.Totals.Amortized);
+    }
+
     [Theory]
     [InlineData(CurErrorCodes.BucketNotFound, ActivityNames.PlanCollection)]
     [InlineData(CurErrorCodes.ReportNotFound, ActivityNames.PlanCollection)]

@@ -60,6 +60,30 @@ public sealed partial class ReportFileActivities(
         // Rows whose tag cell is empty are attributed through the tagging API (resource ARN -> package), as the
         // customer's resources are tagged now; the index is looked up once per attempt.
         var settings = await BucketActivities.SettingsAsync(integrations, input.Work.Run);
+        long bytesDownloaded = 0;
+        if (!ResumableDownloader.IsTrustedSpoolFile(input.SpooledPath))
+        {
+            // The host went down since the download (bytes the kernel had not written back may be lost), or the file is
+            // gone: the downloader checks it against the content MD5 or fetches it again. A checkpoint stays valid only
+            // for the same object.
+            var spooledETag = ResumableDownloader.SpooledETag(input.SpooledPath);
+            var checkpointReference = new ParseCheckpoint(0, 0, checkpointPath);
+            var again = await downloader.DownloadAsync(
+                BucketActivities.RoleOf(settings), settings.BucketName, input.Work.FileKey, input.SpooledPath,
+                new Progress<DownloadProgress>(_ => context.Heartbeat(checkpointReference)), context.CancellationToken);
+            bytesDownloaded = again.BytesTransferred;
+            if (again.ETag != spooledETag)
+            {
+                File.Delete(checkpointPath);
+                if (context.Info.HeartbeatDetails.Count > 0)
+                {
+                    File.Delete((await context.Info.HeartbeatDetailAtAsync<ParseCheckpoint>(0)).StatePath);
+                }
+            }
+
+            LogSpoolChecked(logger, input.Work.FileKey, again.AlreadyComplete ? "its bytes match the content MD5" : $"fetched again ({again.BytesTransferred} bytes)");
+        }
+
         var packagesByArn = await resourceTags.GetTagValuesAsync(BucketActivities.RoleOf(settings), input.Work.TagKey, context.CancellationToken);
         var aggregationOptions = new CostAggregationOptions { TagKey = input.Work.TagKey, ResourceIndex = new ResourcePackageIndex(packagesByArn) };
 
@@ -104,7 +128,7 @@ public sealed partial class ReportFileActivities(
         var parsed = clock.Elapsed;
         SaveAtomically(aggregator, finalPath);
         File.Delete(checkpointPath);
-        var result = Result(finalPath, aggregator, aggregator.Rows - startRows, resumedFrom);
+        var result = Result(finalPath, aggregator, aggregator.Rows - startRows, resumedFrom) with { BytesDownloaded = bytesDownloaded };
         LogAggregated(logger, input.Work.FileKey, result.RowsRead, prepared.TotalSeconds, (parsed - prepared).TotalSeconds, (clock.Elapsed - parsed).TotalSeconds);
         return result;
     });
@@ -177,6 +201,9 @@ public sealed partial class ReportFileActivities(
 
         File.Move(temporary, path, overwrite: true);
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Spool file of {File} was not written in this boot of the host or is gone; checked before parsing: {Outcome}")]
+    private static partial void LogSpoolChecked(ILogger logger, string file, string outcome);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Resuming {File} from row {Rows}")]
     private static partial void LogResuming(ILogger logger, string file, long rows);
