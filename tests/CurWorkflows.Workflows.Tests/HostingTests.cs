@@ -169,6 +169,39 @@ public sealed class HostingTests(TemporalFixture temporal)
         Assert.DoesNotContain("shutdown_worker rpc errored", output, StringComparison.Ordinal);
     }
 
+    [WatchdogFact]
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    public async Task A_data_directory_where_the_watcher_script_cannot_run_still_starts_the_server_and_says_so()
+    {
+        var options = new TemporalOptions
+        {
+            CliPath = TestPaths.TemporalCli(),
+            EmbeddedPort = 0,
+            EmbeddedUiPort = 0,
+            EmbeddedDataDirectory = Path.Combine(Path.GetTempPath(), "curworkflows-unwatched-" + Guid.NewGuid().ToString("N")),
+        };
+        Directory.CreateDirectory(options.EmbeddedDataDirectory);
+        try
+        {
+            // The script as the host writes it, but not allowed to run: execve fails with EACCES, as on a noexec mount.
+            var script = DevServerWatchdog.Wrap(options.CliPath, options.EmbeddedDataDirectory, out var reason);
+            Assert.Null(reason);
+            Assert.Equal(Path.Combine(options.EmbeddedDataDirectory, DevServerWatchdog.ScriptName), script);
+            File.SetUnixFileMode(script!, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
+
+            await using var server = await EmbeddedTemporalServer.StartAsync(options, Path.GetTempPath());
+
+            Assert.True(await DevServerWatchdog.AcceptsConnectionsAsync(int.Parse(server.Address.Split(':')[1], CultureInfo.InvariantCulture)), "the dev server is up");
+            Assert.NotNull(server.UnwatchedBecause);
+            Assert.Contains(DevServerWatchdog.ScriptName, server.UnwatchedBecause, StringComparison.Ordinal);
+            Assert.Contains("stop 'temporal server start-dev' yourself", server.UnwatchedBecause, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(options.EmbeddedDataDirectory, recursive: true);
+        }
+    }
+
     /// <summary>The test assembly's worker mode in a process of its own, with an embedded dev server on free ports.</summary>
     private sealed class EmbeddedServerWorker : IAsyncDisposable
     {

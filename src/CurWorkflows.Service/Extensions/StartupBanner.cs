@@ -76,6 +76,11 @@ internal sealed class StartupBanner(
             text.AppendLine($"  Temporal UI:  {temporal.UiBaseUrl}");
         }
 
+        if (startup.Temporal?.UnwatchedBecause is { } unwatched)
+        {
+            text.AppendLine($"  Warning:      {unwatched}");
+        }
+
         if (notes.BootstrapApiKey is { } key)
         {
             text.AppendLine();

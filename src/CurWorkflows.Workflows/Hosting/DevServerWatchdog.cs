@@ -24,10 +24,14 @@ internal static class DevServerWatchdog
 
     public const string PidFileName = "temporal-cli.pid";
 
+    private const string ProbeArgument = "--curworkflows-probe";
+
     /// <summary>The script to start instead of <paramref name="cliPath"/> (written to <paramref name="directory"/>), or
-    /// <paramref name="cliPath"/> itself where no watcher applies.</summary>
-    public static string? Wrap(string? cliPath, string directory)
+    /// <paramref name="cliPath"/> itself where no watcher applies; then <paramref name="unwatchedBecause"/> says why, when
+    /// a watcher was meant to apply.</summary>
+    public static string? Wrap(string? cliPath, string directory, out string? unwatchedBecause)
     {
+        unwatchedBecause = null;
         if (cliPath is null || OperatingSystem.IsWindows() || !File.Exists("/bin/sh"))
         {
             return cliPath;
@@ -38,6 +42,7 @@ internal static class DevServerWatchdog
         var script = $$"""
             #!/bin/sh
             # Written by CurWorkflows: runs the Temporal CLI and stops it when the process that started it is gone.
+            if [ "$1" = "{{ProbeArgument}}" ]; then exit 0; fi
             owner=$PPID
             self=$$
             echo "$self" > {{quotedPidFile}}
@@ -61,7 +66,41 @@ internal static class DevServerWatchdog
             File.Move(written, path, overwrite: true);
         }
 
+        // A data directory on a file system mounted noexec (or a script the process may not run) would make the start
+        // fail: the CLI is then started directly, without the watcher.
+        if (ProbeFails(path) is { } problem)
+        {
+            unwatchedBecause = $"{path} cannot be run ({problem}), so the CLI was started directly: if this process is killed, " +
+                "stop 'temporal server start-dev' yourself (or put Temporal:EmbeddedDataDirectory on a file system that allows running programs)";
+            return cliPath;
+        }
+
         return path;
+    }
+
+    private static string? ProbeFails(string script)
+    {
+        try
+        {
+            using var probe = Process.Start(new ProcessStartInfo(script, [ProbeArgument]) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true });
+            if (probe is null)
+            {
+                return "it did not start";
+            }
+
+            if (!probe.WaitForExit(TimeSpan.FromSeconds(10)))
+            {
+                probe.Kill();
+                return "it did not answer within 10 s";
+            }
+
+            return probe.ExitCode == 0 ? null : $"exit code {probe.ExitCode}";
+        }
+        catch (System.ComponentModel.Win32Exception e)
+        {
+            // The system's own words ("Permission denied"), without the start's working directory.
+            return new System.ComponentModel.Win32Exception(e.NativeErrorCode).Message;
+        }
     }
 
     /// <summary>

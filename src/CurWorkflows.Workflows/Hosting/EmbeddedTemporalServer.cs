@@ -38,8 +38,10 @@ public sealed class EmbeddedTemporalServer : IAsyncDisposable
     private int disposed;
 
     private EmbeddedTemporalServer(
-        WorkflowEnvironment environment, string address, string uiUrl, string? cliPath, string databaseFile, string dataDirectory, DateTime startedAt, int port)
+        WorkflowEnvironment environment, string address, string uiUrl, string? cliPath, string databaseFile, string dataDirectory, DateTime startedAt, int port,
+        string? unwatchedBecause)
     {
+        UnwatchedBecause = unwatchedBecause;
         this.environment = environment;
         this.dataDirectory = dataDirectory;
         this.startedAt = startedAt;
@@ -58,6 +60,10 @@ public sealed class EmbeddedTemporalServer : IAsyncDisposable
     public string? CliPath { get; }
 
     public string DatabaseFile { get; }
+
+    /// <summary>Why the server runs without the watcher that stops it when this process is killed; null when it has one
+    /// (or none applies, as on Windows).</summary>
+    public string? UnwatchedBecause { get; }
 
     /// <param name="port">The frontend port, when the caller has fixed it already; else <see cref="TemporalOptions.EmbeddedPort"/>.</param>
     public static async Task<EmbeddedTemporalServer> StartAsync(TemporalOptions options, string contentRoot, int? port = null)
@@ -140,6 +146,7 @@ public sealed class EmbeddedTemporalServer : IAsyncDisposable
 
         // Whole seconds: the pid file's time may be stored with that precision.
         var startedAt = DateTime.UtcNow.AddSeconds(-1);
+        var launchPath = DevServerWatchdog.Wrap(cliPath, dataDirectory, out var unwatchedBecause);
         var environment = await WorkflowEnvironment.StartLocalAsync(new()
         {
             TargetHost = address,
@@ -149,13 +156,13 @@ public sealed class EmbeddedTemporalServer : IAsyncDisposable
             SearchAttributes = [.. CurSearchAttributes.All],
             DevServerOptions = new()
             {
-                ExistingPath = DevServerWatchdog.Wrap(cliPath, dataDirectory),
+                ExistingPath = launchPath,
                 DatabaseFilename = databaseFile,
                 LogLevel = "error",
                 StartupTimeout = startupTimeout,
             },
         });
-        return new EmbeddedTemporalServer(environment, address, $"http://127.0.0.1:{uiPort}", cliPath, databaseFile, dataDirectory, startedAt, port);
+        return new EmbeddedTemporalServer(environment, address, $"http://127.0.0.1:{uiPort}", cliPath, databaseFile, dataDirectory, startedAt, port, unwatchedBecause);
     }
 }
 
@@ -174,6 +181,10 @@ internal sealed partial class EmbeddedTemporalHostedService(
     {
         server = await EmbeddedTemporalServer.StartAsync(options.Value, environment.ContentRootPath, endpoint.EmbeddedPort);
         LogStarted(logger, server.Address, server.UiUrl, server.CliPath ?? "(downloaded by the SDK)");
+        if (server.UnwatchedBecause is { } reason)
+        {
+            LogUnwatched(logger, reason);
+        }
     }
 
     public async Task StopAsync(CancellationToken cancellationToken) => await DisposeAsync();
@@ -188,6 +199,9 @@ internal sealed partial class EmbeddedTemporalHostedService(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Embedded Temporal dev server on {Address}, Web UI {UiUrl}, CLI {Cli}")]
     private static partial void LogStarted(ILogger logger, string address, string uiUrl, string cli);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Embedded Temporal dev server without its watcher: {Reason}")]
+    private static partial void LogUnwatched(ILogger logger, string reason);
 }
 
 /// <summary>A fixed port of the embedded dev server is taken; the message says what to do.</summary>
