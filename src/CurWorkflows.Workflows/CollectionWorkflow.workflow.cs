@@ -92,6 +92,7 @@ public sealed class CollectionWorkflow
             }
 
             stage = "done";
+            CurMetrics.CountRun(Workflow.MetricMeter, "succeeded", "");
             return summary with
             {
                 UnblendedTotal = Format(unblended),
@@ -103,7 +104,13 @@ public sealed class CollectionWorkflow
         {
             // Fail the run with the stable code as its own type, so the UI shows the cause at the top.
             stage = $"failed: {coded.ErrorType}";
+            CurMetrics.CountRun(Workflow.MetricMeter, "failed", coded.ErrorType!);
             throw new ApplicationFailureException(coded.Message, e, coded.ErrorType, nonRetryable: true);
+        }
+        catch (FailureException e) when (!TemporalException.IsCanceledException(e))
+        {
+            CurMetrics.CountRun(Workflow.MetricMeter, "failed", IntegrationWorkflow.DescribeFailure(e).Code);
+            throw;
         }
     }
 

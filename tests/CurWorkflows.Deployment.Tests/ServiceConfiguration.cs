@@ -16,6 +16,8 @@ internal static class ServiceConfiguration
         "Temporal:TaskQueue",
         "Temporal:UiBaseUrl",
         "Temporal:CliPath",
+        "Temporal:MetricsPrometheusAddress",
+        "Temporal:MetricsOtlpEndpoint",
         "Host:Role",
         "Aws:Region",
         "Aws:StsServiceUrl",

@@ -288,6 +288,40 @@ public sealed class CollectionWorkflowTests(TemporalFixture temporal)
         Assert.Equal(delivery.Truth.Amortized, period.Totals.Amortized);
     }
 
+    [Fact]
+    public async Task A_worker_with_a_prometheus_address_serves_the_sdks_metrics_and_the_runs_rows_bytes_and_outcomes()
+    {
+        await using var environment = await CollectionEnvironment.StartAsync(temporal, TestDatabase.Sqlite);
+        var metricsAddress = $"127.0.0.1:{Hosting.EmbeddedTemporalServer.FreeLoopbackPort()}";
+        var worker = await environment.StartWorkerAsync(new() { ["Temporal:MetricsPrometheusAddress"] = metricsAddress });
+        var (organizationId, integrationId) = await CollectionEnvironment.CreateIntegrationAsync(worker.Services);
+        var delivery = await environment.DeliverAsync(Delivery(files: 2, rows: 4_000, seed: 81, assemblyId: "asm-metrics"));
+
+        var summary = await RunCollectionAsync(environment, organizationId, integrationId);
+        var bytes = delivery.DataKeys.Sum(key => environment.Aws.Objects.GetObject(CollectionEnvironment.Bucket, key)!.Size);
+        Assert.Equal(bytes, summary.BytesDownloaded);
+        // A second run finds the bucket gone: a failure with its code.
+        environment.Aws.Objects.DeleteBucket(CollectionEnvironment.Bucket);
+        await Assert.ThrowsAsync<WorkflowFailedException>(() => RunCollectionAsync(environment, organizationId, integrationId));
+
+        using var http = new HttpClient();
+        var text = await http.GetStringAsync(new Uri($"http://{metricsAddress}/metrics"));
+        Assert.Equal(delivery.Truth.Rows, Sum(text, "curworkflows_report_rows_aggregated_total"));
+        Assert.Equal(bytes, Sum(text, "curworkflows_report_bytes_downloaded_total"));
+        Assert.True(Sum(text, "curworkflows_cost_rows_staged_total") > 0, text);
+        Assert.Equal(1, Sum(text, "curworkflows_collection_runs_total", "outcome=\"succeeded\""));
+        Assert.Equal(1, Sum(text, "curworkflows_collection_runs_total", $"error_code=\"{CurErrorCodes.BucketNotFound}\""));
+        Assert.Equal(2, Sum(text, "curworkflows_collection_runs_total"));
+        // The SDK's own metrics come out of the same endpoint.
+        Assert.Contains("temporal_activity_execution_latency", text, StringComparison.Ordinal);
+        Assert.Contains("temporal_worker_task_slots_available", text, StringComparison.Ordinal);
+
+        static decimal Sum(string metrics, string name, string? label = null) => metrics.Split('\n')
+            .Where(line => (line.StartsWith(name + "{", StringComparison.Ordinal) || line.StartsWith(name + " ", StringComparison.Ordinal))
+                && (label is null || line.Contains(label, StringComparison.Ordinal)))
+            .Sum(line => decimal.Parse(line[(line.LastIndexOf(' ') + 1)..], System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture));
+    }
+
     [Theory]
     [InlineData(CurErrorCodes.BucketNotFound, ActivityNames.PlanCollection)]
     [InlineData(CurErrorCodes.ReportNotFound, ActivityNames.PlanCollection)]

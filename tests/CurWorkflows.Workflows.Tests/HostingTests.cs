@@ -38,6 +38,17 @@ public sealed class HostingTests(TemporalFixture temporal)
         Assert.Contains("Temporal:Address", error.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("Temporal:MetricsPrometheusAddress", "metrics.example", null)]
+    [InlineData("Temporal:MetricsOtlpEndpoint", null, "collector:4317")]
+    [InlineData("not both", "127.0.0.1:9464", "http://collector:4317")]
+    public async Task Start_fails_with_the_key_named_when_the_metrics_settings_are_invalid(string named, string? prometheus, string? otlp)
+    {
+        using var host = BuildWorkerHost(new() { ["Temporal:MetricsPrometheusAddress"] = prometheus, ["Temporal:MetricsOtlpEndpoint"] = otlp });
+        var error = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync());
+        Assert.Contains(named, error.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Worker_host_runs_integration_workflows_started_idempotently_by_the_client()
     {

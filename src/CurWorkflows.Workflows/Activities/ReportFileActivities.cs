@@ -35,6 +35,7 @@ public sealed partial class ReportFileActivities(
         var progress = new Progress<DownloadProgress>(p => context.Heartbeat(p.BytesOnDisk, p.Size));
         var result = await downloader.DownloadAsync(
             BucketActivities.RoleOf(settings), settings.BucketName, work.FileKey, destination, progress, context.CancellationToken);
+        CurMetrics.CountBytesDownloaded(context.MetricMeter, result.BytesTransferred);
         return new SpooledFile(result.Path, result.Size, result.BytesTransferred, result.ResumedFromBytes);
     });
 
@@ -72,6 +73,7 @@ public sealed partial class ReportFileActivities(
                 BucketActivities.RoleOf(settings), settings.BucketName, input.Work.FileKey, input.SpooledPath,
                 new Progress<DownloadProgress>(_ => context.Heartbeat(checkpointReference)), context.CancellationToken);
             bytesDownloaded = again.BytesTransferred;
+            CurMetrics.CountBytesDownloaded(context.MetricMeter, bytesDownloaded);
             if (again.ETag != spooledETag)
             {
                 File.Delete(checkpointPath);
@@ -129,6 +131,7 @@ public sealed partial class ReportFileActivities(
         SaveAtomically(aggregator, finalPath);
         File.Delete(checkpointPath);
         var result = Result(finalPath, aggregator, aggregator.Rows - startRows, resumedFrom) with { BytesDownloaded = bytesDownloaded };
+        CurMetrics.CountRowsAggregated(context.MetricMeter, result.RowsRead);
         LogAggregated(logger, input.Work.FileKey, result.RowsRead, prepared.TotalSeconds, (parsed - prepared).TotalSeconds, (clock.Elapsed - parsed).TotalSeconds);
         return result;
     });
@@ -162,6 +165,7 @@ public sealed partial class ReportFileActivities(
             Directory.Delete(periodDirectory, recursive: true);
         }
 
+        CurMetrics.CountRowsStaged(context.MetricMeter, staged);
         return new StagePeriodResult(staged, rows, isFinal, Text(totals.Unblended), Text(totals.NetUnblended), Text(totals.Amortized));
     });
 

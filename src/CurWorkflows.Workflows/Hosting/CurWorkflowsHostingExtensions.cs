@@ -99,7 +99,7 @@ public static class CurWorkflowsHostingExtensions
 
     private static TemporalClientConnectOptions ConnectOptions(TemporalEndpoint endpoint, TemporalOptions temporal, ILoggerFactory? loggerFactory)
     {
-        var options = new TemporalClientConnectOptions(endpoint.Address) { Namespace = temporal.Namespace };
+        var options = new TemporalClientConnectOptions(endpoint.Address) { Namespace = temporal.Namespace, Runtime = TemporalRuntimes.For(temporal) };
         if (loggerFactory is not null)
         {
             options.LoggerFactory = loggerFactory;

@@ -33,6 +33,15 @@ public sealed class TemporalOptions
     /// <summary>Embedded dev server only: folder of its database, so that workflow history survives restarts.</summary>
     public string EmbeddedDataDirectory { get; set; } = ".data";
 
+    /// <summary>
+    /// <c>host:port</c> where the process serves its metrics for Prometheus (<c>/metrics</c>): the Temporal SDK's (worker
+    /// slots, poll and task latencies, activity outcomes) and CurWorkflows' own (<c>curworkflows_*</c>). Empty: off.
+    /// </summary>
+    public string MetricsPrometheusAddress { get; set; } = "";
+
+    /// <summary>OTLP/gRPC endpoint (<c>http://collector:4317</c>) to push the same metrics to instead. Empty: off.</summary>
+    public string MetricsOtlpEndpoint { get; set; } = "";
+
     public bool UsesEmbeddedServer => string.IsNullOrWhiteSpace(Address);
 
     internal static IEnumerable<string> Validate(TemporalOptions options)
@@ -44,6 +53,27 @@ public sealed class TemporalOptions
             {
                 yield return $"Temporal:Address must be host:port (or empty for an embedded dev server), not '{options.Address}'.";
             }
+        }
+
+        if (!string.IsNullOrWhiteSpace(options.MetricsPrometheusAddress))
+        {
+            var address = options.MetricsPrometheusAddress.Trim();
+            var colon = address.LastIndexOf(':');
+            if (colon <= 0 || !int.TryParse(address[(colon + 1)..], out var port) || port is <= 0 or > 65535)
+            {
+                yield return $"Temporal:MetricsPrometheusAddress must be host:port (0.0.0.0:9464, say), not '{options.MetricsPrometheusAddress}'.";
+            }
+        }
+
+        if (!string.IsNullOrWhiteSpace(options.MetricsOtlpEndpoint)
+            && !(Uri.TryCreate(options.MetricsOtlpEndpoint.Trim(), UriKind.Absolute, out var otlp) && otlp.Scheme is "http" or "https"))
+        {
+            yield return $"Temporal:MetricsOtlpEndpoint must be an http(s) URL, not '{options.MetricsOtlpEndpoint}'.";
+        }
+
+        if (!string.IsNullOrWhiteSpace(options.MetricsPrometheusAddress) && !string.IsNullOrWhiteSpace(options.MetricsOtlpEndpoint))
+        {
+            yield return "Set Temporal:MetricsPrometheusAddress or Temporal:MetricsOtlpEndpoint, not both.";
         }
     }
 }
