@@ -182,7 +182,25 @@ public sealed class HostingTests(TemporalFixture temporal)
 
     [WatchdogFact]
     [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
-    public async Task A_data_directory_where_the_watcher_script_cannot_run_still_starts_the_server_and_says_so()
+    public async Task A_host_killed_with_sigkill_takes_down_a_dev_server_it_started_without_the_script()
+    {
+        // The script exists but may not run (execve fails with EACCES, as on a noexec mount): the CLI starts directly and
+        // the watcher is attached to it after the start, as for a CLI the SDK downloaded.
+        await using var worker = await EmbeddedServerWorker.StartAsync(MakeScriptUnrunnable);
+        Assert.Equal(UnixFileMode.None, File.GetUnixFileMode(Path.Combine(worker.DataDirectory, DevServerWatchdog.ScriptName)) & UnixFileMode.UserExecute);
+        Assert.DoesNotContain("without its watcher", worker.Output, StringComparison.Ordinal);
+        var cli = int.Parse(File.ReadAllText(Path.Combine(worker.DataDirectory, DevServerWatchdog.PidFileName)).Trim(), CultureInfo.InvariantCulture);
+        Assert.Contains($"--port\0{worker.Port}\0", File.ReadAllText($"/proc/{cli}/cmdline"), StringComparison.Ordinal);
+
+        worker.Process.Kill();
+
+        await Eventually.TrueAsync(
+            async () => !await DevServerWatchdog.AcceptsConnectionsAsync(worker.Port) && !await DevServerWatchdog.AcceptsConnectionsAsync(worker.UiPort), "the dev server's ports are free", TimeSpan.FromSeconds(20));
+    }
+
+    [WatchdogFact]
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    public async Task A_data_directory_where_the_watcher_script_cannot_run_still_starts_the_server_with_a_watcher()
     {
         var options = new TemporalOptions
         {
@@ -194,23 +212,36 @@ public sealed class HostingTests(TemporalFixture temporal)
         Directory.CreateDirectory(options.EmbeddedDataDirectory);
         try
         {
-            // The script as the host writes it, but not allowed to run: execve fails with EACCES, as on a noexec mount.
-            var script = DevServerWatchdog.Wrap(options.CliPath, options.EmbeddedDataDirectory, out var reason);
-            Assert.Null(reason);
-            Assert.Equal(Path.Combine(options.EmbeddedDataDirectory, DevServerWatchdog.ScriptName), script);
-            File.SetUnixFileMode(script!, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
+            MakeScriptUnrunnable(options.EmbeddedDataDirectory);
 
             await using var server = await EmbeddedTemporalServer.StartAsync(options, Path.GetTempPath());
 
-            Assert.True(await DevServerWatchdog.AcceptsConnectionsAsync(int.Parse(server.Address.Split(':')[1], CultureInfo.InvariantCulture)), "the dev server is up");
-            Assert.NotNull(server.UnwatchedBecause);
-            Assert.Contains(DevServerWatchdog.ScriptName, server.UnwatchedBecause, StringComparison.Ordinal);
-            Assert.Contains("stop 'temporal server start-dev' yourself", server.UnwatchedBecause, StringComparison.Ordinal);
+            var port = int.Parse(server.Address.Split(':')[1], CultureInfo.InvariantCulture);
+            Assert.True(await DevServerWatchdog.AcceptsConnectionsAsync(port), "the dev server is up");
+            Assert.Null(server.UnwatchedBecause);
+            // The attached watcher recorded the CLI, so that the stop is graceful.
+            var cli = int.Parse(File.ReadAllText(Path.Combine(options.EmbeddedDataDirectory, DevServerWatchdog.PidFileName)).Trim(), CultureInfo.InvariantCulture);
+            Assert.Contains($"--port\0{port}\0", File.ReadAllText($"/proc/{cli}/cmdline"), StringComparison.Ordinal);
+            await server.DisposeAsync();
+            Assert.False(await DevServerWatchdog.AcceptsConnectionsAsync(port), "the dev server stopped");
         }
         finally
         {
             Directory.Delete(options.EmbeddedDataDirectory, recursive: true);
         }
+    }
+
+    /// <summary>Writes the watcher script as the host would, then takes its execute bits away.</summary>
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    private static void MakeScriptUnrunnable(string dataDirectory)
+    {
+        Directory.CreateDirectory(dataDirectory);
+        var script = DevServerWatchdog.Wrap(TestPaths.TemporalCli(), dataDirectory, out var problem);
+        Assert.Null(problem);
+        Assert.Equal(Path.Combine(dataDirectory, DevServerWatchdog.ScriptName), script);
+        File.SetUnixFileMode(script!, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
+        Assert.Equal(TestPaths.TemporalCli(), DevServerWatchdog.Wrap(TestPaths.TemporalCli(), dataDirectory, out problem));
+        Assert.Contains("Permission denied", problem, StringComparison.Ordinal);
     }
 
     /// <summary>The test assembly's worker mode in a process of its own, with an embedded dev server on free ports.</summary>
@@ -244,11 +275,15 @@ public sealed class HostingTests(TemporalFixture temporal)
             }
         }
 
-        public static async Task<EmbeddedServerWorker> StartAsync()
+        public string DataDirectory => Path.Combine(directory, ".data");
+
+        /// <param name="prepareDataDirectory">Runs on the dev server's data directory before the worker starts.</param>
+        public static async Task<EmbeddedServerWorker> StartAsync(Action<string>? prepareDataDirectory = null)
         {
             var port = EmbeddedTemporalServer.FreeLoopbackPort();
             var uiPort = EmbeddedTemporalServer.FreeLoopbackPort();
             var directory = Path.Combine(Path.GetTempPath(), "curworkflows-embedded-" + Guid.NewGuid().ToString("N"));
+            prepareDataDirectory?.Invoke(Path.Combine(directory, ".data"));
             var start = WorkerProgram.StartInfo(new Dictionary<string, string?>
             {
                 ["Temporal:Address"] = "",

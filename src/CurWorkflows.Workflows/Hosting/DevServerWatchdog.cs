@@ -26,12 +26,23 @@ internal static class DevServerWatchdog
 
     private const string ProbeArgument = "--curworkflows-probe";
 
+    private static readonly string[] SetsidPaths = ["/usr/bin/setsid", "/bin/setsid"];
+
+    /// <summary>The watcher: waits while both <c>$owner</c> and <c>$cli</c> run, then stops the CLI (SIGTERM, SIGKILL 5 s later).</summary>
+    private const string WatchLoop = """
+        while kill -0 "$owner" 2>/dev/null && kill -0 "$cli" 2>/dev/null; do sleep 1; done
+        kill "$cli" 2>/dev/null || exit 0
+        for second in 1 2 3 4 5; do kill -0 "$cli" 2>/dev/null || exit 0; sleep 1; done
+        kill -9 "$cli" 2>/dev/null
+        """;
+
     /// <summary>The script to start instead of <paramref name="cliPath"/> (written to <paramref name="directory"/>), or
-    /// <paramref name="cliPath"/> itself where no watcher applies; then <paramref name="unwatchedBecause"/> says why, when
-    /// a watcher was meant to apply.</summary>
-    public static string? Wrap(string? cliPath, string directory, out string? unwatchedBecause)
+    /// <paramref name="cliPath"/> itself where no script applies; then <paramref name="scriptProblem"/> says why, when
+    /// the script was meant to apply (it cannot run there, as on a <c>noexec</c> mount; <see cref="Attach"/> is what is
+    /// left).</summary>
+    public static string? Wrap(string? cliPath, string directory, out string? scriptProblem)
     {
-        unwatchedBecause = null;
+        scriptProblem = null;
         if (cliPath is null || OperatingSystem.IsWindows() || !File.Exists("/bin/sh"))
         {
             return cliPath;
@@ -44,13 +55,10 @@ internal static class DevServerWatchdog
             # Written by CurWorkflows: runs the Temporal CLI and stops it when the process that started it is gone.
             if [ "$1" = "{{ProbeArgument}}" ]; then exit 0; fi
             owner=$PPID
-            self=$$
-            echo "$self" > {{quotedPidFile}}
+            cli=$$
+            echo "$cli" > {{quotedPidFile}}
             (
-              while kill -0 "$owner" 2>/dev/null && kill -0 "$self" 2>/dev/null; do sleep 1; done
-              kill "$self" 2>/dev/null || exit 0
-              for second in 1 2 3 4 5; do kill -0 "$self" 2>/dev/null || exit 0; sleep 1; done
-              kill -9 "$self" 2>/dev/null
+            {{WatchLoop}}
             ) </dev/null >/dev/null 2>&1 &
             if command -v setsid >/dev/null 2>&1; then exec setsid {{quotedCli}} "$@"; fi
             exec {{quotedCli}} "$@"
@@ -67,15 +75,120 @@ internal static class DevServerWatchdog
         }
 
         // A data directory on a file system mounted noexec (or a script the process may not run) would make the start
-        // fail: the CLI is then started directly, without the watcher.
+        // fail: the CLI is then started directly, and the watcher attached to it after the start.
         if (ProbeFails(path) is { } problem)
         {
-            unwatchedBecause = $"{path} cannot be run ({problem}), so the CLI was started directly: if this process is killed, " +
-                "stop 'temporal server start-dev' yourself (or put Temporal:EmbeddedDataDirectory on a file system that allows running programs)";
+            scriptProblem = $"{path} cannot be run ({problem})";
             return cliPath;
         }
 
         return path;
+    }
+
+    /// <summary>
+    /// For a CLI started without the script (downloaded and started by the SDK, or the script cannot run): finds it among
+    /// this process's children by its frontend port, records its id for <see cref="StopAsync"/>, and leaves the same
+    /// watcher behind, run by <c>sh -c</c> (no file to run) in a session of its own. Returns null, or why it could not.
+    /// </summary>
+    public static string? Attach(string directory, int frontendPort)
+    {
+        if (OperatingSystem.IsWindows() || !File.Exists("/bin/sh"))
+        {
+            return "no sh to run a watcher";
+        }
+
+        var cli = FindChildDevServer(frontendPort);
+        if (cli is null)
+        {
+            return $"no child process of this one runs 'start-dev --port {frontendPort}'";
+        }
+
+        File.WriteAllText(Path.Combine(directory, PidFileName), cli.Value.ToString(CultureInfo.InvariantCulture));
+        string[] watcher = ["/bin/sh", "-c", "owner=$1; cli=$2\n" + WatchLoop, "sh", Environment.ProcessId.ToString(CultureInfo.InvariantCulture), cli.Value.ToString(CultureInfo.InvariantCulture)];
+        var setsid = SetsidPaths.FirstOrDefault(File.Exists);
+        var start = setsid is null ? new ProcessStartInfo(watcher[0], watcher[1..]) : new ProcessStartInfo(setsid, watcher);
+        start.UseShellExecute = false;
+        start.RedirectStandardInput = true;
+        start.RedirectStandardOutput = true;
+        start.RedirectStandardError = true;
+        try
+        {
+            using var started = Process.Start(start);
+            return started is null ? "the watcher did not start" : null;
+        }
+        catch (System.ComponentModel.Win32Exception e)
+        {
+            return $"the watcher did not start ({e.Message})";
+        }
+    }
+
+    /// <summary>The id of this process's child that runs the dev server on <paramref name="frontendPort"/>.</summary>
+    private static int? FindChildDevServer(int frontendPort)
+    {
+        foreach (var (pid, parent) in Processes())
+        {
+            if (parent != Environment.ProcessId || CommandLineOf(pid) is not { } arguments)
+            {
+                continue;
+            }
+
+            var portAt = Array.IndexOf(arguments, "--port");
+            if (arguments.Contains("start-dev") && portAt >= 0 && portAt + 1 < arguments.Length
+                && arguments[portAt + 1] == frontendPort.ToString(CultureInfo.InvariantCulture))
+            {
+                return pid;
+            }
+        }
+
+        return null;
+    }
+
+    private static IEnumerable<(int Pid, int Parent)> Processes()
+    {
+        if (!Directory.Exists("/proc"))
+        {
+            yield break;
+        }
+
+        foreach (var entry in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(entry), NumberStyles.None, CultureInfo.InvariantCulture, out var pid))
+            {
+                continue;
+            }
+
+            string stat;
+            try
+            {
+                stat = File.ReadAllText(Path.Combine(entry, "stat"));
+            }
+            catch (IOException)
+            {
+                continue;
+            }
+
+            // "pid (comm) state ppid ...": comm may hold spaces and parentheses, so the fields after it are counted
+            // from its last ')'.
+            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+            if (fields.Length > 1 && int.TryParse(fields[1], NumberStyles.None, CultureInfo.InvariantCulture, out var parent))
+            {
+                yield return (pid, parent);
+            }
+        }
+    }
+
+    /// <summary>The arguments a process was started with (Linux), or null.</summary>
+    private static string[]? CommandLineOf(int pid)
+    {
+        try
+        {
+            var path = $"/proc/{pid}/cmdline";
+            return File.Exists(path) ? File.ReadAllText(path).Split('\0', StringSplitOptions.RemoveEmptyEntries) : null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
     }
 
     private static string? ProbeFails(string script)
@@ -122,7 +235,10 @@ internal static class DevServerWatchdog
             // A CLI that ended early leaves its id behind, which another process may have been given since.
             using (var recorded = Process.GetProcessById(pid))
             {
-                if (!recorded.ProcessName.StartsWith("temporal", StringComparison.Ordinal))
+                var isDevServer = CommandLineOf(pid) is { } arguments
+                    ? arguments.Contains("start-dev")
+                    : recorded.ProcessName.StartsWith("temporal", StringComparison.Ordinal);
+                if (!isDevServer)
                 {
                     return;
                 }

@@ -146,7 +146,7 @@ public sealed class EmbeddedTemporalServer : IAsyncDisposable
 
         // Whole seconds: the pid file's time may be stored with that precision.
         var startedAt = DateTime.UtcNow.AddSeconds(-1);
-        var launchPath = DevServerWatchdog.Wrap(cliPath, dataDirectory, out var unwatchedBecause);
+        var launchPath = DevServerWatchdog.Wrap(cliPath, dataDirectory, out var scriptProblem);
         var environment = await WorkflowEnvironment.StartLocalAsync(new()
         {
             TargetHost = address,
@@ -162,6 +162,13 @@ public sealed class EmbeddedTemporalServer : IAsyncDisposable
                 StartupTimeout = startupTimeout,
             },
         });
+        string? unwatchedBecause = null;
+        if (launchPath == cliPath && !OperatingSystem.IsWindows() && DevServerWatchdog.Attach(dataDirectory, port) is { } attachProblem)
+        {
+            unwatchedBecause = $"{scriptProblem ?? "the SDK downloaded and started the CLI"}, and {attachProblem}: if this process is killed, " +
+                "stop 'temporal server start-dev' yourself";
+        }
+
         return new EmbeddedTemporalServer(environment, address, $"http://127.0.0.1:{uiPort}", cliPath, databaseFile, dataDirectory, startedAt, port, unwatchedBecause);
     }
 }
