@@ -173,18 +173,8 @@ public class DownloadTests(LargeObjectFixture aws, ITestOutputHelper output) : I
     [Fact]
     public async Task DownloadAsync_ResumedOntoACorruptedPart_TheMd5CoversTheBytesAlreadyOnDisk()
     {
-        aws.Server.CreateBucket(Bucket);
-        var content = RandomNumberGenerator.GetBytes(4 * 1024 * 1024);
-        aws.Server.Objects.PutObject(Bucket, "md5/resumed.csv.gz", content);
-        using var factory = aws.CreateFactory(o => o.DownloadRangeBytes = 1024 * 1024);
-        var role = LocalAwsFixture.Role("md5-resume");
-        var destination = Path.Combine(aws.SpoolDirectory, "md5-resumed.csv.gz");
-
-        using (var stop = new CancellationTokenSource())
-        {
-            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => new ResumableDownloader(factory)
-                .DownloadAsync(role, Bucket, "md5/resumed.csv.gz", destination, new CancelAt(2 * 1024 * 1024, stop), stop.Token));
-        }
+        var (content, factory, role, destination) = await InterruptedDownloadAsync("md5/resumed.csv.gz", "md5-resumed.csv.gz");
+        using var disposeFactory = factory;
 
         // A byte of the part on disk changes between the attempts (a disk error, say): only a hash that covers the
         // resumed prefix, not just the bytes of the second attempt, can notice.
@@ -276,18 +266,8 @@ public class DownloadTests(LargeObjectFixture aws, ITestOutputHelper output) : I
     [Fact]
     public async Task DownloadAsync_PartFromAnEarlierBoot_StartsOver()
     {
-        aws.Server.CreateBucket(Bucket);
-        var content = RandomNumberGenerator.GetBytes(4 * 1024 * 1024);
-        aws.Server.Objects.PutObject(Bucket, "boot/part.csv.zip", content);
-        using var factory = aws.CreateFactory(o => o.DownloadRangeBytes = 1024 * 1024);
-        var role = LocalAwsFixture.Role("boot-part");
-        var destination = Path.Combine(aws.SpoolDirectory, "boot-part.csv.zip");
-        using (var stop = new CancellationTokenSource())
-        {
-            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => new ResumableDownloader(factory)
-                .DownloadAsync(role, Bucket, "boot/part.csv.zip", destination, new CancelAt(2 * 1024 * 1024, stop), stop.Token));
-        }
-
+        var (content, factory, role, destination) = await InterruptedDownloadAsync("boot/part.csv.zip", "boot-part.csv.zip");
+        using var disposeFactory = factory;
         Assert.True(new FileInfo(destination + ".part").Length >= 2 * 1024 * 1024);
         MarkWrittenInAnEarlierBoot(destination + ".part.json");
 
@@ -296,6 +276,24 @@ public class DownloadTests(LargeObjectFixture aws, ITestOutputHelper output) : I
         Assert.Equal(0, result.ResumedFromBytes);
         Assert.Equal(content.Length, result.BytesTransferred);
         Assert.Equal(content, await File.ReadAllBytesAsync(destination));
+    }
+
+    /// <summary>A 4 MiB object whose download (1 MiB ranges) was cancelled after 2 MiB, leaving a part on disk.</summary>
+    private async Task<(byte[] Content, AwsClientFactory Factory, CustomerRole Role, string Destination)> InterruptedDownloadAsync(string key, string spoolName)
+    {
+        aws.Server.CreateBucket(Bucket);
+        var content = RandomNumberGenerator.GetBytes(4 * 1024 * 1024);
+        aws.Server.Objects.PutObject(Bucket, key, content);
+        var factory = aws.CreateFactory(o => o.DownloadRangeBytes = 1024 * 1024);
+        var role = LocalAwsFixture.Role(spoolName);
+        var destination = Path.Combine(aws.SpoolDirectory, spoolName);
+        using (var stop = new CancellationTokenSource())
+        {
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => new ResumableDownloader(factory)
+                .DownloadAsync(role, Bucket, key, destination, new CancelAt(2 * 1024 * 1024, stop), stop.Token));
+        }
+
+        return (content, factory, role, destination);
     }
 
     /// <summary>What a spool record looks like after the host restarted: its boot id is not the current one.</summary>
