@@ -165,7 +165,7 @@ public sealed class EmbeddedTemporalServer : IAsyncDisposable
         string? unwatchedBecause = null;
         if (launchPath == cliPath && !OperatingSystem.IsWindows() && DevServerWatchdog.Attach(dataDirectory, port) is { } attachProblem)
         {
-            unwatchedBecause = $"{scriptProblem ?? "the SDK downloaded and started the CLI"}, and {attachProblem}: if this process is killed, " +
+            unwatchedBecause = $"{scriptProblem ?? (cliPath is null ? "the SDK downloaded and started the CLI" : "the CLI was started without the watcher script")}, and {attachProblem}: if this process is killed, " +
                 "stop 'temporal server start-dev' yourself";
         }
 
