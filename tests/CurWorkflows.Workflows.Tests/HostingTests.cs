@@ -50,6 +50,19 @@ public sealed class HostingTests(TemporalFixture temporal)
     }
 
     [Fact]
+    public async Task A_metrics_port_in_use_fails_the_start_with_the_key_named()
+    {
+        using var taken = new TcpListener(IPAddress.Loopback, 0);
+        taken.Start();
+        var address = $"127.0.0.1:{((IPEndPoint)taken.LocalEndpoint).Port}";
+        using var host = BuildWorkerHost(new() { ["Temporal:MetricsPrometheusAddress"] = address });
+
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => host.StartAsync());
+
+        Assert.Contains($"Temporal:MetricsPrometheusAddress {address} cannot serve metrics", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Worker_host_runs_integration_workflows_started_idempotently_by_the_client()
     {
         using var host = BuildWorkerHost([]);

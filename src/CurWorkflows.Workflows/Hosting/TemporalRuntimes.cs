@@ -23,14 +23,29 @@ internal static class TemporalRuntimes
         }
 
         var key = prometheus.Length > 0 ? "prometheus " + prometheus : "otlp " + otlp;
-        return Runtimes.GetOrAdd(key, _ => new Lazy<TemporalRuntime>(() => new TemporalRuntime(new()
+        return Runtimes.GetOrAdd(key, _ => new Lazy<TemporalRuntime>(() => Create(prometheus, otlp))).Value;
+    }
+
+    private static TemporalRuntime Create(string prometheus, string otlp)
+    {
+        try
         {
-            Telemetry = new()
+            return new TemporalRuntime(new()
             {
-                Metrics = prometheus.Length > 0
-                    ? new(new PrometheusOptions(prometheus) { HasCounterTotalSuffix = true, UseSecondsForDuration = true })
-                    : new(new OpenTelemetryOptions(new Uri(otlp)) { UseSecondsForDuration = true }),
-            },
-        }))).Value;
+                Telemetry = new()
+                {
+                    Metrics = prometheus.Length > 0
+                        ? new(new PrometheusOptions(prometheus) { HasCounterTotalSuffix = true, UseSecondsForDuration = true })
+                        : new(new OpenTelemetryOptions(new Uri(otlp)) { UseSecondsForDuration = true }),
+                },
+            });
+        }
+        catch (InvalidOperationException e) when (prometheus.Length > 0)
+        {
+            // The SDK's own words ("Invalid options: Address already in use") do not say which setting.
+            throw new InvalidOperationException(
+                $"Temporal:MetricsPrometheusAddress {prometheus} cannot serve metrics: {e.Message}. Another process (or another " +
+                "instance of this service) may hold the port; choose another one, or leave the setting empty.", e);
+        }
     }
 }
