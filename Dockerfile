@@ -3,7 +3,10 @@
 # runs the Temporal worker (default `All`: both in one process). Build from the repository root:
 #   docker build -t curworkflows .
 
-FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build
+# The SDK runs on the build machine's platform and compiles for the image's (TARGETARCH: amd64 or arm64), so that
+# an arm64 image builds without emulation.
+FROM --platform=$BUILDPLATFORM mcr.microsoft.com/dotnet/sdk:10.0 AS build
+ARG TARGETARCH
 WORKDIR /source
 
 # Restore first with only the build settings and project files, so the restore layer is reused until a
@@ -18,14 +21,18 @@ COPY src/CurWorkflows.Workflows/CurWorkflows.Workflows.csproj src/CurWorkflows.W
 COPY src/CurWorkflows.LocalAws/CurWorkflows.LocalAws.csproj src/CurWorkflows.LocalAws/
 COPY src/CurWorkflows.ReportGenerator/CurWorkflows.ReportGenerator.csproj src/CurWorkflows.ReportGenerator/
 COPY src/CurWorkflows.Service/CurWorkflows.Service.csproj src/CurWorkflows.Service/
-RUN dotnet restore src/CurWorkflows.Service/CurWorkflows.Service.csproj
+RUN dotnet restore src/CurWorkflows.Service/CurWorkflows.Service.csproj -a $TARGETARCH -p:PublishReadyToRun=true
 
 COPY src/ src/
 # Microsoft.Data.SqlClient does not support globalization-invariant mode (it fails to open a connection), and
 # the stack stores cost data in SQL Server; the aspnet image ships ICU, so the image turns the repository-wide
 # InvariantGlobalization off.
-RUN dotnet publish src/CurWorkflows.Service/CurWorkflows.Service.csproj --no-restore -c Release -o /app/publish \
-    -p:UseAppHost=false -p:InvariantGlobalization=false
+# ReadyToRun: the assemblies are compiled ahead of time for the target, so a fresh container starts and runs its first
+# collection without JIT-compiling the SDKs first (measured with the same publish outside Docker: ready in 3.1 s
+# instead of 4.0-4.3 s, the demo's first collection stored 1.3-1.4 s sooner), and the output carries native
+# libraries for one platform only (127 MB instead of 348 MB).
+RUN dotnet publish src/CurWorkflows.Service/CurWorkflows.Service.csproj --no-restore -c Release -a $TARGETARCH -o /app/publish \
+    -p:UseAppHost=false -p:InvariantGlobalization=false -p:PublishReadyToRun=true
 
 FROM mcr.microsoft.com/dotnet/aspnet:10.0 AS runtime
 WORKDIR /app

@@ -78,6 +78,22 @@ public sealed class DockerfileTests
     }
 
     [Fact]
+    public void Publishes_ready_to_run_for_the_target_architecture_restored_for_the_same()
+    {
+        var build = Image.Named("FROM").First();
+        Assert.Contains("--platform=$BUILDPLATFORM", build.Flags);
+        Assert.Contains(Image.Instructions, instruction => instruction.Keyword == "ARG" && instruction.Arguments == "TARGETARCH");
+
+        // A ReadyToRun publish for an architecture needs a restore for that architecture and its compiler package.
+        foreach (var command in new[] { "dotnet restore", "dotnet publish" })
+        {
+            var words = RunWords(RunIndex(command)).ToList();
+            Assert.Equal("$TARGETARCH", words[words.IndexOf("-a") + 1]);
+            Assert.Contains("-p:PublishReadyToRun=true", words);
+        }
+    }
+
+    [Fact]
     public void Published_service_keeps_icu_because_sql_client_rejects_invariant_globalization()
     {
         var compose = ComposeFile.Load(RepositoryPaths.File("docker-compose.yml"));
