@@ -68,7 +68,8 @@ public sealed partial class ResumableDownloader(AwsClientFactory clients, ILogge
 
             // Written before the host last went down: bytes the kernel had not written back may be lost. Only the
             // content MD5 can vouch for the file; without one (a multipart ETag) it is fetched again.
-            if (expectedMd5 is not null && string.Equals(await Md5OfFileAsync(destinationPath, cancellationToken), expectedMd5, StringComparison.OrdinalIgnoreCase))
+            using var onDiskHash = await StartContentHashAsync(expectedMd5, destinationPath, size, cancellationToken);
+            if (onDiskHash is not null && string.Equals(Convert.ToHexStringLower(onDiskHash.GetHashAndReset()), expectedMd5, StringComparison.OrdinalIgnoreCase))
             {
                 await File.WriteAllTextAsync(completeSidecarPath, JsonSerializer.Serialize(state), cancellationToken);
                 LogCheckedAfterRestart(_logger, name, size);
@@ -202,14 +203,6 @@ public sealed partial class ResumableDownloader(AwsClientFactory clients, ILogge
     /// <summary>The ETag of the object a complete spool file holds, if its record is readable.</summary>
     public static string? SpooledETag(string path) => ReadSidecar(path + ".json")?.ETag;
 
-    private static async Task<string> Md5OfFileAsync(string path, CancellationToken cancellationToken)
-    {
-        await using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, BufferSize, FileOptions.SequentialScan | FileOptions.Asynchronous);
-#pragma warning disable CA5351 // Comparing with S3's MD5 ETag; integrity, not security.
-        return Convert.ToHexStringLower(await MD5.HashDataAsync(file, cancellationToken));
-#pragma warning restore CA5351
-    }
-
     private async Task<OpenedRange> OpenRangeAsync(
         CustomerRole role, string bucket, string key, long from, long to, string eTag, CancellationToken cancellationToken)
     {
@@ -244,8 +237,9 @@ public sealed partial class ResumableDownloader(AwsClientFactory clients, ILogge
         return plain.Length == 32 && !plain.Contains('-', StringComparison.Ordinal) ? plain : null;
     }
 
-    /// <summary>Starts the running MD5 of the spool file, hashing the bytes a previous attempt left on disk.</summary>
-    private static async Task<IncrementalHash?> StartContentHashAsync(string? expectedMd5, string partPath, long onDisk, CancellationToken cancellationToken)
+    /// <summary>Starts the running MD5 of the spool file, hashing its first <paramref name="onDisk"/> bytes (what a previous
+    /// attempt left, or the whole of a complete file being checked again); null when the ETag is not a content MD5.</summary>
+    private static async Task<IncrementalHash?> StartContentHashAsync(string? expectedMd5, string path, long onDisk, CancellationToken cancellationToken)
     {
         if (expectedMd5 is null)
         {
@@ -257,7 +251,7 @@ public sealed partial class ResumableDownloader(AwsClientFactory clients, ILogge
 #pragma warning restore CA5351
         if (onDisk > 0)
         {
-            await using var existing = new FileStream(partPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, BufferSize, FileOptions.SequentialScan | FileOptions.Asynchronous);
+            await using var existing = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, BufferSize, FileOptions.SequentialScan | FileOptions.Asynchronous);
             var buffer = new byte[BufferSize];
             var remaining = onDisk;
             while (remaining > 0)

@@ -46,23 +46,14 @@ public sealed class TemporalOptions
 
     internal static IEnumerable<string> Validate(TemporalOptions options)
     {
-        if (!options.UsesEmbeddedServer)
+        if (!options.UsesEmbeddedServer && !IsHostAndPort(options.Address))
         {
-            var colon = options.Address.LastIndexOf(':');
-            if (colon <= 0 || !int.TryParse(options.Address[(colon + 1)..], out var port) || port is <= 0 or > 65535)
-            {
-                yield return $"Temporal:Address must be host:port (or empty for an embedded dev server), not '{options.Address}'.";
-            }
+            yield return $"Temporal:Address must be host:port (or empty for an embedded dev server), not '{options.Address}'.";
         }
 
-        if (!string.IsNullOrWhiteSpace(options.MetricsPrometheusAddress))
+        if (!string.IsNullOrWhiteSpace(options.MetricsPrometheusAddress) && !IsHostAndPort(options.MetricsPrometheusAddress.Trim()))
         {
-            var address = options.MetricsPrometheusAddress.Trim();
-            var colon = address.LastIndexOf(':');
-            if (colon <= 0 || !int.TryParse(address[(colon + 1)..], out var port) || port is <= 0 or > 65535)
-            {
-                yield return $"Temporal:MetricsPrometheusAddress must be host:port (0.0.0.0:9464, say), not '{options.MetricsPrometheusAddress}'.";
-            }
+            yield return $"Temporal:MetricsPrometheusAddress must be host:port (0.0.0.0:9464, say), not '{options.MetricsPrometheusAddress}'.";
         }
 
         if (!string.IsNullOrWhiteSpace(options.MetricsOtlpEndpoint)
@@ -75,5 +66,11 @@ public sealed class TemporalOptions
         {
             yield return "Set Temporal:MetricsPrometheusAddress or Temporal:MetricsOtlpEndpoint, not both.";
         }
+    }
+
+    private static bool IsHostAndPort(string address)
+    {
+        var colon = address.LastIndexOf(':');
+        return colon > 0 && int.TryParse(address[(colon + 1)..], out var port) && port is > 0 and <= 65535;
     }
 }
