@@ -165,12 +165,7 @@ public sealed class HostingTests(TemporalFixture temporal)
     {
         await using var worker = await EmbeddedServerWorker.StartAsync();
 
-        // Not waited for with WaitForExitAsync: that waits for the end of the output, which a dev server left running
-        // would hold open.
-        worker.Process.Kill();
-
-        await Eventually.TrueAsync(
-            async () => !await DevServerWatchdog.AcceptsConnectionsAsync(worker.Port) && !await DevServerWatchdog.AcceptsConnectionsAsync(worker.UiPort), "the dev server's ports are free", TimeSpan.FromSeconds(20));
+        await worker.KillAndAwaitFreePortsAsync();
     }
 
     [WatchdogFact]
@@ -202,13 +197,10 @@ public sealed class HostingTests(TemporalFixture temporal)
         await using var worker = await EmbeddedServerWorker.StartAsync(MakeScriptUnrunnable);
         Assert.Equal(UnixFileMode.None, File.GetUnixFileMode(Path.Combine(worker.DataDirectory, DevServerWatchdog.ScriptName)) & UnixFileMode.UserExecute);
         Assert.DoesNotContain("without its watcher", worker.Output, StringComparison.Ordinal);
-        var cli = int.Parse(File.ReadAllText(Path.Combine(worker.DataDirectory, DevServerWatchdog.PidFileName)).Trim(), CultureInfo.InvariantCulture);
+        var cli = RecordedCliProcessId(worker.DataDirectory);
         Assert.Contains($"--port\0{worker.Port}\0", File.ReadAllText($"/proc/{cli}/cmdline"), StringComparison.Ordinal);
 
-        worker.Process.Kill();
-
-        await Eventually.TrueAsync(
-            async () => !await DevServerWatchdog.AcceptsConnectionsAsync(worker.Port) && !await DevServerWatchdog.AcceptsConnectionsAsync(worker.UiPort), "the dev server's ports are free", TimeSpan.FromSeconds(20));
+        await worker.KillAndAwaitFreePortsAsync();
     }
 
     [WatchdogFact]
@@ -233,7 +225,7 @@ public sealed class HostingTests(TemporalFixture temporal)
             Assert.True(await DevServerWatchdog.AcceptsConnectionsAsync(port), "the dev server is up");
             Assert.Null(server.UnwatchedBecause);
             // The attached watcher recorded the CLI, so that the stop is graceful.
-            var cli = int.Parse(File.ReadAllText(Path.Combine(options.EmbeddedDataDirectory, DevServerWatchdog.PidFileName)).Trim(), CultureInfo.InvariantCulture);
+            var cli = RecordedCliProcessId(options.EmbeddedDataDirectory);
             Assert.Contains($"--port\0{port}\0", File.ReadAllText($"/proc/{cli}/cmdline"), StringComparison.Ordinal);
             await server.DisposeAsync();
             Assert.False(await DevServerWatchdog.AcceptsConnectionsAsync(port), "the dev server stopped");
@@ -243,6 +235,10 @@ public sealed class HostingTests(TemporalFixture temporal)
             Directory.Delete(options.EmbeddedDataDirectory, recursive: true);
         }
     }
+
+    /// <summary>The process id of the CLI, as recorded in the data directory for the graceful stop.</summary>
+    private static int RecordedCliProcessId(string dataDirectory) =>
+        int.Parse(File.ReadAllText(Path.Combine(dataDirectory, DevServerWatchdog.PidFileName)).Trim(), CultureInfo.InvariantCulture);
 
     /// <summary>Writes the watcher script as the host would, then takes its execute bits away.</summary>
     [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
@@ -289,6 +285,17 @@ public sealed class HostingTests(TemporalFixture temporal)
         }
 
         public string DataDirectory => Path.Combine(directory, ".data");
+
+        /// <summary>SIGKILLs the worker; its dev server's ports must be free within 20 s.</summary>
+        public async Task KillAndAwaitFreePortsAsync()
+        {
+            // Not waited for with WaitForExitAsync: that waits for the end of the output, which a dev server left running
+            // would hold open.
+            Process.Kill();
+
+            await Eventually.TrueAsync(
+                async () => !await DevServerWatchdog.AcceptsConnectionsAsync(Port) && !await DevServerWatchdog.AcceptsConnectionsAsync(UiPort), "the dev server's ports are free", TimeSpan.FromSeconds(20));
+        }
 
         /// <param name="prepareDataDirectory">Runs on the dev server's data directory before the worker starts.</param>
         public static async Task<EmbeddedServerWorker> StartAsync(Action<string>? prepareDataDirectory = null)
