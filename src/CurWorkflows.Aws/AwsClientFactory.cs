@@ -17,7 +17,8 @@ namespace CurWorkflows.Aws;
 /// <summary>The platform's own AWS credentials (the caller of AssumeRole). Default: the standard SDK chain.</summary>
 public sealed class AwsPlatformCredentials(Func<AWSCredentials> resolve)
 {
-    private readonly Lazy<AWSCredentials> _credentials = new(resolve, LazyThreadSafetyMode.ExecutionAndPublication);
+    private readonly Lock _sync = new();
+    private AWSCredentials? _credentials;
 
     public AwsPlatformCredentials(AWSCredentials credentials)
         : this(() => credentials)
@@ -27,7 +28,17 @@ public sealed class AwsPlatformCredentials(Func<AWSCredentials> resolve)
     /// <summary>Environment variables, shared profile, container/instance roles, ... as the SDK resolves them.</summary>
     public static AwsPlatformCredentials FromDefaultChain() => new(() => DefaultAWSCredentialsIdentityResolver.GetCredentials());
 
-    internal AWSCredentials Credentials => _credentials.Value;
+    /// <summary>Resolved once; a failure is not remembered, so a source that appears later (a container role) is found.</summary>
+    internal AWSCredentials Credentials
+    {
+        get
+        {
+            lock (_sync)
+            {
+                return _credentials ??= resolve();
+            }
+        }
+    }
 
     public override string ToString() => nameof(AwsPlatformCredentials);
 }
@@ -41,7 +52,8 @@ public sealed partial class AwsClientFactory : IDisposable
     private readonly AwsOptions _options;
     private readonly AwsPlatformCredentials _platform;
     private readonly ILogger<AwsClientFactory> _logger;
-    private readonly Lazy<AmazonSecurityTokenServiceClient> _sts;
+    private readonly Lock _stsSync = new();
+    private AmazonSecurityTokenServiceClient? _sts;
     private readonly Lazy<HttpClient> _http;
     private readonly ConcurrentDictionary<CacheKey, Lazy<CustomerSession>> _sessions = new();
 
@@ -50,7 +62,6 @@ public sealed partial class AwsClientFactory : IDisposable
         _options = options.Value;
         _platform = platform;
         _logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger<AwsClientFactory>();
-        _sts = new Lazy<AmazonSecurityTokenServiceClient>(CreateStsClient);
         _http = new Lazy<HttpClient>(() => new HttpClient(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) })
         {
             Timeout = _options.RequestTimeout,
@@ -105,10 +116,7 @@ public sealed partial class AwsClientFactory : IDisposable
         }
 
         _sessions.Clear();
-        if (_sts.IsValueCreated)
-        {
-            _sts.Value.Dispose();
-        }
+        _sts?.Dispose();
 
         if (_http.IsValueCreated)
         {
@@ -117,6 +125,23 @@ public sealed partial class AwsClientFactory : IDisposable
     }
 
     public override string ToString() => nameof(AwsClientFactory);
+
+    /// <summary>
+    /// Who the platform's own credentials are (STS GetCallerIdentity, which needs no permission): checks them without
+    /// touching any customer's role. Failures come as <see cref="CurWorkflows.Cur.CurException"/> (<c>transient</c>).
+    /// </summary>
+    public async Task<PlatformIdentity> GetPlatformIdentityAsync(CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            var response = await Sts.GetCallerIdentityAsync(new GetCallerIdentityRequest(), cancellationToken);
+            return new PlatformIdentity(response.Arn, response.Account);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            throw AwsErrors.Map(ex, AwsCall.GetCallerIdentity, "of the platform");
+        }
+    }
 
     internal static string SessionName(string integrationId)
     {
@@ -128,6 +153,18 @@ public sealed partial class AwsClientFactory : IDisposable
     {
         var key = new CacheKey(role.IntegrationId, role.RoleArn, Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(role.ExternalId))));
         return _sessions.GetOrAdd(key, _ => new Lazy<CustomerSession>(() => new CustomerSession(this, role))).Value;
+    }
+
+    /// <summary>Created on first use; a failure (credentials not resolvable yet) is not remembered.</summary>
+    private AmazonSecurityTokenServiceClient Sts
+    {
+        get
+        {
+            lock (_stsSync)
+            {
+                return _sts ??= CreateStsClient();
+            }
+        }
     }
 
     private AmazonSecurityTokenServiceClient CreateStsClient()
@@ -157,8 +194,8 @@ public sealed partial class AwsClientFactory : IDisposable
         }
         catch (AmazonClientException ex)
         {
-            throw new CurWorkflows.Cur.CurException(CurWorkflows.Cur.CurErrorCodes.AccessDenied,
-                "The platform's own AWS credentials could not be resolved (environment, profile or instance role): " + ex.Message, ex);
+            throw new CurWorkflows.Cur.CurException(CurWorkflows.Cur.CurErrorCodes.Transient,
+                $"{AwsErrors.PlatformCredentialsProblem} could not be resolved (environment, profile or instance role): {ex.Message}", ex);
         }
 
         return new AmazonSecurityTokenServiceClient(platform, config);
@@ -245,7 +282,7 @@ public sealed partial class AwsClientFactory : IDisposable
             };
             try
             {
-                var response = await factory._sts.Value.AssumeRoleAsync(request);
+                var response = await factory.Sts.AssumeRoleAsync(request);
                 var credentials = response.Credentials;
                 var expiration = credentials.Expiration?.ToUniversalTime() ?? DateTime.UtcNow.Add(factory._options.SessionDuration);
                 LogAssumed(factory._logger, role.RoleArn, role.IntegrationId, expiration);

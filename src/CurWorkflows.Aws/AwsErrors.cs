@@ -11,6 +11,7 @@ namespace CurWorkflows.Aws;
 public enum AwsCall
 {
     AssumeRole,
+    GetCallerIdentity,
     ListBucket,
     GetObject,
     GetResources,
@@ -43,7 +44,7 @@ public static class AwsErrors
             AmazonServiceException service =>
                 new CurException(CurErrorCodes.AccessDenied, $"{Describe(call)} {target} was refused ({service.ErrorCode}): {service.Message}", exception),
             AmazonClientException client when client.Message.Contains("credentials", StringComparison.OrdinalIgnoreCase) && IsNetwork(client.InnerException) is false =>
-                new CurException(CurErrorCodes.AccessDenied, $"{Describe(call)} {target}: the platform's AWS credentials could not be resolved: {client.Message}", exception),
+                new CurException(CurErrorCodes.Transient, $"{Describe(call)} {target}: {PlatformCredentialsProblem} could not be resolved: {client.Message}", exception),
             _ when IsNetwork(exception) =>
                 new CurException(CurErrorCodes.Transient, $"{Describe(call)} {target} failed: {exception.GetType().Name}: {exception.Message}", exception),
             _ => new CurException(CurErrorCodes.Transient, $"{Describe(call)} {target} failed unexpectedly: {exception.GetType().Name}: {exception.Message}", exception),
@@ -72,10 +73,27 @@ public static class AwsErrors
             return new CurException(CurErrorCodes.Transient, $"AssumeRole {target} failed ({sts.ErrorCode}), will retry: {sts.Message}", sts);
         }
 
-        // AccessDenied (trust policy, wrong external id), InvalidClientTokenId (platform keys), RegionDisabled, ...
+        if (IsPlatformCredentialsRefused(sts))
+        {
+            return new CurException(CurErrorCodes.Transient,
+                $"AssumeRole {target} failed because STS refused {PlatformCredentialsProblem} ({sts.ErrorCode}), will retry: {sts.Message}", sts);
+        }
+
+        // AccessDenied (trust policy, wrong external id, or the platform's account not trusted), RegionDisabled, ...
         return new CurException(CurErrorCodes.AccessDenied,
             $"AssumeRole {target} was refused ({sts.ErrorCode}): check the role's trust policy, the platform account id and the external id. {sts.Message}", sts);
     }
+
+    /// <summary>
+    /// STS rejected the caller's own keys or signature: the platform's credentials are wrong, expired or missing. Not the
+    /// customer's doing (their role is never looked at), so it is not <c>access_denied</c>; the operator fixes it and
+    /// retries then succeed.
+    /// </summary>
+    public static bool IsPlatformCredentialsRefused(AmazonServiceException exception) =>
+        exception.ErrorCode is "InvalidClientTokenId" or "SignatureDoesNotMatch" or "IncompleteSignature"
+            or "MissingAuthenticationToken" or "MissingAuthenticationTokenException" or "ExpiredToken" or "ExpiredTokenException";
+
+    internal const string PlatformCredentialsProblem = "the platform's own AWS credentials (not the customer's role)";
 
     private static CurException MapS3(AmazonS3Exception s3, AwsCall call, string target)
     {
@@ -115,6 +133,7 @@ public static class AwsErrors
     private static string Describe(AwsCall call) => call switch
     {
         AwsCall.AssumeRole => "AssumeRole",
+        AwsCall.GetCallerIdentity => "GetCallerIdentity",
         AwsCall.ListBucket => "Listing",
         AwsCall.GetObject => "Reading",
         _ => "Tag lookup",

@@ -49,6 +49,9 @@ public sealed class AwsOptions : IValidatableObject
     [Range(0, long.MaxValue)]
     public long DownloadFreeSpaceMarginBytes { get; set; } = 256L * 1024 * 1024;
 
+    /// <summary>Whether the service checks its own AWS credentials at start (STS GetCallerIdentity) and logs the result.</summary>
+    public bool CheckPlatformIdentityOnStart { get; set; } = true;
+
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
         foreach (var (name, value) in new[] { (nameof(StsServiceUrl), StsServiceUrl), (nameof(S3ServiceUrl), S3ServiceUrl), (nameof(TaggingServiceUrl), TaggingServiceUrl) })

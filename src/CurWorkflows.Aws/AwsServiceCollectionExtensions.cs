@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
 namespace CurWorkflows.Aws;
@@ -11,7 +12,7 @@ public static class AwsServiceCollectionExtensions
     /// Registers the AWS adapter: options from section <c>Aws</c> (validated on start), platform credentials
     /// from the standard SDK chain (register an <see cref="AwsPlatformCredentials"/> first to override),
     /// <see cref="AwsClientFactory"/>, <see cref="CurBucketReader"/>, <see cref="ResumableDownloader"/>,
-    /// <see cref="ResourceTagClient"/> and <see cref="IntegrationValidator"/>.
+    /// <see cref="ResourceTagClient"/>, <see cref="IntegrationValidator"/>, and the start-up <see cref="PlatformIdentityCheck"/>.
     /// </summary>
     public static IServiceCollection AddCurAws(this IServiceCollection services, IConfiguration configuration)
     {
@@ -31,6 +32,8 @@ public static class AwsServiceCollectionExtensions
             return new ResourceTagClient(sp.GetRequiredService<AwsClientFactory>(), http, sp.GetService<ILogger<ResourceTagClient>>());
         });
         services.TryAddSingleton<IntegrationValidator>();
+        services.TryAddSingleton<PlatformIdentityCheck>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, PlatformIdentityCheck>(sp => sp.GetRequiredService<PlatformIdentityCheck>()));
         return services;
     }
 }

@@ -29,3 +29,6 @@ internal sealed class CustomerRoleJsonConverter : JsonConverter<CustomerRole>
 
 /// <summary>Where the integration's reports are: bucket, key prefix (may be empty) and report name.</summary>
 public sealed record ReportLocation(string Bucket, string Prefix = "", string ReportName = "massdriver-costs");
+
+/// <summary>The platform's own AWS identity, as STS GetCallerIdentity names it.</summary>
+public sealed record PlatformIdentity(string Arn, string Account);

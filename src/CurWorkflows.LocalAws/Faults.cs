@@ -27,6 +27,7 @@ public sealed record InjectedFault(FaultKind Kind, string? Operation = null, int
 public static class LocalAwsOperations
 {
     public const string AssumeRole = "AssumeRole";
+    public const string GetCallerIdentity = "GetCallerIdentity";
     public const string ListObjectsV2 = "ListObjectsV2";
     public const string GetObject = "GetObject";
     public const string HeadObject = "HeadObject";

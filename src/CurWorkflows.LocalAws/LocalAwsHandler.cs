@@ -36,13 +36,13 @@ internal sealed partial class LocalAwsHandler(LocalAwsState state, ILogger<Local
         var body = await ReadSmallBodyAsync(context.Request);
         var form = QueryHelpers.ParseQuery(Encoding.UTF8.GetString(body));
         var action = form.TryGetValue("Action", out var a) ? a.ToString() : string.Empty;
-        if (action != "AssumeRole")
+        if (action is not (LocalAwsOperations.AssumeRole or LocalAwsOperations.GetCallerIdentity))
         {
             await StsErrorAsync(context, 400, "InvalidAction", $"Could not find operation {action} for version 2011-06-15");
             return;
         }
 
-        state.Counters.CountRequest(LocalAwsOperations.AssumeRole);
+        state.Counters.CountRequest(action);
         var identity = state.Identities.Find(authorization.AccessKeyId);
         if (identity is null && !state.Identities.RequirePlatformSignature)
         {
@@ -67,8 +67,14 @@ internal sealed partial class LocalAwsHandler(LocalAwsState state, ILogger<Local
             }
         }
 
-        if (await InjectSimpleFaultAsync(context, LocalAwsOperations.AssumeRole, Protocol.Sts))
+        if (await InjectSimpleFaultAsync(context, action, Protocol.Sts))
         {
+            return;
+        }
+
+        if (action == LocalAwsOperations.GetCallerIdentity)
+        {
+            await WriteCallerIdentityAsync(context, identity!);
             return;
         }
 
@@ -119,6 +125,27 @@ internal sealed partial class LocalAwsHandler(LocalAwsState state, ILogger<Local
                     new XElement(StsNamespace + "Arn", $"arn:aws:sts::{state.Options.AccountId}:assumed-role/{roleName}/{sessionName}"))),
             new XElement(StsNamespace + "ResponseMetadata", new XElement(StsNamespace + "RequestId", Guid.NewGuid().ToString())));
         await WriteXmlAsync(context, 200, xml);
+    }
+
+    /// <summary>STS GetCallerIdentity: needs no permission, so it answers for any valid signature.</summary>
+    private Task WriteCallerIdentityAsync(HttpContext context, SigningIdentity identity)
+    {
+        var account = state.Options.AccountId;
+        var (arn, userId) = identity.Kind switch
+        {
+            IdentityKind.AssumedRole => (
+                $"arn:aws:sts::{account}:assumed-role/{identity.AssumedRoleArn![(identity.AssumedRoleArn!.LastIndexOf('/') + 1)..]}/session",
+                $"AROA{identity.AccessKeyId[4..]}:session"),
+            IdentityKind.Admin => ($"arn:aws:iam::{account}:user/admin", "AIDAADMIN"),
+            _ => ($"arn:aws:iam::{account}:user/platform", "AIDAPLATFORM"),
+        };
+        var xml = new XElement(StsNamespace + "GetCallerIdentityResponse",
+            new XElement(StsNamespace + "GetCallerIdentityResult",
+                new XElement(StsNamespace + "Arn", arn),
+                new XElement(StsNamespace + "UserId", userId),
+                new XElement(StsNamespace + "Account", account)),
+            new XElement(StsNamespace + "ResponseMetadata", new XElement(StsNamespace + "RequestId", Guid.NewGuid().ToString())));
+        return WriteXmlAsync(context, 200, xml);
     }
 
     // ---------------------------------------------------------------- S3

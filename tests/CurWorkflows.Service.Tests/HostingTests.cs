@@ -1,7 +1,12 @@
 using System.Net;
+using System.Net.Http.Json;
 using System.Text.Json;
+using Amazon.Runtime;
+using CurWorkflows.Aws;
+using CurWorkflows.LocalAws;
 using CurWorkflows.Service.Extensions;
 using CurWorkflows.Service.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace CurWorkflows.Service.Tests;
 
@@ -82,5 +87,58 @@ public sealed class HostingTests
         var body = await ready.Content.ReadAsStringAsync();
         Assert.Contains("\"temporal\":{\"status\":\"Unhealthy\"", body, StringComparison.Ordinal);
         Assert.Contains("\"database\":{\"status\":\"Healthy\"", body, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task With_its_own_AWS_credentials_refused_the_service_says_so_at_start_and_answers_enable_with_503_not_access_denied()
+    {
+        const string roleArn = "arn:aws:iam::123456789012:role/massdriver-cur-reader";
+        const string externalId = "ext-platform-check-0001";
+        const string platformKey = "AKIAPLATFORMCHECK001";
+        const string wrongSecret = "rotated-away-platform-secret";
+        await using var aws = await LocalAwsServer.StartAsync(new LocalAwsOptions
+        {
+            PlatformKeys = [new LocalAwsAccessKey { AccessKeyId = platformKey, SecretAccessKey = "the-platform-secret-now" }],
+            Roles = [new LocalAwsRoleTrust { RoleArn = roleArn, ExternalId = externalId }],
+            Buckets = ["massdriver-costs-platform"],
+        });
+        var contentRoot = TestEnvironment.NewTempDirectory("platform-credentials");
+        await using var host = await ServiceTestHost.StartAsync(
+            new Dictionary<string, string?>
+            {
+                ["ConnectionStrings:CurWorkflows"] = $"Data Source={Path.Combine(contentRoot, "curworkflows.db")}",
+                ["Temporal:Address"] = $"127.0.0.1:{Workflows.Hosting.EmbeddedTemporalServer.FreeLoopbackPort()}",
+                ["Host:Role"] = "Api",
+                ["Api:AdminKey"] = "admin-key-platform-check-01",
+                ["Api:CreateBootstrapKey"] = "false",
+                ["Aws:StsServiceUrl"] = aws.Url.ToString(),
+                ["Aws:S3ServiceUrl"] = aws.Url.ToString(),
+                ["Aws:TaggingServiceUrl"] = aws.Url.ToString(),
+                ["Aws:S3ForcePathStyle"] = "true",
+            },
+            contentRoot,
+            builder => builder.Services.AddSingleton(new AwsPlatformCredentials(new BasicAWSCredentials(platformKey, wrongSecret))));
+
+        await host.GetRequiredService<PlatformIdentityCheck>().Completion.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Contains("The platform's own AWS credentials do not work", host.Logs.All, StringComparison.Ordinal);
+
+        using var admin = host.CreateClient("admin-key-platform-check-01");
+        using var created = await admin.PostAsJsonAsync(new Uri("/api/v1/admin/organizations", UriKind.Relative), new { name = "org" });
+        var organization = JsonDocument.Parse(await created.Content.ReadAsStringAsync()).RootElement.GetProperty("id").GetGuid();
+        using var keyResponse = await admin.PostAsJsonAsync(new Uri($"/api/v1/admin/organizations/{organization}/api-keys", UriKind.Relative), new { name = "tests" });
+        var apiKey = JsonDocument.Parse(await keyResponse.Content.ReadAsStringAsync()).RootElement.GetProperty("api_key").GetString();
+        using var client = host.CreateClient(apiKey);
+
+        var enable = await Http.PostAsync(client, "/api/v1/integrations", new Dictionary<string, object?>
+        {
+            ["iam_role_arn"] = roleArn,
+            ["external_id"] = externalId,
+            ["bucket_name"] = "massdriver-costs-platform",
+        });
+
+        Assert.True(enable.Status == HttpStatusCode.ServiceUnavailable, enable.ToString());
+        Assert.Equal("transient", enable.Json.GetProperty("error").GetString());
+        Assert.DoesNotContain(wrongSecret, host.Logs.All, StringComparison.Ordinal);
+        Assert.DoesNotContain(wrongSecret, enable.Body, StringComparison.Ordinal);
     }
 }
