@@ -476,6 +476,24 @@ public abstract class StorageBehaviourTests<TDatabase>(TDatabase database)
     }
 
     [StorageFact]
+    public async Task The_outcomes_of_runs_are_read_by_id_in_chunks_and_unknown_ids_are_left_out()
+    {
+        var (_, integrationId) = await NewIntegrationAsync();
+        var start = DateTimeOffset.UtcNow;
+        var ended = await Database.Runs.StartAsync(new StartCollectionRunRequest(integrationId, $"wf-{integrationId}-ended", "r1", start));
+        var running = await Database.Runs.StartAsync(new StartCollectionRunRequest(integrationId, $"wf-{integrationId}-running", "r2", start));
+        await Database.Runs.CompleteAsync(new CompleteCollectionRunRequest(ended.Id, CollectionRunOutcome.Failed, start.AddMinutes(1), "report_malformed"));
+        // More ids than one query takes (500), the known ones last.
+        List<Guid> ids = [.. Enumerable.Range(0, 1200).Select(_ => Guid.NewGuid()), ended.Id, running.Id];
+
+        var outcomes = await Database.Runs.GetOutcomesAsync(ids);
+
+        Assert.Equal(2, outcomes.Count);
+        Assert.Equal(CollectionRunOutcome.Failed, outcomes[ended.Id]);
+        Assert.Equal(CollectionRunOutcome.Running, outcomes[running.Id]);
+    }
+
+    [StorageFact]
     public async Task Stale_staging_is_swept_and_fresh_staging_is_kept()
     {
         var (_, integrationId) = await NewIntegrationAsync();

@@ -30,6 +30,16 @@ public sealed class HostingTests(TemporalFixture temporal)
         Assert.Contains("Collection:WorkerQueueTimeout", error.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("Collection:SpoolRetention", "00:30:00")]
+    [InlineData("Collection:SpoolSweepInterval", "-00:01:00")]
+    public async Task Start_fails_with_the_key_named_when_the_spool_sweep_settings_are_invalid(string key, string value)
+    {
+        using var host = BuildWorkerHost(new() { [key] = value });
+        var error = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync());
+        Assert.Contains(key, error.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Start_fails_when_the_address_is_not_host_and_port()
     {

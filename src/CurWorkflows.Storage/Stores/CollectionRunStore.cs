@@ -153,6 +153,27 @@ public sealed class CollectionRunStore(IDbContextFactory<CurWorkflowsDbContext> 
         return [.. periods.Select(ToView)];
     }
 
+    /// <summary>How each of these runs stands, for those that exist (the spool sweep asks which runs have ended).</summary>
+    public async Task<IReadOnlyDictionary<Guid, CollectionRunOutcome>> GetOutcomesAsync(
+        IReadOnlyCollection<Guid> collectionRunIds, CancellationToken cancellationToken = default)
+    {
+        var outcomes = new Dictionary<Guid, CollectionRunOutcome>();
+        await using var context = await contextFactory.CreateDbContextAsync(cancellationToken);
+        foreach (var chunk in collectionRunIds.Chunk(500))
+        {
+            var found = await context.CollectionRuns.AsNoTracking()
+                .Where(r => chunk.Contains(r.Id))
+                .Select(r => new { r.Id, r.Outcome })
+                .ToListAsync(cancellationToken);
+            foreach (var run in found)
+            {
+                outcomes[run.Id] = run.Outcome;
+            }
+        }
+
+        return outcomes;
+    }
+
     /// <summary>For the worker: the stored billing periods of an integration, to skip manifests already ingested.</summary>
     public async Task<IReadOnlyList<BillingPeriodView>> GetIngestedPeriodsAsync(Guid integrationId, CancellationToken cancellationToken = default)
     {

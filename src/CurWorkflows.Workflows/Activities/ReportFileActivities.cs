@@ -163,11 +163,28 @@ public sealed partial class ReportFileActivities(
         if (!string.IsNullOrEmpty(periodDirectory) && Directory.Exists(periodDirectory))
         {
             Directory.Delete(periodDirectory, recursive: true);
+            DeleteIfEmpty(Path.GetDirectoryName(periodDirectory));
         }
 
         CurMetrics.CountRowsStaged(context.MetricMeter, staged);
         return new StagePeriodResult(staged, rows, isFinal, Text(totals.Unblended), Text(totals.NetUnblended), Text(totals.Amortized));
     });
+
+    /// <summary>The run's folder goes with its last period (the next period, if any, creates it again).</summary>
+    private static void DeleteIfEmpty(string? runDirectory)
+    {
+        try
+        {
+            if (!string.IsNullOrEmpty(runDirectory) && !Directory.EnumerateFileSystemEntries(runDirectory).Any())
+            {
+                Directory.Delete(runDirectory);
+            }
+        }
+        catch (IOException)
+        {
+            // Not empty after all, or gone: the spool sweep removes it once the run has ended.
+        }
+    }
 
     internal static string Text(decimal value) => value.ToString(CultureInfo.InvariantCulture);
 

@@ -39,6 +39,16 @@ public sealed class CollectionOptions
     /// </summary>
     public TimeSpan WorkerQueueTimeout { get; set; } = TimeSpan.FromMinutes(5);
 
+    /// <summary>
+    /// How often each worker host deletes what runs left in its spool directory (0 turns it off): the files of runs that
+    /// have ended (failed runs and runs moved to another worker leave theirs), and of runs not written to for
+    /// <see cref="SpoolRetention"/>. The first sweep runs at start.
+    /// </summary>
+    public TimeSpan SpoolSweepInterval { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>A spool folder of a run that has not ended (or that storage does not know) is kept this long after its last write.</summary>
+    public TimeSpan SpoolRetention { get; set; } = TimeSpan.FromDays(2);
+
     public CollectionSchedule ToSchedule() => new(Interval, string.IsNullOrWhiteSpace(Cron) ? null : Cron.Trim());
 
     internal static IEnumerable<string> Validate(CollectionOptions options)
@@ -51,6 +61,16 @@ public sealed class CollectionOptions
         if (options.WorkerQueueTimeout < TimeSpan.FromSeconds(1))
         {
             yield return $"Collection:WorkerQueueTimeout must be at least one second, not {options.WorkerQueueTimeout}.";
+        }
+
+        if (options.SpoolSweepInterval < TimeSpan.Zero)
+        {
+            yield return $"Collection:SpoolSweepInterval must not be negative (00:00:00 turns the sweep off), not {options.SpoolSweepInterval}.";
+        }
+
+        if (options.SpoolRetention < TimeSpan.FromHours(1))
+        {
+            yield return $"Collection:SpoolRetention must be at least one hour (a run's files must outlive its activities' timeouts), not {options.SpoolRetention}.";
         }
 
         if (!string.IsNullOrWhiteSpace(options.Cron) && !CollectionScheduleMath.TryParseCron(options.Cron, out var error))

@@ -70,6 +70,8 @@ public static class CurWorkflowsHostingExtensions
 
         services.AddCurAws(builder.Configuration);
         services.AddCurStorage(builder.Configuration);
+        services.AddSingleton<SpoolSweeper>();
+        services.AddHostedService<SpoolSweepService>();
 
         services.AddHostedTemporalWorker(temporal.TaskQueue)
             .ConfigureOptions(o => o.ClientOptions = ConnectOptions(services, temporal))
