@@ -323,6 +323,30 @@ public sealed class CollectionWorkflowTests(TemporalFixture temporal)
     }
 
     [Theory]
+    [InlineData(ActivityNames.BeginCollectionRun)]
+    [InlineData(ActivityNames.PlanCollection)]
+    [InlineData(ActivityNames.DownloadReportFile)]
+    [InlineData(ActivityNames.AggregateReportFile)]
+    [InlineData(ActivityNames.StagePeriod)]
+    [InlineData(ActivityNames.PersistPeriod)]
+    public async Task An_activity_whose_completion_was_lost_runs_again_over_its_own_side_effects_with_exact_totals(string activity)
+    {
+        await using var environment = await CollectionEnvironment.StartAsync(temporal, TestDatabase.Sqlite);
+        var lost = new LostCompletion(activity);
+        var worker = await environment.StartWorkerAsync(services: lost.AddTo);
+        var (organizationId, integrationId) = await CollectionEnvironment.CreateIntegrationAsync(worker.Services);
+        var delivery = await environment.DeliverAsync(Delivery(files: 2, rows: 3_000, seed: 97, assemblyId: "asm-lost"));
+
+        var summary = await RunCollectionAsync(environment, organizationId, integrationId).WaitAsync(TimeSpan.FromSeconds(90));
+
+        Assert.Equal(1, lost.Lost);
+        Assert.Equal(delivery.Truth.Unblended.ToString(System.Globalization.CultureInfo.InvariantCulture), summary.UnblendedTotal);
+        Assert.Equal(delivery.Truth.Rows, summary.Rows);
+        var period = Assert.Single(await worker.Services.GetRequiredService<CollectionRunStore>().ListBillingPeriodsAsync(organizationId, integrationId));
+        Assert.Equal(delivery.Truth.Unblended, period.Totals.Unblended);
+    }
+
+    [Theory]
     [InlineData(CurErrorCodes.BucketNotFound, ActivityNames.PlanCollection)]
     [InlineData(CurErrorCodes.ReportNotFound, ActivityNames.PlanCollection)]
     [InlineData(CurErrorCodes.ReportMalformed, ActivityNames.AggregateReportFile)]

@@ -70,7 +70,7 @@ public sealed class SpoolSweepTests(TemporalFixture temporal)
     }
 
     [Fact]
-    public async Task A_run_that_failed_after_its_download_leaves_its_files_only_until_the_sweep_and_a_successful_run_leaves_no_folder()
+    public async Task A_run_that_failed_after_its_download_leaves_its_files_only_until_the_sweep_and_a_successful_run_only_its_aggregates()
     {
         await using var environment = await CollectionEnvironment.StartAsync(temporal, TestDatabase.Sqlite);
         var worker = await environment.StartWorkerAsync();
@@ -95,13 +95,18 @@ public sealed class SpoolSweepTests(TemporalFixture temporal)
         Assert.True(swept.BytesFreed > 0);
         Assert.False(Directory.Exists(left));
 
-        // A good delivery and a refresh: the successful run stages its files and removes its folder as it goes.
+        // A good delivery and a refresh: the successful run deletes the report files as it stages them; its aggregates
+        // (for a retried staging) stay until the sweep after the run.
         var good = await environment.DeliverAsync(CollectionWorkflowTests.Delivery(files: 2, rows: 2_000, seed: 94, assemblyId: "asm-spool-good"));
         await client.RefreshAsync(integrationId.ToString(), organizationId.ToString());
         await Eventually.TrueAsync(
             async () => (recorded = await runs.ListAsync(organizationId, integrationId)).Count(r => r.EndedAt is not null) == 2, "the second run is recorded", TimeSpan.FromSeconds(120));
         Assert.Equal(StoredOutcome.Succeeded, recorded[0].Outcome);
         Assert.Equal(good.Truth.Unblended, recorded[0].Totals.Unblended);
+        var remaining = Directory.GetFiles(Path.Combine(environment.SpoolDirectory, recorded[0].Id.ToString()), "*", SearchOption.AllDirectories);
+        Assert.Equal(2, remaining.Length);
+        Assert.All(remaining, f => Assert.EndsWith(".aggregates", f, StringComparison.Ordinal));
+        Assert.Equal(1, (await worker.Services.GetRequiredService<SpoolSweeper>().SweepAsync()).FoldersRemoved);
         Assert.Empty(Directory.GetFileSystemEntries(environment.SpoolDirectory));
         await client.DisableAsync(integrationId.ToString());
     }

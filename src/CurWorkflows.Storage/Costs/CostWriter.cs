@@ -73,7 +73,11 @@ public sealed partial class CostWriter(
             var existing = await context.BillingPeriods
                 .SingleOrDefaultAsync(p => p.IntegrationId == request.IntegrationId && p.PeriodStart == request.BillingPeriod, cancellationToken);
 
-            if (existing is not null && existing.AssemblyId == request.AssemblyId && existing.ManifestETag == request.ManifestETag)
+            // This run's own replace, applied by an earlier attempt whose completion was lost: answered as that attempt
+            // was (below), not as "unchanged", which would make the run report the period as skipped.
+            var appliedEarlier = existing is not null && existing.CollectionRunId == request.CollectionRunId
+                && existing.AssemblyId == request.AssemblyId && existing.ManifestETag == request.ManifestETag;
+            if (!appliedEarlier && existing is not null && existing.AssemblyId == request.AssemblyId && existing.ManifestETag == request.ManifestETag)
             {
                 await transaction.CommitAsync(cancellationToken);
                 // The run's rows are not needed (a retry of this very replace finds its rows active: the guard keeps them).
@@ -102,6 +106,13 @@ public sealed partial class CostWriter(
                 1 => totalsByCurrency[0].Currency,
                 _ => MixedCurrencies,
             };
+
+            if (appliedEarlier)
+            {
+                await transaction.CommitAsync(cancellationToken);
+                LogAppliedEarlier(logger, request.IntegrationId, request.BillingPeriod, request.AssemblyId);
+                return new ReplaceBillingPeriodResult(ReplaceOutcome.AppliedEarlier, dailyPackageRows, dailyResourceRows, monthlyPackageRows, currency, totals);
+            }
 
             var now = timeProvider.GetUtcNow();
             if (existing is not null && existing.CollectionRunId != run)
@@ -364,6 +375,9 @@ public sealed partial class CostWriter(
 
     private static IAsyncEnumerable<FlatCost> Flatten<T>(IEnumerable<T> source, Func<T, FlatCost> flatten) =>
         source.Select(flatten).ToAsyncEnumerable();
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Billing period {Period:yyyy-MM-dd} of integration {IntegrationId}: assembly {AssemblyId} was already stored by this run (a retried replace)")]
+    private static partial void LogAppliedEarlier(ILogger logger, Guid integrationId, DateOnly period, string assemblyId);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Billing period {Period:yyyy-MM-dd} of integration {IntegrationId}: assembly {AssemblyId} already stored, unchanged")]
     private static partial void LogUnchanged(ILogger logger, Guid integrationId, DateOnly period, string assemblyId);

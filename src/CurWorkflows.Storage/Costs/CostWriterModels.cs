@@ -38,6 +38,12 @@ public enum ReplaceOutcome
 
     /// <summary>The same assemblyId and ETag were already stored: nothing changed, the staging rows were dropped.</summary>
     Unchanged = 2,
+
+    /// <summary>
+    /// This run's replace had already been applied by an earlier attempt (whose completion was lost); the rows and totals
+    /// are those it stored.
+    /// </summary>
+    AppliedEarlier = 3,
 }
 
 /// <param name="Currency">The period's currency, or "*" when rows have several (the totals then mix them).</param>

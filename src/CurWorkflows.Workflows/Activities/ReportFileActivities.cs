@@ -159,32 +159,21 @@ public sealed partial class ReportFileActivities(
             totals += result.Totals;
         }
 
+        // The report files go now; the aggregates stay until the run has ended (the spool sweep), so that an attempt run
+        // again after this one's completion was lost stages the same rows instead of failing on missing files.
         var periodDirectory = input.StatePaths.Count > 0 ? Path.GetDirectoryName(input.StatePaths[0]) : null;
         if (!string.IsNullOrEmpty(periodDirectory) && Directory.Exists(periodDirectory))
         {
-            Directory.Delete(periodDirectory, recursive: true);
-            DeleteIfEmpty(Path.GetDirectoryName(periodDirectory));
+            var keep = input.StatePaths.Select(Path.GetFullPath).ToHashSet(StringComparer.Ordinal);
+            foreach (var file in Directory.EnumerateFiles(periodDirectory).Where(f => !keep.Contains(Path.GetFullPath(f))).ToList())
+            {
+                File.Delete(file);
+            }
         }
 
         CurMetrics.CountRowsStaged(context.MetricMeter, staged);
         return new StagePeriodResult(staged, rows, isFinal, Text(totals.Unblended), Text(totals.NetUnblended), Text(totals.Amortized));
     });
-
-    /// <summary>The run's folder goes with its last period (the next period, if any, creates it again).</summary>
-    private static void DeleteIfEmpty(string? runDirectory)
-    {
-        try
-        {
-            if (!string.IsNullOrEmpty(runDirectory) && !Directory.EnumerateFileSystemEntries(runDirectory).Any())
-            {
-                Directory.Delete(runDirectory);
-            }
-        }
-        catch (IOException)
-        {
-            // Not empty after all, or gone: the spool sweep removes it once the run has ended.
-        }
-    }
 
     internal static string Text(decimal value) => value.ToString(CultureInfo.InvariantCulture);
 
