@@ -133,6 +133,27 @@ public class PlatformCredentialsTests(LocalAwsFixture aws) : IClassFixture<Local
     }
 
     [Fact]
+    public async Task Later_checks_reuse_a_fresh_result_and_log_only_a_change()
+    {
+        var logs = new RecordingLoggerProvider();
+        using var loggerFactory = LoggerFactory.Create(b => b.AddProvider(logs));
+        using var factory = aws.CreateFactory(platform: new BasicAWSCredentials(LocalAwsFixture.PlatformAccessKeyId, "not-the-platform-secret"));
+        using var check = new PlatformIdentityCheck(factory, Microsoft.Extensions.Options.Options.Create(aws.Options()), loggerFactory.CreateLogger<PlatformIdentityCheck>());
+        var before = aws.Server.Counters.Requests(LocalAwsOperations.GetCallerIdentity);
+
+        var first = await check.GetStatusAsync(TimeSpan.Zero);
+        var again = await check.GetStatusAsync(TimeSpan.Zero);
+        var cached = await check.GetStatusAsync(TimeSpan.FromMinutes(5));
+
+        Assert.False(first.Works);
+        Assert.Contains("SignatureDoesNotMatch", first.Problem, StringComparison.Ordinal);
+        Assert.False(again.Works);
+        Assert.Same(again, cached);
+        Assert.Equal(before + 2, aws.Server.Counters.Requests(LocalAwsOperations.GetCallerIdentity));
+        Assert.Single(logs.Lines, l => l.StartsWith("Warning", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task The_start_up_check_can_be_turned_off()
     {
         using var factory = aws.CreateFactory();

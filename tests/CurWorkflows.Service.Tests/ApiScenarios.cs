@@ -87,6 +87,18 @@ public static class ApiScenarios
         Assert.DoesNotContain(secret, fixture.Host.Logs.All, StringComparison.Ordinal);
     }
 
+    public static async Task Readiness_checks_the_database_Temporal_and_the_platforms_AWS_credentials(ServiceFixture fixture)
+    {
+        using var client = fixture.Host.CreateClient();
+        using var ready = await client.GetAsync(new Uri("/health/ready", UriKind.Relative));
+
+        Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
+        var checks = JsonDocument.Parse(await ready.Content.ReadAsStringAsync()).RootElement.GetProperty("checks");
+        Assert.Equal(["aws", "database", "temporal"], checks.EnumerateObject().Select(c => c.Name).Order(StringComparer.Ordinal));
+        Assert.All(checks.EnumerateObject(), c => Assert.Equal("Healthy", c.Value.GetProperty("status").GetString()));
+        Assert.Equal("The platform's own AWS credentials work.", checks.GetProperty("aws").GetProperty("description").GetString());
+    }
+
     public static async Task Enable_with_a_wrong_external_id_or_a_missing_bucket_is_422_with_the_cause(ServiceFixture fixture)
     {
         using var client = fixture.ClientB();
@@ -305,6 +317,10 @@ public static class ApiScenarios
 
 public sealed class SqliteApiTests(SqliteServiceFixture fixture) : IClassFixture<SqliteServiceFixture>
 {
+    [Fact]
+    public Task Readiness_checks_the_database_Temporal_and_the_platforms_AWS_credentials() =>
+        ApiScenarios.Readiness_checks_the_database_Temporal_and_the_platforms_AWS_credentials(fixture);
+
     [Fact]
     public Task Requests_without_a_valid_key_are_401() => ApiScenarios.Requests_without_a_valid_key_are_401(fixture);
 

@@ -122,6 +122,15 @@ public sealed class HostingTests
         await host.GetRequiredService<PlatformIdentityCheck>().Completion.WaitAsync(TimeSpan.FromSeconds(30));
         Assert.Contains("The platform's own AWS credentials do not work", host.Logs.All, StringComparison.Ordinal);
 
+        // Readiness says so too, as Degraded (still 200: the API answers cost queries, and a restart would not help).
+        using (var probe = host.CreateClient())
+        using (var ready = await probe.GetAsync(new Uri("/health/ready", UriKind.Relative)))
+        {
+            var awsCheck = JsonDocument.Parse(await ready.Content.ReadAsStringAsync()).RootElement.GetProperty("checks").GetProperty("aws");
+            Assert.Equal("Degraded", awsCheck.GetProperty("status").GetString());
+            Assert.DoesNotContain(wrongSecret, awsCheck.GetRawText(), StringComparison.Ordinal);
+        }
+
         using var admin = host.CreateClient("admin-key-platform-check-01");
         using var created = await admin.PostAsJsonAsync(new Uri("/api/v1/admin/organizations", UriKind.Relative), new { name = "org" });
         var organization = JsonDocument.Parse(await created.Content.ReadAsStringAsync()).RootElement.GetProperty("id").GetGuid();

@@ -92,7 +92,8 @@ public static class ServiceExtensions
 
             services.AddHealthChecks()
                 .AddCheck<DatabaseHealthCheck>("database", tags: ["ready"])
-                .AddCheck<TemporalHealthCheck>("temporal", tags: ["ready"]);
+                .AddCheck<TemporalHealthCheck>("temporal", tags: ["ready"])
+                .AddCheck<AwsHealthCheck>("aws", tags: ["ready"]);
 
             services.AddSingleton(startup);
             services.AddSingleton<StartupNotes>();
