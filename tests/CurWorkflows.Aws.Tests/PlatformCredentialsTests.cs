@@ -99,73 +99,91 @@ public class PlatformCredentialsTests(LocalAwsFixture aws) : IClassFixture<Local
     [Fact]
     public async Task The_start_up_check_logs_the_platform_identity()
     {
-        var logs = new RecordingLoggerProvider();
-        using var loggerFactory = LoggerFactory.Create(b => b.AddProvider(logs));
-        using var factory = aws.CreateFactory();
-        using var check = new PlatformIdentityCheck(factory, Microsoft.Extensions.Options.Options.Create(aws.Options()), loggerFactory.CreateLogger<PlatformIdentityCheck>());
+        using var subject = new CheckUnderTest(aws);
 
-        await check.StartAsync(CancellationToken.None);
-        var identity = await check.Completion.WaitAsync(TimeSpan.FromSeconds(30));
-        await check.StopAsync(CancellationToken.None);
+        var identity = await subject.RunStartUpCheckAsync();
 
         Assert.Equal($"arn:aws:iam::{LocalAwsFixture.AccountId}:user/platform", identity?.Arn);
-        Assert.Contains(logs.Lines, l => l.StartsWith("Information", StringComparison.Ordinal)
+        Assert.Contains(subject.Logs.Lines, l => l.StartsWith("Information", StringComparison.Ordinal)
             && l.Contains($"AWS platform identity: arn:aws:iam::{LocalAwsFixture.AccountId}:user/platform", StringComparison.Ordinal));
     }
 
     [Fact]
     public async Task The_start_up_check_warns_about_refused_platform_credentials_without_their_secret()
     {
-        var logs = new RecordingLoggerProvider();
-        using var loggerFactory = LoggerFactory.Create(b => b.AddProvider(logs));
-        using var factory = aws.CreateFactory(platform: new BasicAWSCredentials(LocalAwsFixture.PlatformAccessKeyId, "not-the-platform-secret"));
-        using var check = new PlatformIdentityCheck(factory, Microsoft.Extensions.Options.Options.Create(aws.Options()), loggerFactory.CreateLogger<PlatformIdentityCheck>());
+        using var subject = new CheckUnderTest(aws, platformSecret: "not-the-platform-secret");
 
-        await check.StartAsync(CancellationToken.None);
-        var identity = await check.Completion.WaitAsync(TimeSpan.FromSeconds(30));
-        await check.StopAsync(CancellationToken.None);
+        var identity = await subject.RunStartUpCheckAsync();
 
         Assert.Null(identity);
-        var warning = Assert.Single(logs.Lines, l => l.StartsWith("Warning", StringComparison.Ordinal));
+        var warning = Assert.Single(subject.Logs.Lines, l => l.StartsWith("Warning", StringComparison.Ordinal));
         Assert.Contains("The platform's own AWS credentials do not work", warning, StringComparison.Ordinal);
         Assert.Contains("SignatureDoesNotMatch", warning, StringComparison.Ordinal);
-        Assert.DoesNotContain(logs.Lines, l => l.Contains("not-the-platform-secret", StringComparison.Ordinal));
+        Assert.DoesNotContain(subject.Logs.Lines, l => l.Contains("not-the-platform-secret", StringComparison.Ordinal));
     }
 
     [Fact]
     public async Task Later_checks_reuse_a_fresh_result_and_log_only_a_change()
     {
-        var logs = new RecordingLoggerProvider();
-        using var loggerFactory = LoggerFactory.Create(b => b.AddProvider(logs));
-        using var factory = aws.CreateFactory(platform: new BasicAWSCredentials(LocalAwsFixture.PlatformAccessKeyId, "not-the-platform-secret"));
-        using var check = new PlatformIdentityCheck(factory, Microsoft.Extensions.Options.Options.Create(aws.Options()), loggerFactory.CreateLogger<PlatformIdentityCheck>());
+        using var subject = new CheckUnderTest(aws, platformSecret: "not-the-platform-secret");
         var before = aws.Server.Counters.Requests(LocalAwsOperations.GetCallerIdentity);
 
-        var first = await check.GetStatusAsync(TimeSpan.Zero);
-        var again = await check.GetStatusAsync(TimeSpan.Zero);
-        var cached = await check.GetStatusAsync(TimeSpan.FromMinutes(5));
+        var first = await subject.Check.GetStatusAsync(TimeSpan.Zero);
+        var again = await subject.Check.GetStatusAsync(TimeSpan.Zero);
+        var cached = await subject.Check.GetStatusAsync(TimeSpan.FromMinutes(5));
 
         Assert.False(first.Works);
         Assert.Contains("SignatureDoesNotMatch", first.Problem, StringComparison.Ordinal);
         Assert.False(again.Works);
         Assert.Same(again, cached);
         Assert.Equal(before + 2, aws.Server.Counters.Requests(LocalAwsOperations.GetCallerIdentity));
-        Assert.Single(logs.Lines, l => l.StartsWith("Warning", StringComparison.Ordinal));
+        Assert.Single(subject.Logs.Lines, l => l.StartsWith("Warning", StringComparison.Ordinal));
     }
 
     [Fact]
     public async Task The_start_up_check_can_be_turned_off()
     {
-        using var factory = aws.CreateFactory();
-        using var check = new PlatformIdentityCheck(factory, Microsoft.Extensions.Options.Options.Create(aws.Options(o => o.CheckPlatformIdentityOnStart = false)),
-            aws.LoggerFactory.CreateLogger<PlatformIdentityCheck>());
+        using var subject = new CheckUnderTest(aws, enabled: false);
         var before = aws.Server.Counters.Requests(LocalAwsOperations.GetCallerIdentity);
 
-        await check.StartAsync(CancellationToken.None);
-        var identity = await check.Completion.WaitAsync(TimeSpan.FromSeconds(30));
-        await check.StopAsync(CancellationToken.None);
+        var identity = await subject.RunStartUpCheckAsync();
 
         Assert.Null(identity);
         Assert.Equal(before, aws.Server.Counters.Requests(LocalAwsOperations.GetCallerIdentity));
+    }
+
+    /// <summary>A <see cref="PlatformIdentityCheck"/> against the local endpoint, with its log lines recorded.</summary>
+    private sealed class CheckUnderTest : IDisposable
+    {
+        private readonly ILoggerFactory loggerFactory;
+        private readonly AwsClientFactory factory;
+
+        public CheckUnderTest(LocalAwsFixture aws, string platformSecret = LocalAwsFixture.PlatformSecret, bool enabled = true)
+        {
+            loggerFactory = LoggerFactory.Create(b => b.AddProvider(Logs));
+            factory = aws.CreateFactory(platform: new BasicAWSCredentials(LocalAwsFixture.PlatformAccessKeyId, platformSecret));
+            Check = new PlatformIdentityCheck(
+                factory, Microsoft.Extensions.Options.Options.Create(aws.Options(o => o.CheckPlatformIdentityOnStart = enabled)), loggerFactory.CreateLogger<PlatformIdentityCheck>());
+        }
+
+        public RecordingLoggerProvider Logs { get; } = new();
+
+        public PlatformIdentityCheck Check { get; }
+
+        /// <summary>Starts the check as a host would, waits for its outcome and stops it.</summary>
+        public async Task<PlatformIdentity?> RunStartUpCheckAsync()
+        {
+            await Check.StartAsync(CancellationToken.None);
+            var identity = await Check.Completion.WaitAsync(TimeSpan.FromSeconds(30));
+            await Check.StopAsync(CancellationToken.None);
+            return identity;
+        }
+
+        public void Dispose()
+        {
+            Check.Dispose();
+            factory.Dispose();
+            loggerFactory.Dispose();
+        }
     }
 }
