@@ -45,6 +45,14 @@ public sealed class AwsOptions : IValidatableObject
     [Range(1024 * 1024, 1024L * 1024 * 1024)]
     public long DownloadRangeBytes { get; set; } = 8L * 1024 * 1024;
 
+    /// <summary>
+    /// Ranged GETs of one download in flight at once (1: one after the other). A single S3 connection carries far less
+    /// than a host can take; the ranges after the one being written are held in memory (this many minus one, times
+    /// <see cref="DownloadRangeBytes"/>) and written in order.
+    /// </summary>
+    [Range(1, 16)]
+    public int DownloadParallelRanges { get; set; } = 4;
+
     /// <summary>Free disk that must remain after a download; a download does not start otherwise.</summary>
     [Range(0, long.MaxValue)]
     public long DownloadFreeSpaceMarginBytes { get; set; } = 256L * 1024 * 1024;

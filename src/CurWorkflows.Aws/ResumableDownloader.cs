@@ -111,69 +111,116 @@ public sealed partial class ResumableDownloader(AwsClientFactory clients, ILogge
         // The content MD5 is computed as the bytes arrive (and over what an earlier attempt left on disk), instead of
         // reading the whole file again once it is complete.
         using var contentHash = await StartContentHashAsync(expectedMd5, partPath, onDisk, cancellationToken);
+        var rangeBytes = clients.Options.DownloadRangeBytes;
+        using var prefetching = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var prefetches = new Dictionary<long, Task<PrefetchedRange>>();
+        var freeBuffers = new Stack<byte[]>();
         await using (var file = new FileStream(partPath, FileMode.OpenOrCreate, FileAccess.Write, FileShare.Read, BufferSize, FileOptions.Asynchronous))
         {
             file.SetLength(onDisk);
             file.Seek(onDisk, SeekOrigin.Begin);
             var buffer = new byte[BufferSize];
-            while (onDisk < size)
+            try
             {
-                var before = onDisk;
-                try
+                while (onDisk < size)
                 {
-                    requests++;
-                    // Bounded ranges: an abandoned response (cancellation) is drained by the HTTP stack to its end,
-                    // so a range to the end of a multi-GB file would be transferred again for nothing.
-                    var end = Math.Min(size, onDisk + clients.Options.DownloadRangeBytes) - 1;
-                    using var opened = await OpenRangeAsync(role, bucket, key, onDisk, end, eTag, cancellationToken);
-                    var body = opened.Body;
-                    int read;
-                    while ((read = await body.ReadAsync(buffer, cancellationToken)) > 0)
+                    // Ranges lie on a grid of DownloadRangeBytes. The one holding onDisk is streamed to disk as it arrives;
+                    // the next DownloadParallelRanges - 1 are fetched into memory meanwhile (one S3 connection carries far
+                    // less than a host can take), and written in order when their turn comes.
+                    var cell = onDisk / rangeBytes;
+                    var end = Math.Min(size, (cell + 1) * rangeBytes) - 1;
+                    for (var ahead = cell + 1; ahead < cell + clients.Options.DownloadParallelRanges && ahead * rangeBytes < size; ahead++)
                     {
-                        await file.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
-                        contentHash?.AppendData(buffer, 0, read);
-                        onDisk += read;
-                        transferred += read;
-                        progress?.Report(new DownloadProgress(onDisk, size));
+                        if (!prefetches.ContainsKey(ahead))
+                        {
+                            var from = ahead * rangeBytes;
+                            var to = Math.Min(size, from + rangeBytes) - 1;
+                            var rented = freeBuffers.Count > 0 ? freeBuffers.Pop() : new byte[rangeBytes];
+                            requests++;
+                            prefetches[ahead] = PrefetchAsync(role, bucket, key, eTag, from, to, rented, name, prefetching.Token);
+                        }
                     }
 
-                    if (onDisk <= end)
+                    if (prefetches.Remove(cell, out var prefetch))
                     {
-                        throw new IOException($"the response ended after {onDisk - before} bytes, {end + 1 - onDisk} bytes short of the range");
-                    }
-                }
-                catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
-                {
-                    await file.FlushAsync(CancellationToken.None);
-                    var mapped = AwsErrors.Map(ex, AwsCall.GetObject, name);
-                    if (ex is Amazon.S3.AmazonS3Exception { ErrorCode: "PreconditionFailed" } || (ex is CurException && ex.Message.Contains("changed during the download", StringComparison.Ordinal)))
-                    {
-                        // The object was replaced by a newer delivery: start over on the next attempt.
-                        await file.DisposeAsync();
-                        DeleteSpool(partPath, sidecarPath);
-                        throw new CurException(CurErrorCodes.Transient, $"{name} changed during the download (ETag no longer {eTag}); retrying from the start", ex);
+                        var fetched = await prefetch;
+                        if (onDisk == cell * rangeBytes && fetched.Received > 0)
+                        {
+                            await file.WriteAsync(fetched.Buffer.AsMemory(0, fetched.Received), cancellationToken);
+                            contentHash?.AppendData(fetched.Buffer, 0, fetched.Received);
+                            onDisk += fetched.Received;
+                            transferred += fetched.Received;
+                            progress?.Report(new DownloadProgress(onDisk, size));
+                        }
+
+                        freeBuffers.Push(fetched.Buffer);
+                        if (onDisk > end)
+                        {
+                            continue;
+                        }
                     }
 
-                    if (AwsErrors.IsExpiredToken(ex))
+                    // What was not prefetched (or what a prefetch did not get) is streamed, retried from the bytes on disk.
+                    var before = onDisk;
+                    try
                     {
-                        clients.InvalidateCredentials(role);
-                    }
+                        requests++;
+                        using var opened = await OpenRangeAsync(role, bucket, key, onDisk, end, eTag, cancellationToken);
+                        var body = opened.Body;
+                        int read;
+                        while ((read = await body.ReadAsync(buffer, cancellationToken)) > 0)
+                        {
+                            await file.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
+                            contentHash?.AppendData(buffer, 0, read);
+                            onDisk += read;
+                            transferred += read;
+                            progress?.Report(new DownloadProgress(onDisk, size));
+                        }
 
-                    failuresWithoutProgress = onDisk > before ? 0 : failuresWithoutProgress + 1;
-                    if (mapped.Code != CurErrorCodes.Transient || failuresWithoutProgress >= clients.Options.DownloadMaxAttempts)
-                    {
-                        throw mapped;
+                        if (onDisk <= end)
+                        {
+                            throw new IOException($"the response ended after {onDisk - before} bytes, {end + 1 - onDisk} bytes short of the range");
+                        }
                     }
-
-                    LogRetrying(_logger, name, onDisk, size, mapped.Message);
-                    await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(5000, 100 * (1 << Math.Min(failuresWithoutProgress, 6)))), cancellationToken);
-                }
-                finally
-                {
-                    if (cancellationToken.IsCancellationRequested)
+                    catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
                     {
                         await file.FlushAsync(CancellationToken.None);
+                        var mapped = AwsErrors.Map(ex, AwsCall.GetObject, name);
+                        if (ex is Amazon.S3.AmazonS3Exception { ErrorCode: "PreconditionFailed" } || (ex is CurException && ex.Message.Contains("changed during the download", StringComparison.Ordinal)))
+                        {
+                            // The object was replaced by a newer delivery: start over on the next attempt.
+                            await prefetching.CancelAsync();
+                            await Task.WhenAll(prefetches.Values);
+                            prefetches.Clear();
+                            await file.DisposeAsync();
+                            DeleteSpool(partPath, sidecarPath);
+                            throw new CurException(CurErrorCodes.Transient, $"{name} changed during the download (ETag no longer {eTag}); retrying from the start", ex);
+                        }
+
+                        if (AwsErrors.IsExpiredToken(ex))
+                        {
+                            clients.InvalidateCredentials(role);
+                        }
+
+                        failuresWithoutProgress = onDisk > before ? 0 : failuresWithoutProgress + 1;
+                        if (mapped.Code != CurErrorCodes.Transient || failuresWithoutProgress >= clients.Options.DownloadMaxAttempts)
+                        {
+                            throw mapped;
+                        }
+
+                        LogRetrying(_logger, name, onDisk, size, mapped.Message);
+                        await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(5000, 100 * (1 << Math.Min(failuresWithoutProgress, 6)))), cancellationToken);
                     }
+                }
+            }
+            finally
+            {
+                // Prefetches never throw; none outlives the call (their buffers go with it).
+                await prefetching.CancelAsync();
+                await Task.WhenAll(prefetches.Values);
+                if (cancellationToken.IsCancellationRequested)
+                {
+                    await file.FlushAsync(CancellationToken.None);
                 }
             }
 
@@ -216,6 +263,40 @@ public sealed partial class ResumableDownloader(AwsClientFactory clients, ILogge
             new GetObjectRequest { BucketName = bucket, Key = key, ByteRange = new ByteRange(from, to), EtagToMatch = eTag }, cancellationToken);
         return new OpenedRange(response.ResponseStream, response);
     }
+
+    /// <summary>
+    /// Fetches one range into <paramref name="buffer"/>. Never throws: whatever it did not get (a dropped connection, a
+    /// refusal, a replaced object, a cancellation) the writing loop fetches itself when the range's turn comes, with the
+    /// retries and the error handling of a streamed range.
+    /// </summary>
+    private async Task<PrefetchedRange> PrefetchAsync(
+        CustomerRole role, string bucket, string key, string eTag, long from, long to, byte[] buffer, string name, CancellationToken cancellationToken)
+    {
+        var length = (int)(to - from + 1);
+        var received = 0;
+        try
+        {
+            using var opened = await OpenRangeAsync(role, bucket, key, from, to, eTag, cancellationToken);
+            int read;
+            while (received < length && (read = await opened.Body.ReadAsync(buffer.AsMemory(received, length - received), cancellationToken)) > 0)
+            {
+                received += read;
+            }
+        }
+#pragma warning disable CA1031 // See the summary: the range is fetched again in line, where failures are handled.
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            if (!cancellationToken.IsCancellationRequested)
+            {
+                LogPrefetchFailed(_logger, name, from, received, e.Message);
+            }
+        }
+
+        return new PrefetchedRange(buffer, received);
+    }
+
+    private sealed record PrefetchedRange(byte[] Buffer, int Received);
 
     private sealed record OpenedRange(Stream Body, IDisposable Owner) : IDisposable
     {
@@ -325,6 +406,9 @@ public sealed partial class ResumableDownloader(AwsClientFactory clients, ILogge
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Download of {Object} interrupted at byte {OnDisk} of {Size}, resuming: {Reason}")]
     private static partial void LogRetrying(ILogger logger, string @object, long onDisk, long size, string reason);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Prefetch of {Object} from byte {From} stopped after {Received} bytes ({Reason}); the range is fetched in line")]
+    private static partial void LogPrefetchFailed(ILogger logger, string @object, long from, int received, string reason);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Spool file of {Object} was written before the host restarted; its {Size} bytes match the content MD5")]
     private static partial void LogCheckedAfterRestart(ILogger logger, string @object, long size);

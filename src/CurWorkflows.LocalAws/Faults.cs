@@ -102,12 +102,17 @@ public sealed class LocalAwsCounters
     private readonly ConcurrentDictionary<string, long> _errors = new(StringComparer.Ordinal);
     private long _objectBytesServed;
     private long _objectBytesRequested;
+    private int _objectBodiesInFlight;
+    private int _maxObjectBodiesInFlight;
 
     /// <summary>Body bytes of GetObject responses actually written to the network.</summary>
     public long ObjectBytesServed => Interlocked.Read(ref _objectBytesServed);
 
     /// <summary>Sum of the lengths of the byte ranges GetObject requests asked for.</summary>
     public long ObjectBytesRequested => Interlocked.Read(ref _objectBytesRequested);
+
+    /// <summary>The most GetObject bodies being sent at the same time (parallel ranged GETs of a client).</summary>
+    public int MaxObjectBodiesInFlight => Volatile.Read(ref _maxObjectBodiesInFlight);
 
     public long Requests(string operation) => _requests.GetValueOrDefault(operation);
 
@@ -120,7 +125,19 @@ public sealed class LocalAwsCounters
         _errors.Clear();
         Interlocked.Exchange(ref _objectBytesServed, 0);
         Interlocked.Exchange(ref _objectBytesRequested, 0);
+        Interlocked.Exchange(ref _maxObjectBodiesInFlight, 0);
     }
+
+    internal void ObjectBodyStarted()
+    {
+        var now = Interlocked.Increment(ref _objectBodiesInFlight);
+        int max;
+        while (now > (max = Volatile.Read(ref _maxObjectBodiesInFlight)) && Interlocked.CompareExchange(ref _maxObjectBodiesInFlight, now, max) != max)
+        {
+        }
+    }
+
+    internal void ObjectBodyEnded() => Interlocked.Decrement(ref _objectBodiesInFlight);
 
     internal void CountRequest(string operation) => _requests.AddOrUpdate(operation, 1, (_, n) => n + 1);
 

@@ -382,6 +382,7 @@ internal sealed partial class LocalAwsHandler(LocalAwsState state, ILogger<Local
         var limit = fault?.Kind == FaultKind.ResetAfterBytes ? Math.Min(fault.AfterBytes, length) : length;
         var chunk = fault?.Kind == FaultKind.SlowBody ? Math.Clamp(fault.BytesPerSecond / 10, 1, 64 * 1024) : 64 * 1024;
         var buffer = ArrayPool<byte>.Shared.Rent(64 * 1024);
+        state.Counters.ObjectBodyStarted();
         try
         {
             long sent = 0;
@@ -420,6 +421,7 @@ internal sealed partial class LocalAwsHandler(LocalAwsState state, ILogger<Local
         }
         finally
         {
+            state.Counters.ObjectBodyEnded();
             ArrayPool<byte>.Shared.Return(buffer);
         }
     }
