@@ -114,7 +114,6 @@ public sealed partial class ResumableDownloader(AwsClientFactory clients, ILogge
         var rangeBytes = clients.Options.DownloadRangeBytes;
         using var prefetching = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var prefetches = new Dictionary<long, Task<PrefetchedRange>>();
-        var freeBuffers = new Stack<byte[]>();
         await using (var file = new FileStream(partPath, FileMode.OpenOrCreate, FileAccess.Write, FileShare.Read, BufferSize, FileOptions.Asynchronous))
         {
             file.SetLength(onDisk);
@@ -135,7 +134,8 @@ public sealed partial class ResumableDownloader(AwsClientFactory clients, ILogge
                         {
                             var from = ahead * rangeBytes;
                             var to = Math.Min(size, from + rangeBytes) - 1;
-                            var rented = freeBuffers.Count > 0 ? freeBuffers.Pop() : new byte[rangeBytes];
+                            // Pooled: range buffers live on the large object heap, and every download needs the same few.
+                            var rented = System.Buffers.ArrayPool<byte>.Shared.Rent((int)rangeBytes);
                             requests++;
                             prefetches[ahead] = PrefetchAsync(role, bucket, key, eTag, from, to, rented, name, prefetching.Token);
                         }
@@ -153,7 +153,7 @@ public sealed partial class ResumableDownloader(AwsClientFactory clients, ILogge
                             progress?.Report(new DownloadProgress(onDisk, size));
                         }
 
-                        freeBuffers.Push(fetched.Buffer);
+                        System.Buffers.ArrayPool<byte>.Shared.Return(fetched.Buffer);
                         if (onDisk > end)
                         {
                             continue;
@@ -189,9 +189,6 @@ public sealed partial class ResumableDownloader(AwsClientFactory clients, ILogge
                         if (ex is Amazon.S3.AmazonS3Exception { ErrorCode: "PreconditionFailed" } || (ex is CurException && ex.Message.Contains("changed during the download", StringComparison.Ordinal)))
                         {
                             // The object was replaced by a newer delivery: start over on the next attempt.
-                            await prefetching.CancelAsync();
-                            await Task.WhenAll(prefetches.Values);
-                            prefetches.Clear();
                             await file.DisposeAsync();
                             DeleteSpool(partPath, sidecarPath);
                             throw new CurException(CurErrorCodes.Transient, $"{name} changed during the download (ETag no longer {eTag}); retrying from the start", ex);
@@ -215,9 +212,14 @@ public sealed partial class ResumableDownloader(AwsClientFactory clients, ILogge
             }
             finally
             {
-                // Prefetches never throw; none outlives the call (their buffers go with it).
+                // Prefetches never throw; none outlives the call.
                 await prefetching.CancelAsync();
-                await Task.WhenAll(prefetches.Values);
+                foreach (var abandoned in await Task.WhenAll(prefetches.Values))
+                {
+                    System.Buffers.ArrayPool<byte>.Shared.Return(abandoned.Buffer);
+                }
+
+                prefetches.Clear();
                 if (cancellationToken.IsCancellationRequested)
                 {
                     await file.FlushAsync(CancellationToken.None);
