@@ -180,6 +180,19 @@ public sealed partial class ComposeFileTests
         Assert.Equal(Compose["sqlserver"].Environment["MSSQL_SA_PASSWORD"], connection["Password"]);
     }
 
+    [Theory]
+    [InlineData("api")]
+    [InlineData("worker")]
+    public void The_platforms_AWS_credentials_come_from_the_shell_and_are_never_written_in_the_file(string name)
+    {
+        var environment = Compose[name].Environment;
+
+        // Unset in the shell, each resolves to nothing: no key, secret or token is part of the file.
+        Assert.All(ServiceConfiguration.AwsCredentialVariables, variable => Assert.Equal("", environment[variable]));
+        var text = File.ReadAllText(RepositoryPaths.File("docker-compose.yml"));
+        Assert.All(ServiceConfiguration.AwsCredentialVariables, variable => Assert.Contains($"{variable}: ${{{variable}:-}}", text, StringComparison.Ordinal));
+    }
+
     [Fact]
     public void Sql_server_password_meets_the_complexity_rule_and_the_health_check_uses_it()
     {

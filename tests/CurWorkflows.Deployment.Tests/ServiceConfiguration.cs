@@ -44,10 +44,16 @@ internal static class ServiceConfiguration
         "ASPNETCORE_HTTP_PORTS", "ASPNETCORE_HTTPS_PORTS", "ASPNETCORE_URLS", "ASPNETCORE_ENVIRONMENT", "DOTNET_ENVIRONMENT",
     };
 
+    /// <summary>The AWS SDK's own variables for the platform's credentials (its default credential chain reads them).</summary>
+    public static readonly IReadOnlySet<string> AwsCredentialVariables = new HashSet<string>(StringComparer.Ordinal)
+    {
+        "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+    };
+
     /// <summary>Whether an environment variable name (`Section__Key` form) is a setting the service reads.</summary>
     public static bool IsKnownEnvironmentVariable(string name)
     {
-        if (HostSettings.Contains(name))
+        if (HostSettings.Contains(name) || AwsCredentialVariables.Contains(name))
         {
             return true;
         }
