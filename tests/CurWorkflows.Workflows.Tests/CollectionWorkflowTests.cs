@@ -346,6 +346,32 @@ public sealed class CollectionWorkflowTests(TemporalFixture temporal)
         Assert.Equal(delivery.Truth.Unblended, period.Totals.Unblended);
     }
 
+    [Fact]
+    public async Task A_run_record_whose_completion_was_lost_is_recorded_once_with_its_outcome_and_totals()
+    {
+        await using var environment = await CollectionEnvironment.StartAsync(temporal, TestDatabase.Sqlite);
+        var lost = new LostCompletion(ActivityNames.RecordCollectionRun);
+        var worker = await environment.StartWorkerAsync(services: lost.AddTo);
+        var (organizationId, integrationId) = await CollectionEnvironment.CreateIntegrationAsync(worker.Services);
+        var delivery = await environment.DeliverAsync(Delivery(files: 1, rows: 2_000, seed: 98, assemblyId: "asm-record"));
+        var client = worker.Services.GetRequiredService<IntegrationWorkflowClient>();
+        var runs = worker.Services.GetRequiredService<CollectionRunStore>();
+
+        await client.EnsureStartedAsync(integrationId.ToString(), organizationId.ToString());
+        var handle = temporal.Client.GetWorkflowHandle(IntegrationWorkflow.WorkflowIdFor(integrationId.ToString()));
+        var firstRunId = (await handle.DescribeAsync()).RunId;
+        // The integration workflow records the run, then continues as new: a new run id means the record was retried to success.
+        await Eventually.TrueAsync(
+            async () => (await handle.DescribeAsync()).RunId != firstRunId, "the integration workflow continues as new after recording the run", TimeSpan.FromSeconds(120));
+
+        Assert.Equal(1, lost.Lost);
+        var recorded = Assert.Single(await runs.ListAsync(organizationId, integrationId));
+        Assert.Equal(Storage.Entities.CollectionRunOutcome.Succeeded, recorded.Outcome);
+        Assert.Equal(delivery.Truth.Unblended, recorded.Totals.Unblended);
+        Assert.Equal(1, recorded.PeriodsIngested);
+        await client.DisableAsync(integrationId.ToString());
+    }
+
     [Theory]
     [InlineData(CurErrorCodes.BucketNotFound, ActivityNames.PlanCollection)]
     [InlineData(CurErrorCodes.ReportNotFound, ActivityNames.PlanCollection)]
