@@ -17,9 +17,6 @@ namespace CurWorkflows.Aws;
 /// <summary>The platform's own AWS credentials (the caller of AssumeRole). Default: the standard SDK chain.</summary>
 public sealed class AwsPlatformCredentials(Func<AWSCredentials> resolve)
 {
-    private readonly Lock _sync = new();
-    private AWSCredentials? _credentials;
-
     public AwsPlatformCredentials(AWSCredentials credentials)
         : this(() => credentials)
     {
@@ -28,17 +25,11 @@ public sealed class AwsPlatformCredentials(Func<AWSCredentials> resolve)
     /// <summary>Environment variables, shared profile, container/instance roles, ... as the SDK resolves them.</summary>
     public static AwsPlatformCredentials FromDefaultChain() => new(() => DefaultAWSCredentialsIdentityResolver.GetCredentials());
 
-    /// <summary>Resolved once; a failure is not remembered, so a source that appears later (a container role) is found.</summary>
-    internal AWSCredentials Credentials
-    {
-        get
-        {
-            lock (_sync)
-            {
-                return _credentials ??= resolve();
-            }
-        }
-    }
+    /// <summary>
+    /// Resolved on every call: the one caller (<see cref="AwsClientFactory"/>'s STS client) keeps what it got, and asks
+    /// again after a failure, so that a source that appears later (a container role) is found.
+    /// </summary>
+    internal AWSCredentials Credentials => resolve();
 
     public override string ToString() => nameof(AwsPlatformCredentials);
 }

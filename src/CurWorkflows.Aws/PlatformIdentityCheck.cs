@@ -33,7 +33,7 @@ public sealed partial class PlatformIdentityCheck(AwsClientFactory clients, IOpt
     /// <summary>The last result if it is younger than <paramref name="maxAge"/>, else a new check's.</summary>
     public async Task<PlatformIdentityStatus> GetStatusAsync(TimeSpan maxAge, CancellationToken cancellationToken = default)
     {
-        if (Volatile.Read(ref _status) is { } fresh && DateTimeOffset.UtcNow - fresh.CheckedAt < maxAge)
+        if (Fresh(maxAge) is { } fresh)
         {
             return fresh;
         }
@@ -41,18 +41,16 @@ public sealed partial class PlatformIdentityCheck(AwsClientFactory clients, IOpt
         await _checking.WaitAsync(cancellationToken);
         try
         {
-            if (Volatile.Read(ref _status) is { } checkedMeanwhile && DateTimeOffset.UtcNow - checkedMeanwhile.CheckedAt < maxAge)
-            {
-                return checkedMeanwhile;
-            }
-
-            return await CheckAsync(cancellationToken);
+            return Fresh(maxAge) ?? await CheckAsync(cancellationToken);
         }
         finally
         {
             _checking.Release();
         }
     }
+
+    private PlatformIdentityStatus? Fresh(TimeSpan maxAge) =>
+        Volatile.Read(ref _status) is { } status && DateTimeOffset.UtcNow - status.CheckedAt < maxAge ? status : null;
 
     public override void Dispose()
     {

@@ -119,13 +119,26 @@ public sealed partial class ResumableDownloader(AwsClientFactory clients, ILogge
             file.SetLength(onDisk);
             file.Seek(onDisk, SeekOrigin.Begin);
             var buffer = new byte[BufferSize];
+
+            // Every byte reaches the file in order, whether streamed or prefetched: written, hashed, counted, reported.
+            async Task AppendAsync(byte[] data, int count)
+            {
+                await file.WriteAsync(data.AsMemory(0, count), cancellationToken);
+                contentHash?.AppendData(data, 0, count);
+                onDisk += count;
+                transferred += count;
+                progress?.Report(new DownloadProgress(onDisk, size));
+            }
+
             try
             {
                 while (onDisk < size)
                 {
                     // Ranges lie on a grid of DownloadRangeBytes. The one holding onDisk is streamed to disk as it arrives;
                     // the next DownloadParallelRanges - 1 are fetched into memory meanwhile (one S3 connection carries far
-                    // less than a host can take), and written in order when their turn comes.
+                    // less than a host can take), and written in order when their turn comes. Ranges are bounded because
+                    // the HTTP stack drains an abandoned response (a cancellation) to its end: a range to the end of a
+                    // multi-GB file would be transferred again for nothing.
                     var cell = onDisk / rangeBytes;
                     var end = Math.Min(size, (cell + 1) * rangeBytes) - 1;
                     for (var ahead = cell + 1; ahead < cell + clients.Options.DownloadParallelRanges && ahead * rangeBytes < size; ahead++)
@@ -146,11 +159,7 @@ public sealed partial class ResumableDownloader(AwsClientFactory clients, ILogge
                         var fetched = await prefetch;
                         if (onDisk == cell * rangeBytes && fetched.Received > 0)
                         {
-                            await file.WriteAsync(fetched.Buffer.AsMemory(0, fetched.Received), cancellationToken);
-                            contentHash?.AppendData(fetched.Buffer, 0, fetched.Received);
-                            onDisk += fetched.Received;
-                            transferred += fetched.Received;
-                            progress?.Report(new DownloadProgress(onDisk, size));
+                            await AppendAsync(fetched.Buffer, fetched.Received);
                         }
 
                         System.Buffers.ArrayPool<byte>.Shared.Return(fetched.Buffer);
@@ -170,11 +179,7 @@ public sealed partial class ResumableDownloader(AwsClientFactory clients, ILogge
                         int read;
                         while ((read = await body.ReadAsync(buffer, cancellationToken)) > 0)
                         {
-                            await file.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
-                            contentHash?.AppendData(buffer, 0, read);
-                            onDisk += read;
-                            transferred += read;
-                            progress?.Report(new DownloadProgress(onDisk, size));
+                            await AppendAsync(buffer, read);
                         }
 
                         if (onDisk <= end)

@@ -112,7 +112,7 @@ internal sealed partial class LocalAwsHandler(LocalAwsState state, ILogger<Local
 
         var session = state.Identities.IssueSession(roleArn, state.Roles[roleArn].Policy, duration);
         LogAssumeRoleGranted(logger, roleArn, sessionName);
-        var roleName = roleArn[(roleArn.LastIndexOf('/') + 1)..];
+        var roleName = RoleName(roleArn);
         var xml = new XElement(StsNamespace + "AssumeRoleResponse",
             new XElement(StsNamespace + "AssumeRoleResult",
                 new XElement(StsNamespace + "Credentials",
@@ -134,7 +134,7 @@ internal sealed partial class LocalAwsHandler(LocalAwsState state, ILogger<Local
         var (arn, userId) = identity.Kind switch
         {
             IdentityKind.AssumedRole => (
-                $"arn:aws:sts::{account}:assumed-role/{identity.AssumedRoleArn![(identity.AssumedRoleArn!.LastIndexOf('/') + 1)..]}/session",
+                $"arn:aws:sts::{account}:assumed-role/{RoleName(identity.AssumedRoleArn!)}/session",
                 $"AROA{identity.AccessKeyId[4..]}:session"),
             IdentityKind.Admin => ($"arn:aws:iam::{account}:user/admin", "AIDAADMIN"),
             _ => ($"arn:aws:iam::{account}:user/platform", "AIDAPLATFORM"),
@@ -147,6 +147,8 @@ internal sealed partial class LocalAwsHandler(LocalAwsState state, ILogger<Local
             new XElement(StsNamespace + "ResponseMetadata", new XElement(StsNamespace + "RequestId", Guid.NewGuid().ToString())));
         return WriteXmlAsync(context, 200, xml);
     }
+
+    private static string RoleName(string roleArn) => roleArn[(roleArn.LastIndexOf('/') + 1)..];
 
     // ---------------------------------------------------------------- S3
 
