@@ -73,18 +73,21 @@ public sealed partial class CostWriter(
             var existing = await context.BillingPeriods
                 .SingleOrDefaultAsync(p => p.IntegrationId == request.IntegrationId && p.PeriodStart == request.BillingPeriod, cancellationToken);
 
-            // This run's own replace, applied by an earlier attempt whose completion was lost: answered as that attempt
-            // was (below), not as "unchanged", which would make the run report the period as skipped.
-            var appliedEarlier = existing is not null && existing.CollectionRunId == request.CollectionRunId
-                && existing.AssemblyId == request.AssemblyId && existing.ManifestETag == request.ManifestETag;
-            if (!appliedEarlier && existing is not null && existing.AssemblyId == request.AssemblyId && existing.ManifestETag == request.ManifestETag)
+            // The same manifest stored by this very run is its own replace, applied by an earlier attempt whose completion
+            // was lost: answered as that attempt was (below), not as "unchanged", which would make the run report the
+            // period as skipped.
+            var sameManifestStored = existing is not null && existing.AssemblyId == request.AssemblyId && existing.ManifestETag == request.ManifestETag
+                ? existing
+                : null;
+            var appliedEarlier = sameManifestStored?.CollectionRunId == request.CollectionRunId;
+            if (sameManifestStored is not null && !appliedEarlier)
             {
                 await transaction.CommitAsync(cancellationToken);
-                // The run's rows are not needed (a retry of this very replace finds its rows active: the guard keeps them).
+                // The run's rows are not needed (the guard of the delete keeps whatever is active).
                 await DeleteGenerationAsync(context.Database, key, cancellationToken);
                 LogUnchanged(logger, request.IntegrationId, request.BillingPeriod, request.AssemblyId);
                 return new ReplaceBillingPeriodResult(
-                    ReplaceOutcome.Unchanged, 0, 0, 0, existing.Currency, new CostAmounts(existing.Unblended, existing.NetUnblended, existing.Amortized));
+                    ReplaceOutcome.Unchanged, 0, 0, 0, sameManifestStored.Currency, new CostAmounts(sameManifestStored.Unblended, sameManifestStored.NetUnblended, sameManifestStored.Amortized));
             }
 
             var run = request.CollectionRunId;
