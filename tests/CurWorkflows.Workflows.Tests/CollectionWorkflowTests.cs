@@ -43,7 +43,7 @@ public sealed class CollectionWorkflowTests(TemporalFixture temporal)
         Assert.Equal(3, summary.Files);
         Assert.Equal(delivery.Truth.Rows, summary.Rows);
         Assert.Equal(delivery.Truth.Unblended, decimal.Parse(summary.UnblendedTotal, System.Globalization.CultureInfo.InvariantCulture));
-        var period = Assert.Single(await worker.Services.GetRequiredService<CollectionRunStore>().ListBillingPeriodsAsync(organizationId, integrationId));
+        var period = await SingleStoredPeriodAsync(worker.Services, organizationId, integrationId);
         Assert.Equal(delivery.Truth.Unblended, period.Totals.Unblended);
         Assert.Equal(delivery.Truth.NetUnblended, period.Totals.NetUnblended);
         Assert.Equal(delivery.Truth.Amortized, period.Totals.Amortized);
@@ -203,7 +203,7 @@ public sealed class CollectionWorkflowTests(TemporalFixture temporal)
 
         Assert.Equal(0, environment.Aws.Faults.Pending);
         Assert.Equal(delivery.Truth.Rows, summary.Rows);
-        var period = Assert.Single(await worker.Services.GetRequiredService<CollectionRunStore>().ListBillingPeriodsAsync(organizationId, integrationId));
+        var period = await SingleStoredPeriodAsync(worker.Services, organizationId, integrationId);
         Assert.Equal(delivery.Truth.Unblended, period.Totals.Unblended);
     }
 
@@ -233,7 +233,7 @@ public sealed class CollectionWorkflowTests(TemporalFixture temporal)
         Assert.Equal(1, summary.PeriodsStored);
         Assert.Equal(delivery.Truth.Rows, summary.Rows);
         Assert.Equal(delivery.DataKeys.Sum(key => environment.Aws.Objects.GetObject(CollectionEnvironment.Bucket, key)!.Size), summary.BytesDownloaded);
-        var period = Assert.Single(await second.Services.GetRequiredService<CollectionRunStore>().ListBillingPeriodsAsync(organizationId, integrationId));
+        var period = await SingleStoredPeriodAsync(second.Services, organizationId, integrationId);
         Assert.Equal(delivery.Truth.Unblended, period.Totals.Unblended);
         Assert.Equal(delivery.Truth.Amortized, period.Totals.Amortized);
 
@@ -283,7 +283,7 @@ public sealed class CollectionWorkflowTests(TemporalFixture temporal)
         Assert.Equal(delivery.Truth.Rows, summary.Rows);
         var objectSize = environment.Aws.Objects.GetObject(CollectionEnvironment.Bucket, delivery.DataKeys[0])!.Size;
         Assert.Equal(2 * objectSize, summary.BytesDownloaded);
-        var period = Assert.Single(await worker.Services.GetRequiredService<CollectionRunStore>().ListBillingPeriodsAsync(organizationId, integrationId));
+        var period = await SingleStoredPeriodAsync(worker.Services, organizationId, integrationId);
         Assert.Equal(delivery.Truth.Unblended, period.Totals.Unblended);
         Assert.Equal(delivery.Truth.Amortized, period.Totals.Amortized);
     }
@@ -342,7 +342,7 @@ public sealed class CollectionWorkflowTests(TemporalFixture temporal)
         Assert.Equal(1, lost.Lost);
         Assert.Equal(delivery.Truth.Unblended.ToString(System.Globalization.CultureInfo.InvariantCulture), summary.UnblendedTotal);
         Assert.Equal(delivery.Truth.Rows, summary.Rows);
-        var period = Assert.Single(await worker.Services.GetRequiredService<CollectionRunStore>().ListBillingPeriodsAsync(organizationId, integrationId));
+        var period = await SingleStoredPeriodAsync(worker.Services, organizationId, integrationId);
         Assert.Equal(delivery.Truth.Unblended, period.Totals.Unblended);
     }
 
@@ -513,6 +513,10 @@ public sealed class CollectionWorkflowTests(TemporalFixture temporal)
             .Where(e => e.ActivityTaskScheduledEventAttributes?.ActivityType.Name == activityType)
             .Select(e => e.EventId)
             .ToHashSet();
+
+    /// <summary>The one billing period stored for the integration (fails the test if there is none or several).</summary>
+    private static async Task<BillingPeriodView> SingleStoredPeriodAsync(IServiceProvider services, Guid organizationId, Guid integrationId) =>
+        Assert.Single(await services.GetRequiredService<CollectionRunStore>().ListBillingPeriodsAsync(organizationId, integrationId));
 
     internal static async Task<CollectionSummary> RunCollectionAsync(CollectionEnvironment environment, Guid organizationId, Guid integrationId)
     {
