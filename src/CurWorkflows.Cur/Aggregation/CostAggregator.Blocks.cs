@@ -114,7 +114,7 @@ public sealed partial class CostAggregator
                         ReadBlocks(withHeader: resumeAt is null);
                     }
 
-                    _data.Integrity?.Check(_inflatedLength, _inflatedCrc);
+                    _data.CheckIntegrity(_inflatedLength, _inflatedCrc);
                     Commit();
                     owner._decompressedBytes += _inflatedLength;
                     owner._compressedBytes += _data.CompressedBytesRead;
@@ -391,7 +391,7 @@ public sealed partial class CostAggregator
         /// </summary>
         private void Inflated(RecordBlock block, bool handedOut)
         {
-            var crc = _data.Integrity is null ? 0 : Crc32.Update(0, block.Memory.Span);
+            var crc = _data.ChecksIntegrity ? Crc32.Update(0, block.Memory.Span) : 0;
             lock (_lock)
             {
                 if (handedOut)

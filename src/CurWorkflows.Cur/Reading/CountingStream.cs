@@ -54,9 +54,10 @@ internal sealed class CorruptArchiveException(string message) : Exception(messag
 
 /// <summary>
 /// Checks the inflated data against the length and CRC-32 that the zip directory or gzip trailer promise, at the end
-/// of the stream: .NET's inflater stops silently at a truncated deflate stream.
+/// of the stream: .NET's inflater stops silently at a truncated deflate stream. What they promise is asked for only
+/// then, so that a file read front to back has its end read last.
 /// </summary>
-internal sealed class VerifyingStream(Stream inner, long expectedLength, uint expectedCrc, bool lengthModulo32, string what) : Stream
+internal sealed class VerifyingStream(Stream inner, Func<ArchiveIntegrity> expected) : Stream
 {
     private long _length;
     private uint _crc;
@@ -85,17 +86,7 @@ internal sealed class VerifyingStream(Stream inner, long expectedLength, uint ex
         else if (!buffer.IsEmpty && !_verified)
         {
             _verified = true;
-            var length = lengthModulo32 ? _length & 0xFFFFFFFF : _length;
-            if (length != expectedLength)
-            {
-                throw new CorruptArchiveException(
-                    $"{what} is truncated or corrupt: inflated {_length} bytes, the archive says {expectedLength}");
-            }
-
-            if (_crc != expectedCrc)
-            {
-                throw new CorruptArchiveException($"{what} is corrupt: CRC-32 {_crc:x8} of the inflated data, the archive says {expectedCrc:x8}");
-            }
+            expected().Check(_length, _crc);
         }
 
         return read;

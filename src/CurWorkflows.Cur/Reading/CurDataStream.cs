@@ -8,19 +8,24 @@ internal sealed class CurDataStream : IDisposable
 {
     private readonly CountingStream _raw;
     private readonly IDisposable? _archive;
+    private readonly Func<ArchiveIntegrity>? _integrity;
 
-    private CurDataStream(CountingStream raw, Stream data, IDisposable? archive, ArchiveIntegrity? integrity = null)
+    private CurDataStream(CountingStream raw, Stream data, IDisposable? archive, Func<ArchiveIntegrity>? integrity = null)
     {
         _raw = raw;
         Data = data;
         _archive = archive;
-        Integrity = integrity;
+        _integrity = integrity;
     }
 
     public Stream Data { get; }
 
-    /// <summary>What the inflated data must match, when the caller checks it itself (opened without verifying).</summary>
-    public ArchiveIntegrity? Integrity { get; }
+    /// <summary>Whether the caller checks the inflated length and CRC-32 itself (opened without verifying).</summary>
+    public bool ChecksIntegrity => _integrity is not null;
+
+    /// <summary>Throws when what was inflated does not match what the archive promises (read from its end now, for a
+    /// source read front to back).</summary>
+    public void CheckIntegrity(long length, uint crc) => _integrity?.Invoke().Check(length, crc);
 
     public long CompressedBytesRead => _raw.BytesRead;
 
@@ -70,7 +75,7 @@ internal sealed class CurDataStream : IDisposable
                 throw new CorruptArchiveException($"the file ends at {offset - remaining} bytes, before the checkpoint at {offset}");
             }
 
-            if (Integrity is not null)
+            if (ChecksIntegrity)
             {
                 crc = Crc32.Update(crc, buffer.AsSpan(0, read));
             }
@@ -88,6 +93,11 @@ internal sealed class CurDataStream : IDisposable
             throw new ArgumentException($"zip source '{source.Name}' must be opened as a seekable stream", nameof(source));
         }
 
+        if (source.FrontToBack)
+        {
+            return OpenZipFromLocalHeader(source, raw, readAhead, verify);
+        }
+
         ZipArchive archive;
         try
         {
@@ -100,13 +110,7 @@ internal sealed class CurDataStream : IDisposable
 
         try
         {
-            if (archive.Entries.Count != 1)
-            {
-                throw new ReportMalformedException(
-                    source.Name, null, null, null, $"a CUR zip must hold exactly one CSV entry, this one holds {archive.Entries.Count}");
-            }
-
-            var entry = archive.Entries[0];
+            var entry = SingleEntry(source, archive);
             Stream entryStream;
             try
             {
@@ -118,18 +122,8 @@ internal sealed class CurDataStream : IDisposable
             }
 
             raw.ResetCount();
-            if (!verify)
-            {
-                return new CurDataStream(raw, entryStream, archive, new ArchiveIntegrity(entry.Length, entry.Crc32, LengthModulo32: false, $"zip entry '{entry.FullName}'"));
-            }
-
-            Stream data = new VerifyingStream(entryStream, entry.Length, entry.Crc32, lengthModulo32: false, $"zip entry '{entry.FullName}'");
-            if (readAhead)
-            {
-                data = new ReadAheadStream(data);
-            }
-
-            return new CurDataStream(raw, data, archive);
+            var integrity = new ArchiveIntegrity(entry.Length, entry.Crc32, LengthModulo32: false, $"zip entry '{entry.FullName}'");
+            return Finish(raw, entryStream, archive, () => integrity, readAhead, verify);
         }
         catch
         {
@@ -138,41 +132,125 @@ internal sealed class CurDataStream : IDisposable
         }
     }
 
+    /// <summary>
+    /// Inflates the entry that starts at the file's first byte (a CUR zip holds one), and reads the central directory
+    /// at the end only once the entry has been read, to check that it is the only entry and what it must inflate to.
+    /// </summary>
+    private static CurDataStream OpenZipFromLocalHeader(CurSource source, CountingStream raw, bool readAhead, bool verify)
+    {
+        const uint LocalHeaderSignature = 0x04034b50;
+        Span<byte> header = stackalloc byte[30];
+        string name;
+        ushort method;
+        try
+        {
+            raw.ReadExactly(header);
+            if (BinaryPrimitives.ReadUInt32LittleEndian(header) != LocalHeaderSignature)
+            {
+                throw new ReportMalformedException(source.Name, null, null, null, "not a readable zip archive: it does not start with a local file header");
+            }
+
+            var flags = BinaryPrimitives.ReadUInt16LittleEndian(header[6..]);
+            method = BinaryPrimitives.ReadUInt16LittleEndian(header[8..]);
+            var nameBytes = new byte[BinaryPrimitives.ReadUInt16LittleEndian(header[26..])];
+            raw.ReadExactly(nameBytes);
+            name = System.Text.Encoding.UTF8.GetString(nameBytes);
+            raw.ReadExactly(new byte[BinaryPrimitives.ReadUInt16LittleEndian(header[28..])]);
+            if ((flags & 1) != 0 || method != 8)
+            {
+                // AWS deflates every report; a stored or encrypted entry could not be read without its directory record.
+                throw new ReportMalformedException(
+                    source.Name, null, null, null, $"zip entry '{name}' is {((flags & 1) != 0 ? "encrypted" : $"compressed with method {method}")}, not deflated");
+            }
+        }
+        catch (EndOfStreamException e)
+        {
+            throw new ReportMalformedException(source.Name, null, null, null, "not a readable zip archive: it ends inside its first local file header", e);
+        }
+
+        raw.ResetCount();
+        Stream entryStream = new DeflateStream(raw, CompressionMode.Decompress, leaveOpen: true);
+        ArchiveIntegrity? integrity = null;
+        ArchiveIntegrity ReadDirectory()
+        {
+            if (integrity is not null)
+            {
+                return integrity;
+            }
+
+            ZipArchive archive;
+            try
+            {
+                archive = new ZipArchive(raw, ZipArchiveMode.Read, leaveOpen: true);
+            }
+            catch (InvalidDataException e)
+            {
+                throw new ReportMalformedException(source.Name, null, null, null, $"not a readable zip archive: {e.Message}", e);
+            }
+
+            using (archive)
+            {
+                var entry = SingleEntry(source, archive);
+                if (entry.FullName != name)
+                {
+                    throw new ReportMalformedException(
+                        source.Name, null, null, null, $"not a readable zip archive: its first entry is '{name}', its directory names '{entry.FullName}'");
+                }
+
+                return integrity = new ArchiveIntegrity(entry.Length, entry.Crc32, LengthModulo32: false, $"zip entry '{name}'");
+            }
+        }
+
+        return Finish(raw, entryStream, null, ReadDirectory, readAhead, verify);
+    }
+
+    private static ZipArchiveEntry SingleEntry(CurSource source, ZipArchive archive) =>
+        archive.Entries.Count == 1
+            ? archive.Entries[0]
+            : throw new ReportMalformedException(
+                source.Name, null, null, null, $"a CUR zip must hold exactly one CSV entry, this one holds {archive.Entries.Count}");
+
     private static CurDataStream OpenGzip(CurSource source, CountingStream raw, bool readAhead, bool verify)
     {
         Stream data = new GZipStream(raw, CompressionMode.Decompress, leaveOpen: true);
-        ArchiveIntegrity? integrity = null;
-        if (raw.CanSeek)
+        if (!raw.CanSeek)
         {
-            // A single-member gzip (what AWS writes) ends with CRC-32 and length mod 2^32 of the whole content.
+            return Finish(raw, data, null, null, readAhead, verify);
+        }
+
+        // A single-member gzip (what AWS writes) ends with CRC-32 and length mod 2^32 of the whole content.
+        ArchiveIntegrity ReadTrailer()
+        {
             if (raw.Length < 18)
             {
                 throw new ReportMalformedException(source.Name, null, null, null, $"not a gzip file: {raw.Length} bytes is shorter than the gzip header and trailer");
             }
 
             Span<byte> trailer = stackalloc byte[8];
+            var position = raw.Position;
             raw.Seek(-8, SeekOrigin.End);
             raw.ReadExactly(trailer);
-            raw.Seek(0, SeekOrigin.Begin);
-            raw.ResetCount();
-            var length = BinaryPrimitives.ReadUInt32LittleEndian(trailer[4..]);
-            var crc = BinaryPrimitives.ReadUInt32LittleEndian(trailer);
-            if (verify)
-            {
-                data = new VerifyingStream(data, length, crc, lengthModulo32: true, "gzip data");
-            }
-            else
-            {
-                integrity = new ArchiveIntegrity(length, crc, LengthModulo32: true, "gzip data");
-            }
+            raw.Seek(position, SeekOrigin.Begin);
+            return new ArchiveIntegrity(
+                BinaryPrimitives.ReadUInt32LittleEndian(trailer[4..]), BinaryPrimitives.ReadUInt32LittleEndian(trailer), LengthModulo32: true, "gzip data");
         }
 
-        if (readAhead)
+        if (source.FrontToBack)
         {
-            data = new ReadAheadStream(data);
+            ArchiveIntegrity? trailer = null;
+            return Finish(raw, data, null, () => trailer ??= ReadTrailer(), readAhead, verify);
         }
 
-        return new CurDataStream(raw, data, null, integrity);
+        var integrity = ReadTrailer();
+        raw.ResetCount();
+        return Finish(raw, data, null, () => integrity, readAhead, verify);
+    }
+
+    private static CurDataStream Finish(
+        CountingStream raw, Stream inflated, IDisposable? archive, Func<ArchiveIntegrity>? integrity, bool readAhead, bool verify)
+    {
+        var data = verify && integrity is not null ? new VerifyingStream(inflated, integrity) : inflated;
+        return new CurDataStream(raw, readAhead ? new ReadAheadStream(data) : data, archive, verify ? null : integrity);
     }
 
     public void Dispose()

@@ -10,6 +10,7 @@ public enum CurCompression
 /// <summary>
 /// One CUR data file: a name for messages and checkpoints, its compression, and a way to open it (again, for resumes).
 /// A zip source must open a seekable stream (the central directory is at the end); files spooled to disk are.
+/// With <see cref="FrontToBack"/>, the file is read from its first byte on and its end is looked at last.
 /// </summary>
 public sealed class CurSource
 {
@@ -25,6 +26,13 @@ public sealed class CurSource
     public string Name { get; }
 
     public CurCompression Compression { get; }
+
+    /// <summary>
+    /// Read the file from its first byte to its last, looking at its end only after its data: a zip entry is inflated
+    /// from its local header and checked against the central directory afterwards, a gzip against its trailer. For a
+    /// file that is still arriving (a download in progress), whose stream's reads wait for bytes not there yet.
+    /// </summary>
+    public bool FrontToBack { get; init; }
 
     public static CurSource FromFile(string path, CurCompression? compression = null) =>
         new(path, compression ?? CompressionOf(path), () => new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan));
