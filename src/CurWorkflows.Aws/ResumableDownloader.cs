@@ -25,9 +25,18 @@ public sealed partial class ResumableDownloader(AwsClientFactory clients, ILogge
     private const int BufferSize = 1 << 20;
     private readonly ILogger _logger = logger ?? (ILogger)NullLogger.Instance;
 
-    public async Task<DownloadResult> DownloadAsync(
+    /// <summary>
+    /// Downloads the object to <paramref name="destinationPath"/>, or joins the download of it that is already running in
+    /// this process (one transfer per spool file, whoever asks). The bytes moved are counted in the result of the call
+    /// that started the transfer; a call that joined it gets 0.
+    /// </summary>
+    public Task<DownloadResult> DownloadAsync(
         CustomerRole role, string bucket, string key, string destinationPath,
-        IProgress<DownloadProgress>? progress = null, CancellationToken cancellationToken = default)
+        IProgress<DownloadProgress>? progress = null, CancellationToken cancellationToken = default) =>
+        Join(role, bucket, key, destinationPath, progress).WaitAsync(cancellationToken);
+
+    private async Task<DownloadResult> TransferAsync(
+        CustomerRole role, string bucket, string key, string destinationPath, SharedDownload shared, CancellationToken cancellationToken)
     {
         var name = $"s3://{bucket}/{key}";
         var s3 = clients.S3(role);
@@ -118,6 +127,7 @@ public sealed partial class ResumableDownloader(AwsClientFactory clients, ILogge
         {
             file.SetLength(onDisk);
             file.Seek(onDisk, SeekOrigin.Begin);
+            shared.Opened(new ArrivingFile(partPath, destinationPath, size, eTag));
             var buffer = new byte[BufferSize];
 
             // Every byte reaches the file in order, whether streamed or prefetched: written, hashed, counted, reported.
@@ -127,7 +137,7 @@ public sealed partial class ResumableDownloader(AwsClientFactory clients, ILogge
                 contentHash?.AppendData(data, 0, count);
                 onDisk += count;
                 transferred += count;
-                progress?.Report(new DownloadProgress(onDisk, size));
+                shared.Report(new DownloadProgress(onDisk, size));
             }
 
             try
