@@ -49,7 +49,9 @@ public sealed record ReportFileWork(CollectionRunRef Run, PeriodToCollect Period
 /// <summary>A file in the spool directory of the worker that downloaded it.</summary>
 public sealed record SpooledFile(string Path, long Bytes, long BytesTransferred, long ResumedFromBytes);
 
-public sealed record AggregateFileInput(ReportFileWork Work, string SpooledPath);
+/// <param name="SpooledPath">The complete spool file (empty when <paramref name="WhileDownloading"/>).</param>
+/// <param name="WhileDownloading">Read the file as this host downloads it (joining that download, or starting it).</param>
+public sealed record AggregateFileInput(ReportFileWork Work, string SpooledPath, bool WhileDownloading = false);
 
 /// <summary>What aggregating one file produced: a state file next to the spooled file, and its figures.</summary>
 /// <param name="ResumedFromRow">Rows already aggregated by an earlier attempt (0 for a fresh start).</param>

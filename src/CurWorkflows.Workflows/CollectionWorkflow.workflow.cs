@@ -21,6 +21,9 @@ public sealed class CollectionWorkflow
 
     internal static readonly TimeSpan FileHeartbeatTimeout = TimeSpan.FromSeconds(20);
 
+    /// <summary>Runs started before it download a file, then aggregate it; runs after, do both at once.</summary>
+    internal const string AggregateWhileDownloadingPatch = "aggregate-while-downloading";
+
     private static readonly TimeSpan DefaultWorkerQueueTimeout = TimeSpan.FromMinutes(5);
 
     private static readonly string[] NonRetryableCodes =
@@ -177,15 +180,42 @@ public sealed class CollectionWorkflow
     private static async Task<(SpooledFile Spooled, FileAggregateResult Aggregate)> CollectFileAsync(
         ReportFileWork work, string workerQueue, TimeSpan queueTimeout)
     {
-        var spooled = await Workflow.ExecuteActivityAsync<SpooledFile>(
-            ActivityNames.DownloadReportFile,
-            [work],
-            WorkerOptions(workerQueue, queueTimeout, TimeSpan.FromHours(2), $"download {work.Period.BillingPeriod} {work.FileKey}"));
-        var aggregate = await Workflow.ExecuteActivityAsync<FileAggregateResult>(
-            ActivityNames.AggregateReportFile,
-            [new AggregateFileInput(work, spooled.Path)],
-            WorkerOptions(workerQueue, queueTimeout, TimeSpan.FromHours(4), $"aggregate {work.Period.BillingPeriod} {work.FileKey}"));
-        return (spooled, aggregate);
+        var downloadOptions = WorkerOptions(workerQueue, queueTimeout, TimeSpan.FromHours(2), $"download {work.Period.BillingPeriod} {work.FileKey}");
+        var aggregateOptions = WorkerOptions(workerQueue, queueTimeout, TimeSpan.FromHours(4), $"aggregate {work.Period.BillingPeriod} {work.FileKey}");
+        if (!Workflow.Patched(AggregateWhileDownloadingPatch))
+        {
+            var spooled = await Workflow.ExecuteActivityAsync<SpooledFile>(ActivityNames.DownloadReportFile, [work], downloadOptions);
+            var aggregate = await Workflow.ExecuteActivityAsync<FileAggregateResult>(
+                ActivityNames.AggregateReportFile, [new AggregateFileInput(work, spooled.Path)], aggregateOptions);
+            return (spooled, aggregate);
+        }
+
+        // Both at once on the same worker: the aggregation reads the file as the download writes it. When one fails,
+        // the other is cancelled and the failure is the file's.
+        using var stopDownload = CancellationTokenSource.CreateLinkedTokenSource(Workflow.CancellationToken);
+        using var stopAggregate = CancellationTokenSource.CreateLinkedTokenSource(Workflow.CancellationToken);
+        downloadOptions.CancellationToken = stopDownload.Token;
+        aggregateOptions.CancellationToken = stopAggregate.Token;
+        var download = Workflow.ExecuteActivityAsync<SpooledFile>(ActivityNames.DownloadReportFile, [work], downloadOptions);
+        var aggregating = Workflow.ExecuteActivityAsync<FileAggregateResult>(
+            ActivityNames.AggregateReportFile, [new AggregateFileInput(work, "", WhileDownloading: true)], aggregateOptions);
+        var first = await Workflow.WhenAnyAsync(download, aggregating);
+        if (!first.IsCompletedSuccessfully)
+        {
+            await (ReferenceEquals(first, download) ? stopAggregate : stopDownload).CancelAsync();
+            try
+            {
+                await (ReferenceEquals(first, download) ? (Task)aggregating : download);
+            }
+            catch (ActivityFailureException)
+            {
+                // Cancelled, or failed as well: the first failure is the one that counts.
+            }
+
+            await first;
+        }
+
+        return (await download, await aggregating);
     }
 
     private static ActivityOptions SharedOptions(TimeSpan startToClose, TimeSpan scheduleToClose, string summary, TimeSpan? heartbeat = null) => new()

@@ -208,6 +208,64 @@ public sealed class CollectionWorkflowTests(TemporalFixture temporal)
     }
 
     [Fact]
+    public async Task A_file_is_aggregated_while_it_downloads_from_one_transfer_of_its_bytes()
+    {
+        await using var environment = await CollectionEnvironment.StartAsync(temporal, TestDatabase.Sqlite);
+        var worker = await environment.StartWorkerAsync(new() { ["Aws:DownloadRangeBytes"] = "1048576", ["Aws:DownloadParallelRanges"] = "1" });
+        var (organizationId, integrationId) = await CollectionEnvironment.CreateIntegrationAsync(worker.Services);
+        var delivery = await environment.DeliverAsync(Delivery(files: 1, rows: 20_000, seed: 97, assemblyId: "asm-follow"));
+        var size = environment.Aws.Objects.GetObject(CollectionEnvironment.Bucket, delivery.DataKeys[0])!.Size;
+        // Served at a quarter of the file per second: the download takes about four seconds.
+        environment.Aws.Faults.Add(new InjectedFault(FaultKind.SlowBody, LocalAwsOperations.GetObject, Times: 1_000, BytesPerSecond: (int)(size / 4)));
+        environment.Aws.Counters.Reset();
+
+        var summary = await RunCollectionAsync(environment, organizationId, integrationId);
+        environment.Aws.Faults.Clear();
+
+        Assert.Equal(delivery.Truth.Rows, summary.Rows);
+        var period = await SingleStoredPeriodAsync(worker.Services, organizationId, integrationId);
+        Assert.Equal(delivery.Truth.Unblended, period.Totals.Unblended);
+        Assert.Equal(delivery.Truth.Amortized, period.Totals.Amortized);
+        // One transfer, counted once, though both activities asked for the file.
+        Assert.Equal(size, summary.BytesDownloaded);
+        var manifests = delivery.ManifestKeys.Sum(key => environment.Aws.Objects.GetObject(CollectionEnvironment.Bucket, key)!.Size);
+        Assert.InRange(environment.Aws.Counters.ObjectBytesServed, size, size + manifests);
+
+        // The aggregation started while the download was still running.
+        var history = await temporal.Client.GetWorkflowHandle(LastRunWorkflowId!).FetchHistoryAsync();
+        var downloadScheduled = Assert.Single(ScheduledEventIds(history, ActivityNames.DownloadReportFile));
+        var aggregateScheduled = Assert.Single(ScheduledEventIds(history, ActivityNames.AggregateReportFile));
+        var downloadCompleted = history.Events.Single(e => e.ActivityTaskCompletedEventAttributes?.ScheduledEventId == downloadScheduled);
+        var aggregateStarted = history.Events.Single(e => e.ActivityTaskStartedEventAttributes?.ScheduledEventId == aggregateScheduled);
+        Assert.True(
+            aggregateStarted.EventTime.ToDateTime() < downloadCompleted.EventTime.ToDateTime().AddSeconds(-2),
+            $"aggregation started at {aggregateStarted.EventTime}, the download completed at {downloadCompleted.EventTime}");
+        await ReplayTests.ReplayAndMaybeRecordAsync(history, "CollectionWorkflow-while-downloading");
+    }
+
+    [Fact]
+    public async Task A_report_file_gone_from_the_bucket_fails_the_run_with_report_not_found_after_one_attempt()
+    {
+        await using var environment = await CollectionEnvironment.StartAsync(temporal, TestDatabase.Sqlite);
+        var worker = await environment.StartWorkerAsync();
+        var (organizationId, integrationId) = await CollectionEnvironment.CreateIntegrationAsync(worker.Services);
+        var delivery = await environment.DeliverAsync(Delivery(files: 2, rows: 2_000, seed: 93, assemblyId: "asm-gone-file"));
+        Assert.True(environment.Aws.Objects.DeleteObject(CollectionEnvironment.Bucket, delivery.DataKeys[1]));
+
+        var failure = await Assert.ThrowsAsync<WorkflowFailedException>(() => RunCollectionAsync(environment, organizationId, integrationId));
+
+        // Both activities of the file meet the missing object; neither turns it into a retryable failure.
+        var cause = Assert.IsType<ApplicationFailureException>(failure.InnerException);
+        Assert.Equal(CurErrorCodes.ReportNotFound, cause.ErrorType);
+        Assert.Contains(delivery.DataKeys[1], cause.Message, StringComparison.Ordinal);
+        var history = await temporal.Client.GetWorkflowHandle(LastRunWorkflowId!).FetchHistoryAsync();
+        Assert.All(
+            history.Events.Where(e => e.ActivityTaskStartedEventAttributes is not null),
+            e => Assert.Equal(1, e.ActivityTaskStartedEventAttributes.Attempt));
+        Assert.Contains(history.Events, e => e.ActivityTaskFailedEventAttributes?.Failure?.ApplicationFailureInfo?.Type == CurErrorCodes.ReportNotFound);
+    }
+
+    [Fact]
     public async Task A_period_whose_worker_is_gone_starts_over_with_a_fresh_download_on_another_worker()
     {
         await using var environment = await CollectionEnvironment.StartAsync(temporal, TestDatabase.Sqlite);
@@ -238,7 +296,8 @@ public sealed class CollectionWorkflowTests(TemporalFixture temporal)
         Assert.Equal(delivery.Truth.Amortized, period.Totals.Amortized);
 
         // The history shows why: a task on the first worker's queue timed out waiting to start, and every file was then
-        // downloaded, aggregated and staged through the second worker's queue.
+        // downloaded, aggregated and staged through the second worker's queue. The first worker's queue only ever had
+        // files to download and aggregate (both at once).
         var history = await temporal.Client.GetWorkflowHandle(workflowId).FetchHistoryAsync();
         var scheduled = history.Events
             .Where(e => e.ActivityTaskScheduledEventAttributes is not null)
@@ -249,7 +308,7 @@ public sealed class CollectionWorkflowTests(TemporalFixture temporal)
         Assert.Equal(2, scheduled.Count(s => s == (ActivityNames.DownloadReportFile, secondQueue)));
         Assert.Equal(2, scheduled.Count(s => s == (ActivityNames.AggregateReportFile, secondQueue)));
         Assert.Equal(1, scheduled.Count(s => s == (ActivityNames.StagePeriod, secondQueue)));
-        Assert.DoesNotContain(scheduled, s => s.Name != ActivityNames.DownloadReportFile && s.Queue == firstQueue);
+        Assert.DoesNotContain(scheduled, s => s.Name is not (ActivityNames.DownloadReportFile or ActivityNames.AggregateReportFile) && s.Queue == firstQueue);
         await ReplayTests.ReplayAndMaybeRecordAsync(history, "CollectionWorkflow-worker-gone");
     }
 
@@ -264,6 +323,12 @@ public sealed class CollectionWorkflowTests(TemporalFixture temporal)
 
         var run = RunCollectionAsync(environment, organizationId, integrationId);
         await aggregations.Reached.WaitAsync(TimeSpan.FromSeconds(60));
+        // The aggregation waits at its gate while the download activity completes the spool file.
+        for (var waited = 0; Directory.GetFiles(environment.SpoolDirectory, "*.csv.zip.json", SearchOption.AllDirectories).Length == 0; waited++)
+        {
+            Assert.True(waited < 600, "the download did not complete the spool file");
+            await Task.Delay(100);
+        }
 
         // The host went down after the download and came back (another boot id), and a page of the spool file that the
         // kernel had not written back reads as zeros. Parsed as it is, the zip fails its CRC as report_malformed.

@@ -42,14 +42,15 @@ public sealed partial class ReportFileActivities(
     /// <summary>
     /// Aggregates one spooled file. Every <c>Collection:CheckpointInterval</c> (or <c>CheckpointEveryRows</c>) the aggregation
     /// state is saved next to the file and heartbeated; a retried attempt on this host loads it and continues from that row.
+    /// With <see cref="AggregateFileInput.WhileDownloading"/>, the file is read as it arrives: the attempt joins this host's
+    /// download of it (or starts it) and reads front to back, waiting for bytes not written yet.
     /// </summary>
     [Activity(ActivityNames.AggregateReportFile)]
     public Task<FileAggregateResult> AggregateAsync(AggregateFileInput input) => ActivityFailures.CodedAsync(async () =>
     {
         var context = ActivityExecutionContext.Current;
-        var finalPath = input.SpooledPath + ".aggregates";
-        var checkpointPath = input.SpooledPath + ".checkpoint";
-
+        var spooledPath = input.WhileDownloading ? SpoolPath(input.Work) : input.SpooledPath;
+        var finalPath = spooledPath + ".aggregates";
         if (File.Exists(finalPath))
         {
             // An earlier attempt finished but its completion was lost: answer from its saved state.
@@ -61,16 +62,26 @@ public sealed partial class ReportFileActivities(
         // Rows whose tag cell is empty are attributed through the tagging API (resource ARN -> package), as the
         // customer's resources are tagged now; the index is looked up once per attempt.
         var settings = await BucketActivities.SettingsAsync(integrations, input.Work.Run);
+        var role = BucketActivities.RoleOf(settings);
+        using var followed = input.WhileDownloading
+            ? downloader.Follow(role, settings.BucketName, input.Work.FileKey, spooledPath, null, context.CancellationToken)
+            : null;
+        var checkpointPath = spooledPath + ".checkpoint";
         long bytesDownloaded = 0;
-        if (!ResumableDownloader.IsTrustedSpoolFile(input.SpooledPath))
+        if (followed is not null)
+        {
+            // A checkpoint holds rows of one object: one of an object that has since been replaced is not found.
+            checkpointPath = $"{spooledPath}.{Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(await followed.ETagAsync())))[..12]}.checkpoint";
+        }
+        else if (!ResumableDownloader.IsTrustedSpoolFile(spooledPath))
         {
             // The host went down since the download (bytes the kernel had not written back may be lost), or the file is
             // gone: the downloader checks it against the content MD5 or fetches it again. A checkpoint stays valid only
             // for the same object.
-            var spooledETag = ResumableDownloader.SpooledETag(input.SpooledPath);
+            var spooledETag = ResumableDownloader.SpooledETag(spooledPath);
             var checkpointReference = new ParseCheckpoint(0, 0, checkpointPath);
             var again = await downloader.DownloadAsync(
-                BucketActivities.RoleOf(settings), settings.BucketName, input.Work.FileKey, input.SpooledPath,
+                role, settings.BucketName, input.Work.FileKey, spooledPath,
                 new Progress<DownloadProgress>(_ => context.Heartbeat(checkpointReference)), context.CancellationToken);
             bytesDownloaded = again.BytesTransferred;
             CurMetrics.CountBytesDownloaded(context.MetricMeter, bytesDownloaded);
@@ -86,10 +97,10 @@ public sealed partial class ReportFileActivities(
             LogSpoolChecked(logger, input.Work.FileKey, again.AlreadyComplete ? "its bytes match the content MD5" : $"fetched again ({again.BytesTransferred} bytes)");
         }
 
-        var packagesByArn = await resourceTags.GetTagValuesAsync(BucketActivities.RoleOf(settings), input.Work.TagKey, context.CancellationToken);
+        var packagesByArn = await resourceTags.GetTagValuesAsync(role, input.Work.TagKey, context.CancellationToken);
         var aggregationOptions = new CostAggregationOptions { TagKey = input.Work.TagKey, ResourceIndex = new ResourcePackageIndex(packagesByArn) };
 
-        if (context.Info.HeartbeatDetails.Count > 0)
+        if (followed is null && context.Info.HeartbeatDetails.Count > 0)
         {
             checkpointPath = (await context.Info.HeartbeatDetailAtAsync<ParseCheckpoint>(0)).StatePath;
         }
@@ -101,10 +112,13 @@ public sealed partial class ReportFileActivities(
             LogResuming(logger, input.Work.FileKey, resumedFrom);
         }
 
-        var source = new CurSource(
-            input.Work.FileKey,
-            CurSource.CompressionOf(input.Work.FileKey),
-            () => new FileStream(input.SpooledPath, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan));
+        var compression = CurSource.CompressionOf(input.Work.FileKey);
+        var source = followed is not null
+            ? new CurSource(input.Work.FileKey, compression, followed.OpenRead) { FrontToBack = true }
+            : new CurSource(
+                input.Work.FileKey,
+                compression,
+                () => new FileStream(spooledPath, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan));
         // Heartbeats go out on a timer (the parse saves checkpoints far less often than the heartbeat timeout), each
         // carrying the last saved checkpoint: a few dozen bytes.
         var lastCheckpoint = new ParseCheckpoint(resumedFrom, 0, checkpointPath);
@@ -124,7 +138,24 @@ public sealed partial class ReportFileActivities(
         var prepared = clock.Elapsed;
         using (var heartbeats = new Timer(_ => context.Heartbeat(Volatile.Read(ref lastCheckpoint)), null, TimeSpan.Zero, TimeSpan.FromSeconds(5)))
         {
-            await Task.Run(() => aggregator.AddFile(source, checkpoints, context.CancellationToken), context.CancellationToken);
+            try
+            {
+                await Task.Run(() => aggregator.AddFile(source, checkpoints, context.CancellationToken), context.CancellationToken);
+            }
+            catch (Exception) when (followed is not null && !context.CancellationToken.IsCancellationRequested)
+            {
+                // What was read is only as good as the download: a read that stopped with it, or an error in bytes the
+                // download then failed to verify, is the download's failure (transient), not a malformed report.
+                await DownloadVerifiedAsync(followed, spooledPath, checkpointPath);
+                throw;
+            }
+
+            if (followed is not null)
+            {
+                var downloaded = await DownloadVerifiedAsync(followed, spooledPath, checkpointPath);
+                bytesDownloaded = downloaded.BytesTransferred;
+                CurMetrics.CountBytesDownloaded(context.MetricMeter, bytesDownloaded);
+            }
         }
 
         var parsed = clock.Elapsed;
@@ -135,6 +166,25 @@ public sealed partial class ReportFileActivities(
         LogAggregated(logger, input.Work.FileKey, result.RowsRead, prepared.TotalSeconds, (parsed - prepared).TotalSeconds, (clock.Elapsed - parsed).TotalSeconds);
         return result;
     });
+
+    /// <summary>Waits for the download a parse read from and throws its error when it failed. When it discarded the bytes
+    /// (they did not match the content MD5, or the object was replaced), the checkpoint built on them goes too.</summary>
+    private static async Task<DownloadResult> DownloadVerifiedAsync(FollowedDownload followed, string spooledPath, string checkpointPath)
+    {
+        try
+        {
+            return await followed.Completion;
+        }
+        catch (Exception) when (followed.Failed)
+        {
+            if (!File.Exists(spooledPath + ".part") && !File.Exists(spooledPath))
+            {
+                File.Delete(checkpointPath);
+            }
+
+            throw;
+        }
+    }
 
     /// <summary>Puts the aggregates of a period's files into the run's staging area, in batches. Idempotent: the run's
     /// earlier staging rows of the period are dropped first.</summary>
