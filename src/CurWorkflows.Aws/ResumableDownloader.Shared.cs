@@ -76,12 +76,14 @@ public sealed partial class ResumableDownloader
 #pragma warning disable CA1001
     internal sealed class SharedDownload(string bucket, string key)
     {
+        private const long ReaderWakeUpBytes = 1 << 20;
         private readonly CancellationTokenSource _stop = new();
         private readonly List<IProgress<DownloadProgress>> _observers = [];
         private readonly object _gate = new();
         private readonly TaskCompletionSource<ArrivingFile?> _opened = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private int _callers;
         private long _version;
+        private long _reportedToReaders;
 
         public string Bucket { get; } = bucket;
 
@@ -136,8 +138,14 @@ public sealed partial class ResumableDownloader
             lock (_gate)
             {
                 observers = [.. _observers];
-                _version++;
-                Monitor.PulseAll(_gate);
+                // Readers go by the file's length, which the writer's 1 MiB buffer moves in steps of about that much:
+                // waking them for every chunk received would cost more than it gives.
+                if (progress.BytesOnDisk - _reportedToReaders >= ReaderWakeUpBytes || progress.BytesOnDisk == progress.Size)
+                {
+                    _reportedToReaders = progress.BytesOnDisk;
+                    _version++;
+                    Monitor.PulseAll(_gate);
+                }
             }
 
             foreach (var observer in observers)
@@ -294,6 +302,7 @@ public sealed class FollowedDownload : IDisposable
         SafeFileHandle handle, long size, ResumableDownloader.SharedDownload shared, string name, CancellationToken cancellationToken) : Stream
     {
         private long _position;
+        private long _available;
         private long _seenVersion = -1;
 
         public override bool CanRead => true;
@@ -317,7 +326,13 @@ public sealed class FollowedDownload : IDisposable
                     return 0;
                 }
 
-                var available = RandomAccess.GetLength(handle);
+                // The length is asked for again only when the bytes known to be there have been read.
+                if (_position >= _available)
+                {
+                    _available = RandomAccess.GetLength(handle);
+                }
+
+                var available = _available;
                 if (_position < available)
                 {
                     var read = RandomAccess.Read(handle, buffer[..(int)Math.Min(buffer.Length, available - _position)], _position);
