@@ -324,7 +324,9 @@ public sealed class CollectionWorkflowTests(TemporalFixture temporal)
         var run = RunCollectionAsync(environment, organizationId, integrationId);
         await aggregations.Reached.WaitAsync(TimeSpan.FromSeconds(60));
         // The aggregation waits at its gate while the download activity completes the spool file.
-        for (var waited = 0; Directory.GetFiles(environment.SpoolDirectory, "*.csv.zip.json", SearchOption.AllDirectories).Length == 0; waited++)
+        for (var waited = 0;
+             !Directory.Exists(environment.SpoolDirectory) || Directory.GetFiles(environment.SpoolDirectory, "*.csv.zip.json", SearchOption.AllDirectories).Length == 0;
+             waited++)
         {
             Assert.True(waited < 600, "the download did not complete the spool file");
             await Task.Delay(100);
