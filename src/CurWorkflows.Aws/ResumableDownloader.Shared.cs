@@ -89,7 +89,8 @@ public sealed partial class ResumableDownloader
 
         public string Key { get; } = key;
 
-        public Task<DownloadResult> Completion { get; set; } = Task.FromException<DownloadResult>(new InvalidOperationException("not started"));
+        /// <summary>The transfer; set by <see cref="Join"/> right after construction, under its lock.</summary>
+        public Task<DownloadResult> Completion { get; set; } = null!;
 
         /// <summary>The part file once the transfer has opened it; null when the transfer ended without writing one.</summary>
         public Task<ArrivingFile?> OpenedFile => _opened.Task;
