@@ -88,7 +88,7 @@ public sealed class CollectionWorkflowTests(TemporalFixture temporal)
         Assert.Equal(delivery.Truth.Unblended, decimal.Parse(summary.UnblendedTotal, System.Globalization.CultureInfo.InvariantCulture));
 
         // A file is in progress from its download's scheduling to its aggregation's completion (a file's two
-        // activities run one after the other); the most files in progress at once is the configured limit.
+        // activities run at once); the most files in progress at once is the configured limit.
         var history = await temporal.Client.GetWorkflowHandle(LastRunWorkflowId!).FetchHistoryAsync();
         var aggregations = ScheduledEventIds(history, ActivityNames.AggregateReportFile);
         int inProgress = 0, most = 0;
@@ -241,6 +241,24 @@ public sealed class CollectionWorkflowTests(TemporalFixture temporal)
             aggregateStarted.EventTime.ToDateTime() < downloadCompleted.EventTime.ToDateTime().AddSeconds(-2),
             $"aggregation started at {aggregateStarted.EventTime}, the download completed at {downloadCompleted.EventTime}");
         await ReplayTests.ReplayAndMaybeRecordAsync(history, "CollectionWorkflow-while-downloading");
+    }
+
+    [Fact]
+    public async Task A_host_runs_the_download_and_the_aggregation_of_as_many_files_at_once_as_the_limit_allows()
+    {
+        // Each file takes two activity slots on its host at once; with too few, a file's download waits for a slot
+        // behind the aggregations, and a long wait would look like a worker that is gone (schedule-to-start timeout).
+        await using var environment = await CollectionEnvironment.StartAsync(temporal, TestDatabase.Sqlite);
+        var barrier = new ActivityBarrier(6, TimeSpan.FromSeconds(20), ActivityNames.DownloadReportFile, ActivityNames.AggregateReportFile);
+        var worker = await environment.StartWorkerAsync(new() { ["Collection:MaxParallelFiles"] = "3" }, services: barrier.AddTo);
+        var (organizationId, integrationId) = await CollectionEnvironment.CreateIntegrationAsync(worker.Services);
+        var delivery = await environment.DeliverAsync(Delivery(files: 3, rows: 2_000, seed: 95, assemblyId: "asm-slots"));
+
+        var summary = await RunCollectionAsync(environment, organizationId, integrationId);
+
+        Assert.True(barrier.Filled, "the host never ran the three files' six activities at once");
+        Assert.Equal(delivery.Truth.Rows, summary.Rows);
+        Assert.Equal(delivery.Truth.Unblended, decimal.Parse(summary.UnblendedTotal, System.Globalization.CultureInfo.InvariantCulture));
     }
 
     [Fact]

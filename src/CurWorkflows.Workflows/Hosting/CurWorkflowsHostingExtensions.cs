@@ -87,7 +87,8 @@ public static class CurWorkflowsHostingExtensions
             .ConfigureOptions(o =>
             {
                 o.ClientOptions = ConnectOptions(services, temporal);
-                o.MaxConcurrentActivities = Math.Max(2, collection.MaxParallelFiles + 1);
+                // Each file's download and aggregation run at once, and the staging after them.
+                o.MaxConcurrentActivities = (2 * Math.Max(1, collection.MaxParallelFiles)) + 1;
             })
             .AddSingletonActivities<ReportFileActivities>();
         return builder;
