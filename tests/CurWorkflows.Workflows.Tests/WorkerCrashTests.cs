@@ -88,6 +88,63 @@ public sealed partial class WorkerCrashTests(TemporalFixture temporal, ITestOutp
         }
     }
 
+    [Fact]
+    public async Task A_worker_killed_while_the_report_is_still_arriving_is_replaced_and_both_the_download_and_the_parse_resume()
+    {
+        await using var environment = await CollectionEnvironment.StartAsync(temporal, TestDatabase.Sqlite);
+        var storage = await environment.StartStorageAsync();
+        var (organizationId, integrationId) = await CollectionEnvironment.CreateIntegrationAsync(storage.Services);
+        var delivery = await environment.DeliverAsync(CollectionWorkflowTests.Delivery(files: 1, rows: 220_000, seed: 63, assemblyId: "asm-arriving"));
+        var size = environment.Aws.Objects.GetObject(CollectionEnvironment.Bucket, delivery.DataKeys[0])!.Size;
+        var manifests = delivery.ManifestKeys.Sum(key => environment.Aws.Objects.GetObject(CollectionEnvironment.Bucket, key)!.Size);
+        // The report arrives over about eight seconds, one 1 MiB range at a time: the parse follows the download.
+        environment.Aws.Faults.Add(new LocalAws.InjectedFault(LocalAws.FaultKind.SlowBody, LocalAws.LocalAwsOperations.GetObject, Times: 10_000, BytesPerSecond: (int)(size / 8)));
+        environment.Aws.Counters.Reset();
+        var slowRanges = new Dictionary<string, string?> { ["Aws:DownloadRangeBytes"] = "1048576", ["Aws:DownloadParallelRanges"] = "1" };
+
+        var first = StartWorkerProcess(environment, "A", slowRanges);
+        var run = CollectionWorkflowTests.RunCollectionAsync(environment, organizationId, integrationId);
+        long killedAfterRow;
+        try
+        {
+            killedAfterRow = await first.WaitForCheckpointAsync(delivery.Truth.Rows / 4, TimeSpan.FromMinutes(3));
+        }
+        finally
+        {
+            first.Kill();
+        }
+
+        var servedBeforeTheKill = environment.Aws.Counters.ObjectBytesServed;
+        Assert.InRange(servedBeforeTheKill, 1, size - 1);
+        var second = StartWorkerProcess(environment, "B", slowRanges);
+        try
+        {
+            var summary = await run.WaitAsync(TimeSpan.FromMinutes(4));
+            environment.Aws.Faults.Clear();
+            Assert.Equal(delivery.Truth.Rows, summary.Rows);
+            var period = Assert.Single(await storage.Services.GetRequiredService<CollectionRunStore>().ListBillingPeriodsAsync(organizationId, integrationId));
+            Assert.Equal(delivery.Truth.Unblended, period.Totals.Unblended);
+            Assert.Equal(delivery.Truth.NetUnblended, period.Totals.NetUnblended);
+            Assert.Equal(delivery.Truth.Amortized, period.Totals.Amortized);
+
+            // The parse resumed from its checkpoint and the download from its part file: the report was read about once
+            // and fetched about once (again: the range in flight at the kill and what the killed writer had not yet
+            // handed to the kernel, at most 1 MiB each).
+            var aggregate = await AggregateResultAsync(environment, integrationId);
+            Assert.True(aggregate.ResumedFromRow >= killedAfterRow, $"resumed from {aggregate.ResumedFromRow}, last printed checkpoint {killedAfterRow}");
+            Assert.Equal(delivery.Truth.Rows - aggregate.ResumedFromRow, aggregate.RowsRead);
+            var served = environment.Aws.Counters.ObjectBytesServed;
+            output.WriteLine(
+                $"report: {size:N0} bytes zipped; {servedBeforeTheKill:N0} served before the kill at checkpoint row {killedAfterRow:N0}, " +
+                $"{served:N0} in all ({(double)served / size:F3}x); the second attempt resumed from row {aggregate.ResumedFromRow:N0}");
+            Assert.InRange(served, size, size + (2 * manifests) + (2 << 20));
+        }
+        finally
+        {
+            second.Kill();
+        }
+    }
+
     private static async Task<FileAggregateResult> AggregateResultAsync(CollectionEnvironment environment, Guid integrationId)
     {
         await foreach (var execution in environment.Temporal.Client.ListWorkflowsAsync($"IntegrationId = '{integrationId}' AND WorkflowType = 'CollectionWorkflow'"))
@@ -103,10 +160,10 @@ public sealed partial class WorkerCrashTests(TemporalFixture temporal, ITestOutp
         throw new InvalidOperationException("no collection run found");
     }
 
-    private WorkerProcess StartWorkerProcess(CollectionEnvironment environment, string name)
+    private WorkerProcess StartWorkerProcess(CollectionEnvironment environment, string name, Dictionary<string, string?>? settings = null)
     {
-        var start = WorkerProgram.StartInfo(
-            environment.WorkerSettings(overrides: new() { ["Collection:CheckpointEveryRows"] = CheckpointEveryRows.ToString(CultureInfo.InvariantCulture) }));
+        var overrides = new Dictionary<string, string?>(settings ?? []) { ["Collection:CheckpointEveryRows"] = CheckpointEveryRows.ToString(CultureInfo.InvariantCulture) };
+        var start = WorkerProgram.StartInfo(environment.WorkerSettings(overrides: overrides));
         start.Environment["AWS_ACCESS_KEY_ID"] = CollectionEnvironment.PlatformAccessKeyId;
         start.Environment["AWS_SECRET_ACCESS_KEY"] = CollectionEnvironment.PlatformSecret;
         start.Environment["Logging__LogLevel__Default"] = "Warning";
