@@ -200,7 +200,7 @@ public sealed partial class ResumableDownloader
             try
             {
                 var result = await Shared.Completion.WaitAsync(cancellationToken);
-                return StartedHere ? result : result with { BytesTransferred = 0, Requests = 0 };
+                return StartedHere ? result : result with { BytesTransferred = 0, Requests = 0, Joined = true };
             }
             finally
             {

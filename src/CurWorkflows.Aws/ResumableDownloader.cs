@@ -8,8 +8,10 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace CurWorkflows.Aws;
 
 /// <summary>The outcome of a download: where the file is and how many bytes this call moved.</summary>
+/// <param name="Joined">This call joined a transfer that another caller in the process had started (which counts the
+/// bytes it moved).</param>
 public sealed record DownloadResult(
-    string Path, long Size, string ETag, long BytesTransferred, long ResumedFromBytes, int Requests, bool AlreadyComplete);
+    string Path, long Size, string ETag, long BytesTransferred, long ResumedFromBytes, int Requests, bool AlreadyComplete, bool Joined = false);
 
 /// <summary>Progress of a download, for heartbeats.</summary>
 public readonly record struct DownloadProgress(long BytesOnDisk, long Size);

@@ -47,7 +47,8 @@ public sealed record ReportFileWork(CollectionRunRef Run, PeriodToCollect Period
 }
 
 /// <summary>A file in the spool directory of the worker that downloaded it.</summary>
-public sealed record SpooledFile(string Path, long Bytes, long BytesTransferred, long ResumedFromBytes);
+/// <param name="JoinedTransfer">The aggregation of the file had started the transfer, and counts its bytes.</param>
+public sealed record SpooledFile(string Path, long Bytes, long BytesTransferred, long ResumedFromBytes, bool JoinedTransfer = false);
 
 /// <param name="SpooledPath">The complete spool file (empty when <paramref name="WhileDownloading"/>).</param>
 /// <param name="WhileDownloading">Read the file as this host downloads it (joining that download, or starting it).</param>

@@ -74,6 +74,8 @@ public sealed class FollowedDownloadTests(LocalAwsFixture aws) : IClassFixture<L
         Assert.True(followed.StartedHere);
         Assert.Equal(content.Length, result.BytesTransferred);
         Assert.Equal(0, second.BytesTransferred);
+        Assert.True(second.Joined);
+        Assert.False(result.Joined);
         Assert.Equal(content.Length, aws.Server.Counters.ObjectBytesServed);
     }
 
@@ -135,6 +137,7 @@ public sealed class FollowedDownloadTests(LocalAwsFixture aws) : IClassFixture<L
         var result = await download;
         Assert.Equal(content, await File.ReadAllBytesAsync(destination));
         Assert.Equal(0, result.BytesTransferred);
+        Assert.True(result.Joined);
         Assert.Equal(content.Length, aws.Server.Counters.ObjectBytesServed);
 
         // Alone, a caller that goes stops the transfer: the rest of the object is never fetched.

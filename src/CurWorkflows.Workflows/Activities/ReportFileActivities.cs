@@ -36,7 +36,7 @@ public sealed partial class ReportFileActivities(
         var result = await downloader.DownloadAsync(
             BucketActivities.RoleOf(settings), settings.BucketName, work.FileKey, destination, progress, context.CancellationToken);
         CurMetrics.CountBytesDownloaded(context.MetricMeter, result.BytesTransferred);
-        return new SpooledFile(result.Path, result.Size, result.BytesTransferred, result.ResumedFromBytes);
+        return new SpooledFile(result.Path, result.Size, result.BytesTransferred, result.ResumedFromBytes, result.Joined);
     });
 
     /// <summary>
