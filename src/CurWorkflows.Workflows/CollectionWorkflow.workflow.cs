@@ -202,7 +202,9 @@ public sealed class CollectionWorkflow
         var first = await Workflow.WhenAnyAsync(download, aggregating);
         if (!first.IsCompletedSuccessfully)
         {
-            await (ReferenceEquals(first, download) ? stopAggregate : stopDownload).CancelAsync();
+            // Cancel, not CancelAsync: the latter runs the cancellation callbacks on the thread pool, outside the
+            // workflow's deterministic scheduler.
+            (ReferenceEquals(first, download) ? stopAggregate : stopDownload).Cancel();
             try
             {
                 await (ReferenceEquals(first, download) ? (Task)aggregating : download);

@@ -70,8 +70,7 @@ public sealed partial class ReportFileActivities(
         long bytesDownloaded = 0;
         if (followed is not null)
         {
-            // A checkpoint holds rows of one object: one of an object that has since been replaced is not found.
-            checkpointPath = $"{spooledPath}.{Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(await followed.ETagAsync())))[..12]}.checkpoint";
+            checkpointPath = CheckpointPathOf(spooledPath, await followed.ETagAsync());
         }
         else if (!ResumableDownloader.IsTrustedSpoolFile(spooledPath))
         {
@@ -166,6 +165,11 @@ public sealed partial class ReportFileActivities(
         LogAggregated(logger, input.Work.FileKey, result.RowsRead, prepared.TotalSeconds, (parsed - prepared).TotalSeconds, (clock.Elapsed - parsed).TotalSeconds);
         return result;
     });
+
+    /// <summary>Where a parse of the object with <paramref name="eTag"/> saves its checkpoints. A checkpoint holds rows of
+    /// one object: that of an object since replaced is not found.</summary>
+    private static string CheckpointPathOf(string spooledPath, string eTag) =>
+        $"{spooledPath}.{Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(eTag)))[..12]}.checkpoint";
 
     /// <summary>Waits for the download a parse read from and throws its error when it failed. When it discarded the bytes
     /// (they did not match the content MD5, or the object was replaced), the checkpoint built on them goes too.</summary>
