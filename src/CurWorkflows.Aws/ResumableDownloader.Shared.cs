@@ -28,46 +28,49 @@ public sealed partial class ResumableDownloader
         var path = Path.GetFullPath(destinationPath);
         lock (_running)
         {
-            var startedHere = false;
-            if (!_running.TryGetValue(path, out var shared) || shared.Stopping)
+            _running.TryGetValue(path, out var running);
+            if (running is { Completion.IsCompleted: false })
             {
-                // A transfer being stopped may still write the file: the new one starts when it has ended.
-                var previous = shared?.Completion;
-                shared = new SharedDownload(bucket, key);
-                var starting = shared;
-                shared.Completion = Task.Run(async () =>
+                if (running.Bucket != bucket || running.Key != key)
                 {
-                    if (previous is not null)
+                    throw new InvalidOperationException($"{path} is being downloaded from s3://{running.Bucket}/{running.Key}, not s3://{bucket}/{key}");
+                }
+
+                if (running.TryEnter(progress))
+                {
+                    return new DownloadJoin(running, progress, startedHere: false);
+                }
+            }
+
+            // A transfer being stopped may still write the file: the new one starts when it has ended.
+            var previous = running?.Completion;
+            var shared = new SharedDownload(bucket, key);
+            shared.Completion = Task.Run(async () =>
+            {
+                if (previous is not null)
+                {
+                    await previous.ContinueWith(_ => { }, TaskScheduler.Default);
+                }
+
+                return await TransferAsync(role, bucket, key, path, shared, shared.StopToken);
+            });
+            shared.Completion.ContinueWith(
+                _ =>
+                {
+                    lock (_running)
                     {
-                        await previous.ContinueWith(_ => { }, TaskScheduler.Default);
+                        if (_running.TryGetValue(path, out var current) && ReferenceEquals(current, shared))
+                        {
+                            _running.Remove(path);
+                        }
                     }
 
-                    return await TransferAsync(role, bucket, key, path, starting, starting.StopToken);
-                });
-                shared.Completion.ContinueWith(
-                    _ =>
-                    {
-                        lock (_running)
-                        {
-                            if (_running.TryGetValue(path, out var current) && ReferenceEquals(current, starting))
-                            {
-                                _running.Remove(path);
-                            }
-                        }
-
-                        starting.Ended();
-                    },
-                    TaskScheduler.Default);
-                _running[path] = shared;
-                startedHere = true;
-            }
-            else if (shared.Bucket != bucket || shared.Key != key)
-            {
-                throw new InvalidOperationException($"{path} is being downloaded from s3://{shared.Bucket}/{shared.Key}, not s3://{bucket}/{key}");
-            }
-
-            shared.Enter(progress);
-            return new DownloadJoin(shared, progress, startedHere);
+                    shared.Ended();
+                },
+                TaskScheduler.Default);
+            _running[path] = shared;
+            shared.TryEnter(progress);
+            return new DownloadJoin(shared, progress, startedHere: true);
         }
     }
 
@@ -82,6 +85,7 @@ public sealed partial class ResumableDownloader
         private readonly object _gate = new();
         private readonly TaskCompletionSource<ArrivingFile?> _opened = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private int _callers;
+        private bool _stopping;
         private long _version;
         private long _reportedToReaders;
 
@@ -97,24 +101,30 @@ public sealed partial class ResumableDownloader
 
         public CancellationToken StopToken => _stop.Token;
 
-        public bool Stopping => _stop.IsCancellationRequested || Completion.IsCompleted;
-
-        public void Enter(IProgress<DownloadProgress>? progress)
+        /// <summary>Adds a caller; false once the last caller has gone and the transfer is being stopped.</summary>
+        public bool TryEnter(IProgress<DownloadProgress>? progress)
         {
             lock (_gate)
             {
+                if (_stopping)
+                {
+                    return false;
+                }
+
                 _callers++;
                 if (progress is not null)
                 {
                     _observers.Add(progress);
                 }
+
+                return true;
             }
         }
 
         /// <summary>A caller has gone; the transfer stops when it was the last one and the transfer has not ended.</summary>
         public void Leave(IProgress<DownloadProgress>? progress)
         {
-            bool last;
+            bool stop;
             lock (_gate)
             {
                 if (progress is not null)
@@ -122,10 +132,12 @@ public sealed partial class ResumableDownloader
                     _observers.Remove(progress);
                 }
 
-                last = --_callers == 0;
+                // Decided under the lock, so that no caller joins a transfer that is about to be stopped.
+                stop = --_callers == 0 && !Completion.IsCompleted;
+                _stopping |= stop;
             }
 
-            if (last && !Completion.IsCompleted)
+            if (stop)
             {
                 _stop.Cancel();
             }

@@ -155,5 +155,12 @@ public sealed class FollowedDownloadTests(LocalAwsFixture aws) : IClassFixture<L
         Assert.InRange(aws.Server.Counters.ObjectBytesServed, 1024, content.Length / 2);
         Assert.False(File.Exists(lonely));
         Assert.True(File.Exists(lonely + ".part"));
+
+        // Asked for again, the file comes from a new transfer that resumes the part the stopped one left.
+        var again = await downloader.DownloadAsync(role, Bucket, "follow/shared.csv", lonely);
+        Assert.Equal(content, await File.ReadAllBytesAsync(lonely));
+        Assert.True(again.ResumedFromBytes > 0);
+        Assert.False(again.Joined);
+        Assert.InRange(aws.Server.Counters.ObjectBytesServed, content.Length, content.Length + (1024 * 1024));
     }
 }
