@@ -30,17 +30,7 @@ public sealed partial class WorkerCrashTests(TemporalFixture temporal, ITestOutp
         var delivery = await environment.DeliverAsync(CollectionWorkflowTests.Delivery(files: 1, rows: 220_000, seed: 61, assemblyId: "asm-big"));
         Assert.True(delivery.Truth.Bytes >= 200L << 20, $"the report is {delivery.Truth.Bytes:N0} bytes uncompressed");
 
-        var first = StartWorkerProcess(environment, "A");
-        var run = CollectionWorkflowTests.RunCollectionAsync(environment, organizationId, integrationId);
-        long killedAfterRow;
-        try
-        {
-            killedAfterRow = await first.WaitForCheckpointAsync(delivery.Truth.Rows / 4, TimeSpan.FromMinutes(3));
-        }
-        finally
-        {
-            first.Kill();
-        }
+        var (run, killedAfterRow) = await RunAndKillTheWorkerAfterAQuarterAsync(environment, organizationId, integrationId, delivery.Truth.Rows);
 
         Assert.False(run.IsCompleted, "the run finished before the worker was killed");
 
@@ -62,12 +52,7 @@ public sealed partial class WorkerCrashTests(TemporalFixture temporal, ITestOutp
         var second = StartWorkerProcess(environment, "B");
         try
         {
-            var summary = await run.WaitAsync(TimeSpan.FromMinutes(4));
-            Assert.Equal(delivery.Truth.Rows, summary.Rows);
-            var period = Assert.Single(await storage.Services.GetRequiredService<CollectionRunStore>().ListBillingPeriodsAsync(organizationId, integrationId));
-            Assert.Equal(delivery.Truth.Unblended, period.Totals.Unblended);
-            Assert.Equal(delivery.Truth.NetUnblended, period.Totals.NetUnblended);
-            Assert.Equal(delivery.Truth.Amortized, period.Totals.Amortized);
+            await AssertCompletesExactlyAsync(run, storage.Services, organizationId, integrationId, delivery.Truth);
 
             var aggregate = await AggregateResultAsync(environment, integrationId);
             Assert.True(aggregate.ResumedFromRow > 0, "the second attempt resumed from a checkpoint");
@@ -102,30 +87,15 @@ public sealed partial class WorkerCrashTests(TemporalFixture temporal, ITestOutp
         environment.Aws.Counters.Reset();
         var slowRanges = new Dictionary<string, string?> { ["Aws:DownloadRangeBytes"] = "1048576", ["Aws:DownloadParallelRanges"] = "1" };
 
-        var first = StartWorkerProcess(environment, "A", slowRanges);
-        var run = CollectionWorkflowTests.RunCollectionAsync(environment, organizationId, integrationId);
-        long killedAfterRow;
-        try
-        {
-            killedAfterRow = await first.WaitForCheckpointAsync(delivery.Truth.Rows / 4, TimeSpan.FromMinutes(3));
-        }
-        finally
-        {
-            first.Kill();
-        }
+        var (run, killedAfterRow) = await RunAndKillTheWorkerAfterAQuarterAsync(environment, organizationId, integrationId, delivery.Truth.Rows, slowRanges);
 
         var servedBeforeTheKill = environment.Aws.Counters.ObjectBytesServed;
         Assert.InRange(servedBeforeTheKill, 1, size - 1);
         var second = StartWorkerProcess(environment, "B", slowRanges);
         try
         {
-            var summary = await run.WaitAsync(TimeSpan.FromMinutes(4));
+            await AssertCompletesExactlyAsync(run, storage.Services, organizationId, integrationId, delivery.Truth);
             environment.Aws.Faults.Clear();
-            Assert.Equal(delivery.Truth.Rows, summary.Rows);
-            var period = Assert.Single(await storage.Services.GetRequiredService<CollectionRunStore>().ListBillingPeriodsAsync(organizationId, integrationId));
-            Assert.Equal(delivery.Truth.Unblended, period.Totals.Unblended);
-            Assert.Equal(delivery.Truth.NetUnblended, period.Totals.NetUnblended);
-            Assert.Equal(delivery.Truth.Amortized, period.Totals.Amortized);
 
             // The parse resumed from its checkpoint and the download from its part file: the report was read about once
             // and fetched about once (again: the range in flight at the kill and what the killed writer had not yet
@@ -143,6 +113,35 @@ public sealed partial class WorkerCrashTests(TemporalFixture temporal, ITestOutp
         {
             second.Kill();
         }
+    }
+
+    /// <summary>Starts a worker process and a run, and kills the worker (SIGKILL) at its first checkpoint past a quarter
+    /// of the rows; returns the run and that checkpoint's row.</summary>
+    private async Task<(Task<CollectionSummary> Run, long KilledAfterRow)> RunAndKillTheWorkerAfterAQuarterAsync(
+        CollectionEnvironment environment, Guid organizationId, Guid integrationId, long rows, Dictionary<string, string?>? settings = null)
+    {
+        var first = StartWorkerProcess(environment, "A", settings);
+        var run = CollectionWorkflowTests.RunCollectionAsync(environment, organizationId, integrationId);
+        try
+        {
+            return (run, await first.WaitForCheckpointAsync(rows / 4, TimeSpan.FromMinutes(3)));
+        }
+        finally
+        {
+            first.Kill();
+        }
+    }
+
+    /// <summary>The run completes, and the stored period carries the generator's exact totals.</summary>
+    private static async Task AssertCompletesExactlyAsync(
+        Task<CollectionSummary> run, IServiceProvider services, Guid organizationId, Guid integrationId, GeneratedReportTruth truth)
+    {
+        var summary = await run.WaitAsync(TimeSpan.FromMinutes(4));
+        Assert.Equal(truth.Rows, summary.Rows);
+        var period = Assert.Single(await services.GetRequiredService<CollectionRunStore>().ListBillingPeriodsAsync(organizationId, integrationId));
+        Assert.Equal(truth.Unblended, period.Totals.Unblended);
+        Assert.Equal(truth.NetUnblended, period.Totals.NetUnblended);
+        Assert.Equal(truth.Amortized, period.Totals.Amortized);
     }
 
     private static async Task<FileAggregateResult> AggregateResultAsync(CollectionEnvironment environment, Guid integrationId)
