@@ -178,25 +178,10 @@ public class FrontToBackTests
         return error;
     }
 
-    private static byte[] Zip(CompressionLevel level, params (string Name, string Content)[] entries)
-    {
-        using var buffer = new MemoryStream();
-        using (var archive = new ZipArchive(buffer, ZipArchiveMode.Create, leaveOpen: true))
-        {
-            foreach (var (name, content) in entries)
-            {
-                using var stream = archive.CreateEntry(name, level).Open();
-                stream.Write(Encoding.UTF8.GetBytes(content));
-            }
-        }
-
-        return buffer.ToArray();
-    }
-
     [Fact]
     public void AZipWithASecondEntry_IsMalformed_OnceItsDirectoryIsRead()
     {
-        var error = FailsFrontToBack("two.csv.zip", Zip(CompressionLevel.Optimal, ("a.csv", $"{Header}\na,Usage,2024-11-01T00:00:00Z,1,x\n"), ("b.csv", $"{Header}\n")));
+        var error = FailsFrontToBack("two.csv.zip", MalformedInputTests.Zip(CompressionLevel.Optimal, ("a.csv", $"{Header}\na,Usage,2024-11-01T00:00:00Z,1,x\n"), ("b.csv", $"{Header}\n")));
 
         Assert.Contains("holds 2", error.Message, StringComparison.Ordinal);
     }
@@ -217,7 +202,7 @@ public class FrontToBackTests
     [Fact]
     public void AZipWithAnEntryThatIsNotDeflated_IsMalformed()
     {
-        var error = FailsFrontToBack("stored.csv.zip", Zip(CompressionLevel.NoCompression, ("a.csv", $"{Header}\na,Usage,2024-11-01T00:00:00Z,1,x\n")));
+        var error = FailsFrontToBack("stored.csv.zip", MalformedInputTests.Zip(CompressionLevel.NoCompression, ("a.csv", $"{Header}\na,Usage,2024-11-01T00:00:00Z,1,x\n")));
 
         Assert.Contains("method 0", error.Message, StringComparison.Ordinal);
     }

@@ -207,14 +207,16 @@ public class MalformedInputTests
         Assert.Equal(4, error.Column);
     }
 
-    private static byte[] Zip(params (string Name, string Content)[] entries)
+    private static byte[] Zip(params (string Name, string Content)[] entries) => Zip(CompressionLevel.Optimal, entries);
+
+    internal static byte[] Zip(CompressionLevel level, params (string Name, string Content)[] entries)
     {
         using var buffer = new MemoryStream();
         using (var archive = new ZipArchive(buffer, ZipArchiveMode.Create, leaveOpen: true))
         {
             foreach (var (name, content) in entries)
             {
-                using var stream = archive.CreateEntry(name).Open();
+                using var stream = archive.CreateEntry(name, level).Open();
                 stream.Write(Encoding.UTF8.GetBytes(content));
             }
         }

@@ -98,16 +98,7 @@ internal sealed class CurDataStream : IDisposable
             return OpenZipFromLocalHeader(source, raw, readAhead, verify);
         }
 
-        ZipArchive archive;
-        try
-        {
-            archive = new ZipArchive(raw, ZipArchiveMode.Read, leaveOpen: true);
-        }
-        catch (InvalidDataException e)
-        {
-            throw new ReportMalformedException(source.Name, null, null, null, $"not a readable zip archive: {e.Message}", e);
-        }
-
+        var archive = OpenArchive(source, raw);
         try
         {
             var entry = SingleEntry(source, archive);
@@ -170,38 +161,34 @@ internal sealed class CurDataStream : IDisposable
 
         raw.ResetCount();
         Stream entryStream = new DeflateStream(raw, CompressionMode.Decompress, leaveOpen: true);
-        ArchiveIntegrity? integrity = null;
+
+        // Asked for once, when the entry has been read.
         ArchiveIntegrity ReadDirectory()
         {
-            if (integrity is not null)
+            using var archive = OpenArchive(source, raw);
+            var entry = SingleEntry(source, archive);
+            if (entry.FullName != name)
             {
-                return integrity;
+                throw new ReportMalformedException(
+                    source.Name, null, null, null, $"not a readable zip archive: its first entry is '{name}', its directory names '{entry.FullName}'");
             }
 
-            ZipArchive archive;
-            try
-            {
-                archive = new ZipArchive(raw, ZipArchiveMode.Read, leaveOpen: true);
-            }
-            catch (InvalidDataException e)
-            {
-                throw new ReportMalformedException(source.Name, null, null, null, $"not a readable zip archive: {e.Message}", e);
-            }
-
-            using (archive)
-            {
-                var entry = SingleEntry(source, archive);
-                if (entry.FullName != name)
-                {
-                    throw new ReportMalformedException(
-                        source.Name, null, null, null, $"not a readable zip archive: its first entry is '{name}', its directory names '{entry.FullName}'");
-                }
-
-                return integrity = new ArchiveIntegrity(entry.Length, entry.Crc32, LengthModulo32: false, $"zip entry '{name}'");
-            }
+            return new ArchiveIntegrity(entry.Length, entry.Crc32, LengthModulo32: false, $"zip entry '{name}'");
         }
 
         return Finish(raw, entryStream, null, ReadDirectory, readAhead, verify);
+    }
+
+    private static ZipArchive OpenArchive(CurSource source, CountingStream raw)
+    {
+        try
+        {
+            return new ZipArchive(raw, ZipArchiveMode.Read, leaveOpen: true);
+        }
+        catch (InvalidDataException e)
+        {
+            throw new ReportMalformedException(source.Name, null, null, null, $"not a readable zip archive: {e.Message}", e);
+        }
     }
 
     private static ZipArchiveEntry SingleEntry(CurSource source, ZipArchive archive) =>
@@ -237,8 +224,8 @@ internal sealed class CurDataStream : IDisposable
 
         if (source.FrontToBack)
         {
-            ArchiveIntegrity? trailer = null;
-            return Finish(raw, data, null, () => trailer ??= ReadTrailer(), readAhead, verify);
+            // Asked for once, when the data has been read.
+            return Finish(raw, data, null, ReadTrailer, readAhead, verify);
         }
 
         var integrity = ReadTrailer();
