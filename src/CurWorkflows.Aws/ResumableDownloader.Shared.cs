@@ -2,8 +2,8 @@ using Microsoft.Win32.SafeHandles;
 
 namespace CurWorkflows.Aws;
 
-/// <summary>The spool file a running download writes: where it is now, where it goes when complete, and its object.</summary>
-public sealed record ArrivingFile(string PartPath, string Path, long Size, string ETag);
+/// <summary>The part file a running download writes, and the size and ETag of its object.</summary>
+internal sealed record ArrivingFile(string PartPath, long Size, string ETag);
 
 /// <summary>
 /// Downloads shared within the process: one transfer per spool file, joined by every caller that asks for the same file
@@ -251,9 +251,6 @@ public sealed class FollowedDownload : IDisposable
     /// <summary>The download's result; bytes moved are counted only when this call started the transfer.</summary>
     public Task<DownloadResult> Completion { get; }
 
-    /// <summary>Whether this call started the transfer (rather than joining one already running).</summary>
-    public bool StartedHere => _join.StartedHere;
-
     /// <summary>Whether the transfer has ended without the complete file.</summary>
     public bool Failed => _join.Shared.Completion is { IsCompleted: true, IsCompletedSuccessfully: false };
 
@@ -275,8 +272,7 @@ public sealed class FollowedDownload : IDisposable
         var opened = shared.OpenedFile.Wait(Timeout.Infinite, _cancellationToken) ? shared.OpenedFile.Result : null;
         if (shared.Completion.IsCompleted)
         {
-            var result = Completed(shared);
-            return new FileStream(result.Path, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan);
+            return OpenComplete(shared);
         }
 
         if (opened is null)
@@ -293,15 +289,15 @@ public sealed class FollowedDownload : IDisposable
         {
             // Completed (the part became the file) between the look at the transfer and the open.
             shared.Completion.Wait(_cancellationToken);
-            return new FileStream(Completed(shared).Path, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan);
+            return OpenComplete(shared);
         }
 
         return new ArrivingFileStream(handle, opened.Size, shared, _name, _cancellationToken);
     }
 
-    private DownloadResult Completed(ResumableDownloader.SharedDownload shared) =>
+    private FileStream OpenComplete(ResumableDownloader.SharedDownload shared) =>
         shared.Completion.IsCompletedSuccessfully
-            ? shared.Completion.Result
+            ? new FileStream(shared.Completion.Result.Path, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan)
             : throw new IOException($"the download of {_name} failed", shared.Completion.Exception?.InnerException);
 
     public void Dispose() => _join.Leave();
@@ -345,25 +341,26 @@ public sealed class FollowedDownload : IDisposable
                     _available = RandomAccess.GetLength(handle);
                 }
 
-                var available = _available;
-                if (_position < available)
+                if (_position < _available)
                 {
-                    var read = RandomAccess.Read(handle, buffer[..(int)Math.Min(buffer.Length, available - _position)], _position);
+                    var read = RandomAccess.Read(handle, buffer[..(int)Math.Min(buffer.Length, _available - _position)], _position);
                     _position += read;
                     return read;
                 }
 
                 if (shared.Completion.IsCompleted)
                 {
-                    if (RandomAccess.GetLength(handle) > _position)
+                    // The last bytes may have reached the file after the length above was read.
+                    _available = RandomAccess.GetLength(handle);
+                    if (_available > _position)
                     {
                         continue;
                     }
 
                     throw new IOException(
                         shared.Completion.IsCompletedSuccessfully
-                            ? $"the download of {name} ended with {available} bytes in the file being read, not {size}"
-                            : $"the download of {name} stopped at byte {available} of {size}",
+                            ? $"the download of {name} ended with {_available} bytes in the file being read, not {size}"
+                            : $"the download of {name} stopped at byte {_available} of {size}",
                         shared.Completion.Exception?.InnerException);
                 }
 

@@ -42,7 +42,7 @@ public sealed partial class ResumableDownloader(AwsClientFactory clients, ILogge
     {
         var name = $"s3://{bucket}/{key}";
         var s3 = clients.S3(role);
-        var partPath = destinationPath + ".part";
+        var partPath = PartPathOf(destinationPath);
         var sidecarPath = destinationPath + ".part.json";
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(destinationPath))!);
 
@@ -129,7 +129,7 @@ public sealed partial class ResumableDownloader(AwsClientFactory clients, ILogge
         {
             file.SetLength(onDisk);
             file.Seek(onDisk, SeekOrigin.Begin);
-            shared.Opened(new ArrivingFile(partPath, destinationPath, size, eTag));
+            shared.Opened(new ArrivingFile(partPath, size, eTag));
             var buffer = new byte[BufferSize];
 
             // Every byte reaches the file in order, whether streamed or prefetched: written, hashed, counted, reported.
@@ -265,6 +265,12 @@ public sealed partial class ResumableDownloader(AwsClientFactory clients, ILogge
     /// </summary>
     public static bool IsTrustedSpoolFile(string path) =>
         File.Exists(path) && ReadSidecar(path + ".json") is { WrittenInThisBoot: true } state && new FileInfo(path).Length == state.Size;
+
+    /// <summary>Whether any downloaded bytes of <paramref name="path"/> are on disk: the complete file or its part. A
+    /// transfer that discarded its bytes (a content MD5 mismatch, a replaced object) leaves neither.</summary>
+    public static bool HasSpooledBytes(string path) => File.Exists(path) || File.Exists(PartPathOf(path));
+
+    private static string PartPathOf(string destinationPath) => destinationPath + ".part";
 
     /// <summary>The ETag of the object a complete spool file holds, if its record is readable.</summary>
     public static string? SpooledETag(string path) => ReadSidecar(path + ".json")?.ETag;

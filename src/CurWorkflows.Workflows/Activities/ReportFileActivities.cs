@@ -181,7 +181,7 @@ public sealed partial class ReportFileActivities(
         }
         catch (Exception) when (followed.Failed)
         {
-            if (!File.Exists(spooledPath + ".part") && !File.Exists(spooledPath))
+            if (!ResumableDownloader.HasSpooledBytes(spooledPath))
             {
                 File.Delete(checkpointPath);
             }
