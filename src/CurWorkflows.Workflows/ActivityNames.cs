@@ -8,6 +8,7 @@ public static class ActivityNames
     public const string ValidateAccess = "ValidateAccess";
     public const string PlanCollection = "PlanCollection";
     public const string GetWorkerTaskQueue = "GetWorkerTaskQueue";
+    public const string ConfirmWorkerAlive = "ConfirmWorkerAlive";
     public const string DownloadReportFile = "DownloadReportFile";
     public const string AggregateReportFile = "AggregateReportFile";
     public const string StagePeriod = "StagePeriod";

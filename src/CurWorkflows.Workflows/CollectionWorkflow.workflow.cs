@@ -1,5 +1,6 @@
 using System.Globalization;
 using CurWorkflows.Cur;
+using CurWorkflows.Workflows.Activities;
 using Microsoft.Extensions.Logging;
 using Temporalio.Api.Enums.V1;
 using Temporalio.Common;
@@ -23,6 +24,12 @@ public sealed class CollectionWorkflow
 
     /// <summary>Runs started before it download a file, then aggregate it; runs after, do both at once.</summary>
     internal const string AggregateWhileDownloadingPatch = "aggregate-while-downloading";
+
+    /// <summary>
+    /// Runs started before it take a task that timed out on a host queue for a host that is gone; runs after, first ask
+    /// the host's liveness queue, and wait on a busy host's queue again.
+    /// </summary>
+    internal const string BusyWorkerIsNotGonePatch = "busy-worker-is-not-gone";
 
     private static readonly TimeSpan DefaultWorkerQueueTimeout = TimeSpan.FromMinutes(5);
 
@@ -163,7 +170,7 @@ public sealed class CollectionWorkflow
                     }
                 }));
 
-                var staged = await Workflow.ExecuteActivityAsync<StagePeriodResult>(
+                var staged = await ExecuteOnWorkerAsync<StagePeriodResult>(
                     ActivityNames.StagePeriod,
                     [new StagePeriodInput(run, period, [.. files.Select(f => f.Aggregate.StatePath)], plan.TagKey)],
                     WorkerOptions(workerQueue, queueTimeout, TimeSpan.FromHours(1), $"stage period {period.BillingPeriod}"));
@@ -184,8 +191,8 @@ public sealed class CollectionWorkflow
         var aggregateOptions = WorkerOptions(workerQueue, queueTimeout, TimeSpan.FromHours(4), $"aggregate {work.Period.BillingPeriod} {work.FileKey}");
         if (!Workflow.Patched(AggregateWhileDownloadingPatch))
         {
-            var spooled = await Workflow.ExecuteActivityAsync<SpooledFile>(ActivityNames.DownloadReportFile, [work], downloadOptions);
-            var aggregate = await Workflow.ExecuteActivityAsync<FileAggregateResult>(
+            var spooled = await ExecuteOnWorkerAsync<SpooledFile>(ActivityNames.DownloadReportFile, [work], downloadOptions);
+            var aggregate = await ExecuteOnWorkerAsync<FileAggregateResult>(
                 ActivityNames.AggregateReportFile, [new AggregateFileInput(work, spooled.Path)], aggregateOptions);
             return (spooled, aggregate);
         }
@@ -196,8 +203,8 @@ public sealed class CollectionWorkflow
         using var stopAggregate = CancellationTokenSource.CreateLinkedTokenSource(Workflow.CancellationToken);
         downloadOptions.CancellationToken = stopDownload.Token;
         aggregateOptions.CancellationToken = stopAggregate.Token;
-        var download = Workflow.ExecuteActivityAsync<SpooledFile>(ActivityNames.DownloadReportFile, [work], downloadOptions);
-        var aggregating = Workflow.ExecuteActivityAsync<FileAggregateResult>(
+        var download = ExecuteOnWorkerAsync<SpooledFile>(ActivityNames.DownloadReportFile, [work], downloadOptions);
+        var aggregating = ExecuteOnWorkerAsync<FileAggregateResult>(
             ActivityNames.AggregateReportFile, [new AggregateFileInput(work, "", WhileDownloading: true)], aggregateOptions);
         var first = await Workflow.WhenAnyAsync(download, aggregating);
         if (!first.IsCompletedSuccessfully)
@@ -209,7 +216,7 @@ public sealed class CollectionWorkflow
             {
                 await (ReferenceEquals(first, download) ? (Task)aggregating : download);
             }
-            catch (ActivityFailureException)
+            catch (Exception e) when (e is ActivityFailureException || TemporalException.IsCanceledException(e))
             {
                 // Cancelled, or failed as well: the first failure is the one that counts.
             }
@@ -218,6 +225,62 @@ public sealed class CollectionWorkflow
         }
 
         return (await download, await aggregating);
+    }
+
+    /// <summary>
+    /// Runs an activity on a host queue. A task that timed out waiting there (schedule-to-start) is scheduled again on the
+    /// same queue while the host answers on its liveness queue: its slots are taken by other work, and its files and
+    /// checkpoints are still worth waiting for, up to the activity's schedule-to-close budget in all. When the host does
+    /// not answer, the timeout stands, and the period starts over on another worker.
+    /// </summary>
+    private static async Task<T> ExecuteOnWorkerAsync<T>(string activity, IReadOnlyCollection<object?> args, ActivityOptions options)
+    {
+        var since = Workflow.UtcNow;
+        while (true)
+        {
+            try
+            {
+                return await Workflow.ExecuteActivityAsync<T>(activity, args, options);
+            }
+            catch (ActivityFailureException e) when (e.InnerException is TimeoutFailureException { TimeoutType: TimeoutType.ScheduleToStart })
+            {
+                if (!Workflow.Patched(BusyWorkerIsNotGonePatch)
+                    || Workflow.UtcNow - since >= options.ScheduleToCloseTimeout
+                    || !await IsHostAliveAsync(options.TaskQueue!, options.ScheduleToStartTimeout!.Value, options.CancellationToken ?? Workflow.CancellationToken))
+                {
+                    throw;
+                }
+
+                Workflow.Logger.LogInformation("Worker queue {Queue} is busy; {Activity} waits there again", options.TaskQueue, activity);
+            }
+        }
+    }
+
+    private static async Task<bool> IsHostAliveAsync(string hostQueue, TimeSpan queueTimeout, CancellationToken cancellationToken)
+    {
+        // A live host's liveness worker polls all the time; the wait only needs to cover a worker reconnecting.
+        var wait = TimeSpan.FromTicks(Math.Clamp(queueTimeout.Ticks, TimeSpan.FromSeconds(10).Ticks, TimeSpan.FromMinutes(1).Ticks));
+        try
+        {
+            await Workflow.ExecuteActivityAsync<string>(
+                ActivityNames.ConfirmWorkerAlive,
+                [],
+                new ActivityOptions
+                {
+                    TaskQueue = WorkerTaskQueue.LivenessQueueOf(hostQueue),
+                    ScheduleToStartTimeout = wait,
+                    StartToCloseTimeout = TimeSpan.FromSeconds(10),
+                    ScheduleToCloseTimeout = wait + TimeSpan.FromSeconds(30),
+                    RetryPolicy = TransientRetry,
+                    Summary = $"is the host of {hostQueue} alive? a task waited too long on its queue",
+                    CancellationToken = cancellationToken,
+                });
+            return true;
+        }
+        catch (ActivityFailureException e) when (e.InnerException is TimeoutFailureException)
+        {
+            return false;
+        }
     }
 
     private static ActivityOptions SharedOptions(TimeSpan startToClose, TimeSpan scheduleToClose, string summary, TimeSpan? heartbeat = null) => new()
@@ -232,7 +295,8 @@ public sealed class CollectionWorkflow
     private static ActivityOptions WorkerOptions(string taskQueue, TimeSpan queueTimeout, TimeSpan scheduleToClose, string summary) => new()
     {
         TaskQueue = taskQueue,
-        // A worker-specific queue has one host polling it: if nobody picks the task up soon, that host is gone.
+        // A worker-specific queue has one host polling it: if nobody picks the task up soon, that host is gone or busy
+        // (ExecuteOnWorkerAsync tells which).
         ScheduleToStartTimeout = queueTimeout,
         StartToCloseTimeout = scheduleToClose,
         ScheduleToCloseTimeout = scheduleToClose,

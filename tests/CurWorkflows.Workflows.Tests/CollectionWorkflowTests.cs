@@ -331,6 +331,63 @@ public sealed class CollectionWorkflowTests(TemporalFixture temporal)
     }
 
     [Fact]
+    public async Task A_host_busy_with_other_integrations_for_longer_than_the_queue_timeout_keeps_their_periods()
+    {
+        // One host, three activity slots (one file at a time) and four integrations collecting at once, each file served
+        // over about three seconds: tasks wait on the host queue far longer than the one-second queue timeout. The host
+        // is busy, not gone, and says so on its liveness queue, so every period stays on it.
+        await using var environment = await CollectionEnvironment.StartAsync(temporal, TestDatabase.Sqlite);
+        var worker = await environment.StartWorkerAsync(new() { ["Collection:MaxParallelFiles"] = "1", ["Collection:WorkerQueueTimeout"] = "00:00:01" });
+        var hostQueue = worker.Services.GetRequiredService<WorkerTaskQueue>().Name;
+        var integrations = new List<(Guid OrganizationId, Guid IntegrationId, GeneratedDelivery Delivery, long Size)>();
+        for (var i = 0; i < 4; i++)
+        {
+            var prefix = $"busy{i}";
+            var (organizationId, integrationId) = await CollectionEnvironment.CreateIntegrationAsync(worker.Services, prefix: prefix);
+            var delivery = await environment.DeliverAsync(Delivery(files: 1, rows: 3_000, seed: 110 + i, assemblyId: $"asm-busy-{i}") with { Prefix = prefix });
+            integrations.Add((organizationId, integrationId, delivery, environment.Aws.Objects.GetObject(CollectionEnvironment.Bucket, delivery.DataKeys[0])!.Size));
+        }
+
+        environment.Aws.Faults.Add(new InjectedFault(FaultKind.SlowBody, LocalAwsOperations.GetObject, Times: 1_000, BytesPerSecond: (int)(integrations.Max(i => i.Size) / 3)));
+        var runs = new List<(string WorkflowId, Task<CollectionSummary> Run)>();
+        foreach (var (organizationId, integrationId, _, _) in integrations)
+        {
+            var run = RunCollectionAsync(environment, organizationId, integrationId);
+            runs.Add((LastRunWorkflowId!, run));
+        }
+
+        var summaries = await Task.WhenAll(runs.Select(r => r.Run));
+        environment.Aws.Faults.Clear();
+
+        var waitedOnABusyHost = false;
+        for (var i = 0; i < integrations.Count; i++)
+        {
+            var (_, _, delivery, size) = integrations[i];
+            Assert.Equal(delivery.Truth.Rows, summaries[i].Rows);
+            Assert.Equal(delivery.Truth.Unblended, decimal.Parse(summaries[i].UnblendedTotal, System.Globalization.CultureInfo.InvariantCulture));
+            Assert.Equal(size, summaries[i].BytesDownloaded);
+
+            // One host queue per run, never a switch; where a task timed out waiting, the liveness queue answered.
+            var history = await temporal.Client.GetWorkflowHandle(runs[i].WorkflowId).FetchHistoryAsync();
+            Assert.Single(ScheduledEventIds(history, ActivityNames.GetWorkerTaskQueue));
+            var queueTimeouts = history.Events.Count(e => e.ActivityTaskTimedOutEventAttributes?.Failure?.TimeoutFailureInfo?.TimeoutType == TimeoutType.ScheduleToStart);
+            var confirmations = ScheduledEventIds(history, ActivityNames.ConfirmWorkerAlive);
+            Assert.Equal(queueTimeouts, confirmations.Count);
+            Assert.All(confirmations, id => Assert.Contains(history.Events, e => e.ActivityTaskCompletedEventAttributes?.ScheduledEventId == id));
+            Assert.All(
+                history.Events.Where(e => e.ActivityTaskScheduledEventAttributes?.ActivityType.Name == ActivityNames.ConfirmWorkerAlive),
+                e => Assert.Equal(WorkerTaskQueue.LivenessQueueOf(hostQueue), e.ActivityTaskScheduledEventAttributes.TaskQueue.Name));
+            if (queueTimeouts > 0 && !waitedOnABusyHost)
+            {
+                waitedOnABusyHost = true;
+                await ReplayTests.ReplayAndMaybeRecordAsync(history, "CollectionWorkflow-busy-worker");
+            }
+        }
+
+        Assert.True(waitedOnABusyHost, "no task waited longer than the queue timeout: the test did not make the host busy");
+    }
+
+    [Fact]
     public async Task A_spool_file_written_before_the_host_went_down_is_fetched_again_before_it_is_parsed()
     {
         await using var environment = await CollectionEnvironment.StartAsync(temporal, TestDatabase.Sqlite);

@@ -33,9 +33,11 @@ public sealed class CollectionOptions
     public TimeSpan CheckpointInterval { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>
-    /// How long a task on a worker's own queue (its spooled files and checkpoints) may wait for that worker. After
-    /// this, the worker counts as gone and the period starts over on another worker, downloading again. Long enough
-    /// for a worker to restart and take over its files.
+    /// How long a task on a worker's own queue (its spooled files and checkpoints) waits for that worker before the
+    /// workflow asks the host, on its liveness queue, whether it is up. A host that answers is busy with other work, and
+    /// the task waits again; one that does not answer (within this time, at least 10 s and at most a minute) counts as
+    /// gone, and the period starts over on another worker, downloading again. Long enough for a worker to restart and
+    /// take over its files.
     /// </summary>
     public TimeSpan WorkerQueueTimeout { get; set; } = TimeSpan.FromMinutes(5);
 

@@ -55,9 +55,10 @@ public static class CurWorkflowsHostingExtensions
     }
 
     /// <summary>
-    /// The workers: one on <c>Temporal:TaskQueue</c> with both workflows and the shared activities, and one on this host's
-    /// own queue (<see cref="WorkerTaskQueue"/>) for the activities that work on spooled files. Also registers the AWS
-    /// adapter (section <c>Aws</c>) and storage (section <c>Storage</c>, EF Core through a context factory).
+    /// The workers: one on <c>Temporal:TaskQueue</c> with both workflows and the shared activities, one on this host's
+    /// own queue (<see cref="WorkerTaskQueue"/>) for the activities that work on spooled files, and one on its liveness
+    /// queue. Also registers the AWS adapter (section <c>Aws</c>) and storage (section <c>Storage</c>, EF Core through a
+    /// context factory).
     /// </summary>
     public static IHostApplicationBuilder AddCurWorkflowsWorker(this IHostApplicationBuilder builder)
     {
@@ -91,6 +92,16 @@ public static class CurWorkflowsHostingExtensions
                 o.MaxConcurrentActivities = (2 * Math.Max(1, collection.MaxParallelFiles)) + 1;
             })
             .AddSingletonActivities<ReportFileActivities>();
+
+        // This host's liveness queue, with slots of its own: it answers while every slot of the host queue is taken, so
+        // that a task waiting there is not mistaken for one whose host is gone.
+        services.AddHostedTemporalWorker(workerQueue.LivenessName)
+            .ConfigureOptions(o =>
+            {
+                o.ClientOptions = ConnectOptions(services, temporal);
+                o.MaxConcurrentActivities = 20;
+            })
+            .AddSingletonActivities<WorkerLivenessActivities>();
         return builder;
     }
 
