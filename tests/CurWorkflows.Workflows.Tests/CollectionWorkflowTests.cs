@@ -327,7 +327,18 @@ public sealed class CollectionWorkflowTests(TemporalFixture temporal)
         Assert.Equal(2, scheduled.Count(s => s == (ActivityNames.AggregateReportFile, secondQueue)));
         Assert.Equal(1, scheduled.Count(s => s == (ActivityNames.StagePeriod, secondQueue)));
         Assert.DoesNotContain(scheduled, s => s.Name is not (ActivityNames.DownloadReportFile or ActivityNames.AggregateReportFile) && s.Queue == firstQueue);
-        await ReplayTests.ReplayAndMaybeRecordAsync(history, "CollectionWorkflow-worker-gone");
+
+        // Before giving the first worker up, the workflow asked its liveness queue (once per task that timed out), and
+        // nobody answered there either: each question timed out, or was cancelled with its file once another had.
+        var asked = ScheduledEventIds(history, ActivityNames.ConfirmWorkerAlive);
+        Assert.All(scheduled.Where(s => s.Name == ActivityNames.ConfirmWorkerAlive), s => Assert.Equal(WorkerTaskQueue.LivenessQueueOf(firstQueue), s.Queue));
+        Assert.Contains(history.Events, e => e.ActivityTaskTimedOutEventAttributes is { } timedOut
+            && asked.Contains(timedOut.ScheduledEventId)
+            && timedOut.Failure?.TimeoutFailureInfo?.TimeoutType == TimeoutType.ScheduleToStart);
+        Assert.DoesNotContain(history.Events, e => e.ActivityTaskCompletedEventAttributes is { } completed && asked.Contains(completed.ScheduledEventId));
+
+        // Histories from before the liveness question (CollectionWorkflow-worker-gone.json) replay too.
+        await ReplayTests.ReplayAndMaybeRecordAsync(history, "CollectionWorkflow-worker-gone-asked");
     }
 
     [Fact]
