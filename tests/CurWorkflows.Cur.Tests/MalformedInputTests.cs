@@ -196,6 +196,29 @@ public class MalformedInputTests
     }
 
     [Fact]
+    public void GzipOfSeveralMembers_IsMalformedAndTheErrorSaysWhy()
+    {
+        // Two gzip files joined with cat: a valid gzip stream, but its last trailer only covers the second member.
+        var csv = $"{Header}\na,Usage,2024-11-01T00:00:00Z,1.5,x\nb,Usage,2024-11-01T00:00:00Z,2.5,y\n";
+        var split = csv.IndexOf("b,Usage", StringComparison.Ordinal);
+        byte[] Member(string text)
+        {
+            using var buffer = new MemoryStream();
+            using (var gzip = new GZipStream(buffer, CompressionLevel.Optimal, leaveOpen: true))
+            {
+                gzip.Write(Encoding.UTF8.GetBytes(text));
+            }
+
+            return buffer.ToArray();
+        }
+
+        var joined = Member(csv[..split]).Concat(Member(csv[split..])).ToArray();
+
+        var error = Fails("joined.csv.gz", joined);
+        Assert.Contains("several gzip members", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void NotAGzipAtAll_IsMalformed() => Fails("plain.csv.gz", Encoding.UTF8.GetBytes($"{Header}\na,Usage,2024-11-01T00:00:00Z,1,x\n"));
 
     [Fact]

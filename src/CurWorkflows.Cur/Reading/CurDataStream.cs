@@ -218,8 +218,14 @@ internal sealed class CurDataStream : IDisposable
             raw.Seek(-8, SeekOrigin.End);
             raw.ReadExactly(trailer);
             raw.Seek(position, SeekOrigin.Begin);
+            // .NET's GZipStream reads on through further members (files joined with cat), and zlib checks each member's
+            // trailer; the file's last trailer only covers the last member, so such a file cannot be told from a cut one.
             return new ArchiveIntegrity(
-                BinaryPrimitives.ReadUInt32LittleEndian(trailer[4..]), BinaryPrimitives.ReadUInt32LittleEndian(trailer), LengthModulo32: true, "gzip data");
+                BinaryPrimitives.ReadUInt32LittleEndian(trailer[4..]),
+                BinaryPrimitives.ReadUInt32LittleEndian(trailer),
+                LengthModulo32: true,
+                "gzip data",
+                "; or the file holds several gzip members (as files joined with cat do), which is not supported: recompress it as one");
         }
 
         if (source.FrontToBack)
@@ -249,7 +255,8 @@ internal sealed class CurDataStream : IDisposable
 }
 
 /// <summary>The inflated length (mod 2^32 for gzip) and CRC-32 an archive promises for its content.</summary>
-internal sealed record ArchiveIntegrity(long Length, uint Crc, bool LengthModulo32, string What)
+/// <param name="Hint">What else a mismatch can mean, appended to the error.</param>
+internal sealed record ArchiveIntegrity(long Length, uint Crc, bool LengthModulo32, string What, string Hint = "")
 {
     /// <summary>Throws when what was inflated does not match.</summary>
     public void Check(long length, uint crc)
@@ -257,12 +264,12 @@ internal sealed record ArchiveIntegrity(long Length, uint Crc, bool LengthModulo
         var inflated = LengthModulo32 ? length & 0xFFFFFFFF : length;
         if (inflated != Length)
         {
-            throw new CorruptArchiveException($"{What} is truncated or corrupt: inflated {length} bytes, the archive says {Length}");
+            throw new CorruptArchiveException($"{What} is truncated or corrupt: inflated {length} bytes, the archive says {Length}{Hint}");
         }
 
         if (crc != Crc)
         {
-            throw new CorruptArchiveException($"{What} is corrupt: CRC-32 {crc:x8} of the inflated data, the archive says {Crc:x8}");
+            throw new CorruptArchiveException($"{What} is corrupt: CRC-32 {crc:x8} of the inflated data, the archive says {Crc:x8}{Hint}");
         }
     }
 }
