@@ -139,7 +139,11 @@ public sealed class EndToEndBenchmark : IBenchmark
         }
 
         var taskQueue = "bench-" + Guid.NewGuid().ToString("N")[..8];
-        var builder = Host.CreateApplicationBuilder();
+        // No configuration files to reload: left on, the reload watcher covers the working directory recursively and,
+        // run from a directory that holds the spool (say /tmp), wakes for every write of a download.
+        var settings = new HostApplicationBuilderSettings { Configuration = new ConfigurationManager() };
+        settings.Configuration.AddInMemoryCollection([new("hostBuilder:reloadConfigOnChange", "false")]);
+        var builder = Host.CreateApplicationBuilder(settings);
         builder.Logging.ClearProviders();
         // The aggregation activity's own breakdown (prepare, parse, save) is part of where the time went.
         builder.Logging.AddSimpleConsole(o => o.SingleLine = true)

@@ -55,8 +55,10 @@ public sealed class LocalAwsServer : IAsyncDisposable
             }
         }
 
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], EnvironmentName = "Production" });
-        builder.Configuration.Sources.Clear();
+        // An empty builder: no configuration files, so no reload watcher, which would cover the working directory
+        // recursively and wake for every write under it (a worker's spool, in the benchmark run from /tmp).
+        var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions { Args = [], EnvironmentName = "Production" });
+        builder.WebHost.UseKestrelCore();
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.Listen(IPAddress.Loopback, options.Port);
