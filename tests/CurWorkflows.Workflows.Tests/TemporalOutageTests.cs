@@ -65,15 +65,3 @@ public sealed class TemporalOutageTests(TemporalFixture temporal)
         Assert.InRange(environment.Aws.Counters.ObjectBytesServed, size, (size * 5 / 4) + (64 * 1024));
     }
 }
-
-/// <summary>A fact that needs toxiproxy (../shared/tools/toxiproxy-server); skipped only when it is absent.</summary>
-public sealed class ToxiproxyFactAttribute : FactAttribute
-{
-    public ToxiproxyFactAttribute()
-    {
-        if (Toxiproxy.ServerPath() is null)
-        {
-            Skip = "../shared/tools/toxiproxy-server is missing";
-        }
-    }
-}

@@ -95,3 +95,15 @@ public sealed class PostgresFactAttribute : FactAttribute
         }
     }
 }
+
+/// <summary>A fact that needs toxiproxy (../shared/tools/toxiproxy-server); skipped only when it is absent.</summary>
+public sealed class ToxiproxyFactAttribute : FactAttribute
+{
+    public ToxiproxyFactAttribute()
+    {
+        if (Toxiproxy.ServerPath() is null)
+        {
+            Skip = "../shared/tools/toxiproxy-server is missing";
+        }
+    }
+}
