@@ -269,7 +269,8 @@ public sealed class FollowedDownload : IDisposable
     public Stream OpenRead()
     {
         var shared = _join.Shared;
-        var opened = shared.OpenedFile.Wait(Timeout.Infinite, _cancellationToken) ? shared.OpenedFile.Result : null;
+        shared.OpenedFile.Wait(_cancellationToken);
+        var opened = shared.OpenedFile.Result;
         if (shared.Completion.IsCompleted)
         {
             return OpenComplete(shared);

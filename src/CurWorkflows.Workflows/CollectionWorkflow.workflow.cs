@@ -176,8 +176,7 @@ public sealed class CollectionWorkflow
                     WorkerOptions(workerQueue, queueTimeout, TimeSpan.FromHours(1), $"stage period {period.BillingPeriod}"));
                 return (staged, files.Sum(f => f.Spooled.BytesTransferred + f.Aggregate.BytesDownloaded));
             }
-            catch (ActivityFailureException e) when (
-                e.InnerException is TimeoutFailureException { TimeoutType: TimeoutType.ScheduleToStart } && switches < MaxWorkerSwitches)
+            catch (ActivityFailureException e) when (TimedOutWaitingToStart(e) && switches < MaxWorkerSwitches)
             {
                 Workflow.Logger.LogWarning("Worker queue {Queue} is gone; collecting period {Period} elsewhere", workerQueue, period.BillingPeriod);
             }
@@ -242,7 +241,7 @@ public sealed class CollectionWorkflow
             {
                 return await Workflow.ExecuteActivityAsync<T>(activity, args, options);
             }
-            catch (ActivityFailureException e) when (e.InnerException is TimeoutFailureException { TimeoutType: TimeoutType.ScheduleToStart })
+            catch (ActivityFailureException e) when (TimedOutWaitingToStart(e))
             {
                 if (!Workflow.Patched(BusyWorkerIsNotGonePatch)
                     || Workflow.UtcNow - since >= options.ScheduleToCloseTimeout
@@ -255,6 +254,10 @@ public sealed class CollectionWorkflow
             }
         }
     }
+
+    /// <summary>Nobody took the task from its queue in time: the queue's host is busy or gone.</summary>
+    private static bool TimedOutWaitingToStart(ActivityFailureException e) =>
+        e.InnerException is TimeoutFailureException { TimeoutType: TimeoutType.ScheduleToStart };
 
     private static async Task<bool> IsHostAliveAsync(string hostQueue, TimeSpan queueTimeout, CancellationToken cancellationToken)
     {
