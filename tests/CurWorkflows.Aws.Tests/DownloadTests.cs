@@ -190,12 +190,12 @@ public class DownloadTests(LargeObjectFixture aws, ITestOutputHelper output) : I
 #pragma warning disable CA5351 // S3's ETag of a single-part object is an MD5 digest.
         var otherMd5 = Convert.ToHexStringLower(MD5.HashData(content.AsSpan(1)));
 #pragma warning restore CA5351
-        await aws.Server.Objects.PutObjectFromFileAsync(Bucket, "md5/mismatch.csv.gz", source, $"\"{otherMd5}\"");
+        await aws.Server.Objects.PutObjectFromFileAsync(Bucket, "md5/mismatch.csv", source, $"\"{otherMd5}\"");
         using var factory = aws.CreateFactory(o => o.DownloadRangeBytes = 1024 * 1024);
-        var destination = Path.Combine(aws.SpoolDirectory, "md5-mismatch.csv.gz");
+        var destination = Path.Combine(aws.SpoolDirectory, "md5-mismatch.csv");
 
         var ex = await Assert.ThrowsAsync<CurException>(() =>
-            new ResumableDownloader(factory).DownloadAsync(LocalAwsFixture.Role("md5"), Bucket, "md5/mismatch.csv.gz", destination));
+            new ResumableDownloader(factory).DownloadAsync(LocalAwsFixture.Role("md5"), Bucket, "md5/mismatch.csv", destination));
 
         Assert.Equal(CurErrorCodes.Transient, ex.Code);
         Assert.Contains($"does not match ETag \"{otherMd5}\"", ex.Message, StringComparison.Ordinal);
@@ -204,10 +204,77 @@ public class DownloadTests(LargeObjectFixture aws, ITestOutputHelper output) : I
         Assert.False(File.Exists(destination + ".part.json"));
     }
 
+    [Theory]
+    [InlineData("md5/mismatch.csv.gz")]
+    [InlineData("md5/mismatch.csv.zip")]
+    public async Task DownloadAsync_ArchiveNotMatchingTheMd5ETag_IsLeftToItsOwnCrcAndTheMd5IsCheckedOnRequest(string key)
+    {
+        aws.Server.CreateBucket(Bucket);
+        var content = RandomNumberGenerator.GetBytes(3 * 1024 * 1024 + 17);
+        var source = Path.Combine(aws.SpoolDirectory, "md5-archive-source.bin");
+        await File.WriteAllBytesAsync(source, content);
+#pragma warning disable CA5351 // S3's ETag of a single-part object is an MD5 digest.
+        var otherMd5 = Convert.ToHexStringLower(MD5.HashData(content.AsSpan(1)));
+#pragma warning restore CA5351
+        await aws.Server.Objects.PutObjectFromFileAsync(Bucket, key, source, $"\"{otherMd5}\"");
+        using var factory = aws.CreateFactory(o => o.DownloadRangeBytes = 1024 * 1024);
+        var destination = Path.Combine(aws.SpoolDirectory, "md5-archive" + Path.GetExtension(key));
+
+        // The parse checks an archive's CRC-32 over every inflated byte; the download does not hash it a second time.
+        var result = await new ResumableDownloader(factory).DownloadAsync(LocalAwsFixture.Role("md5-archive"), Bucket, key, destination);
+        Assert.True(ResumableDownloader.ContentCheckedByFormat(key));
+        Assert.Equal(content, await File.ReadAllBytesAsync(result.Path));
+
+        // Asked (after a parse found the file malformed), the spool is compared with the ETag's MD5 and found to differ.
+        Assert.True(await ResumableDownloader.SpoolDiffersFromObjectAsync(destination, CancellationToken.None));
+        ResumableDownloader.DiscardSpool(destination);
+        Assert.False(File.Exists(destination));
+        Assert.False(File.Exists(destination + ".json"));
+        Assert.False(await ResumableDownloader.SpoolDiffersFromObjectAsync(destination, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task SpoolDiffersFromObjectAsync_MatchingBytesOrAMultipartETag_DoNotDiffer()
+    {
+        aws.Server.CreateBucket(Bucket);
+        var content = RandomNumberGenerator.GetBytes(2 * 1024 * 1024 + 5);
+        aws.Server.Objects.PutObject(Bucket, "md5/intact.csv.gz", content);
+        var source = Path.Combine(aws.SpoolDirectory, "md5-multipart-source.bin");
+        await File.WriteAllBytesAsync(source, content);
+        await aws.Server.Objects.PutObjectFromFileAsync(Bucket, "md5/multipart.csv.gz", source, "\"0123456789abcdef0123456789abcdef-3\"");
+        using var factory = aws.CreateFactory(o => o.DownloadRangeBytes = 1024 * 1024);
+        var role = LocalAwsFixture.Role("md5-intact");
+        var intact = Path.Combine(aws.SpoolDirectory, "md5-intact.csv.gz");
+        var multipart = Path.Combine(aws.SpoolDirectory, "md5-multipart.csv.gz");
+        await new ResumableDownloader(factory).DownloadAsync(role, Bucket, "md5/intact.csv.gz", intact);
+        await new ResumableDownloader(factory).DownloadAsync(role, Bucket, "md5/multipart.csv.gz", multipart);
+
+        Assert.False(await ResumableDownloader.SpoolDiffersFromObjectAsync(intact, CancellationToken.None));
+        // A multipart ETag is no content MD5: there is nothing to compare with, so the bytes stand.
+        await using (var file = new FileStream(multipart, FileMode.Open, FileAccess.ReadWrite))
+        {
+            file.Position = 10;
+            file.WriteByte(0x42);
+        }
+
+        Assert.False(await ResumableDownloader.SpoolDiffersFromObjectAsync(multipart, CancellationToken.None));
+        await using (var file = new FileStream(intact, FileMode.Open, FileAccess.ReadWrite))
+        {
+            file.Position = 10;
+            var original = file.ReadByte();
+            file.Position = 10;
+            file.WriteByte((byte)(original ^ 0xFF));
+        }
+
+        Assert.True(await ResumableDownloader.SpoolDiffersFromObjectAsync(intact, CancellationToken.None));
+        ResumableDownloader.DiscardSpool(intact);
+        ResumableDownloader.DiscardSpool(multipart);
+    }
+
     [Fact]
     public async Task DownloadAsync_ResumedOntoACorruptedPart_TheMd5CoversTheBytesAlreadyOnDisk()
     {
-        var (content, factory, role, destination) = await InterruptedDownloadAsync("md5/resumed.csv.gz", "md5-resumed.csv.gz");
+        var (content, factory, role, destination) = await InterruptedDownloadAsync("md5/resumed.csv", "md5-resumed.csv");
         using var disposeFactory = factory;
 
         // A byte of the part on disk changes between the attempts (a disk error, say): only a hash that covers the
@@ -221,13 +288,13 @@ public class DownloadTests(LargeObjectFixture aws, ITestOutputHelper output) : I
         }
 
         var ex = await Assert.ThrowsAsync<CurException>(() =>
-            new ResumableDownloader(factory).DownloadAsync(role, Bucket, "md5/resumed.csv.gz", destination));
+            new ResumableDownloader(factory).DownloadAsync(role, Bucket, "md5/resumed.csv", destination));
         Assert.Equal(CurErrorCodes.Transient, ex.Code);
         Assert.Contains("does not match ETag", ex.Message, StringComparison.Ordinal);
         Assert.False(File.Exists(destination + ".part"));
 
         // The next attempt starts over and gets the object intact.
-        var result = await new ResumableDownloader(factory).DownloadAsync(role, Bucket, "md5/resumed.csv.gz", destination);
+        var result = await new ResumableDownloader(factory).DownloadAsync(role, Bucket, "md5/resumed.csv", destination);
         Assert.Equal(0, result.ResumedFromBytes);
         Assert.Equal(content, await File.ReadAllBytesAsync(destination));
         File.Delete(destination);

@@ -408,8 +408,46 @@ public sealed class CollectionWorkflowTests(TemporalFixture temporal)
         var delivery = await environment.DeliverAsync(Delivery(files: 1, rows: 6_000, seed: 71, assemblyId: "asm-boot"));
 
         var run = RunCollectionAsync(environment, organizationId, integrationId);
+        var spooled = await CompleteSpoolFileAsync(environment, aggregations);
+
+        // The host went down after the download and came back (another boot id), and a page of the spool file that the
+        // kernel had not written back reads as zeros. Parsed as it is, the zip fails its CRC as report_malformed.
+        var record = System.Text.Json.Nodes.JsonNode.Parse(await File.ReadAllTextAsync(spooled + ".json"))!.AsObject();
+        record["BootId"] = "an-earlier-boot";
+        await File.WriteAllTextAsync(spooled + ".json", record.ToJsonString());
+        await ZeroAPageInTheMiddleAsync(spooled);
+
+        aggregations.Open();
+        await AssertStoredAfterTwoDownloadsAsync(environment, worker, run, delivery, organizationId, integrationId);
+    }
+
+    [Fact]
+    public async Task A_zip_damaged_on_this_host_after_its_download_is_fetched_again_instead_of_failing_the_run_as_malformed()
+    {
+        await using var environment = await CollectionEnvironment.StartAsync(temporal, TestDatabase.Sqlite);
+        var aggregations = new ActivityGate(ActivityNames.AggregateReportFile);
+        var worker = await environment.StartWorkerAsync(services: aggregations.AddTo);
+        var (organizationId, integrationId) = await CollectionEnvironment.CreateIntegrationAsync(worker.Services);
+        var delivery = await environment.DeliverAsync(Delivery(files: 1, rows: 6_000, seed: 73, assemblyId: "asm-damaged"));
+
+        // Same boot, so the spool file is trusted as it is; its MD5 was not computed during the download (the zip's CRC-32
+        // is the check). The parse finds the damage, the MD5 tells it from a malformed report, and the retry downloads again.
+        var run = RunCollectionAsync(environment, organizationId, integrationId);
+        var spooled = await CompleteSpoolFileAsync(environment, aggregations);
+        await ZeroAPageInTheMiddleAsync(spooled);
+
+        aggregations.Open();
+        await AssertStoredAfterTwoDownloadsAsync(environment, worker, run, delivery, organizationId, integrationId);
+        var history = await temporal.Client.GetWorkflowHandle(LastRunWorkflowId!).FetchHistoryAsync();
+        var scheduled = ScheduledEventIds(history, ActivityNames.AggregateReportFile);
+        Assert.Contains(history.Events, e => e.ActivityTaskStartedEventAttributes is { Attempt: 2 } started && scheduled.Contains(started.ScheduledEventId));
+    }
+
+    /// <summary>The path of the run's one spool file once the download activity has completed it, while the aggregation
+    /// waits at its gate.</summary>
+    private static async Task<string> CompleteSpoolFileAsync(CollectionEnvironment environment, ActivityGate aggregations)
+    {
         await aggregations.Reached.WaitAsync(TimeSpan.FromSeconds(60));
-        // The aggregation waits at its gate while the download activity completes the spool file.
         for (var waited = 0;
              !Directory.Exists(environment.SpoolDirectory) || Directory.GetFiles(environment.SpoolDirectory, "*.csv.zip.json", SearchOption.AllDirectories).Length == 0;
              waited++)
@@ -418,19 +456,19 @@ public sealed class CollectionWorkflowTests(TemporalFixture temporal)
             await Task.Delay(100);
         }
 
-        // The host went down after the download and came back (another boot id), and a page of the spool file that the
-        // kernel had not written back reads as zeros. Parsed as it is, the zip fails its CRC as report_malformed.
-        var spooled = Assert.Single(Directory.GetFiles(environment.SpoolDirectory, "*.csv.zip", SearchOption.AllDirectories));
-        var record = System.Text.Json.Nodes.JsonNode.Parse(await File.ReadAllTextAsync(spooled + ".json"))!.AsObject();
-        record["BootId"] = "an-earlier-boot";
-        await File.WriteAllTextAsync(spooled + ".json", record.ToJsonString());
-        await using (var file = new FileStream(spooled, FileMode.Open, FileAccess.Write))
-        {
-            file.Position = file.Length / 2;
-            file.Write(new byte[4096]);
-        }
+        return Assert.Single(Directory.GetFiles(environment.SpoolDirectory, "*.csv.zip", SearchOption.AllDirectories));
+    }
 
-        aggregations.Open();
+    private static async Task ZeroAPageInTheMiddleAsync(string path)
+    {
+        await using var file = new FileStream(path, FileMode.Open, FileAccess.Write);
+        file.Position = file.Length / 2;
+        file.Write(new byte[4096]);
+    }
+
+    private static async Task AssertStoredAfterTwoDownloadsAsync(
+        CollectionEnvironment environment, IHost worker, Task<CollectionSummary> run, GeneratedDelivery delivery, Guid organizationId, Guid integrationId)
+    {
         var summary = await run.WaitAsync(TimeSpan.FromMinutes(2));
 
         Assert.Equal(delivery.Truth.Rows, summary.Rows);

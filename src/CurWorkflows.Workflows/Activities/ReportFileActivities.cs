@@ -1,5 +1,6 @@
 using System.Globalization;
 using CurWorkflows.Aws;
+using CurWorkflows.Cur;
 using CurWorkflows.Cur.Aggregation;
 using CurWorkflows.Cur.Reading;
 using CurWorkflows.Storage.Costs;
@@ -141,11 +142,20 @@ public sealed partial class ReportFileActivities(
             {
                 await Task.Run(() => aggregator.AddFile(source, checkpoints, context.CancellationToken), context.CancellationToken);
             }
-            catch (Exception) when (followed is not null && !context.CancellationToken.IsCancellationRequested)
+            catch (Exception e) when (!context.CancellationToken.IsCancellationRequested && (followed is not null || e is ReportMalformedException))
             {
                 // What was read is only as good as the download: a read that stopped with it, or an error in bytes the
                 // download then failed to verify, is the download's failure (transient), not a malformed report.
-                await DownloadVerifiedAsync(followed, spooledPath, checkpointPath);
+                if (followed is not null)
+                {
+                    await DownloadVerifiedAsync(followed, spooledPath, checkpointPath);
+                }
+
+                if (e is ReportMalformedException && ResumableDownloader.ContentCheckedByFormat(input.Work.FileKey))
+                {
+                    await ConfirmSpoolMatchesObjectAsync(input.Work.FileKey, spooledPath, checkpointPath, e, context.CancellationToken);
+                }
+
                 throw;
             }
 
@@ -188,6 +198,29 @@ public sealed partial class ReportFileActivities(
 
             throw;
         }
+    }
+
+    /// <summary>
+    /// A <c>.zip</c> or <c>.gz</c> file's MD5 is not checked while it downloads (its CRC-32 is checked by the parse), so a
+    /// parse that finds it malformed first compares the spooled bytes with the object's MD5: bytes damaged on this host
+    /// (a disk error, say) are discarded with the checkpoint built on them, and the attempt fails as transient, so that
+    /// the next one downloads the file again. Only bytes that match the object, or an object without a content MD5 (a
+    /// multipart upload), make the report malformed.
+    /// </summary>
+    private async Task ConfirmSpoolMatchesObjectAsync(string fileKey, string spooledPath, string checkpointPath, Exception malformed, CancellationToken cancellationToken)
+    {
+        if (!await ResumableDownloader.SpoolDiffersFromObjectAsync(spooledPath, cancellationToken))
+        {
+            return;
+        }
+
+        ResumableDownloader.DiscardSpool(spooledPath);
+        File.Delete(checkpointPath);
+        LogSpoolDamaged(logger, fileKey, malformed.Message);
+        throw new CurException(
+            CurErrorCodes.Transient,
+            $"{fileKey}: the downloaded file does not match the object's MD5 (damaged on this host); it was discarded and is downloaded again",
+            malformed);
     }
 
     /// <summary>Puts the aggregates of a period's files into the run's staging area, in batches. Idempotent: the run's
@@ -284,6 +317,9 @@ public sealed partial class ReportFileActivities(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Aggregated {File}: {Rows} rows read; {PrepareSeconds:F3} s to prepare (settings, tag index, checkpoint), {ParseSeconds:F3} s to parse, {SaveSeconds:F3} s to save the aggregates")]
     private static partial void LogAggregated(ILogger logger, string file, long rows, double prepareSeconds, double parseSeconds, double saveSeconds);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Spool file of {File} does not match the object's MD5 after its parse failed ({Problem}); discarded, to be downloaded again")]
+    private static partial void LogSpoolDamaged(ILogger logger, string file, string problem);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Checkpoint of {File} at row {Rows}")]
     private static partial void LogCheckpoint(ILogger logger, string file, long rows);
