@@ -421,19 +421,22 @@ public sealed class CollectionWorkflowTests(TemporalFixture temporal)
         await AssertStoredAfterTwoDownloadsAsync(environment, worker, run, delivery, organizationId, integrationId);
     }
 
-    [Fact]
-    public async Task A_zip_damaged_on_this_host_after_its_download_is_fetched_again_instead_of_failing_the_run_as_malformed()
+    [Theory]
+    [InlineData(ReportFileFormat.Zip)]
+    [InlineData(ReportFileFormat.Csv)]
+    public async Task A_file_damaged_on_this_host_after_its_download_is_fetched_again_instead_of_failing_the_run_as_malformed(ReportFileFormat format)
     {
         await using var environment = await CollectionEnvironment.StartAsync(temporal, TestDatabase.Sqlite);
         var aggregations = new ActivityGate(ActivityNames.AggregateReportFile);
         var worker = await environment.StartWorkerAsync(services: aggregations.AddTo);
         var (organizationId, integrationId) = await CollectionEnvironment.CreateIntegrationAsync(worker.Services);
-        var delivery = await environment.DeliverAsync(Delivery(files: 1, rows: 6_000, seed: 73, assemblyId: "asm-damaged"));
+        var delivery = await environment.DeliverAsync(Delivery(files: 1, rows: 6_000, seed: 73, assemblyId: "asm-damaged") with { Format = format });
 
-        // Same boot, so the spool file is trusted as it is; its MD5 was not computed during the download (the zip's CRC-32
-        // is the check). The parse finds the damage, the MD5 tells it from a malformed report, and the retry downloads again.
+        // Same boot, so the spool file is trusted as it is (a zip's MD5 was not even computed during the download: its
+        // CRC-32 is the check). The parse finds the damage, the MD5 tells it from a malformed report, and the retry
+        // downloads the file again.
         var run = RunCollectionAsync(environment, organizationId, integrationId);
-        var spooled = await CompleteSpoolFileAsync(environment, aggregations);
+        var spooled = await CompleteSpoolFileAsync(environment, aggregations, format == ReportFileFormat.Zip ? ".csv.zip" : ".csv");
         await ZeroAPageInTheMiddleAsync(spooled);
 
         aggregations.Open();
@@ -445,18 +448,18 @@ public sealed class CollectionWorkflowTests(TemporalFixture temporal)
 
     /// <summary>The path of the run's one spool file once the download activity has completed it, while the aggregation
     /// waits at its gate.</summary>
-    private static async Task<string> CompleteSpoolFileAsync(CollectionEnvironment environment, ActivityGate aggregations)
+    private static async Task<string> CompleteSpoolFileAsync(CollectionEnvironment environment, ActivityGate aggregations, string extension = ".csv.zip")
     {
         await aggregations.Reached.WaitAsync(TimeSpan.FromSeconds(60));
         for (var waited = 0;
-             !Directory.Exists(environment.SpoolDirectory) || Directory.GetFiles(environment.SpoolDirectory, "*.csv.zip.json", SearchOption.AllDirectories).Length == 0;
+             !Directory.Exists(environment.SpoolDirectory) || Directory.GetFiles(environment.SpoolDirectory, "*" + extension + ".json", SearchOption.AllDirectories).Length == 0;
              waited++)
         {
             Assert.True(waited < 600, "the download did not complete the spool file");
             await Task.Delay(100);
         }
 
-        return Assert.Single(Directory.GetFiles(environment.SpoolDirectory, "*.csv.zip", SearchOption.AllDirectories));
+        return Assert.Single(Directory.GetFiles(environment.SpoolDirectory, "*" + extension, SearchOption.AllDirectories));
     }
 
     private static async Task ZeroAPageInTheMiddleAsync(string path)

@@ -151,7 +151,7 @@ public sealed partial class ReportFileActivities(
                     await DownloadVerifiedAsync(followed, spooledPath, checkpointPath);
                 }
 
-                if (e is ReportMalformedException && ResumableDownloader.ContentCheckedByFormat(input.Work.FileKey))
+                if (e is ReportMalformedException)
                 {
                     await ConfirmSpoolMatchesObjectAsync(input.Work.FileKey, spooledPath, checkpointPath, e, context.CancellationToken);
                 }
@@ -201,11 +201,11 @@ public sealed partial class ReportFileActivities(
     }
 
     /// <summary>
-    /// A <c>.zip</c> or <c>.gz</c> file's MD5 is not checked while it downloads (its CRC-32 is checked by the parse), so a
-    /// parse that finds it malformed first compares the spooled bytes with the object's MD5: bytes damaged on this host
-    /// (a disk error, say) are discarded with the checkpoint built on them, and the attempt fails as transient, so that
-    /// the next one downloads the file again. Only bytes that match the object, or an object without a content MD5 (a
-    /// multipart upload), make the report malformed.
+    /// A parse that finds a file malformed first compares the spooled bytes with the object's MD5 (a <c>.zip</c> or
+    /// <c>.gz</c> is not hashed while it downloads, its CRC-32 is checked by the parse; and any file can be damaged on disk
+    /// after its download): bytes damaged on this host are discarded with the checkpoint built on them, and the attempt
+    /// fails as transient, so that the next one downloads the file again. Only bytes that match the object, or an object
+    /// without a content MD5 (a multipart upload), make the report malformed.
     /// </summary>
     private async Task ConfirmSpoolMatchesObjectAsync(string fileKey, string spooledPath, string checkpointPath, Exception malformed, CancellationToken cancellationToken)
     {
