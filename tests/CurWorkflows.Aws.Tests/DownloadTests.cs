@@ -182,15 +182,7 @@ public class DownloadTests(LargeObjectFixture aws, ITestOutputHelper output) : I
     [Fact]
     public async Task DownloadAsync_ContentNotMatchingTheMd5ETag_TransientAndTheSpoolIsDiscarded()
     {
-        aws.Server.CreateBucket(Bucket);
-        var content = RandomNumberGenerator.GetBytes(3 * 1024 * 1024 + 17);
-        var source = Path.Combine(aws.SpoolDirectory, "md5-source.bin");
-        await File.WriteAllBytesAsync(source, content);
-        // The server serves these bytes under the ETag of other bytes: what a corruption in transit looks like.
-#pragma warning disable CA5351 // S3's ETag of a single-part object is an MD5 digest.
-        var otherMd5 = Convert.ToHexStringLower(MD5.HashData(content.AsSpan(1)));
-#pragma warning restore CA5351
-        await aws.Server.Objects.PutObjectFromFileAsync(Bucket, "md5/mismatch.csv", source, $"\"{otherMd5}\"");
+        var (_, otherMd5) = await PutUnderTheMd5OfOtherBytesAsync("md5/mismatch.csv");
         using var factory = aws.CreateFactory(o => o.DownloadRangeBytes = 1024 * 1024);
         var destination = Path.Combine(aws.SpoolDirectory, "md5-mismatch.csv");
 
@@ -204,19 +196,26 @@ public class DownloadTests(LargeObjectFixture aws, ITestOutputHelper output) : I
         Assert.False(File.Exists(destination + ".part.json"));
     }
 
-    [Theory]
-    [InlineData("md5/mismatch.csv.gz")]
-    [InlineData("md5/mismatch.csv.zip")]
-    public async Task DownloadAsync_ArchiveNotMatchingTheMd5ETag_IsLeftToItsOwnCrcAndTheMd5IsCheckedOnRequest(string key)
+    /// <summary>Serves random bytes under the ETag of other bytes: what a corruption in transit looks like.</summary>
+    private async Task<(byte[] Content, string ETagMd5)> PutUnderTheMd5OfOtherBytesAsync(string key)
     {
         aws.Server.CreateBucket(Bucket);
         var content = RandomNumberGenerator.GetBytes(3 * 1024 * 1024 + 17);
-        var source = Path.Combine(aws.SpoolDirectory, "md5-archive-source.bin");
+        var source = Path.Combine(aws.SpoolDirectory, "md5-source-" + Path.GetFileName(key));
         await File.WriteAllBytesAsync(source, content);
 #pragma warning disable CA5351 // S3's ETag of a single-part object is an MD5 digest.
         var otherMd5 = Convert.ToHexStringLower(MD5.HashData(content.AsSpan(1)));
 #pragma warning restore CA5351
         await aws.Server.Objects.PutObjectFromFileAsync(Bucket, key, source, $"\"{otherMd5}\"");
+        return (content, otherMd5);
+    }
+
+    [Theory]
+    [InlineData("md5/mismatch.csv.gz")]
+    [InlineData("md5/mismatch.csv.zip")]
+    public async Task DownloadAsync_ArchiveNotMatchingTheMd5ETag_IsLeftToItsOwnCrcAndTheMd5IsCheckedOnRequest(string key)
+    {
+        var (content, _) = await PutUnderTheMd5OfOtherBytesAsync(key);
         using var factory = aws.CreateFactory(o => o.DownloadRangeBytes = 1024 * 1024);
         var destination = Path.Combine(aws.SpoolDirectory, "md5-archive" + Path.GetExtension(key));
 
