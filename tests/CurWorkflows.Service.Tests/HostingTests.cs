@@ -6,6 +6,9 @@ using CurWorkflows.Aws;
 using CurWorkflows.LocalAws;
 using CurWorkflows.Service.Extensions;
 using CurWorkflows.Service.Tests.Infrastructure;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace CurWorkflows.Service.Tests;
@@ -149,5 +152,98 @@ public sealed class HostingTests
         Assert.Equal("transient", enable.Json.GetProperty("error").GetString());
         Assert.DoesNotContain(wrongSecret, host.Logs.All, StringComparison.Ordinal);
         Assert.DoesNotContain(wrongSecret, enable.Body, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task With_an_otlp_endpoint_the_service_pushes_its_http_and_runtime_metrics_and_without_one_sets_up_no_exporter()
+    {
+        await using var collector = await OtlpCollector.StartAsync();
+        var unusedPort = Workflows.Hosting.EmbeddedTemporalServer.FreeLoopbackPort();
+        var contentRoot = TestEnvironment.NewTempDirectory("otlp");
+        var settings = new Dictionary<string, string?>
+        {
+            ["ConnectionStrings:CurWorkflows"] = $"Data Source={Path.Combine(contentRoot, "curworkflows.db")}",
+            ["Temporal:Address"] = $"127.0.0.1:{unusedPort}",
+            ["Host:Role"] = "Api",
+        };
+
+        await using (var host = await ServiceTestHost.StartAsync(new Dictionary<string, string?>(settings)
+        {
+            [ServiceTelemetry.OtlpEndpointKey] = collector.Address.ToString().TrimEnd('/'),
+            ["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf",
+            ["OTEL_METRIC_EXPORT_INTERVAL"] = "200",
+        }, contentRoot))
+        {
+            using var client = host.CreateClient();
+            using (var live = await client.GetAsync(new Uri("/health/live", UriKind.Relative)))
+            {
+                Assert.Equal(HttpStatusCode.OK, live.StatusCode);
+            }
+
+            // An export is protobuf; the names of instruments, attributes and the service are its UTF-8 strings.
+            var export = await collector.WaitForAsync(
+                body => body.Contains("http.server.request.duration", StringComparison.Ordinal) && body.Contains("/health/live", StringComparison.Ordinal),
+                TimeSpan.FromSeconds(30));
+            Assert.Contains(ServiceTelemetry.DefaultServiceName, export, StringComparison.Ordinal);
+            await collector.WaitForAsync(body => body.Contains("dotnet.gc.", StringComparison.Ordinal), TimeSpan.FromSeconds(30));
+            Assert.NotNull(host.Services.GetService<OpenTelemetry.Metrics.MeterProvider>());
+        }
+
+        await using (var quiet = await ServiceTestHost.StartAsync(settings, contentRoot))
+        {
+            Assert.Null(quiet.Services.GetService<OpenTelemetry.Metrics.MeterProvider>());
+        }
+    }
+
+    /// <summary>A stand-in for an OpenTelemetry collector: accepts OTLP/HTTP metric exports and keeps their bodies.</summary>
+    private sealed class OtlpCollector : IAsyncDisposable
+    {
+        private readonly WebApplication app;
+        private readonly System.Collections.Concurrent.ConcurrentQueue<string> bodies = new();
+
+        private OtlpCollector(WebApplication app) => this.app = app;
+
+        public Uri Address => new(app.Urls.First());
+
+        public static async Task<OtlpCollector> StartAsync()
+        {
+            var builder = WebApplication.CreateEmptyBuilder(new());
+            builder.WebHost.UseKestrelCore().UseUrls("http://127.0.0.1:0");
+            builder.Services.AddRoutingCore();
+            var app = builder.Build();
+            var collector = new OtlpCollector(app);
+            app.UseRouting();
+            app.MapPost("/v1/metrics", async (HttpContext context) =>
+            {
+                using var body = new MemoryStream();
+                await context.Request.Body.CopyToAsync(body);
+                collector.bodies.Enqueue(System.Text.Encoding.UTF8.GetString(body.ToArray()));
+                context.Response.ContentType = "application/x-protobuf";
+            });
+            await app.StartAsync();
+            return collector;
+        }
+
+        public async Task<string> WaitForAsync(Func<string, bool> predicate, TimeSpan timeout)
+        {
+            var deadline = DateTime.UtcNow + timeout;
+            while (true)
+            {
+                var match = bodies.FirstOrDefault(predicate);
+                if (match is not null)
+                {
+                    return match;
+                }
+
+                Assert.True(DateTime.UtcNow < deadline, $"no matching OTLP export within {timeout} ({bodies.Count} received)");
+                await Task.Delay(100);
+            }
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await app.StopAsync();
+            await app.DisposeAsync();
+        }
     }
 }

@@ -78,6 +78,7 @@ public static class ServiceExtensions
             services.AddProblemDetails();
             services.AddExceptionHandler<ProblemExceptionHandler>();
             services.AddOpenApi();
+            builder.AddServiceTelemetry();
 
             services.AddCurStorage(configuration);
             services.AddCurAws(configuration);
