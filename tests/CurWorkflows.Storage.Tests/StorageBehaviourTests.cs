@@ -170,26 +170,50 @@ public abstract class StorageBehaviourTests<TDatabase>(TDatabase database)
 
         using var done = new CancellationTokenSource();
         var query = new CostQuery(organizationId, January, January.AddDays(30), integrationId);
-        var observed = new System.Collections.Concurrent.ConcurrentBag<CostAmounts>();
+        var observed = new System.Collections.Concurrent.ConcurrentQueue<CostAmounts>();
+        const int readerCount = 3;
+        var reading = 0;
+        var allReading = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         async Task ReadAsync()
         {
-            while (!done.IsCancellationRequested)
+            var first = true;
+            do
             {
                 var totals = await Database.Reader.GetTotalsAsync(query);
-                observed.Add(Assert.Single(totals).Total);
+                observed.Enqueue(Assert.Single(totals).Total);
+                if (first && Interlocked.Increment(ref reading) == readerCount)
+                {
+                    allReading.TrySetResult();
+                }
+
+                first = false;
+
+                // SQLite's async reads complete synchronously: without a pause, three readers hold the pool's threads
+                // (two on two cores) and the third reader and the writer wait for the pool to grow.
+                await Task.Delay(1);
             }
+            while (!done.IsCancellationRequested);
         }
 
-        var readers = Enumerable.Range(0, 3).Select(_ => Task.Run(ReadAsync)).ToList();
+        // The replaces start once every reader has read, and each waits until a read has seen the version it wrote: on
+        // a loaded machine the six replaces could otherwise all be over before a reader had begun (seen in CI).
+        var readers = Enumerable.Range(0, readerCount).Select(_ => Task.Run(ReadAsync)).ToList();
+        await allReading.Task.WaitAsync(TimeSpan.FromSeconds(60));
         for (var i = 1; i <= 6; i++)
         {
+            var total = i % 2 == 1 ? totalB : totalA;
+            var seenBefore = observed.Count(t => t == total);
             await StageAndReplaceAsync(integrationId, January, i % 2 == 1 ? versionB : versionA, $"v-{i}", $"v-{i}");
+            for (var waited = 0; observed.Count(t => t == total) == seenBefore; waited++)
+            {
+                Assert.True(waited < 600, $"no reader saw the totals of replace {i} within 60 s");
+                await Task.Delay(100);
+            }
         }
 
         await done.CancelAsync();
         await Task.WhenAll(readers);
 
-        Assert.NotEmpty(observed);
         Assert.All(observed, total => Assert.True(total == totalA || total == totalB, $"Reader saw a mix: {total}"));
         Assert.Contains(totalB, observed);
     }
