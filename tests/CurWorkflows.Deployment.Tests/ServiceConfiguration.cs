@@ -50,10 +50,17 @@ internal static class ServiceConfiguration
         "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
     };
 
+    /// <summary>The OpenTelemetry SDK's own variables; the service pushes its metrics when the endpoint is set.</summary>
+    private static readonly HashSet<string> OpenTelemetrySettings = new HashSet<string>(StringComparer.Ordinal)
+    {
+        "OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_PROTOCOL", "OTEL_EXPORTER_OTLP_HEADERS", "OTEL_METRIC_EXPORT_INTERVAL",
+        "OTEL_SERVICE_NAME",
+    };
+
     /// <summary>Whether an environment variable name (`Section__Key` form) is a setting the service reads.</summary>
     public static bool IsKnownEnvironmentVariable(string name)
     {
-        if (HostSettings.Contains(name) || AwsCredentialVariables.Contains(name))
+        if (HostSettings.Contains(name) || AwsCredentialVariables.Contains(name) || OpenTelemetrySettings.Contains(name))
         {
             return true;
         }
