@@ -80,8 +80,7 @@ public sealed partial class ResumableDownloader(AwsClientFactory clients, ILogge
 
             // Written before the host last went down: bytes the kernel had not written back may be lost. Only the
             // content MD5 can vouch for the file; without one (a multipart ETag) it is fetched again.
-            using var onDiskHash = await StartContentHashAsync(expectedMd5, destinationPath, size, cancellationToken);
-            if (onDiskHash is not null && string.Equals(Convert.ToHexStringLower(onDiskHash.GetHashAndReset()), expectedMd5, StringComparison.OrdinalIgnoreCase))
+            if (expectedMd5 is not null && await HasContentMd5Async(destinationPath, size, expectedMd5, cancellationToken))
             {
                 await File.WriteAllTextAsync(completeSidecarPath, JsonSerializer.Serialize(state), cancellationToken);
                 LogCheckedAfterRestart(_logger, name, size);
@@ -89,8 +88,7 @@ public sealed partial class ResumableDownloader(AwsClientFactory clients, ILogge
             }
 
             LogDiscardedAfterRestart(_logger, name, destinationPath, expectedMd5 is null ? "it has no content MD5 to check it against" : "its content no longer matches the ETag's MD5");
-            File.Delete(destinationPath);
-            File.Delete(completeSidecarPath);
+            DiscardSpool(destinationPath);
         }
 
         long onDisk = 0;
@@ -292,8 +290,14 @@ public sealed partial class ResumableDownloader(AwsClientFactory clients, ILogge
             return false;
         }
 
-        using var hash = await StartContentHashAsync(expectedMd5, path, new FileInfo(path).Length, cancellationToken);
-        return !string.Equals(Convert.ToHexStringLower(hash!.GetHashAndReset()), expectedMd5, StringComparison.OrdinalIgnoreCase);
+        return !await HasContentMd5Async(path, new FileInfo(path).Length, expectedMd5, cancellationToken);
+    }
+
+    /// <summary>Whether the first <paramref name="length"/> bytes of the file hash to <paramref name="expectedMd5"/>.</summary>
+    private static async Task<bool> HasContentMd5Async(string path, long length, string expectedMd5, CancellationToken cancellationToken)
+    {
+        using var hash = await StartContentHashAsync(expectedMd5, path, length, cancellationToken);
+        return string.Equals(Convert.ToHexStringLower(hash!.GetHashAndReset()), expectedMd5, StringComparison.OrdinalIgnoreCase);
     }
 
     /// <summary>Deletes a complete spool file and its record, so that the next download of it starts over.</summary>
