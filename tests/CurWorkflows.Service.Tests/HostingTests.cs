@@ -72,14 +72,8 @@ public sealed class HostingTests
     [Fact]
     public async Task Readiness_reports_unhealthy_when_the_external_Temporal_is_not_reachable()
     {
-        var unusedPort = Workflows.Hosting.EmbeddedTemporalServer.FreeLoopbackPort();
         var contentRoot = TestEnvironment.NewTempDirectory("unreachable");
-        await using var host = await ServiceTestHost.StartAsync(new Dictionary<string, string?>
-        {
-            ["ConnectionStrings:CurWorkflows"] = $"Data Source={Path.Combine(contentRoot, "curworkflows.db")}",
-            ["Temporal:Address"] = $"127.0.0.1:{unusedPort}",
-            ["Host:Role"] = "Api",
-        }, contentRoot);
+        await using var host = await ServiceTestHost.StartAsync(ApiWithUnreachableTemporal(contentRoot), contentRoot);
         using var client = host.CreateClient();
 
         using var live = await client.GetAsync(new Uri("/health/live", UriKind.Relative));
@@ -107,11 +101,8 @@ public sealed class HostingTests
         });
         var contentRoot = TestEnvironment.NewTempDirectory("platform-credentials");
         await using var host = await ServiceTestHost.StartAsync(
-            new Dictionary<string, string?>
+            new Dictionary<string, string?>(ApiWithUnreachableTemporal(contentRoot))
             {
-                ["ConnectionStrings:CurWorkflows"] = $"Data Source={Path.Combine(contentRoot, "curworkflows.db")}",
-                ["Temporal:Address"] = $"127.0.0.1:{Workflows.Hosting.EmbeddedTemporalServer.FreeLoopbackPort()}",
-                ["Host:Role"] = "Api",
                 ["Api:AdminKey"] = "admin-key-platform-check-01",
                 ["Api:CreateBootstrapKey"] = "false",
                 ["Aws:StsServiceUrl"] = aws.Url.ToString(),
@@ -158,14 +149,8 @@ public sealed class HostingTests
     public async Task With_an_otlp_endpoint_the_service_pushes_its_http_and_runtime_metrics_and_without_one_sets_up_no_exporter()
     {
         await using var collector = await OtlpCollector.StartAsync();
-        var unusedPort = Workflows.Hosting.EmbeddedTemporalServer.FreeLoopbackPort();
         var contentRoot = TestEnvironment.NewTempDirectory("otlp");
-        var settings = new Dictionary<string, string?>
-        {
-            ["ConnectionStrings:CurWorkflows"] = $"Data Source={Path.Combine(contentRoot, "curworkflows.db")}",
-            ["Temporal:Address"] = $"127.0.0.1:{unusedPort}",
-            ["Host:Role"] = "Api",
-        };
+        var settings = ApiWithUnreachableTemporal(contentRoot);
 
         await using (var host = await ServiceTestHost.StartAsync(new Dictionary<string, string?>(settings)
         {
@@ -194,6 +179,14 @@ public sealed class HostingTests
             Assert.Null(quiet.Services.GetService<OpenTelemetry.Metrics.MeterProvider>());
         }
     }
+
+    /// <summary>The API alone, on SQLite in <paramref name="contentRoot"/>, with a Temporal address where nothing listens.</summary>
+    private static Dictionary<string, string?> ApiWithUnreachableTemporal(string contentRoot) => new()
+    {
+        ["ConnectionStrings:CurWorkflows"] = $"Data Source={Path.Combine(contentRoot, "curworkflows.db")}",
+        ["Temporal:Address"] = $"127.0.0.1:{Workflows.Hosting.EmbeddedTemporalServer.FreeLoopbackPort()}",
+        ["Host:Role"] = "Api",
+    };
 
     /// <summary>A stand-in for an OpenTelemetry collector: accepts OTLP/HTTP metric exports and keeps their bodies.</summary>
     private sealed class OtlpCollector : IAsyncDisposable
