@@ -1,6 +1,8 @@
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Diagnostics;
 using Microsoft.EntityFrameworkCore.Infrastructure;
+using Microsoft.EntityFrameworkCore.Metadata;
 using Microsoft.EntityFrameworkCore.Migrations;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -28,6 +30,30 @@ public sealed class MigrationTests
         Assert.Equal(provider, context.Provider);
         Assert.NotEmpty(context.Database.GetMigrations());
         Assert.False(context.Database.HasPendingModelChanges(), $"Run `dotnet ef migrations add <Name> --context {context.GetType().Name}`.");
+    }
+
+    [Theory]
+    [MemberData(nameof(Providers))]
+    public void Compiled_models_are_in_use_and_match_the_model_the_configuration_builds(StorageProvider provider)
+    {
+        using var context = ContextFor(provider);
+        var compiled = context.Model;
+        var built = context.GetService<IDesignTimeModel>().Model;
+        var regenerate = $"Run `dotnet ef dbcontext optimize --context {context.GetType().Name}` (docs/storage.md).";
+
+        Assert.Equal($"CurWorkflows.Storage.CompiledModels.{provider}", compiled.GetType().Namespace);
+        // Left on, Migrate would build the configuration's model on every start to compare it with the snapshot; the
+        // test above makes that comparison instead.
+        Assert.Equal(
+            WarningBehavior.Ignore,
+            context.GetService<IDbContextOptions>().FindExtension<CoreOptionsExtension>()!.WarningsConfiguration
+                .GetBehavior(RelationalEventId.PendingModelChangesWarning));
+        var expected = Describe(built);
+        var actual = Describe(compiled);
+        Assert.Contains(expected, line => line.StartsWith("table ", StringComparison.Ordinal));
+        Assert.True(
+            expected.SequenceEqual(actual),
+            $"{regenerate}\n{string.Join('\n', expected.Except(actual).Select(l => "- " + l).Concat(actual.Except(expected).Select(l => "+ " + l)))}");
     }
 
     [Fact]
@@ -246,6 +272,23 @@ public sealed class MigrationTests
         builder.Services.AddCurStorage(builder.Configuration);
         return builder.Build();
     }
+
+    // Everything reads, writes and the hand-written SQL depend on: tables, columns and their store types, keys and
+    // indexes, and each property's CLR type, converter and column.
+    private static string[] Describe(IModel model) =>
+    [
+        .. model.GetRelationalModel().Tables.OrderBy(t => t.Name, StringComparer.Ordinal).SelectMany(t => new[] { $"table {t.Name}" }
+            .Concat(t.Columns.Select(c => $"  column {c.Name} {c.StoreType} nullable={c.IsNullable}"))
+            .Concat(t.UniqueConstraints.Select(k => $"  key {k.Name} ({string.Join(", ", k.Columns.Select(c => c.Name))}) primary={k.GetIsPrimaryKey()}"))
+            .Concat(t.Indexes.Select(i => $"  index {i.Name} ({string.Join(", ", i.Columns.Select(c => c.Name))}) unique={i.IsUnique} filter={i.Filter}"))
+            .Concat(t.ForeignKeyConstraints.Select(f => $"  foreign key {f.Name} -> {f.PrincipalTable.Name} on delete {f.OnDeleteAction}"))),
+        .. model.GetEntityTypes().OrderBy(e => e.Name, StringComparer.Ordinal).SelectMany(e => new[] { $"entity {e.Name}" }
+            .Concat(e.GetProperties().Select(p =>
+                $"  {p.Name}: {p.ClrType.Name} column={p.GetColumnName()} nullable={p.IsNullable} max={p.GetMaxLength()} " +
+                $"precision={p.GetPrecision()} scale={p.GetScale()} converter={p.GetTypeMapping().Converter?.GetType().Name} " +
+                $"generated={p.ValueGenerated} concurrency={p.IsConcurrencyToken}"))
+            .Concat(e.GetNavigations().Select(n => $"  navigation {n.Name} -> {n.TargetEntityType.Name}"))),
+    ];
 
     private static CurWorkflowsDbContext ContextFor(StorageProvider provider) =>
         new CurWorkflowsDbContextFactory(new StorageOptions
