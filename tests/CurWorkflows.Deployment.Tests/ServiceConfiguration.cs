@@ -50,11 +50,11 @@ internal static class ServiceConfiguration
         "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
     };
 
-    /// <summary>The OpenTelemetry SDK's own variables; the service pushes its metrics when the endpoint is set.</summary>
+    /// <summary>The OpenTelemetry SDK's own variables; the service pushes its metrics, traces and logs when the endpoint is set.</summary>
     private static readonly HashSet<string> OpenTelemetrySettings = new HashSet<string>(StringComparer.Ordinal)
     {
         "OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_PROTOCOL", "OTEL_EXPORTER_OTLP_HEADERS", "OTEL_METRIC_EXPORT_INTERVAL",
-        "OTEL_SERVICE_NAME",
+        "OTEL_BSP_SCHEDULE_DELAY", "OTEL_SERVICE_NAME", "OTEL_METRICS_EXPORTER", "OTEL_TRACES_EXPORTER", "OTEL_LOGS_EXPORTER",
     };
 
     /// <summary>Whether an environment variable name (`Section__Key` form) is a setting the service reads.</summary>

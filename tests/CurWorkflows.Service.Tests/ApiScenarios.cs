@@ -270,6 +270,55 @@ public static class ApiScenarios
         (HttpMethod.Get, $"/api/v1/costs/resources?package=web&integration_id={id}"),
     ];
 
+    public static async Task Traces_and_logs_show_requests_and_activity_attempts_with_their_aws_calls_and_no_secret(ServiceFixture fixture)
+    {
+        var (_, key) = await fixture.CreateOrganizationAsync("org-traces");
+        using var client = fixture.Host.CreateClient(key);
+        var enabled = await Http.PostAsync(client, "/api/v1/integrations", fixture.EnableBody(ServiceFixture.ReportBucket));
+        Assert.True(enabled.Status == HttpStatusCode.Created, enabled.ToString());
+        var id = enabled.Json.GetProperty("id").GetGuid();
+        var run = await WaitForRunsAsync(client, id, 1);
+        Assert.True(run.GetProperty("outcome").GetString() == "succeeded", run.ToString());
+        using (var anonymous = fixture.Host.CreateClient())
+        using (var ready = await anonymous.GetAsync(new Uri("/health/ready", UriKind.Relative)))
+        {
+            Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
+        }
+
+        // Spans are exported in the order they end: once this later request's are in, a probe's span would be too.
+        var marker = Guid.NewGuid();
+        Assert.Equal(HttpStatusCode.NotFound, (await Http.GetAsync(client, $"/api/v1/integrations/{marker}")).Status);
+        var timeout = TimeSpan.FromSeconds(30);
+        await fixture.Telemetry.WaitForTracesAsync(t => t.Contains(marker.ToString(), StringComparison.Ordinal), timeout);
+        // The enable request, the collection's activity attempts tagged with their workflow, and the S3 calls.
+        await fixture.Telemetry.WaitForTracesAsync(t => t.Contains("http.route", StringComparison.Ordinal) && t.Contains("/api/v1/integrations", StringComparison.Ordinal), timeout);
+        foreach (var activity in new[] { "ValidateAccess", "PlanCollection", "DownloadReportFile", "AggregateReportFile", "StagePeriod", "PersistPeriod" })
+        {
+            await fixture.Telemetry.WaitForTracesAsync(t => t.Contains($"RunActivity:{activity}", StringComparison.Ordinal), timeout);
+        }
+
+        await fixture.Telemetry.WaitForTracesAsync(t => t.Contains($"cur-collection-{id}", StringComparison.Ordinal), timeout);
+        await fixture.Telemetry.WaitForTracesAsync(t => t.Contains($"/{ServiceFixture.ReportBucket}/", StringComparison.Ordinal), timeout);
+
+        // The logs go to the collector too, the aggregation's line among them.
+        await fixture.Telemetry.WaitForLogsAsync(l => l.Contains("Aggregated {File}", StringComparison.Ordinal), timeout);
+
+        var traces = string.Join('\n', fixture.Telemetry.Traces);
+        var logs = string.Join('\n', fixture.Telemetry.Logs);
+        string[] secrets = [fixture.ExternalId, ServiceFixture.PlatformSecret, ServiceFixture.AdminKey, fixture.OrganizationAKey, key, .. fixture.Aws.IssuedSecretsForLeakChecks()];
+        Assert.True(secrets.Length > 5, "the local endpoint issued the collection's session credentials");
+        foreach (var secret in secrets)
+        {
+            Assert.DoesNotContain(secret, traces, StringComparison.Ordinal);
+            Assert.DoesNotContain(secret, logs, StringComparison.Ordinal);
+        }
+
+        // Probes are left out: no server span ("GET /health/ready"). The test's own requests to them are in the traces
+        // as client spans, since the service's tracing listens process-wide.
+        Assert.DoesNotContain("GET /health/", traces, StringComparison.Ordinal);
+        Assert.Contains("GET /api/v1/integrations/{integrationId:guid}/runs", traces, StringComparison.Ordinal);
+    }
+
     private static async Task<JsonElement> WaitForRunsAsync(HttpClient client, Guid id, int finishedRuns)
     {
         var deadline = DateTime.UtcNow.AddSeconds(120);
@@ -343,6 +392,10 @@ public sealed class SqliteApiTests(SqliteServiceFixture fixture) : IClassFixture
     [Fact]
     public Task Enable_collect_query_refresh_and_disable_end_to_end() =>
         ApiScenarios.Enable_collect_query_refresh_and_disable_end_to_end(fixture);
+
+    [Fact]
+    public Task Traces_and_logs_show_requests_and_activity_attempts_with_their_aws_calls_and_no_secret() =>
+        ApiScenarios.Traces_and_logs_show_requests_and_activity_attempts_with_their_aws_calls_and_no_secret(fixture);
 }
 
 public sealed class PostgresApiTests(PostgresServiceFixture fixture) : IClassFixture<PostgresServiceFixture>
@@ -369,4 +422,8 @@ public sealed class PostgresApiTests(PostgresServiceFixture fixture) : IClassFix
     [PostgresFact]
     public Task Enable_collect_query_refresh_and_disable_end_to_end() =>
         ApiScenarios.Enable_collect_query_refresh_and_disable_end_to_end(fixture);
+
+    [PostgresFact]
+    public Task Traces_and_logs_show_requests_and_activity_attempts_with_their_aws_calls_and_no_secret() =>
+        ApiScenarios.Traces_and_logs_show_requests_and_activity_attempts_with_their_aws_calls_and_no_secret(fixture);
 }

@@ -146,7 +146,7 @@ public sealed class HostingTests
     }
 
     [Fact]
-    public async Task With_an_otlp_endpoint_the_service_pushes_its_http_and_runtime_metrics_and_without_one_sets_up_no_exporter()
+    public async Task With_an_otlp_endpoint_the_service_pushes_its_http_and_runtime_metrics_and_without_one_or_with_none_sets_up_no_exporter()
     {
         await using var collector = await OtlpCollector.StartAsync();
         var contentRoot = TestEnvironment.NewTempDirectory("otlp");
@@ -166,17 +166,34 @@ public sealed class HostingTests
             }
 
             // An export is protobuf; the names of instruments, attributes and the service are its UTF-8 strings.
-            var export = await collector.WaitForAsync(
+            var export = await collector.WaitForMetricsAsync(
                 body => body.Contains("http.server.request.duration", StringComparison.Ordinal) && body.Contains("/health/live", StringComparison.Ordinal),
                 TimeSpan.FromSeconds(30));
             Assert.Contains(ServiceTelemetry.DefaultServiceName, export, StringComparison.Ordinal);
-            await collector.WaitForAsync(body => body.Contains("dotnet.gc.", StringComparison.Ordinal), TimeSpan.FromSeconds(30));
+            await collector.WaitForMetricsAsync(body => body.Contains("dotnet.gc.", StringComparison.Ordinal), TimeSpan.FromSeconds(30));
             Assert.NotNull(host.Services.GetService<OpenTelemetry.Metrics.MeterProvider>());
         }
 
         await using (var quiet = await ServiceTestHost.StartAsync(settings, contentRoot))
         {
             Assert.Null(quiet.Services.GetService<OpenTelemetry.Metrics.MeterProvider>());
+            Assert.Null(quiet.Services.GetService<OpenTelemetry.Trace.TracerProvider>());
+            Assert.Null(quiet.Services.GetService<OpenTelemetry.Logs.LoggerProvider>());
+        }
+
+        // The specification's "none" leaves a signal out.
+        foreach (var variable in new[] { "OTEL_METRICS_EXPORTER", "OTEL_TRACES_EXPORTER", "OTEL_LOGS_EXPORTER" })
+        {
+            await using var host = await ServiceTestHost.StartAsync(new Dictionary<string, string?>(settings)
+            {
+                [ServiceTelemetry.OtlpEndpointKey] = collector.Address.ToString().TrimEnd('/'),
+                [variable] = "none",
+            }, contentRoot);
+            Assert.Equal(
+                (variable != "OTEL_METRICS_EXPORTER", variable != "OTEL_TRACES_EXPORTER", variable != "OTEL_LOGS_EXPORTER"),
+                (host.Services.GetService<OpenTelemetry.Metrics.MeterProvider>() is not null,
+                    host.Services.GetService<OpenTelemetry.Trace.TracerProvider>() is not null,
+                    host.Services.GetService<OpenTelemetry.Logs.LoggerProvider>() is not null));
         }
     }
 
@@ -187,56 +204,4 @@ public sealed class HostingTests
         ["Temporal:Address"] = $"127.0.0.1:{Workflows.Hosting.EmbeddedTemporalServer.FreeLoopbackPort()}",
         ["Host:Role"] = "Api",
     };
-
-    /// <summary>A stand-in for an OpenTelemetry collector: accepts OTLP/HTTP metric exports and keeps their bodies.</summary>
-    private sealed class OtlpCollector : IAsyncDisposable
-    {
-        private readonly WebApplication app;
-        private readonly System.Collections.Concurrent.ConcurrentQueue<string> bodies = new();
-
-        private OtlpCollector(WebApplication app) => this.app = app;
-
-        public Uri Address => new(app.Urls.First());
-
-        public static async Task<OtlpCollector> StartAsync()
-        {
-            var builder = WebApplication.CreateEmptyBuilder(new());
-            builder.WebHost.UseKestrelCore().UseUrls("http://127.0.0.1:0");
-            builder.Services.AddRoutingCore();
-            var app = builder.Build();
-            var collector = new OtlpCollector(app);
-            app.UseRouting();
-            app.MapPost("/v1/metrics", async (HttpContext context) =>
-            {
-                using var body = new MemoryStream();
-                await context.Request.Body.CopyToAsync(body);
-                collector.bodies.Enqueue(System.Text.Encoding.UTF8.GetString(body.ToArray()));
-                context.Response.ContentType = "application/x-protobuf";
-            });
-            await app.StartAsync();
-            return collector;
-        }
-
-        public async Task<string> WaitForAsync(Func<string, bool> predicate, TimeSpan timeout)
-        {
-            var deadline = DateTime.UtcNow + timeout;
-            while (true)
-            {
-                var match = bodies.FirstOrDefault(predicate);
-                if (match is not null)
-                {
-                    return match;
-                }
-
-                Assert.True(DateTime.UtcNow < deadline, $"no matching OTLP export within {timeout} ({bodies.Count} received)");
-                await Task.Delay(100);
-            }
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            await app.StopAsync();
-            await app.DisposeAsync();
-        }
-    }
 }

@@ -5,6 +5,7 @@ using CurWorkflows.ReportGenerator;
 using CurWorkflows.Storage.Costs;
 using CurWorkflows.Storage.Stores;
 using CurWorkflows.Workflows.Activities;
+using CurWorkflows.Workflows.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Temporalio.Api.Enums.V1;
@@ -637,6 +638,49 @@ public sealed class CollectionWorkflowTests(TemporalFixture temporal)
         var status = await client.GetStatusAsync(integrationId.ToString());
         Assert.Equal(CollectionRunOutcome.Succeeded, status?.LastRun?.Outcome);
         await client.DisableAsync(integrationId.ToString());
+    }
+
+    [Fact]
+    public async Task Each_activity_attempt_is_a_span_with_its_s3_calls_beneath_it_and_a_failed_one_names_its_error_type()
+    {
+        var spans = new System.Collections.Concurrent.ConcurrentQueue<System.Diagnostics.Activity>();
+        using var listener = new System.Diagnostics.ActivityListener
+        {
+            ShouldListenTo = source => source.Name is ActivityTracingInterceptor.SourceName or "System.Net.Http",
+            Sample = (ref System.Diagnostics.ActivityCreationOptions<System.Diagnostics.ActivityContext> _) =>
+                System.Diagnostics.ActivitySamplingResult.AllDataAndRecorded,
+            ActivityStopped = spans.Enqueue,
+        };
+        System.Diagnostics.ActivitySource.AddActivityListener(listener);
+        await using var environment = await CollectionEnvironment.StartAsync(temporal, TestDatabase.Sqlite);
+        var worker = await environment.StartWorkerAsync();
+        var (organizationId, integrationId) = await CollectionEnvironment.CreateIntegrationAsync(worker.Services);
+        var delivery = await environment.DeliverAsync(Delivery(files: 1, rows: 2_000, seed: 23, assemblyId: "asm-traced"));
+
+        await RunCollectionAsync(environment, organizationId, integrationId);
+
+        // Other tests' runs are in the same process: only this run's attempts, and the calls beneath them, count.
+        var attempts = spans.Where(s => s.Source.Name == ActivityTracingInterceptor.SourceName && (string?)s.GetTagItem("temporalWorkflowID") == LastRunWorkflowId).ToList();
+        string[] steps = [ActivityNames.ValidateAccess, ActivityNames.PlanCollection, ActivityNames.DownloadReportFile, ActivityNames.AggregateReportFile, ActivityNames.StagePeriod, ActivityNames.PersistPeriod];
+        Assert.Superset(steps.Select(a => $"RunActivity:{a}").ToHashSet(), attempts.Select(a => a.DisplayName).ToHashSet());
+        Assert.All(attempts, a => Assert.Equal(System.Diagnostics.ActivityStatusCode.Unset, a.Status));
+        var download = attempts.Single(a => a.DisplayName == $"RunActivity:{ActivityNames.DownloadReportFile}");
+        Assert.Equal((nameof(CollectionWorkflow), 1), ((string?)download.GetTagItem("temporalWorkflowType"), (int?)download.GetTagItem("temporalActivityAttempt")));
+        var calls = spans.Where(s => s.Source.Name == "System.Net.Http" && s.ParentSpanId == download.SpanId).ToList();
+        Assert.Contains(calls, c => ((string?)c.GetTagItem("url.full"))?.EndsWith(delivery.DataKeys.Single(), StringComparison.Ordinal) == true);
+        var secrets = environment.Aws.IssuedSecretsForLeakChecks().Append(CollectionEnvironment.ExternalId).ToList();
+        Assert.NotEmpty(environment.Aws.IssuedSecretsForLeakChecks());
+        foreach (var span in spans.Where(s => s.TraceId == download.TraceId))
+        {
+            Assert.DoesNotContain(span.TagObjects, tag => secrets.Any(secret => tag.Value?.ToString()?.Contains(secret, StringComparison.Ordinal) == true));
+        }
+
+        // A run that fails: the attempt's span is an error, tagged with the failure's stable error type.
+        environment.Aws.Objects.DeleteBucket(CollectionEnvironment.Bucket);
+        await Assert.ThrowsAsync<WorkflowFailedException>(() => RunCollectionAsync(environment, organizationId, integrationId));
+        var plan = spans.Single(s => s.DisplayName == $"RunActivity:{ActivityNames.PlanCollection}" && (string?)s.GetTagItem("temporalWorkflowID") == LastRunWorkflowId);
+        Assert.Equal(System.Diagnostics.ActivityStatusCode.Error, plan.Status);
+        Assert.Equal(CurErrorCodes.BucketNotFound, plan.GetTagItem("error.type"));
     }
 
     [Fact]

@@ -1,15 +1,28 @@
+using CurWorkflows.Workflows.Hosting;
 using OpenTelemetry;
+using OpenTelemetry.Logs;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
+using OpenTelemetry.Trace;
 
 namespace CurWorkflows.Service.Extensions;
 
 /// <summary>
-/// The process's own metrics, pushed over OTLP when <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set (environment or
-/// configuration; <c>OTEL_EXPORTER_OTLP_PROTOCOL</c>, <c>OTEL_EXPORTER_OTLP_HEADERS</c>, <c>OTEL_METRIC_EXPORT_INTERVAL</c>
-/// and <c>OTEL_SERVICE_NAME</c> mean what the OpenTelemetry specification says): the HTTP server and Kestrel, the
-/// outgoing HTTP calls (AWS), the runtime (GC, heap, thread pool, CPU, exceptions) and EF Core. The Temporal SDK's
-/// metrics and the collection counters have their own settings (<c>Temporal:MetricsPrometheusAddress</c>,
+/// The process's own metrics, traces and logs, pushed over OTLP when <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set (environment
+/// or configuration; <c>OTEL_EXPORTER_OTLP_PROTOCOL</c>, <c>OTEL_EXPORTER_OTLP_HEADERS</c>, <c>OTEL_METRIC_EXPORT_INTERVAL</c>,
+/// <c>OTEL_BSP_SCHEDULE_DELAY</c> and <c>OTEL_SERVICE_NAME</c> mean what the OpenTelemetry specification says, and
+/// <c>OTEL_METRICS_EXPORTER=none</c>, <c>OTEL_TRACES_EXPORTER=none</c> or <c>OTEL_LOGS_EXPORTER=none</c> leaves a signal
+/// out).
+/// <list type="bullet">
+/// <item>Metrics: the HTTP server and Kestrel, the outgoing HTTP calls (AWS), the runtime (GC, heap, thread pool, CPU,
+/// exceptions) and EF Core.</item>
+/// <item>Traces: API requests (not the health probes), one span per activity attempt
+/// (<see cref="ActivityTracingInterceptor"/>) with the AWS calls it makes beneath it, and PostgreSQL commands.
+/// Request and URL query values are redacted, headers and bodies are not recorded.</item>
+/// <item>Logs: what the process logs at its configured levels, with the trace and span of the request or activity
+/// attempt that wrote it.</item>
+/// </list>
+/// The Temporal SDK's metrics and the collection counters have their own settings (<c>Temporal:MetricsPrometheusAddress</c>,
 /// <c>Temporal:MetricsOtlpEndpoint</c>), because the SDK's core exports them itself.
 /// </summary>
 public static class ServiceTelemetry
@@ -31,15 +44,23 @@ public static class ServiceTelemetry
         "Microsoft.EntityFrameworkCore",
     ];
 
+    /// <summary>The activity sources traced besides ASP.NET Core's and HttpClient's instrumentation.</summary>
+    public static readonly IReadOnlyList<string> ActivitySources = [ActivityTracingInterceptor.SourceName, "Npgsql"];
+
     public static void AddServiceTelemetry(this WebApplicationBuilder builder)
     {
         var configuration = builder.Configuration;
-        if (string.IsNullOrWhiteSpace(configuration[OtlpEndpointKey]))
+        var metrics = !IsNone(configuration["OTEL_METRICS_EXPORTER"]);
+        var traces = !IsNone(configuration["OTEL_TRACES_EXPORTER"]);
+        var logs = !IsNone(configuration["OTEL_LOGS_EXPORTER"]);
+        if (string.IsNullOrWhiteSpace(configuration[OtlpEndpointKey]) || !(metrics || traces || logs))
         {
             return;
         }
 
-        builder.Services.AddOpenTelemetry()
+        // One exporter per signal rather than UseOtlpExporter, which sets up all three: a signal turned off has no
+        // provider at all. Each exporter reads the OTEL_EXPORTER_OTLP_* settings and appends its signal's path.
+        var telemetry = builder.Services.AddOpenTelemetry()
             .ConfigureResource(resource =>
             {
                 // OTEL_SERVICE_NAME, when set, names the service; the exporter reads it itself.
@@ -47,8 +68,26 @@ public static class ServiceTelemetry
                 {
                     resource.AddService(DefaultServiceName);
                 }
-            })
-            .WithMetrics(metrics => metrics.AddMeter([.. Meters]))
-            .UseOtlpExporter();
+            });
+        if (metrics)
+        {
+            telemetry.WithMetrics(m => m.AddMeter([.. Meters]).AddOtlpExporter());
+        }
+
+        if (traces)
+        {
+            telemetry.WithTracing(t => t
+                .AddAspNetCoreInstrumentation(o => o.Filter = context => !context.Request.Path.StartsWithSegments("/health", StringComparison.OrdinalIgnoreCase))
+                .AddHttpClientInstrumentation()
+                .AddSource([.. ActivitySources])
+                .AddOtlpExporter());
+        }
+
+        if (logs)
+        {
+            telemetry.WithLogging(l => l.AddOtlpExporter());
+        }
     }
+
+    private static bool IsNone(string? exporter) => string.Equals(exporter?.Trim(), "none", StringComparison.OrdinalIgnoreCase);
 }

@@ -75,7 +75,11 @@ public static class CurWorkflowsHostingExtensions
         services.AddHostedService<SpoolSweepService>();
 
         services.AddHostedTemporalWorker(temporal.TaskQueue)
-            .ConfigureOptions(o => o.ClientOptions = ConnectOptions(services, temporal))
+            .ConfigureOptions(o =>
+            {
+                o.ClientOptions = ConnectOptions(services, temporal);
+                o.Interceptors = [ActivityTracingInterceptor.Instance];
+            })
             .AddWorkflow<IntegrationWorkflow>()
             .AddWorkflow<CollectionWorkflow>()
             .AddSingletonActivities<WorkerQueueActivities>()
@@ -88,6 +92,7 @@ public static class CurWorkflowsHostingExtensions
             .ConfigureOptions(o =>
             {
                 o.ClientOptions = ConnectOptions(services, temporal);
+                o.Interceptors = [ActivityTracingInterceptor.Instance];
                 // Each file's download and aggregation run at once, and the staging after them.
                 o.MaxConcurrentActivities = (2 * Math.Max(1, collection.MaxParallelFiles)) + 1;
             })
@@ -99,6 +104,7 @@ public static class CurWorkflowsHostingExtensions
             .ConfigureOptions(o =>
             {
                 o.ClientOptions = ConnectOptions(services, temporal);
+                o.Interceptors = [ActivityTracingInterceptor.Instance];
                 o.MaxConcurrentActivities = 20;
             })
             .AddSingletonActivities<WorkerLivenessActivities>();

@@ -30,6 +30,9 @@ public abstract class ServiceFixture : IAsyncLifetime
 
     public LocalAwsServer Aws { get; private set; } = null!;
 
+    /// <summary>Receives the service's metrics and traces over OTLP.</summary>
+    public OtlpCollector Telemetry { get; private set; } = null!;
+
     public ServiceTestHost Host { get; private set; } = null!;
 
     public GeneratedDelivery Delivery { get; private set; } = null!;
@@ -83,6 +86,7 @@ public abstract class ServiceFixture : IAsyncLifetime
             key => new UploadOnDispose(Aws, ReportBucket, key));
 
         database = ServiceTestDatabase.Create(Provider, workDirectory, "service");
+        Telemetry = await OtlpCollector.StartAsync();
         var settings = new Dictionary<string, string?>
         {
             ["Temporal:EmbeddedPort"] = "0",
@@ -98,6 +102,9 @@ public abstract class ServiceFixture : IAsyncLifetime
             ["Collection:SpoolDirectory"] = Path.Combine(workDirectory, "spool"),
             ["Storage:Provider"] = Provider,
             ["ConnectionStrings:CurWorkflows"] = database.ConnectionString,
+            ["OTEL_EXPORTER_OTLP_ENDPOINT"] = Telemetry.Address.ToString().TrimEnd('/'),
+            ["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf",
+            ["OTEL_BSP_SCHEDULE_DELAY"] = "200",
         };
         Host = await ServiceTestHost.StartAsync(settings, workDirectory, builder =>
             builder.Services.AddSingleton(new AwsPlatformCredentials(new BasicAWSCredentials(PlatformAccessKeyId, PlatformSecret))));
@@ -123,6 +130,11 @@ public abstract class ServiceFixture : IAsyncLifetime
             await Aws.DisposeAsync();
         }
 
+        if (Telemetry is not null)
+        {
+            await Telemetry.DisposeAsync();
+        }
+
         if (database is not null)
         {
             await database.DisposeAsync();
@@ -141,7 +153,7 @@ public abstract class ServiceFixture : IAsyncLifetime
         ["report_prefix"] = "cur",
     };
 
-    private async Task<(Guid Id, string Key)> CreateOrganizationAsync(string name)
+    public async Task<(Guid Id, string Key)> CreateOrganizationAsync(string name)
     {
         using var admin = Host.CreateClient(AdminKey);
         using var created = await admin.PostAsJsonAsync(new Uri("/api/v1/admin/organizations", UriKind.Relative), new { name });
