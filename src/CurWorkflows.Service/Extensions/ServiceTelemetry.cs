@@ -18,7 +18,7 @@ namespace CurWorkflows.Service.Extensions;
 /// exceptions) and EF Core.</item>
 /// <item>Traces: API requests (not the health probes), one span per activity attempt
 /// (<see cref="ActivityTracingInterceptor"/>) with the AWS calls it makes beneath it, and PostgreSQL commands.
-/// Request and URL query values are redacted, headers and bodies are not recorded.</item>
+/// URL query values are redacted; headers and bodies are not recorded.</item>
 /// <item>Logs: what the process logs at its configured levels, with the trace and span of the request or activity
 /// attempt that wrote it.</item>
 /// </list>
