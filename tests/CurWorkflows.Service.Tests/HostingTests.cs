@@ -9,6 +9,7 @@ using CurWorkflows.Service.Tests.Infrastructure;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace CurWorkflows.Service.Tests;
@@ -195,6 +196,22 @@ public sealed class HostingTests
                     host.Services.GetService<OpenTelemetry.Trace.TracerProvider>() is not null,
                     host.Services.GetService<OpenTelemetry.Logs.LoggerProvider>() is not null));
         }
+    }
+
+    [Theory]
+    [InlineData(null, null, null, null)]
+    [InlineData("http://collector:4317", null, null, "metrics, traces, logs over OTLP (grpc) to http://collector:4317")]
+    [InlineData("https://user:s3cret@otlp.example.com/otlp?token=abc", "http/protobuf", "OTEL_LOGS_EXPORTER", "metrics, traces over OTLP (http/protobuf) to https://otlp.example.com")]
+    [InlineData("http://collector:4318", "http/protobuf", "OTEL_TRACES_EXPORTER", "metrics, logs over OTLP (http/protobuf) to http://collector:4318")]
+    public void The_start_up_banner_names_the_signals_and_the_collector_without_credentials(string? endpoint, string? protocol, string? off, string? expected)
+    {
+        var settings = new Dictionary<string, string?> { [ServiceTelemetry.OtlpEndpointKey] = endpoint, ["OTEL_EXPORTER_OTLP_PROTOCOL"] = protocol };
+        if (off is not null)
+        {
+            settings[off] = "none";
+        }
+
+        Assert.Equal(expected, ServiceTelemetry.Describe(new ConfigurationBuilder().AddInMemoryCollection(settings).Build()));
     }
 
     /// <summary>The API alone, on SQLite in <paramref name="contentRoot"/>, with a Temporal address where nothing listens.</summary>

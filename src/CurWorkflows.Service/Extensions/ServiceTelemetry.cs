@@ -89,5 +89,28 @@ public static class ServiceTelemetry
         }
     }
 
+    /// <summary>
+    /// What the start-up banner says about telemetry: the signals pushed and where, or null when nothing is. The
+    /// endpoint is shown without user information, path or query, which may hold credentials.
+    /// </summary>
+    public static string? Describe(IConfiguration configuration)
+    {
+        var endpoint = configuration[OtlpEndpointKey];
+        string[] signals =
+        [
+            .. IsNone(configuration["OTEL_METRICS_EXPORTER"]) ? Array.Empty<string>() : ["metrics"],
+            .. IsNone(configuration["OTEL_TRACES_EXPORTER"]) ? Array.Empty<string>() : ["traces"],
+            .. IsNone(configuration["OTEL_LOGS_EXPORTER"]) ? Array.Empty<string>() : ["logs"],
+        ];
+        if (string.IsNullOrWhiteSpace(endpoint) || signals.Length == 0)
+        {
+            return null;
+        }
+
+        var protocol = configuration["OTEL_EXPORTER_OTLP_PROTOCOL"] is { Length: > 0 } configured ? configured.Trim() : "grpc";
+        var where = Uri.TryCreate(endpoint.Trim(), UriKind.Absolute, out var uri) ? $"{uri.Scheme}://{uri.Authority}" : "(an endpoint that is not a URL)";
+        return $"{string.Join(", ", signals)} over OTLP ({protocol}) to {where}";
+    }
+
     private static bool IsNone(string? exporter) => string.Equals(exporter?.Trim(), "none", StringComparison.OrdinalIgnoreCase);
 }

@@ -42,7 +42,8 @@ internal sealed class StartupBanner(
     ServiceStartup startup,
     StartupNotes notes,
     IOptions<ServiceHostOptions> hostOptions,
-    IOptions<TemporalOptions> temporalOptions) : IHostedService
+    IOptions<TemporalOptions> temporalOptions,
+    IConfiguration configuration) : IHostedService
 {
     public Task StartAsync(CancellationToken cancellationToken)
     {
@@ -74,6 +75,11 @@ internal sealed class StartupBanner(
         if (!string.IsNullOrWhiteSpace(temporal.UiBaseUrl))
         {
             text.AppendLine($"  Temporal UI:  {temporal.UiBaseUrl}");
+        }
+
+        if (ServiceTelemetry.Describe(configuration) is { } telemetry)
+        {
+            text.AppendLine($"  Telemetry:    {telemetry}");
         }
 
         if (startup.Temporal?.UnwatchedBecause is { } unwatched)
