@@ -688,6 +688,67 @@ public sealed class CollectionWorkflowTests(TemporalFixture temporal)
     }
 
     [Fact]
+    public async Task The_attempts_of_a_collection_asked_for_by_a_request_are_children_of_its_span_and_a_scheduled_ones_belong_to_none()
+    {
+        using var requests = new System.Diagnostics.ActivitySource("CurWorkflows.Tests.Requests");
+        var spans = new System.Collections.Concurrent.ConcurrentQueue<System.Diagnostics.Activity>();
+        using var listener = new System.Diagnostics.ActivityListener
+        {
+            ShouldListenTo = source => source.Name is ActivityTracingInterceptor.SourceName or "CurWorkflows.Tests.Requests",
+            Sample = (ref System.Diagnostics.ActivityCreationOptions<System.Diagnostics.ActivityContext> _) =>
+                System.Diagnostics.ActivitySamplingResult.AllDataAndRecorded,
+            ActivityStopped = spans.Enqueue,
+        };
+        System.Diagnostics.ActivitySource.AddActivityListener(listener);
+        await using var environment = await CollectionEnvironment.StartAsync(temporal, TestDatabase.Sqlite);
+        var gate = new ActivityGate(ActivityNames.PlanCollection);
+        var worker = await environment.StartWorkerAsync(new() { ["Collection:Interval"] = "00:00:04" }, services: gate.AddTo);
+        var (organizationId, integrationId) = await CollectionEnvironment.CreateIntegrationAsync(worker.Services);
+        await environment.DeliverAsync(Delivery(files: 1, rows: 1_000, seed: 29, assemblyId: "asm-traced-request"));
+        var client = worker.Services.GetRequiredService<IntegrationWorkflowClient>();
+        var runs = worker.Services.GetRequiredService<CollectionRunStore>();
+
+        // The enable request starts the integration, whose first collection runs at once. A refresh arrives during it,
+        // so a second collection follows (after a continue-as-new); the third is the schedule's.
+        using (requests.StartActivity("enable"))
+        {
+            await client.EnsureStartedAsync(integrationId.ToString(), organizationId.ToString());
+        }
+
+        await gate.Reached;
+        using (requests.StartActivity("refresh"))
+        {
+            await client.RefreshAsync(integrationId.ToString(), organizationId.ToString());
+        }
+
+        gate.Open();
+        await Eventually.TrueAsync(async () => (await runs.ListAsync(organizationId, integrationId)).Count(r => r.EndedAt is not null) >= 3, "three runs are recorded", TimeSpan.FromSeconds(120));
+        await client.DisableAsync(integrationId.ToString());
+
+        var recorded = (await runs.ListAsync(organizationId, integrationId)).OrderBy(r => r.StartedAt).Take(3).ToList();
+        var records = spans.Where(s => s.DisplayName == $"RunActivity:{ActivityNames.RecordCollectionRun}" && (string?)s.GetTagItem("temporalWorkflowID") == IntegrationWorkflow.WorkflowIdFor(integrationId.ToString()))
+            .OrderBy(s => s.StartTimeUtc).Take(3).ToList();
+        Assert.Equal(3, records.Count);
+        var requestSpans = spans.Where(s => s.Source.Name == "CurWorkflows.Tests.Requests").ToDictionary(s => s.DisplayName);
+        foreach (var (request, run, record) in new[] { ("enable", recorded[0], records[0]), ("refresh", recorded[1], records[1]), (null, recorded[2], records[2]) })
+        {
+            var attempts = spans.Where(s => s.Source.Name == ActivityTracingInterceptor.SourceName && (string?)s.GetTagItem("temporalWorkflowID") == run.WorkflowId).ToList();
+            // Later runs find the period stored already: they plan and stop.
+            Assert.Contains(attempts, a => a.DisplayName == $"RunActivity:{(request == "enable" ? ActivityNames.AggregateReportFile : ActivityNames.PlanCollection)}");
+            // The collection's attempts, and the integration's record of its outcome, are the request's; a scheduled
+            // run's are roots of traces of their own.
+            if (request is null)
+            {
+                Assert.All(attempts.Append(record), a => Assert.Equal(default, a.ParentSpanId));
+            }
+            else
+            {
+                Assert.All(attempts.Append(record), a => Assert.Equal((requestSpans[request].TraceId, requestSpans[request].SpanId), (a.TraceId, a.ParentSpanId)));
+            }
+        }
+    }
+
+    [Fact]
     public async Task The_exported_histories_of_a_run_contain_no_secret_key_session_token_or_external_id()
     {
         await using var environment = await CollectionEnvironment.StartAsync(temporal, TestDatabase.Sqlite);

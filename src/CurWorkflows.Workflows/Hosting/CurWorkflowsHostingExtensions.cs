@@ -119,7 +119,12 @@ public static class CurWorkflowsHostingExtensions
 
     private static TemporalClientConnectOptions ConnectOptions(TemporalEndpoint endpoint, TemporalOptions temporal, ILoggerFactory? loggerFactory)
     {
-        var options = new TemporalClientConnectOptions(endpoint.Address) { Namespace = temporal.Namespace, Runtime = TemporalRuntimes.For(temporal) };
+        var options = new TemporalClientConnectOptions(endpoint.Address)
+        {
+            Namespace = temporal.Namespace,
+            Runtime = TemporalRuntimes.For(temporal),
+            Interceptors = [TraceContextClientInterceptor.Instance],
+        };
         if (loggerFactory is not null)
         {
             options.LoggerFactory = loggerFactory;
