@@ -104,8 +104,17 @@ public sealed class OtlpCollector : IAsyncDisposable
                 return match;
             }
 
-            Assert.True(DateTime.UtcNow < deadline, $"no matching OTLP export within {timeout} ({bodies.Count} received)");
+            Assert.True(DateTime.UtcNow < deadline, $"no matching OTLP export within {timeout} ({bodies.Count} received; the last: {Printable(bodies.LastOrDefault())})");
             await Task.Delay(100);
         }
     }
+
+    // The strings of a protobuf body, for a failure message.
+    private static string Printable(string? body) =>
+        body is null ? "none" : string.Join(" ", System.Text.RegularExpressions.Regex.Matches(body, "[ -~]{4,}").Select(m => m.Value)).Truncate(4000);
+}
+
+internal static class StringTruncation
+{
+    public static string Truncate(this string text, int length) => text.Length <= length ? text : text[..length] + "...";
 }
