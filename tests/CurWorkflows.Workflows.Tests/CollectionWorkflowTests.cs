@@ -643,15 +643,8 @@ public sealed class CollectionWorkflowTests(TemporalFixture temporal)
     [Fact]
     public async Task Each_activity_attempt_is_a_span_with_its_s3_calls_beneath_it_and_a_failed_one_names_its_error_type()
     {
-        var spans = new System.Collections.Concurrent.ConcurrentQueue<System.Diagnostics.Activity>();
-        using var listener = new System.Diagnostics.ActivityListener
-        {
-            ShouldListenTo = source => source.Name is ActivityTracingInterceptor.SourceName or "System.Net.Http",
-            Sample = (ref System.Diagnostics.ActivityCreationOptions<System.Diagnostics.ActivityContext> _) =>
-                System.Diagnostics.ActivitySamplingResult.AllDataAndRecorded,
-            ActivityStopped = spans.Enqueue,
-        };
-        System.Diagnostics.ActivitySource.AddActivityListener(listener);
+        using var recorder = new SpanRecorder(ActivityTracingInterceptor.SourceName, "System.Net.Http");
+        var spans = recorder.Spans;
         await using var environment = await CollectionEnvironment.StartAsync(temporal, TestDatabase.Sqlite);
         var worker = await environment.StartWorkerAsync();
         var (organizationId, integrationId) = await CollectionEnvironment.CreateIntegrationAsync(worker.Services);
@@ -691,15 +684,8 @@ public sealed class CollectionWorkflowTests(TemporalFixture temporal)
     public async Task The_attempts_of_a_collection_asked_for_by_a_request_are_children_of_its_span_and_a_scheduled_ones_belong_to_none()
     {
         using var requests = new System.Diagnostics.ActivitySource("CurWorkflows.Tests.Requests");
-        var spans = new System.Collections.Concurrent.ConcurrentQueue<System.Diagnostics.Activity>();
-        using var listener = new System.Diagnostics.ActivityListener
-        {
-            ShouldListenTo = source => source.Name is ActivityTracingInterceptor.SourceName or "CurWorkflows.Tests.Requests",
-            Sample = (ref System.Diagnostics.ActivityCreationOptions<System.Diagnostics.ActivityContext> _) =>
-                System.Diagnostics.ActivitySamplingResult.AllDataAndRecorded,
-            ActivityStopped = spans.Enqueue,
-        };
-        System.Diagnostics.ActivitySource.AddActivityListener(listener);
+        using var recorder = new SpanRecorder(ActivityTracingInterceptor.SourceName, "CurWorkflows.Tests.Requests");
+        var spans = recorder.Spans;
         await using var environment = await CollectionEnvironment.StartAsync(temporal, TestDatabase.Sqlite);
         var gate = new ActivityGate(ActivityNames.PlanCollection);
         var worker = await environment.StartWorkerAsync(new() { ["Collection:Interval"] = "00:00:04" }, services: gate.AddTo);
