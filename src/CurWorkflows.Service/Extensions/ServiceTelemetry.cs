@@ -50,10 +50,7 @@ public static class ServiceTelemetry
     public static void AddServiceTelemetry(this WebApplicationBuilder builder)
     {
         var configuration = builder.Configuration;
-        var metrics = !IsNone(configuration["OTEL_METRICS_EXPORTER"]);
-        var traces = !IsNone(configuration["OTEL_TRACES_EXPORTER"]);
-        var logs = !IsNone(configuration["OTEL_LOGS_EXPORTER"]);
-        if (string.IsNullOrWhiteSpace(configuration[OtlpEndpointKey]) || !(metrics || traces || logs))
+        if (SignalsToExport(configuration) is not { } signals)
         {
             return;
         }
@@ -69,12 +66,12 @@ public static class ServiceTelemetry
                     resource.AddService(DefaultServiceName);
                 }
             });
-        if (metrics)
+        if (signals.Metrics)
         {
             telemetry.WithMetrics(m => m.AddMeter([.. Meters]).AddOtlpExporter());
         }
 
-        if (traces)
+        if (signals.Traces)
         {
             telemetry.WithTracing(t => t
                 .AddAspNetCoreInstrumentation(o => o.Filter = context => !context.Request.Path.StartsWithSegments("/health", StringComparison.OrdinalIgnoreCase))
@@ -83,7 +80,7 @@ public static class ServiceTelemetry
                 .AddOtlpExporter());
         }
 
-        if (logs)
+        if (signals.Logs)
         {
             telemetry.WithLogging(l => l.AddOtlpExporter());
         }
@@ -95,22 +92,32 @@ public static class ServiceTelemetry
     /// </summary>
     public static string? Describe(IConfiguration configuration)
     {
-        var endpoint = configuration[OtlpEndpointKey];
-        string[] signals =
-        [
-            .. IsNone(configuration["OTEL_METRICS_EXPORTER"]) ? Array.Empty<string>() : ["metrics"],
-            .. IsNone(configuration["OTEL_TRACES_EXPORTER"]) ? Array.Empty<string>() : ["traces"],
-            .. IsNone(configuration["OTEL_LOGS_EXPORTER"]) ? Array.Empty<string>() : ["logs"],
-        ];
-        if (string.IsNullOrWhiteSpace(endpoint) || signals.Length == 0)
+        if (SignalsToExport(configuration) is not { } signals)
         {
             return null;
         }
 
+        string[] names =
+        [
+            .. signals.Metrics ? ["metrics"] : Array.Empty<string>(),
+            .. signals.Traces ? ["traces"] : Array.Empty<string>(),
+            .. signals.Logs ? ["logs"] : Array.Empty<string>(),
+        ];
         var protocol = configuration["OTEL_EXPORTER_OTLP_PROTOCOL"] is { Length: > 0 } configured ? configured.Trim() : "grpc";
-        var where = Uri.TryCreate(endpoint.Trim(), UriKind.Absolute, out var uri) ? $"{uri.Scheme}://{uri.Authority}" : "(an endpoint that is not a URL)";
-        return $"{string.Join(", ", signals)} over OTLP ({protocol}) to {where}";
+        var endpoint = configuration[OtlpEndpointKey]!.Trim();
+        var where = Uri.TryCreate(endpoint, UriKind.Absolute, out var uri) ? $"{uri.Scheme}://{uri.Authority}" : "(an endpoint that is not a URL)";
+        return $"{string.Join(", ", names)} over OTLP ({protocol}) to {where}";
+    }
+
+    /// <summary>The signals to push: none (null) without an endpoint; each unless its <c>OTEL_*_EXPORTER</c> is <c>none</c>.</summary>
+    private static Signals? SignalsToExport(IConfiguration configuration)
+    {
+        var signals = new Signals(
+            !IsNone(configuration["OTEL_METRICS_EXPORTER"]), !IsNone(configuration["OTEL_TRACES_EXPORTER"]), !IsNone(configuration["OTEL_LOGS_EXPORTER"]));
+        return string.IsNullOrWhiteSpace(configuration[OtlpEndpointKey]) || !(signals.Metrics || signals.Traces || signals.Logs) ? null : signals;
     }
 
     private static bool IsNone(string? exporter) => string.Equals(exporter?.Trim(), "none", StringComparison.OrdinalIgnoreCase);
+
+    private sealed record Signals(bool Metrics, bool Traces, bool Logs);
 }

@@ -42,12 +42,11 @@ public sealed class ActivityTracingInterceptor : IWorkerInterceptor
 
     public WorkflowInboundInterceptor InterceptWorkflow(WorkflowInboundInterceptor nextInterceptor) => new WorkflowInbound(nextInterceptor);
 
-    internal static Payload ToHeader(string traceParent) => DataConverter.Default.PayloadConverter.ToPayload(traceParent);
-
     internal static string? FromHeaders(IReadOnlyDictionary<string, Payload>? headers) =>
         headers is not null && headers.TryGetValue(HeaderKey, out var payload) ? DataConverter.Default.PayloadConverter.ToValue<string>(payload) : null;
 
-    private static IDictionary<string, Payload>? WithTraceParent(IDictionary<string, Payload>? headers, string? traceParent)
+    /// <summary>The headers with <paramref name="traceParent"/> under <see cref="HeaderKey"/> (a copy), or as they are when it is null.</summary>
+    internal static IDictionary<string, Payload>? WithTraceParent(IDictionary<string, Payload>? headers, string? traceParent)
     {
         if (traceParent is null)
         {
@@ -55,7 +54,7 @@ public sealed class ActivityTracingInterceptor : IWorkerInterceptor
         }
 
         var copy = headers is null ? new Dictionary<string, Payload>() : new Dictionary<string, Payload>(headers);
-        copy[HeaderKey] = ToHeader(traceParent);
+        copy[HeaderKey] = DataConverter.Default.PayloadConverter.ToPayload(traceParent);
         return copy;
     }
 
@@ -151,17 +150,8 @@ public sealed class TraceContextClientInterceptor : IClientInterceptor
 
     public ClientOutboundInterceptor InterceptClient(ClientOutboundInterceptor nextInterceptor) => new Outbound(nextInterceptor);
 
-    private static IDictionary<string, Payload>? WithCurrent(IDictionary<string, Payload>? headers)
-    {
-        if (Activity.Current is not { IdFormat: ActivityIdFormat.W3C, Id: { } id })
-        {
-            return headers;
-        }
-
-        var copy = headers is null ? new Dictionary<string, Payload>() : new Dictionary<string, Payload>(headers);
-        copy[ActivityTracingInterceptor.HeaderKey] = ActivityTracingInterceptor.ToHeader(id);
-        return copy;
-    }
+    private static IDictionary<string, Payload>? WithCurrent(IDictionary<string, Payload>? headers) =>
+        ActivityTracingInterceptor.WithTraceParent(headers, Activity.Current is { IdFormat: ActivityIdFormat.W3C, Id: { } id } ? id : null);
 
     private sealed class Outbound(ClientOutboundInterceptor next) : ClientOutboundInterceptor(next)
     {

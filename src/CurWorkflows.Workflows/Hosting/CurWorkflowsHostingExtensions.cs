@@ -75,11 +75,7 @@ public static class CurWorkflowsHostingExtensions
         services.AddHostedService<SpoolSweepService>();
 
         services.AddHostedTemporalWorker(temporal.TaskQueue)
-            .ConfigureOptions(o =>
-            {
-                o.ClientOptions = ConnectOptions(services, temporal);
-                o.Interceptors = [ActivityTracingInterceptor.Instance];
-            })
+            .ConfigureOptions(o => Connect(o, services, temporal))
             .AddWorkflow<IntegrationWorkflow>()
             .AddWorkflow<CollectionWorkflow>()
             .AddSingletonActivities<WorkerQueueActivities>()
@@ -91,8 +87,7 @@ public static class CurWorkflowsHostingExtensions
         services.AddHostedTemporalWorker(workerQueue.Name)
             .ConfigureOptions(o =>
             {
-                o.ClientOptions = ConnectOptions(services, temporal);
-                o.Interceptors = [ActivityTracingInterceptor.Instance];
+                Connect(o, services, temporal);
                 // Each file's download and aggregation run at once, and the staging after them.
                 o.MaxConcurrentActivities = (2 * Math.Max(1, collection.MaxParallelFiles)) + 1;
             })
@@ -103,12 +98,18 @@ public static class CurWorkflowsHostingExtensions
         services.AddHostedTemporalWorker(workerQueue.LivenessName)
             .ConfigureOptions(o =>
             {
-                o.ClientOptions = ConnectOptions(services, temporal);
-                o.Interceptors = [ActivityTracingInterceptor.Instance];
+                Connect(o, services, temporal);
                 o.MaxConcurrentActivities = 20;
             })
             .AddSingletonActivities<WorkerLivenessActivities>();
         return builder;
+    }
+
+    /// <summary>What every worker of a host shares: its connection and the tracing of its activities.</summary>
+    private static void Connect(TemporalWorkerServiceOptions worker, IServiceCollection services, TemporalOptions temporal)
+    {
+        worker.ClientOptions = ConnectOptions(services, temporal);
+        worker.Interceptors = [ActivityTracingInterceptor.Instance];
     }
 
     private static TemporalClientConnectOptions ConnectOptions(IServiceCollection services, TemporalOptions temporal)
