@@ -155,7 +155,7 @@ public sealed class HostingTests
 
         await using (var host = await ServiceTestHost.StartAsync(new Dictionary<string, string?>(settings)
         {
-            [ServiceTelemetry.OtlpEndpointKey] = collector.Address.ToString().TrimEnd('/'),
+            [ServiceTelemetry.OtlpEndpointKey] = collector.Endpoint,
             ["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf",
             ["OTEL_METRIC_EXPORT_INTERVAL"] = "200",
         }, contentRoot))
@@ -187,7 +187,7 @@ public sealed class HostingTests
         {
             await using var host = await ServiceTestHost.StartAsync(new Dictionary<string, string?>(settings)
             {
-                [ServiceTelemetry.OtlpEndpointKey] = collector.Address.ToString().TrimEnd('/'),
+                [ServiceTelemetry.OtlpEndpointKey] = collector.Endpoint,
                 [variable] = "none",
             }, contentRoot);
             Assert.Equal(

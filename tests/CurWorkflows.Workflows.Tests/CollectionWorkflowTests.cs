@@ -652,8 +652,7 @@ public sealed class CollectionWorkflowTests(TemporalFixture temporal)
 
         await RunCollectionAsync(environment, organizationId, integrationId);
 
-        // Other tests' runs are in the same process: only this run's attempts, and the calls beneath them, count.
-        var attempts = spans.Where(s => s.Source.Name == ActivityTracingInterceptor.SourceName && (string?)s.GetTagItem("temporalWorkflowID") == LastRunWorkflowId).ToList();
+        var attempts = recorder.AttemptsOf(LastRunWorkflowId);
         string[] steps = [ActivityNames.ValidateAccess, ActivityNames.PlanCollection, ActivityNames.DownloadReportFile, ActivityNames.AggregateReportFile, ActivityNames.StagePeriod, ActivityNames.PersistPeriod];
         Assert.Superset(steps.Select(a => $"RunActivity:{a}").ToHashSet(), attempts.Select(a => a.DisplayName).ToHashSet());
         Assert.All(attempts, a => Assert.Equal(System.Diagnostics.ActivityStatusCode.Unset, a.Status));
@@ -675,7 +674,7 @@ public sealed class CollectionWorkflowTests(TemporalFixture temporal)
         // A run that fails: the attempt's span is an error, tagged with the failure's stable error type.
         environment.Aws.Objects.DeleteBucket(CollectionEnvironment.Bucket);
         await Assert.ThrowsAsync<WorkflowFailedException>(() => RunCollectionAsync(environment, organizationId, integrationId));
-        var plan = spans.Single(s => s.DisplayName == $"RunActivity:{ActivityNames.PlanCollection}" && (string?)s.GetTagItem("temporalWorkflowID") == LastRunWorkflowId);
+        var plan = recorder.AttemptsOf(LastRunWorkflowId).Single(s => s.DisplayName == $"RunActivity:{ActivityNames.PlanCollection}");
         Assert.Equal(System.Diagnostics.ActivityStatusCode.Error, plan.Status);
         Assert.Equal(CurErrorCodes.BucketNotFound, plan.GetTagItem("error.type"));
     }
@@ -712,13 +711,13 @@ public sealed class CollectionWorkflowTests(TemporalFixture temporal)
         await client.DisableAsync(integrationId.ToString());
 
         var recorded = (await runs.ListAsync(organizationId, integrationId)).OrderBy(r => r.StartedAt).Take(3).ToList();
-        var records = spans.Where(s => s.DisplayName == $"RunActivity:{ActivityNames.RecordCollectionRun}" && (string?)s.GetTagItem("temporalWorkflowID") == IntegrationWorkflow.WorkflowIdFor(integrationId.ToString()))
-            .OrderBy(s => s.StartTimeUtc).Take(3).ToList();
+        var records = recorder.AttemptsOf(IntegrationWorkflow.WorkflowIdFor(integrationId.ToString()))
+            .Where(s => s.DisplayName == $"RunActivity:{ActivityNames.RecordCollectionRun}").OrderBy(s => s.StartTimeUtc).Take(3).ToList();
         Assert.Equal(3, records.Count);
         var requestSpans = spans.Where(s => s.Source.Name == "CurWorkflows.Tests.Requests").ToDictionary(s => s.DisplayName);
         foreach (var (request, run, record) in new[] { ("enable", recorded[0], records[0]), ("refresh", recorded[1], records[1]), (null, recorded[2], records[2]) })
         {
-            var attempts = spans.Where(s => s.Source.Name == ActivityTracingInterceptor.SourceName && (string?)s.GetTagItem("temporalWorkflowID") == run.WorkflowId).ToList();
+            var attempts = recorder.AttemptsOf(run.WorkflowId);
             // Later runs find the period stored already: they plan and stop.
             Assert.Contains(attempts, a => a.DisplayName == $"RunActivity:{(request == "enable" ? ActivityNames.AggregateReportFile : ActivityNames.PlanCollection)}");
             // The collection's attempts, and the integration's record of its outcome, are the request's; a scheduled

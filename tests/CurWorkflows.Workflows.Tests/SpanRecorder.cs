@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using CurWorkflows.Workflows.Hosting;
 
 namespace CurWorkflows.Workflows.Tests;
 
@@ -21,6 +22,10 @@ public sealed class SpanRecorder : IDisposable
     }
 
     public IReadOnlyCollection<Activity> Spans => spans;
+
+    /// <summary>The activity attempts of one workflow: other tests' runs are in the same process.</summary>
+    public IReadOnlyList<Activity> AttemptsOf(string? workflowId) =>
+        [.. spans.Where(s => s.Source.Name == ActivityTracingInterceptor.SourceName && (string?)s.GetTagItem("temporalWorkflowID") == workflowId)];
 
     public void Dispose() => listener.Dispose();
 }

@@ -30,6 +30,9 @@ public sealed class OtlpCollector : IAsyncDisposable
 
     public Uri Address { get; }
 
+    /// <summary>The value for <c>OTEL_EXPORTER_OTLP_ENDPOINT</c>.</summary>
+    public string Endpoint => Address.ToString().TrimEnd('/');
+
     public IReadOnlyCollection<string> Metrics => metrics;
 
     public IReadOnlyCollection<string> Traces => traces;
@@ -38,13 +41,18 @@ public sealed class OtlpCollector : IAsyncDisposable
 
     public static Task<OtlpCollector> StartAsync() => Task.FromResult(new OtlpCollector());
 
-    public Task<string> WaitForMetricsAsync(Func<string, bool> predicate, TimeSpan timeout) => WaitAsync(metrics, predicate, timeout);
+    /// <summary>Waits for one metric export that satisfies <paramref name="predicate"/> and returns it.</summary>
+    public Task<string> WaitForMetricsAsync(Func<string, bool> predicate, TimeSpan timeout) =>
+        WaitAsync(metrics, () => metrics.FirstOrDefault(predicate), timeout);
 
     /// <summary>Waits until the text of every trace export so far satisfies <paramref name="predicate"/>: a trace's
     /// spans end, and are exported, in several batches.</summary>
     public Task WaitForTracesAsync(Func<string, bool> predicate, TimeSpan timeout) => WaitForAllAsync(traces, predicate, timeout);
 
     public Task WaitForLogsAsync(Func<string, bool> predicate, TimeSpan timeout) => WaitForAllAsync(logs, predicate, timeout);
+
+    private static Task<string> WaitForAllAsync(ConcurrentQueue<string> bodies, Func<string, bool> predicate, TimeSpan timeout) =>
+        WaitAsync(bodies, () => string.Join('\n', bodies) is var all && predicate(all) ? all : null, timeout);
 
     public async ValueTask DisposeAsync()
     {
@@ -83,25 +91,15 @@ public sealed class OtlpCollector : IAsyncDisposable
         }
     }
 
-    private static async Task WaitForAllAsync(ConcurrentQueue<string> bodies, Func<string, bool> predicate, TimeSpan timeout)
-    {
-        var deadline = DateTime.UtcNow + timeout;
-        while (!predicate(string.Join('\n', bodies)))
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"no matching OTLP exports within {timeout} ({bodies.Count} received)");
-            await Task.Delay(100);
-        }
-    }
-
-    private static async Task<string> WaitAsync(ConcurrentQueue<string> bodies, Func<string, bool> predicate, TimeSpan timeout)
+    /// <summary>Polls <paramref name="find"/> until it finds something, failing after <paramref name="timeout"/>.</summary>
+    private static async Task<string> WaitAsync(ConcurrentQueue<string> bodies, Func<string?> find, TimeSpan timeout)
     {
         var deadline = DateTime.UtcNow + timeout;
         while (true)
         {
-            var match = bodies.FirstOrDefault(predicate);
-            if (match is not null)
+            if (find() is { } found)
             {
-                return match;
+                return found;
             }
 
             Assert.True(DateTime.UtcNow < deadline, $"no matching OTLP export within {timeout} ({bodies.Count} received; the last: {Printable(bodies.LastOrDefault())})");
@@ -110,11 +108,14 @@ public sealed class OtlpCollector : IAsyncDisposable
     }
 
     // The strings of a protobuf body, for a failure message.
-    private static string Printable(string? body) =>
-        body is null ? "none" : string.Join(" ", System.Text.RegularExpressions.Regex.Matches(body, "[ -~]{4,}").Select(m => m.Value)).Truncate(4000);
-}
+    private static string Printable(string? body)
+    {
+        if (body is null)
+        {
+            return "none";
+        }
 
-internal static class StringTruncation
-{
-    public static string Truncate(this string text, int length) => text.Length <= length ? text : text[..length] + "...";
+        var text = string.Join(" ", System.Text.RegularExpressions.Regex.Matches(body, "[ -~]{4,}").Select(m => m.Value));
+        return text.Length <= 4000 ? text : text[..4000] + "...";
+    }
 }

@@ -30,7 +30,7 @@ public abstract class ServiceFixture : IAsyncLifetime
 
     public LocalAwsServer Aws { get; private set; } = null!;
 
-    /// <summary>Receives the service's metrics and traces over OTLP.</summary>
+    /// <summary>Receives the service's traces and logs over OTLP.</summary>
     public OtlpCollector Telemetry { get; private set; } = null!;
 
     public ServiceTestHost Host { get; private set; } = null!;
@@ -102,7 +102,7 @@ public abstract class ServiceFixture : IAsyncLifetime
             ["Collection:SpoolDirectory"] = Path.Combine(workDirectory, "spool"),
             ["Storage:Provider"] = Provider,
             ["ConnectionStrings:CurWorkflows"] = database.ConnectionString,
-            ["OTEL_EXPORTER_OTLP_ENDPOINT"] = Telemetry.Address.ToString().TrimEnd('/'),
+            ["OTEL_EXPORTER_OTLP_ENDPOINT"] = Telemetry.Endpoint,
             ["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf",
             ["OTEL_BSP_SCHEDULE_DELAY"] = "200",
             // Traces and logs only: a meter provider listens to the meters of every host in the process. With these
