@@ -20,6 +20,9 @@ internal sealed class CurDataStream : IDisposable
 
     public Stream Data { get; }
 
+    /// <summary>The stream that inflates the compressed data (null for plain CSV): tests check which one is used.</summary>
+    internal Stream? Inflater { get; private init; }
+
     /// <summary>Whether the caller checks the inflated length and CRC-32 itself (opened without verifying).</summary>
     public bool ChecksIntegrity => _integrity is not null;
 
@@ -103,16 +106,26 @@ internal sealed class CurDataStream : IDisposable
         {
             var entry = SingleEntry(source, archive);
             Stream entryStream;
-            try
+            if (AtEntryData(raw, entry))
             {
-                entryStream = entry.Open();
+                // A CUR zip's one entry starts at the file's first byte; anything else goes through ZipArchive.
+                raw.ResetCount();
+                entryStream = RawInflateStream.Open(raw, leaveOpen: true);
             }
-            catch (InvalidDataException e)
+            else
             {
-                throw new ReportMalformedException(source.Name, null, null, null, $"zip entry '{entry.FullName}' cannot be opened: {e.Message}", e);
+                try
+                {
+                    entryStream = entry.Open();
+                }
+                catch (InvalidDataException e)
+                {
+                    throw new ReportMalformedException(source.Name, null, null, null, $"zip entry '{entry.FullName}' cannot be opened: {e.Message}", e);
+                }
+
+                raw.ResetCount();
             }
 
-            raw.ResetCount();
             var integrity = new ArchiveIntegrity(entry.Length, entry.Crc32, LengthModulo32: false, $"zip entry '{entry.FullName}'");
             return Finish(raw, entryStream, archive, () => integrity, readAhead, verify);
         }
@@ -129,29 +142,17 @@ internal sealed class CurDataStream : IDisposable
     /// </summary>
     private static CurDataStream OpenZipFromLocalHeader(CurSource source, CountingStream raw, bool readAhead, bool verify)
     {
-        const uint LocalHeaderSignature = 0x04034b50;
-        Span<byte> header = stackalloc byte[30];
         string name;
-        ushort method;
         try
         {
-            raw.ReadExactly(header);
-            if (BinaryPrimitives.ReadUInt32LittleEndian(header) != LocalHeaderSignature)
-            {
-                throw new ReportMalformedException(source.Name, null, null, null, "not a readable zip archive: it does not start with a local file header");
-            }
-
-            var flags = BinaryPrimitives.ReadUInt16LittleEndian(header[6..]);
-            method = BinaryPrimitives.ReadUInt16LittleEndian(header[8..]);
-            var nameBytes = new byte[BinaryPrimitives.ReadUInt16LittleEndian(header[26..])];
-            raw.ReadExactly(nameBytes);
-            name = System.Text.Encoding.UTF8.GetString(nameBytes);
-            raw.ReadExactly(new byte[BinaryPrimitives.ReadUInt16LittleEndian(header[28..])]);
-            if ((flags & 1) != 0 || method != 8)
+            var header = ReadLocalHeader(raw)
+                ?? throw new ReportMalformedException(source.Name, null, null, null, "not a readable zip archive: it does not start with a local file header");
+            name = header.Name;
+            if (!header.Deflated)
             {
                 // AWS deflates every report; a stored or encrypted entry could not be read without its directory record.
                 throw new ReportMalformedException(
-                    source.Name, null, null, null, $"zip entry '{name}' is {((flags & 1) != 0 ? "encrypted" : $"compressed with method {method}")}, not deflated");
+                    source.Name, null, null, null, $"zip entry '{name}' is {(header.Encrypted ? "encrypted" : $"compressed with method {header.Method}")}, not deflated");
             }
         }
         catch (EndOfStreamException e)
@@ -160,7 +161,7 @@ internal sealed class CurDataStream : IDisposable
         }
 
         raw.ResetCount();
-        Stream entryStream = new DeflateStream(raw, CompressionMode.Decompress, leaveOpen: true);
+        var entryStream = RawInflateStream.Open(raw, leaveOpen: true);
 
         // Asked for once, when the entry has been read.
         ArchiveIntegrity ReadDirectory()
@@ -177,6 +178,46 @@ internal sealed class CurDataStream : IDisposable
         }
 
         return Finish(raw, entryStream, null, ReadDirectory, readAhead, verify);
+    }
+
+    private readonly record struct LocalHeader(string Name, ushort Flags, ushort Method)
+    {
+        public bool Encrypted => (Flags & 1) != 0;
+
+        public bool Deflated => !Encrypted && Method == 8;
+    }
+
+    /// <summary>The zip local file header at the stream's position, which is left at the entry's data; null when the
+    /// bytes there are not one.</summary>
+    /// <exception cref="EndOfStreamException">The stream ends inside the header.</exception>
+    private static LocalHeader? ReadLocalHeader(Stream raw)
+    {
+        const uint LocalHeaderSignature = 0x04034b50;
+        Span<byte> header = stackalloc byte[30];
+        raw.ReadExactly(header);
+        if (BinaryPrimitives.ReadUInt32LittleEndian(header) != LocalHeaderSignature)
+        {
+            return null;
+        }
+
+        var nameBytes = new byte[BinaryPrimitives.ReadUInt16LittleEndian(header[26..])];
+        raw.ReadExactly(nameBytes);
+        raw.ReadExactly(new byte[BinaryPrimitives.ReadUInt16LittleEndian(header[28..])]);
+        return new LocalHeader(System.Text.Encoding.UTF8.GetString(nameBytes), BinaryPrimitives.ReadUInt16LittleEndian(header[6..]), BinaryPrimitives.ReadUInt16LittleEndian(header[8..]));
+    }
+
+    /// <summary>Whether the file starts with <paramref name="entry"/>'s deflated data, leaving the stream there if so.</summary>
+    private static bool AtEntryData(Stream raw, ZipArchiveEntry entry)
+    {
+        raw.Seek(0, SeekOrigin.Begin);
+        try
+        {
+            return ReadLocalHeader(raw) is { Deflated: true } header && header.Name == entry.FullName;
+        }
+        catch (EndOfStreamException)
+        {
+            return false;
+        }
     }
 
     private static ZipArchive OpenArchive(CurSource source, CountingStream raw)
@@ -243,7 +284,7 @@ internal sealed class CurDataStream : IDisposable
         CountingStream raw, Stream inflated, IDisposable? archive, Func<ArchiveIntegrity>? integrity, bool readAhead, bool verify)
     {
         var data = verify && integrity is not null ? new VerifyingStream(inflated, integrity) : inflated;
-        return new CurDataStream(raw, readAhead ? new ReadAheadStream(data) : data, archive, verify ? null : integrity);
+        return new CurDataStream(raw, readAhead ? new ReadAheadStream(data) : data, archive, verify ? null : integrity) { Inflater = inflated };
     }
 
     public void Dispose()
