@@ -57,23 +57,13 @@ internal sealed class CorruptArchiveException(string message) : Exception(messag
 /// of the stream: .NET's inflater stops silently at a truncated deflate stream. What they promise is asked for only
 /// then, so that a file read front to back has its end read last.
 /// </summary>
-internal sealed class VerifyingStream(Stream inner, Func<ArchiveIntegrity> expected) : Stream
+internal sealed class VerifyingStream(Stream inner, Func<ArchiveIntegrity> expected) : ForwardReadStream
 {
     private long _length;
     private uint _crc;
     private bool _verified;
 
-    public override bool CanRead => true;
-
-    public override bool CanSeek => false;
-
-    public override bool CanWrite => false;
-
-    public override long Length => throw new NotSupportedException();
-
-    public override long Position { get => _length; set => throw new NotSupportedException(); }
-
-    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+    protected override long BytesHandedOut => _length;
 
     public override int Read(Span<byte> buffer)
     {
@@ -91,16 +81,6 @@ internal sealed class VerifyingStream(Stream inner, Func<ArchiveIntegrity> expec
 
         return read;
     }
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void Flush()
-    {
-    }
-
-    public override void SetLength(long value) => throw new NotSupportedException();
-
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
     protected override void Dispose(bool disposing)
     {

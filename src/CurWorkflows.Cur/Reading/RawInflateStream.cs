@@ -12,7 +12,7 @@ namespace CurWorkflows.Cur.Reading;
 /// entry points are the runtime's own and not a public API: where they cannot be found, <see cref="Open"/> returns a
 /// <see cref="DeflateStream"/>, as for <see cref="Crc32"/>.
 /// </summary>
-internal sealed unsafe partial class RawInflateStream : Stream
+internal sealed unsafe partial class RawInflateStream : ForwardReadStream
 {
     private const string NativeLibrary = "libSystem.IO.Compression.Native";
     private const int InputBytes = 128 << 10;
@@ -75,17 +75,7 @@ internal sealed unsafe partial class RawInflateStream : Stream
         return new DeflateStream(compressed, CompressionMode.Decompress, leaveOpen);
     }
 
-    public override bool CanRead => true;
-
-    public override bool CanSeek => false;
-
-    public override bool CanWrite => false;
-
-    public override long Length => throw new NotSupportedException();
-
-    public override long Position { get => _position; set => throw new NotSupportedException(); }
-
-    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+    protected override long BytesHandedOut => _position;
 
     public override int Read(Span<byte> buffer)
     {
@@ -152,16 +142,6 @@ internal sealed unsafe partial class RawInflateStream : Stream
     }
 
     private string Message() => Marshal.PtrToStringUTF8(_stream.Message) ?? "no message";
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void Flush()
-    {
-    }
-
-    public override void SetLength(long value) => throw new NotSupportedException();
-
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
     protected override void Dispose(bool disposing)
     {

@@ -7,7 +7,7 @@ namespace CurWorkflows.Cur.Reading;
 /// Reads (inflates) the inner stream on its own thread into a few fixed buffers, so that inflating and CSV parsing
 /// run on two cores at once. Memory is bounded by chunkCount x chunkSize.
 /// </summary>
-internal sealed class ReadAheadStream : Stream
+internal sealed class ReadAheadStream : ForwardReadStream
 {
     private readonly Stream _inner;
     private readonly BlockingCollection<Chunk> _free = new();
@@ -32,17 +32,7 @@ internal sealed class ReadAheadStream : Stream
         _thread.Start();
     }
 
-    public override bool CanRead => true;
-
-    public override bool CanSeek => false;
-
-    public override bool CanWrite => false;
-
-    public override long Length => throw new NotSupportedException();
-
-    public override long Position { get => _consumed; set => throw new NotSupportedException(); }
-
-    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+    protected override long BytesHandedOut => _consumed;
 
     public override int Read(Span<byte> buffer)
     {
@@ -123,16 +113,6 @@ internal sealed class ReadAheadStream : Stream
             _filled.Add(new Chunk([]) { Length = 0, Error = ExceptionDispatchInfo.Capture(e) });
         }
     }
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void Flush()
-    {
-    }
-
-    public override void SetLength(long value) => throw new NotSupportedException();
-
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
     protected override void Dispose(bool disposing)
     {
