@@ -172,6 +172,89 @@ public sealed class RecordBlockTests : IDisposable
         CheckpointResumeTests.AssertSameResult(Sequentially(() => CostAggregator.AggregateFile(source)), aggregator.GetResult());
     }
 
+    /// <summary>Whether an even number of quotes precedes <paramref name="end"/> and a line feed ends just before it.</summary>
+    private static bool IsRecordBoundary(byte[] data, long end) =>
+        end == 0 || (data[end - 1] == (byte)'\n' && data.AsSpan(0, (int)end).Count((byte)'"') % 2 == 0);
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public async Task Blocks_are_cut_in_file_order_at_record_boundaries_and_together_are_the_whole_stream(int takers)
+    {
+        // Chunks of 7 bytes to 40 KB, records from empty to longer than the room kept in front of a chunk for the carry
+        // (so that both carry paths run), quoted line breaks, files that end with and without a line feed, and files
+        // whose length is a whole number of chunks (the last chunk then holds nothing).
+        var random = new Random(20261127 + takers);
+        for (var sample = 0; sample < 120; sample++)
+        {
+            var text = new StringBuilder();
+            for (var record = random.Next(0, 60); record > 0; record--)
+            {
+                text.Append(random.Next(8) switch
+                {
+                    0 => "",
+                    1 => "\"quoted\nline feed, \"\"twice\"\"\"",
+                    2 => new string('x', random.Next(RecordBlockReader.Headroom, 3 * RecordBlockReader.Headroom)),
+                    3 => "\"" + new string('q', random.Next(1, 2 * RecordBlockReader.Headroom)) + "\n\"",
+                    _ => "plain," + random.Next(),
+                });
+                text.Append(",1.5\n");
+            }
+
+            if (random.Next(3) == 0)
+            {
+                text.Append("no line feed at the end");
+            }
+
+            var data = Encoding.UTF8.GetBytes(text.ToString());
+            var chunkBytes = random.Next(4) == 0 && data.Length > 0 ? Math.Max(1, data.Length / random.Next(1, 5)) : random.Next(7, 40_000);
+            if (data.Length % chunkBytes != 0 && random.Next(2) == 0)
+            {
+                data = data[..(data.Length - (data.Length % chunkBytes))];
+            }
+
+            using var reader = new RecordBlockReader(new MemoryStream(data), 0, chunkBytes, 4, maxRecordBytes: 1 << 20, countLines: false);
+            var taken = new System.Collections.Concurrent.ConcurrentBag<(long Index, long Offset, byte[] Bytes)>();
+            var threads = Enumerable.Range(0, takers).Select(_ => Task.Run(() =>
+            {
+                while (reader.Take(CancellationToken.None) is { } block)
+                {
+                    taken.Add((block.Index, block.Offset, block.Memory.ToArray()));
+                    reader.Return(block);
+                }
+            })).ToArray();
+            // A taker left waiting after another took the end would hang: that fails here instead.
+            await Task.WhenAll(threads).WaitAsync(TimeSpan.FromSeconds(60));
+
+            var blocks = taken.OrderBy(b => b.Index).ToList();
+            Assert.Equal(Enumerable.Range(0, blocks.Count).Select(i => (long)i), blocks.Select(b => b.Index));
+            Assert.Equal(data, blocks.SelectMany(b => b.Bytes).ToArray());
+            long offset = 0;
+            foreach (var block in blocks)
+            {
+                Assert.Equal(offset, block.Offset);
+                Assert.NotEmpty(block.Bytes);
+                offset += block.Bytes.Length;
+                Assert.True(offset == data.Length || IsRecordBoundary(data, offset), $"sample {sample}: block {block.Index} ends at {offset}, not at a record boundary");
+            }
+        }
+    }
+
+    [Fact]
+    public void A_record_longer_than_the_limit_fails_the_take_and_every_take_after_it()
+    {
+        var data = Encoding.UTF8.GetBytes("a,1\n" + new string('x', 5_000) + ",1\nb,1\n");
+        using var reader = new RecordBlockReader(new MemoryStream(data), 0, 100, 4, maxRecordBytes: 1_000, countLines: false);
+
+        var first = reader.Take(CancellationToken.None);
+        Assert.Equal("a,1\n", Encoding.UTF8.GetString(first!.Memory.Span));
+        reader.Return(first);
+
+        var error = Assert.Throws<InvalidDataException>(() => reader.Take(CancellationToken.None));
+        Assert.Contains("no record ends within", error.Message, StringComparison.Ordinal);
+        Assert.Throws<InvalidDataException>(() => reader.Take(CancellationToken.None));
+    }
+
     [Fact]
     public void LinesTakenFromTheParse_AreTheLineBreaksOfTheBlock()
     {

@@ -10,6 +10,9 @@ internal sealed class RecordBlock(byte[] buffer)
     /// <summary>Position of the block in the file's sequence of blocks (0, 1, 2...).</summary>
     public long Index { get; set; }
 
+    /// <summary>Where the block's bytes start in <see cref="Buffer"/>.</summary>
+    public int Start { get; set; }
+
     public int Length { get; set; }
 
     /// <summary>Decompressed offset of the block's first byte in the file.</summary>
@@ -24,7 +27,14 @@ internal sealed class RecordBlock(byte[] buffer)
     /// <summary>Whether <see cref="Lines"/> and <see cref="MaxRecords"/> have been counted.</summary>
     public bool LinesCounted { get; set; }
 
-    public ReadOnlyMemory<byte> Memory => Buffer.AsMemory(0, Length);
+    public ReadOnlyMemory<byte> Memory => Buffer.AsMemory(Start, Length);
+
+    /// <summary>Inflated bytes in <see cref="Buffer"/> from <see cref="RecordBlockReader.Headroom"/> on, as read; the
+    /// block is cut from them when it is taken.</summary>
+    internal int ChunkLength { get; set; }
+
+    /// <summary>Whether the chunk holds the file's last bytes (possibly none).</summary>
+    internal bool LastChunk { get; set; }
 }
 
 /// <summary>
@@ -33,27 +43,36 @@ internal sealed class RecordBlock(byte[] buffer)
 /// and close quoted fields or come in escaped pairs inside them. A file that breaks that rule fails to parse in the
 /// block that holds the break (CsvHelper rejects stray quotes), so a wrong split cannot go unnoticed. Memory is
 /// bounded by the number of blocks times their size (a block grows only to hold one record longer than a block).
+/// The reading thread, which sets the pace, only inflates into fixed chunks; a chunk becomes a block when a parsing
+/// thread takes it: in file order, under the reader's lock, the part of a record the chunk before left over (the
+/// carry) goes in front of it, into the room left there, and the chunk's own unfinished record becomes the next carry.
 /// Waiting threads block on a monitor instead of spinning: on two cores a spinning thread takes time from the one
 /// that inflates or parses.
 /// </summary>
 internal sealed class RecordBlockReader : IDisposable
 {
+    /// <summary>Room in front of each chunk for the carry; a longer carry moves the block to a buffer of its own.</summary>
+    internal const int Headroom = 16 << 10;
+
     private readonly Stream _data;
     private readonly int _blockBytes;
     private readonly int _maxBlockBytes;
     private readonly bool _countLines;
     private readonly object _gate = new();
     private readonly Queue<RecordBlock> _free = new();
-    private readonly Queue<RecordBlock?> _filled = new();
+    private readonly Queue<RecordBlock?> _chunks = new();
     private readonly Thread _thread;
+    private byte[] _carry = new byte[Headroom];
+    private int _carryLength;
     private long _offset;
     private long _index;
     private bool _stopped;
+    private bool _ended;
     private ExceptionDispatchInfo? _error;
 
     /// <param name="data">The decompressed stream, positioned at a record boundary (the caller disposes it).</param>
     /// <param name="startOffset">Decompressed offset of the stream's position in the file.</param>
-    /// <param name="blockBytes">Size of a block buffer.</param>
+    /// <param name="blockBytes">Size of a chunk of inflated bytes.</param>
     /// <param name="blockCount">Buffers in use at most (being filled, waiting, being parsed).</param>
     /// <param name="maxRecordBytes">A longer record fails the read (the sequential reader names it).</param>
     /// <param name="countLines">
@@ -71,7 +90,7 @@ internal sealed class RecordBlockReader : IDisposable
         _countLines = countLines;
         for (var i = 0; i < blockCount; i++)
         {
-            _free.Enqueue(new RecordBlock(new byte[blockBytes]));
+            _free.Enqueue(new RecordBlock(new byte[Headroom + blockBytes]));
         }
 
         _thread = new Thread(Produce) { IsBackground = true, Name = "cur-record-blocks" };
@@ -82,42 +101,147 @@ internal sealed class RecordBlockReader : IDisposable
 
     /// <summary>The next block in file order, or null after the last one. Rethrows a failure of the reading thread.</summary>
     /// <param name="cancellationToken">Stops the wait.</param>
-    /// <param name="backlog">Waits until at least this many blocks (or the end) are ready.</param>
+    /// <param name="backlog">Waits until at least this many chunks (or the end) are ready.</param>
     public RecordBlock? Take(CancellationToken cancellationToken, int backlog = 1)
     {
         lock (_gate)
         {
-            while (_filled.Count < backlog && !_filled.Contains(null))
+            while (true)
             {
-                cancellationToken.ThrowIfCancellationRequested();
-                Monitor.Wait(_gate, 50);
-            }
+                if (_ended)
+                {
+                    // The end stays, for every thread that asks.
+                    _error?.Throw();
+                    return null;
+                }
 
-            var block = _filled.Peek();
-            if (block is null)
-            {
-                // The end stays queued, for every thread that asks.
-                _error?.Throw();
-                return null;
-            }
+                if (_chunks.Count < backlog && !_chunks.Contains(null))
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                    Monitor.Wait(_gate, 50);
+                    continue;
+                }
 
-            return _filled.Dequeue();
+                var chunk = _chunks.Dequeue();
+                if (chunk is null)
+                {
+                    _ended = true;
+                    Monitor.PulseAll(_gate);
+                    continue;
+                }
+
+                try
+                {
+                    if (Cut(chunk))
+                    {
+                        return chunk;
+                    }
+                }
+                catch (Exception e)
+                {
+                    // Whatever follows a failed cut would start in the wrong place: every later call fails the same way.
+                    _error ??= ExceptionDispatchInfo.Capture(e);
+                    _ended = true;
+                    Monitor.PulseAll(_gate);
+                    throw;
+                }
+            }
         }
     }
 
     /// <summary>Gives a parsed block's buffer back for reuse.</summary>
     public void Return(RecordBlock block)
     {
-        if (block.Buffer.Length > _blockBytes)
-        {
-            block.Buffer = new byte[_blockBytes];
-        }
-
         lock (_gate)
         {
-            _free.Enqueue(block);
-            Monitor.PulseAll(_gate);
+            ReturnLocked(block);
         }
+    }
+
+    private void ReturnLocked(RecordBlock block)
+    {
+        if (block.Buffer.Length != Headroom + _blockBytes)
+        {
+            block.Buffer = new byte[Headroom + _blockBytes];
+        }
+
+        _free.Enqueue(block);
+        Monitor.PulseAll(_gate);
+    }
+
+    /// <summary>
+    /// Makes <paramref name="chunk"/> the next block: the carry in front, up to its last record boundary. False when no
+    /// record ends in it (the whole chunk joins the carry, and the buffer goes back). Called in file order, under the lock.
+    /// </summary>
+    private bool Cut(RecordBlock chunk)
+    {
+        var dataEnd = Headroom + chunk.ChunkLength;
+        int start;
+        if (_carryLength <= Headroom)
+        {
+            start = Headroom - _carryLength;
+            _carry.AsSpan(0, _carryLength).CopyTo(chunk.Buffer.AsSpan(start));
+        }
+        else
+        {
+            // A record longer than the room in front: the block moves to a buffer of its own (freed on return).
+            var buffer = new byte[_carryLength + chunk.ChunkLength];
+            _carry.AsSpan(0, _carryLength).CopyTo(buffer);
+            chunk.Buffer.AsSpan(Headroom, chunk.ChunkLength).CopyTo(buffer.AsSpan(_carryLength));
+            chunk.Buffer = buffer;
+            start = 0;
+            dataEnd = buffer.Length;
+        }
+
+        var bytes = chunk.Buffer.AsSpan(start, dataEnd - start);
+        var boundary = chunk.LastChunk ? bytes.Length : RecordBoundary(bytes);
+        if (boundary <= 0)
+        {
+            if (bytes.Length >= _maxBlockBytes)
+            {
+                throw new InvalidDataException($"no record ends within {bytes.Length} bytes at offset {_offset}");
+            }
+
+            // No record ends in this chunk: all of it waits for the next one.
+            if (bytes.Length > _carry.Length)
+            {
+                _carry = new byte[Math.Max(bytes.Length, _carry.Length * 2)];
+            }
+
+            bytes.CopyTo(_carry);
+            _carryLength = bytes.Length;
+            ReturnLocked(chunk);
+            return false;
+        }
+
+        if (_offset != StartOffset && bytes[0] is 0x00 or 0xEF or 0xFE or 0xFF)
+        {
+            // A reader starting here would take these bytes for a byte order mark; the sequential one would not.
+            throw new InvalidDataException($"a record at offset {_offset} starts like a byte order mark");
+        }
+
+        var tail = bytes[boundary..];
+        if (tail.Length > _carry.Length)
+        {
+            _carry = new byte[Math.Max(tail.Length, _carry.Length * 2)];
+        }
+
+        tail.CopyTo(_carry);
+        _carryLength = tail.Length;
+        chunk.Start = start;
+        chunk.Length = boundary;
+        chunk.Offset = _offset;
+        chunk.Index = _index++;
+        chunk.Lines = 0;
+        chunk.MaxRecords = 0;
+        chunk.LinesCounted = false;
+        if (_countLines)
+        {
+            CountLines(chunk);
+        }
+
+        _offset += boundary;
+        return true;
     }
 
     private RecordBlock? TakeFree()
@@ -133,108 +257,45 @@ internal sealed class RecordBlockReader : IDisposable
         }
     }
 
-    private void Emit(RecordBlock? block)
+    private void Emit(RecordBlock? chunk)
     {
         lock (_gate)
         {
-            _filled.Enqueue(block);
+            _chunks.Enqueue(chunk);
             Monitor.PulseAll(_gate);
         }
     }
 
     private void Produce()
     {
-        var carry = Array.Empty<byte>();
-        var carryLength = 0;
         try
         {
             while (true)
             {
-                var block = TakeFree();
-                if (block is null)
+                var chunk = TakeFree();
+                if (chunk is null)
                 {
                     return;
                 }
 
-                var buffer = block.Buffer;
-                if (carryLength > buffer.Length / 2)
-                {
-                    buffer = new byte[Math.Max(buffer.Length, carryLength) * 2];
-                }
-
-                carry.AsSpan(0, carryLength).CopyTo(buffer);
-                var length = carryLength;
-                var boundary = -1;
+                var buffer = chunk.Buffer;
+                var length = 0;
                 var end = false;
-                while (true)
+                while (length < _blockBytes)
                 {
-                    while (length < buffer.Length)
+                    var read = _data.Read(buffer, Headroom + length, _blockBytes - length);
+                    if (read == 0)
                     {
-                        var read = _data.Read(buffer, length, buffer.Length - length);
-                        if (read == 0)
-                        {
-                            end = true;
-                            break;
-                        }
-
-                        length += read;
-                    }
-
-                    if (end)
-                    {
-                        boundary = length;
+                        end = true;
                         break;
                     }
 
-                    boundary = RecordBoundary(buffer.AsSpan(0, length));
-                    if (boundary > 0)
-                    {
-                        break;
-                    }
-
-                    if (buffer.Length >= _maxBlockBytes)
-                    {
-                        throw new InvalidDataException($"no record ends within {buffer.Length} bytes at offset {_offset}");
-                    }
-
-                    // One record longer than the block: this block grows to hold it.
-                    var grown = new byte[Math.Min((long)buffer.Length * 2, _maxBlockBytes)];
-                    buffer.AsSpan(0, length).CopyTo(grown);
-                    buffer = grown;
+                    length += read;
                 }
 
-                if (boundary > 0 && _offset != StartOffset && buffer[0] is 0x00 or 0xEF or 0xFE or 0xFF)
-                {
-                    // A reader starting here would take these bytes for a byte order mark; the sequential one would not.
-                    throw new InvalidDataException($"a record at offset {_offset} starts like a byte order mark");
-                }
-
-                var tail = length - boundary;
-                if (tail > carry.Length)
-                {
-                    carry = new byte[Math.Max(tail, carry.Length * 2)];
-                }
-
-                buffer.AsSpan(boundary, tail).CopyTo(carry);
-                carryLength = tail;
-                block.Buffer = buffer;
-                block.Length = boundary;
-                block.Offset = _offset;
-                block.Lines = 0;
-                block.MaxRecords = 0;
-                block.LinesCounted = false;
-                if (_countLines)
-                {
-                    CountLines(block);
-                }
-
-                _offset += boundary;
-                if (boundary > 0)
-                {
-                    block.Index = _index++;
-                    Emit(block);
-                }
-
+                chunk.ChunkLength = length;
+                chunk.LastChunk = end;
+                Emit(chunk);
                 if (end)
                 {
                     Emit(null);
@@ -246,7 +307,11 @@ internal sealed class RecordBlockReader : IDisposable
         catch (Exception e)
 #pragma warning restore CA1031
         {
-            _error = ExceptionDispatchInfo.Capture(e);
+            lock (_gate)
+            {
+                _error ??= ExceptionDispatchInfo.Capture(e);
+            }
+
             Emit(null);
         }
     }
@@ -296,7 +361,7 @@ internal sealed class RecordBlockReader : IDisposable
         else
         {
             // The block ends with its last record: the lines before it, plus the line breaks in it and after it.
-            block.Lines = (int)(lastRecordLine - 1) + LineBreaks(block.Buffer.AsSpan((int)lastRecordOffset, block.Length - (int)lastRecordOffset)).Lines;
+            block.Lines = (int)(lastRecordLine - 1) + LineBreaks(block.Memory.Span[(int)lastRecordOffset..]).Lines;
         }
 
         block.LinesCounted = true;
@@ -318,7 +383,7 @@ internal sealed class RecordBlockReader : IDisposable
             return;
         }
 
-        var (lines, ends) = LineBreaks(block.Buffer.AsSpan(0, block.Length));
+        var (lines, ends) = LineBreaks(block.Memory.Span);
         block.Lines = lines;
         block.MaxRecords = ends + 1;
         block.LinesCounted = true;
