@@ -203,13 +203,7 @@ internal sealed class RecordBlockReader : IDisposable
             }
 
             // No record ends in this chunk: all of it waits for the next one.
-            if (bytes.Length > _carry.Length)
-            {
-                _carry = new byte[Math.Max(bytes.Length, _carry.Length * 2)];
-            }
-
-            bytes.CopyTo(_carry);
-            _carryLength = bytes.Length;
+            KeepAsCarry(bytes);
             ReturnLocked(chunk);
             return false;
         }
@@ -220,14 +214,7 @@ internal sealed class RecordBlockReader : IDisposable
             throw new InvalidDataException($"a record at offset {_offset} starts like a byte order mark");
         }
 
-        var tail = bytes[boundary..];
-        if (tail.Length > _carry.Length)
-        {
-            _carry = new byte[Math.Max(tail.Length, _carry.Length * 2)];
-        }
-
-        tail.CopyTo(_carry);
-        _carryLength = tail.Length;
+        KeepAsCarry(bytes[boundary..]);
         chunk.Start = start;
         chunk.Length = boundary;
         chunk.Offset = _offset;
@@ -242,6 +229,18 @@ internal sealed class RecordBlockReader : IDisposable
 
         _offset += boundary;
         return true;
+    }
+
+    /// <summary>Copies an unfinished record out of its chunk, which may be reused before the next cut.</summary>
+    private void KeepAsCarry(ReadOnlySpan<byte> unfinished)
+    {
+        if (unfinished.Length > _carry.Length)
+        {
+            _carry = new byte[Math.Max(unfinished.Length, _carry.Length * 2)];
+        }
+
+        unfinished.CopyTo(_carry);
+        _carryLength = unfinished.Length;
     }
 
     private RecordBlock? TakeFree()
