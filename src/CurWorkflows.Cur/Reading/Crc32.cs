@@ -104,7 +104,7 @@ internal static partial class Crc32
         return ~crc;
     }
 
-    [LibraryImport("libSystem.IO.Compression.Native", EntryPoint = "CompressionNative_Crc32")]
+    [LibraryImport(RuntimeZlib.Library, EntryPoint = "CompressionNative_Crc32")]
     [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
     private static partial uint NativeCrc32(uint crc, ref byte buffer, int length);
 

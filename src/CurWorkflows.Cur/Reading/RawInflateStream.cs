@@ -14,7 +14,6 @@ namespace CurWorkflows.Cur.Reading;
 /// </summary>
 internal sealed unsafe partial class RawInflateStream : ForwardReadStream
 {
-    private const string NativeLibrary = "libSystem.IO.Compression.Native";
     private const int InputBytes = 128 << 10;
     private const int RawDeflateWindowBits = -15;
     private const int NoFlush = 0;
@@ -174,15 +173,15 @@ internal sealed unsafe partial class RawInflateStream : ForwardReadStream
         public uint AvailOut;
     }
 
-    [LibraryImport(NativeLibrary, EntryPoint = "CompressionNative_InflateInit2_")]
+    [LibraryImport(RuntimeZlib.Library, EntryPoint = "CompressionNative_InflateInit2_")]
     [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
     private static partial int InflateInit(ZStream* stream, int windowBits);
 
-    [LibraryImport(NativeLibrary, EntryPoint = "CompressionNative_Inflate")]
+    [LibraryImport(RuntimeZlib.Library, EntryPoint = "CompressionNative_Inflate")]
     [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
     private static partial int Inflate(ZStream* stream, int flush);
 
-    [LibraryImport(NativeLibrary, EntryPoint = "CompressionNative_InflateEnd")]
+    [LibraryImport(RuntimeZlib.Library, EntryPoint = "CompressionNative_InflateEnd")]
     [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
     private static partial int InflateEnd(ZStream* stream);
 }
