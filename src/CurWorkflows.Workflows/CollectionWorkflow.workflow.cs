@@ -17,7 +17,8 @@ namespace CurWorkflows.Workflows;
 [Workflow]
 public sealed class CollectionWorkflow
 {
-    /// <summary>How often a period starts over on another worker after the worker holding its files disappeared.</summary>
+    /// <summary>How often a period starts over after the worker holding its files disappeared, or its host lost the
+    /// aggregates of its files.</summary>
     internal const int MaxWorkerSwitches = 3;
 
     internal static readonly TimeSpan FileHeartbeatTimeout = TimeSpan.FromSeconds(20);
@@ -150,8 +151,10 @@ public sealed class CollectionWorkflow
         CollectionRunRef run, PeriodToCollect period, CollectionPlan plan)
     {
         var queueTimeout = plan.WorkerQueueTimeout ?? DefaultWorkerQueueTimeout;
+        long bytesOfEarlierTries = 0;
         for (var switches = 0; ; switches++)
         {
+            long bytes = 0;
             var workerQueue = await Workflow.ExecuteActivityAsync<string>(
                 ActivityNames.GetWorkerTaskQueue, [], SharedOptions(TimeSpan.FromSeconds(30), TimeSpan.FromMinutes(10), "pick a worker"));
             try
@@ -170,15 +173,23 @@ public sealed class CollectionWorkflow
                     }
                 }));
 
+                bytes = files.Sum(f => f.Spooled.BytesTransferred + f.Aggregate.BytesDownloaded);
                 var staged = await ExecuteOnWorkerAsync<StagePeriodResult>(
                     ActivityNames.StagePeriod,
                     [new StagePeriodInput(run, period, [.. files.Select(f => f.Aggregate.StatePath)], plan.TagKey)],
                     WorkerOptions(workerQueue, queueTimeout, TimeSpan.FromHours(1), $"stage period {period.BillingPeriod}"));
-                return (staged, files.Sum(f => f.Spooled.BytesTransferred + f.Aggregate.BytesDownloaded));
+                return (staged, bytesOfEarlierTries + bytes);
             }
             catch (ActivityFailureException e) when (TimedOutWaitingToStart(e) && switches < MaxWorkerSwitches)
             {
                 Workflow.Logger.LogWarning("Worker queue {Queue} is gone; collecting period {Period} elsewhere", workerQueue, period.BillingPeriod);
+            }
+            catch (ActivityFailureException e) when (e.InnerException is ApplicationFailureException { ErrorType: AggregatesFile.LostError } && switches < MaxWorkerSwitches)
+            {
+                // The host went down after the aggregation (its unflushed aggregates are not trusted): the files are
+                // checked against their objects or fetched again, and aggregated again.
+                Workflow.Logger.LogWarning("Aggregates of period {Period} were lost on {Queue}; collecting it again", period.BillingPeriod, workerQueue);
+                bytesOfEarlierTries += bytes;
             }
         }
     }

@@ -422,6 +422,43 @@ public sealed class CollectionWorkflowTests(TemporalFixture temporal)
         await AssertStoredAfterTwoDownloadsAsync(environment, worker, run, delivery, organizationId, integrationId);
     }
 
+    [Fact]
+    public async Task Aggregates_written_before_the_host_went_down_are_not_staged_and_the_period_is_collected_again()
+    {
+        await using var environment = await CollectionEnvironment.StartAsync(temporal, TestDatabase.Sqlite);
+        var stagings = new ActivityGate(ActivityNames.StagePeriod);
+        var worker = await environment.StartWorkerAsync(services: stagings.AddTo);
+        var (organizationId, integrationId) = await CollectionEnvironment.CreateIntegrationAsync(worker.Services);
+        var delivery = await environment.DeliverAsync(Delivery(files: 1, rows: 6_000, seed: 75, assemblyId: "asm-lost-aggregates"));
+
+        var run = RunCollectionAsync(environment, organizationId, integrationId);
+        await stagings.Reached.WaitAsync(TimeSpan.FromSeconds(60));
+
+        // The host went down after the aggregation and came back (another boot id). Neither the aggregates nor the spool
+        // file were flushed, and a page of each that the kernel had not written back reads as zeros.
+        var aggregates = Assert.Single(Directory.GetFiles(environment.SpoolDirectory, "*.aggregates", SearchOption.AllDirectories));
+        var text = await File.ReadAllBytesAsync(aggregates);
+        var header = System.Text.Encoding.UTF8.GetString(text, 0, Array.IndexOf(text, (byte)'\n'));
+        Assert.Equal($"curworkflows-aggregates {Aws.HostBoot.Id} unflushed", header);
+        await File.WriteAllBytesAsync(aggregates, [.. System.Text.Encoding.UTF8.GetBytes("curworkflows-aggregates an-earlier-boot unflushed"), .. text.AsSpan(header.Length)]);
+        await ZeroAPageInTheMiddleAsync(aggregates);
+        var spooled = aggregates[..^".aggregates".Length];
+        var record = System.Text.Json.Nodes.JsonNode.Parse(await File.ReadAllTextAsync(spooled + ".json"))!.AsObject();
+        record["BootId"] = "an-earlier-boot";
+        await File.WriteAllTextAsync(spooled + ".json", record.ToJsonString());
+        await ZeroAPageInTheMiddleAsync(spooled);
+
+        stagings.Open();
+        await AssertStoredAfterTwoDownloadsAsync(environment, worker, run, delivery, organizationId, integrationId);
+        var history = await temporal.Client.GetWorkflowHandle(LastRunWorkflowId!).FetchHistoryAsync();
+        var lost = Assert.Single(history.Events, e => e.ActivityTaskFailedEventAttributes is not null);
+        Assert.Equal(AggregatesFile.LostError, lost.ActivityTaskFailedEventAttributes.Failure.ApplicationFailureInfo.Type);
+        Assert.Contains("written before the host restarted", lost.ActivityTaskFailedEventAttributes.Failure.Message, StringComparison.Ordinal);
+        Assert.Equal(2, ScheduledEventIds(history, ActivityNames.GetWorkerTaskQueue).Count);
+        Assert.Equal(2, ScheduledEventIds(history, ActivityNames.AggregateReportFile).Count);
+        Assert.Equal(2, ScheduledEventIds(history, ActivityNames.StagePeriod).Count);
+    }
+
     [Theory]
     [InlineData(ReportFileFormat.Zip)]
     [InlineData(ReportFileFormat.Csv)]

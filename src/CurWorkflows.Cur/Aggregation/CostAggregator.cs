@@ -79,6 +79,13 @@ public sealed partial class CostAggregator
 
     public IReadOnlyList<string> CompletedFiles => _completedFiles;
 
+    /// <summary>The cost of every row aggregated so far, summed as the rows are read: what the views' totals reconcile to in
+    /// <see cref="GetResult"/>, without building the views.</summary>
+    public CostAmounts RowSums => _rowSums;
+
+    /// <summary>The cost of the rows attributed to a package through the resource index so far.</summary>
+    public CostAmounts AttributedByResourceIndex => _attributed;
+
     /// <summary>The file being read when the state was saved, and where its next row starts.</summary>
     public (string File, CurReadPosition Position)? InProgress =>
         _inProgressFile is null || _inProgressPosition is null ? null : (_inProgressFile, _inProgressPosition);

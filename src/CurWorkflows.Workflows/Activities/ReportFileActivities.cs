@@ -9,6 +9,7 @@ using CurWorkflows.Workflows.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Temporalio.Activities;
+using Temporalio.Exceptions;
 
 namespace CurWorkflows.Workflows.Activities;
 
@@ -54,9 +55,13 @@ public sealed partial class ReportFileActivities(
         var finalPath = spooledPath + ".aggregates";
         if (File.Exists(finalPath))
         {
-            // An earlier attempt finished but its completion was lost: answer from its saved state.
-            var done = Load(finalPath, new CostAggregationOptions { TagKey = input.Work.TagKey });
-            return Result(finalPath, done, done.Rows, 0);
+            // An earlier attempt finished but its completion was lost: answer from its saved state, if it can be trusted.
+            if (AggregatesFile.TryLoad(finalPath, new CostAggregationOptions { TagKey = input.Work.TagKey }, out var untrusted) is { } done)
+            {
+                return Result(finalPath, done, done.Rows, 0);
+            }
+
+            LogAggregatesLost(logger, input.Work.FileKey, untrusted);
         }
 
         var clock = System.Diagnostics.Stopwatch.StartNew();
@@ -168,7 +173,7 @@ public sealed partial class ReportFileActivities(
         }
 
         var parsed = clock.Elapsed;
-        SaveAtomically(aggregator, finalPath);
+        AggregatesFile.Save(aggregator, finalPath);
         File.Delete(checkpointPath);
         var result = Result(finalPath, aggregator, aggregator.Rows - startRows, resumedFrom) with { BytesDownloaded = bytesDownloaded };
         CurMetrics.CountRowsAggregated(context.MetricMeter, result.RowsRead);
@@ -243,7 +248,12 @@ public sealed partial class ReportFileActivities(
         {
             context.Heartbeat(statePath);
             var started = clock.Elapsed;
-            var result = Load(statePath, new CostAggregationOptions { TagKey = input.TagKey }).GetResult();
+            var aggregates = AggregatesFile.TryLoad(statePath, new CostAggregationOptions { TagKey = input.TagKey }, out var untrusted)
+                ?? throw new ApplicationFailureException(
+                    $"The aggregates of {Path.GetFileName(statePath)} cannot be used: {untrusted}. The period is collected again.",
+                    errorType: AggregatesFile.LostError,
+                    nonRetryable: true);
+            var result = aggregates.GetResult();
             loading += clock.Elapsed - started;
             staged += await costs.StageAsync(key, new CostAggregateBatch(result.Daily, result.DailyResources, result.Monthly), context.CancellationToken);
             rows += result.Rows;
@@ -283,9 +293,10 @@ public sealed partial class ReportFileActivities(
 
     private static FileAggregateResult Result(string statePath, CostAggregator aggregator, long rowsRead, long resumedFrom)
     {
-        var result = aggregator.GetResult();
+        // The running sums, not GetResult: building the views costs tens of milliseconds at this size, and StagePeriod
+        // builds and reconciles them anyway.
         return new FileAggregateResult(
-            statePath, result.Rows, Text(result.Totals.Unblended), aggregator.AggregateCount, resumedFrom, rowsRead, Text(result.AttributedByResourceIndex.Unblended));
+            statePath, aggregator.Rows, Text(aggregator.RowSums.Unblended), aggregator.AggregateCount, resumedFrom, rowsRead, Text(aggregator.AttributedByResourceIndex.Unblended));
     }
 
     private static CostAggregator Load(string path, CostAggregationOptions aggregationOptions)
@@ -308,6 +319,9 @@ public sealed partial class ReportFileActivities(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Staged period {Period}: {Rows} cost rows from {Files} files; {Discard:0.000} s to drop earlier staging, {Load:0.000} s to load the aggregates, {Write:0.000} s to write")]
     private static partial void LogStaged(ILogger logger, string period, long rows, int files, double discard, double load, double write);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Saved aggregates of {File} are not used ({Reason}); aggregating it again")]
+    private static partial void LogAggregatesLost(ILogger logger, string file, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Spool file of {File} was not written in this boot of the host or is gone; checked before parsing: {Outcome}")]
     private static partial void LogSpoolChecked(ILogger logger, string file, string outcome);
