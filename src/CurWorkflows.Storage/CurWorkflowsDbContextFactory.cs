@@ -8,7 +8,7 @@ namespace CurWorkflows.Storage;
 /// Creates the provider-specific context for the configured provider, so that each provider's own migration set
 /// applies. Registered as <c>IDbContextFactory&lt;CurWorkflowsDbContext&gt;</c>.
 /// </summary>
-public sealed class CurWorkflowsDbContextFactory : IDbContextFactory<CurWorkflowsDbContext>
+public sealed class CurWorkflowsDbContextFactory : IDbContextFactory<CurWorkflowsDbContext>, IDisposable
 {
     private readonly Func<CurWorkflowsDbContext> _create;
 
@@ -28,7 +28,7 @@ public sealed class CurWorkflowsDbContextFactory : IDbContextFactory<CurWorkflow
                 var sqlite = new DbContextOptionsBuilder<SqliteCurWorkflowsDbContext>()
                     .UseSqlite(options.ConnectionString, o => o.CommandTimeout(timeout))
                     .ConfigureWarnings(SkipPendingModelChangesCheck)
-                    .AddInterceptors(SqlitePragmaInterceptor.Instance);
+                    .AddInterceptors(new SqlitePragmaInterceptor(Checkpointer = new SqliteWalCheckpointer(options.ConnectionString, options.SqliteCheckpointInterval)));
                 configure?.Invoke(sqlite);
                 var sqliteOptions = sqlite.Options;
                 _create = () => new SqliteCurWorkflowsDbContext(sqliteOptions);
@@ -56,6 +56,9 @@ public sealed class CurWorkflowsDbContextFactory : IDbContextFactory<CurWorkflow
 
     public StorageOptions Options { get; }
 
+    /// <summary>The background checkpoints of a SQLite database; null for the other providers.</summary>
+    internal SqliteWalCheckpointer? Checkpointer { get; }
+
     // Migrate compares the migrations' snapshot with a model built from the configuration, which costs a start-up a
     // few hundred milliseconds and makes the compiled model pointless. The test Migrations_are_up_to_date_with_the_model
     // makes that comparison before anything ships.
@@ -63,4 +66,6 @@ public sealed class CurWorkflowsDbContextFactory : IDbContextFactory<CurWorkflow
         warnings.Ignore(RelationalEventId.PendingModelChangesWarning);
 
     public CurWorkflowsDbContext CreateDbContext() => _create();
+
+    public void Dispose() => Checkpointer?.Dispose();
 }

@@ -6,27 +6,27 @@ namespace CurWorkflows.Storage;
 /// <summary>
 /// Per-connection SQLite settings for bulk writes: a 64 MB page cache (index inserts of a million rows in a 2 MB
 /// cache thrash), temporary b-trees in memory, and synchronous=NORMAL, which in WAL mode never corrupts the file
-/// and at worst loses the last commits on power loss (a collection run re-ingests them).
+/// and at worst loses the last commits on power loss (a collection run re-ingests them). Checkpoints are left to
+/// <see cref="SqliteWalCheckpointer"/> when it is enabled.
 /// </summary>
-internal sealed class SqlitePragmaInterceptor : DbConnectionInterceptor
+internal sealed class SqlitePragmaInterceptor(SqliteWalCheckpointer checkpointer) : DbConnectionInterceptor
 {
-    public static SqlitePragmaInterceptor Instance { get; } = new();
+    private readonly string _pragmas = "PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY; PRAGMA synchronous = NORMAL;"
+        + (checkpointer.Enabled ? " PRAGMA wal_autocheckpoint = 0;" : "");
 
-    private const string Pragmas = "PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY; PRAGMA synchronous = NORMAL;";
-
-    public override void ConnectionOpened(DbConnection connection, ConnectionEndEventData eventData) => Apply(connection);
+    public override void ConnectionOpened(DbConnection connection, ConnectionEndEventData eventData)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = _pragmas;
+        command.ExecuteNonQuery();
+        checkpointer.EnsureStarted();
+    }
 
     public override async Task ConnectionOpenedAsync(DbConnection connection, ConnectionEndEventData eventData, CancellationToken cancellationToken = default)
     {
         await using var command = connection.CreateCommand();
-        command.CommandText = Pragmas;
+        command.CommandText = _pragmas;
         await command.ExecuteNonQueryAsync(cancellationToken);
-    }
-
-    private static void Apply(DbConnection connection)
-    {
-        using var command = connection.CreateCommand();
-        command.CommandText = Pragmas;
-        command.ExecuteNonQuery();
+        checkpointer.EnsureStarted();
     }
 }

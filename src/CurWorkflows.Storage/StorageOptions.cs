@@ -27,6 +27,12 @@ public sealed class StorageOptions
     /// <summary>How often the background sweep of stale staging rows runs; zero disables it.</summary>
     public TimeSpan StagingSweepInterval { get; set; } = TimeSpan.FromHours(1);
 
+    /// <summary>
+    /// SQLite only: how often the write-ahead log is checkpointed in the background when it was written
+    /// (<see cref="SqliteWalCheckpointer"/>); zero leaves checkpoints to SQLite, in the commit that crosses 1,000 pages.
+    /// </summary>
+    public TimeSpan SqliteCheckpointInterval { get; set; } = TimeSpan.FromSeconds(1);
+
     /// <summary>Rows per bulk write while staging aggregates.</summary>
     public int StagingBatchSize { get; set; } = 50_000;
 
@@ -69,6 +75,11 @@ internal sealed class StorageOptionsValidator : IValidateOptions<StorageOptions>
         if (options.StagingRetention <= TimeSpan.Zero)
         {
             failures.Add("Storage:StagingRetention must be positive.");
+        }
+
+        if (options.SqliteCheckpointInterval < TimeSpan.Zero)
+        {
+            failures.Add("Storage:SqliteCheckpointInterval must not be negative.");
         }
 
         if (options.StagingSweepInterval < TimeSpan.Zero)

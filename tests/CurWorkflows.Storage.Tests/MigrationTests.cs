@@ -229,6 +229,7 @@ public sealed class MigrationTests
     [InlineData("ConnectionStrings:CurWorkflows", "Host=127.0.0.1;Bogus Keyword=1", "not a valid Sqlite connection string")]
     [InlineData("Storage:StagingBatchSize", "0", "Storage:StagingBatchSize")]
     [InlineData("Storage:StagingRetention", "-01:00:00", "Storage:StagingRetention")]
+    [InlineData("Storage:SqliteCheckpointInterval", "-00:00:01", "Storage:SqliteCheckpointInterval")]
     public async Task Invalid_configuration_fails_at_start_naming_the_key(string key, string value, string expected)
     {
         using var host = BuildHost(new() { [key] = value, ["Storage:ApplyMigrationsOnStartup"] = "false" });

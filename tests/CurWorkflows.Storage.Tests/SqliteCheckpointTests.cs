@@ -1,0 +1,113 @@
+using CurWorkflows.Storage.Costs;
+using CurWorkflows.Storage.Stores;
+using Microsoft.Data.Sqlite;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace CurWorkflows.Storage.Tests;
+
+/// <summary>The SQLite write-ahead log is checkpointed in the background, not in the commit of a bulk write.</summary>
+public sealed class SqliteCheckpointTests : IAsyncLifetime
+{
+    private const long FourMegabytes = 4L << 20;
+    private readonly string _directory = Path.Combine(Path.GetTempPath(), "curworkflows-tests", Guid.NewGuid().ToString("N"));
+
+    private string DatabasePath => Path.Combine(_directory, "curworkflows.db");
+
+    public Task InitializeAsync()
+    {
+        Directory.CreateDirectory(_directory);
+        return Task.CompletedTask;
+    }
+
+    public Task DisposeAsync()
+    {
+        SqliteConnection.ClearAllPools();
+        Directory.Delete(_directory, recursive: true);
+        return Task.CompletedTask;
+    }
+
+    [Fact]
+    public async Task A_bulk_write_commits_without_copying_the_log_into_the_database_and_the_checkpointer_copies_it()
+    {
+        await using var services = await StorageAsync("01:00:00");
+        var checkpointer = Checkpointer(services);
+        checkpointer.CheckpointIfWritten();
+        var before = new FileInfo(DatabasePath).Length;
+
+        await StageAsync(services);
+
+        Assert.True(new FileInfo(DatabasePath + "-wal").Length > FourMegabytes);
+        Assert.Equal(before, new FileInfo(DatabasePath).Length);
+        Assert.True(checkpointer.CheckpointIfWritten());
+        Assert.True(new FileInfo(DatabasePath).Length > before + FourMegabytes);
+        Assert.False(checkpointer.CheckpointIfWritten());
+        await AssertStagedRowsReadAsync(services);
+    }
+
+    [Fact]
+    public async Task The_checkpointer_runs_on_its_interval_after_a_write()
+    {
+        await using var services = await StorageAsync("00:00:00.100");
+        var before = new FileInfo(DatabasePath).Length;
+
+        await StageAsync(services);
+
+        for (var waited = 0; new FileInfo(DatabasePath).Length <= before + FourMegabytes; waited++)
+        {
+            Assert.True(waited < 300, "the log was not checkpointed within 30 s");
+            await Task.Delay(100);
+        }
+
+        Assert.True(Checkpointer(services).Checkpoints > 0);
+    }
+
+    [Fact]
+    public async Task With_the_interval_at_zero_sqlite_checkpoints_in_the_commit_as_before()
+    {
+        await using var services = await StorageAsync("00:00:00");
+        Assert.False(Checkpointer(services).Enabled);
+        var before = new FileInfo(DatabasePath).Length;
+
+        await StageAsync(services);
+
+        Assert.True(new FileInfo(DatabasePath).Length > before + FourMegabytes);
+        await AssertStagedRowsReadAsync(services);
+    }
+
+    private async Task<ServiceProvider> StorageAsync(string checkpointInterval)
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["ConnectionStrings:CurWorkflows"] = new SqliteConnectionStringBuilder { DataSource = DatabasePath }.ConnectionString,
+            ["Storage:SqliteCheckpointInterval"] = checkpointInterval,
+        }).Build();
+        var services = new ServiceCollection().AddLogging().AddCurStorage(configuration).BuildServiceProvider();
+        await services.GetRequiredService<StorageMigrator>().MigrateAsync();
+        return services;
+    }
+
+    private static SqliteWalCheckpointer Checkpointer(IServiceProvider services) =>
+        ((CurWorkflowsDbContextFactory)services.GetRequiredService<IDbContextFactory<CurWorkflowsDbContext>>()).Checkpointer!;
+
+    /// <summary>31,000 resource-day rows: about 9 MB of log, past SQLite's 1,000-page threshold.</summary>
+    private static async Task StageAsync(IServiceProvider services)
+    {
+        var organization = await services.GetRequiredService<OrganizationStore>().CreateOrganizationAsync("checkpoints");
+        var integration = (await services.GetRequiredService<IntegrationStore>().EnableAsync(new EnableIntegrationRequest(
+            organization.Id, "arn:aws:iam::123456789012:role/cur", "external", "bucket-checkpoints"))).Integration;
+        var run = await services.GetRequiredService<CollectionRunStore>().StartAsync(
+            new StartCollectionRunRequest(integration.Id, "wf-checkpoints", "r", DateTimeOffset.UtcNow));
+        var batch = CostData.Period(CostData.January, days: 31, packages: 20, resourcesPerPackage: 50, factor: 1m);
+        await services.GetRequiredService<CostWriter>().StageAsync(new StagingKey(run.Id, integration.Id, CostData.January), batch);
+        await services.GetRequiredService<CostWriter>().ReplaceBillingPeriodAsync(
+            new ReplaceBillingPeriodRequest(run.Id, integration.Id, CostData.January, "assembly-1", "etag-1", IsFinal: false));
+    }
+
+    private static async Task AssertStagedRowsReadAsync(IServiceProvider services)
+    {
+        await using var context = await services.GetRequiredService<IDbContextFactory<CurWorkflowsDbContext>>().CreateDbContextAsync();
+        Assert.Equal(31 * 20 * 50, await context.ActiveDailyResourceCosts.CountAsync());
+    }
+}
