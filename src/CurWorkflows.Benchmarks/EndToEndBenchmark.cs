@@ -32,7 +32,7 @@ public sealed class EndToEndBenchmark : IBenchmark
 
     public string Name => "e2e";
 
-    public string Description => "end-to-end collection through Temporal + local AWS + SQLite vs the CUR core alone [--rows N] [--passes N] [--keep DIR]";
+    public string Description => "end-to-end collection through Temporal + local AWS + SQLite vs the CUR core alone [--rows N] [--passes N] [--keep DIR] [--timeline]";
 
     public async Task<int> RunAsync(string[] args)
     {
@@ -79,7 +79,7 @@ public sealed class EndToEndBenchmark : IBenchmark
                 Console.WriteLine($"core alone, {Pass(pass)}:  {core[pass].TotalSeconds,7:N2} s  ({delivery.Bytes / 1e6 / core[pass].TotalSeconds:N0} MB/s)");
             }
 
-            var collections = await CollectEndToEndAsync(directory, delivery, core.Length);
+            var collections = await CollectEndToEndAsync(directory, delivery, core.Length, args.Contains("--timeline"));
             for (var pass = 0; pass < collections.Count; pass++)
             {
                 var (elapsed, peak, summary) = collections[pass];
@@ -118,7 +118,7 @@ public sealed class EndToEndBenchmark : IBenchmark
     /// of the same bucket, so that every pass collects and stores the whole period.
     /// </summary>
     private static async Task<List<(TimeSpan Elapsed, long PeakWorkingSet, CollectionSummary Summary)>> CollectEndToEndAsync(
-        string directory, GeneratedReport delivery, int passes)
+        string directory, GeneratedReport delivery, int passes, bool timeline)
     {
         await using var temporal = await WorkflowEnvironment.StartLocalAsync(new()
         {
@@ -170,7 +170,7 @@ public sealed class EndToEndBenchmark : IBenchmark
             for (var pass = 0; pass < passes; pass++)
             {
                 Console.WriteLine($"collection, {Pass(pass)}:");
-                results.Add(await CollectOnceAsync(temporal, host, taskQueue, pass));
+                results.Add(await CollectOnceAsync(temporal, host, taskQueue, pass, timeline));
             }
 
             return results;
@@ -182,7 +182,7 @@ public sealed class EndToEndBenchmark : IBenchmark
     }
 
     private static async Task<(TimeSpan Elapsed, long PeakWorkingSet, CollectionSummary Summary)> CollectOnceAsync(
-        WorkflowEnvironment temporal, IHost host, string taskQueue, int pass)
+        WorkflowEnvironment temporal, IHost host, string taskQueue, int pass, bool timeline)
     {
         var organization = await host.Services.GetRequiredService<OrganizationStore>().CreateOrganizationAsync($"bench-{pass}");
         var integration = (await host.Services.GetRequiredService<IntegrationStore>()
@@ -213,17 +213,24 @@ public sealed class EndToEndBenchmark : IBenchmark
         await sampling.CancelAsync();
         await sampler;
         Console.WriteLine($"run summary: {summary}");
-        await PrintActivityTimesAsync(temporal.Client, IntegrationWorkflow.CollectionWorkflowIdFor(integration.Id.ToString(), started));
+        await PrintActivityTimesAsync(temporal.Client, IntegrationWorkflow.CollectionWorkflowIdFor(integration.Id.ToString(), started), timeline);
         return (watch.Elapsed, peak, summary);
     }
 
-    /// <summary>Where the time went: each activity's scheduled-to-completed duration, from the run's history.</summary>
-    private static async Task PrintActivityTimesAsync(ITemporalClient client, string workflowId)
+    /// <summary>Where the time went: each activity's scheduled-to-completed duration, from the run's history; with
+    /// <paramref name="timeline"/>, every event too, at its offset from the run's start (the hand-offs between activities).</summary>
+    private static async Task PrintActivityTimesAsync(ITemporalClient client, string workflowId, bool timeline)
     {
         var history = await client.GetWorkflowHandle(workflowId).FetchHistoryAsync();
         var scheduled = new Dictionary<long, (string Type, DateTime At)>();
+        var runStart = history.Events.First().EventTime.ToDateTime();
         foreach (var e in history.Events)
         {
+            if (timeline)
+            {
+                Console.WriteLine($"    {(e.EventTime.ToDateTime() - runStart).TotalMilliseconds,9:N1} ms  {e.EventType}");
+            }
+
             if (e.ActivityTaskScheduledEventAttributes is { } s)
             {
                 scheduled[e.EventId] = (s.ActivityType.Name, e.EventTime.ToDateTime());
