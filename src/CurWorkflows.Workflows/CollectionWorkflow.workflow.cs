@@ -32,6 +32,12 @@ public sealed class CollectionWorkflow
     /// </summary>
     internal const string BusyWorkerIsNotGonePatch = "busy-worker-is-not-gone";
 
+    /// <summary>
+    /// Runs started before it record the run, validate access, plan and pick a worker one after another; runs after, record
+    /// the run while validating access, and pick the first period's worker while planning (two round trips fewer).
+    /// </summary>
+    internal const string ParallelStartPatch = "parallel-start";
+
     private static readonly TimeSpan DefaultWorkerQueueTimeout = TimeSpan.FromMinutes(5);
 
     private static readonly string[] NonRetryableCodes =
@@ -57,26 +63,40 @@ public sealed class CollectionWorkflow
         var run = new CollectionRunRef(input.IntegrationId, input.OrganizationId, Workflow.Info.WorkflowId);
         try
         {
-            var runId = await Workflow.ExecuteActivityAsync<string>(
-                ActivityNames.BeginCollectionRun, [run], SharedOptions(TimeSpan.FromSeconds(30), TimeSpan.FromMinutes(30), "record the run's start"));
-            run = run with { CollectionRunId = runId };
+            CollectionPlan plan;
+            Task<string>? firstWorkerQueue = null;
+            if (Workflow.Patched(ParallelStartPatch))
+            {
+                // Neither validation nor planning uses the run's id. WhenAll waits for both activities even when one
+                // fails, so a failed run always has its run row.
+                stage = "validating access";
+                var begin = BeginRunAsync(run);
+                var validation = ValidateAccessAsync(run);
+                await Workflow.WhenAllAsync(begin, validation);
+                run = run with { CollectionRunId = await begin };
 
-            stage = "validating access";
-            await Workflow.ExecuteActivityAsync(
-                ActivityNames.ValidateAccess, [run], SharedOptions(TimeSpan.FromMinutes(2), TimeSpan.FromMinutes(15), "assume the integration's role"));
-
-            stage = "planning";
-            var plan = await Workflow.ExecuteActivityAsync<CollectionPlan>(
-                ActivityNames.PlanCollection,
-                [run],
-                SharedOptions(TimeSpan.FromMinutes(10), TimeSpan.FromMinutes(30), "list the bucket and read the manifests", TimeSpan.FromMinutes(1)));
+                stage = "planning";
+                var planning = PlanAsync(run);
+                firstWorkerQueue = PickWorkerAsync();
+                await Workflow.WhenAllAsync(planning, firstWorkerQueue);
+                plan = await planning;
+            }
+            else
+            {
+                run = run with { CollectionRunId = await BeginRunAsync(run) };
+                stage = "validating access";
+                await ValidateAccessAsync(run);
+                stage = "planning";
+                plan = await PlanAsync(run);
+            }
 
             var summary = new CollectionSummary(PeriodsFound: plan.PeriodsFound, PeriodsSkipped: plan.PeriodsSkipped);
             decimal unblended = 0, net = 0, amortized = 0;
             foreach (var period in plan.Periods)
             {
                 stage = $"collecting period {period.BillingPeriod}";
-                var (staged, bytes) = await CollectPeriodOnOneWorkerAsync(run, period, plan);
+                var (staged, bytes) = await CollectPeriodOnOneWorkerAsync(run, period, plan, firstWorkerQueue);
+                firstWorkerQueue = null;
 
                 stage = $"storing period {period.BillingPeriod}";
                 var persisted = await Workflow.ExecuteActivityAsync<PersistPeriodResult>(
@@ -125,6 +145,20 @@ public sealed class CollectionWorkflow
         }
     }
 
+    private static Task<string> BeginRunAsync(CollectionRunRef run) => Workflow.ExecuteActivityAsync<string>(
+        ActivityNames.BeginCollectionRun, [run], SharedOptions(TimeSpan.FromSeconds(30), TimeSpan.FromMinutes(30), "record the run's start"));
+
+    private static Task ValidateAccessAsync(CollectionRunRef run) => Workflow.ExecuteActivityAsync(
+        ActivityNames.ValidateAccess, [run], SharedOptions(TimeSpan.FromMinutes(2), TimeSpan.FromMinutes(15), "assume the integration's role"));
+
+    private static Task<CollectionPlan> PlanAsync(CollectionRunRef run) => Workflow.ExecuteActivityAsync<CollectionPlan>(
+        ActivityNames.PlanCollection,
+        [run],
+        SharedOptions(TimeSpan.FromMinutes(10), TimeSpan.FromMinutes(30), "list the bucket and read the manifests", TimeSpan.FromMinutes(1)));
+
+    private static Task<string> PickWorkerAsync() => Workflow.ExecuteActivityAsync<string>(
+        ActivityNames.GetWorkerTaskQueue, [], SharedOptions(TimeSpan.FromSeconds(30), TimeSpan.FromMinutes(10), "pick a worker"));
+
     private static decimal Parse(string value) => decimal.Parse(value, NumberStyles.Number, CultureInfo.InvariantCulture);
 
     private static string Format(decimal value) => value.ToString(CultureInfo.InvariantCulture);
@@ -148,15 +182,14 @@ public sealed class CollectionWorkflow
     /// schedule-to-start timeout, the period starts over on another worker (downloading again).
     /// </summary>
     private static async Task<(StagePeriodResult Staged, long Bytes)> CollectPeriodOnOneWorkerAsync(
-        CollectionRunRef run, PeriodToCollect period, CollectionPlan plan)
+        CollectionRunRef run, PeriodToCollect period, CollectionPlan plan, Task<string>? pickedWorkerQueue)
     {
         var queueTimeout = plan.WorkerQueueTimeout ?? DefaultWorkerQueueTimeout;
         long bytesOfEarlierTries = 0;
         for (var switches = 0; ; switches++)
         {
             long bytes = 0;
-            var workerQueue = await Workflow.ExecuteActivityAsync<string>(
-                ActivityNames.GetWorkerTaskQueue, [], SharedOptions(TimeSpan.FromSeconds(30), TimeSpan.FromMinutes(10), "pick a worker"));
+            var workerQueue = switches == 0 && pickedWorkerQueue is not null ? await pickedWorkerQueue : await PickWorkerAsync();
             try
             {
                 var slots = new Temporalio.Workflows.Semaphore(Math.Max(1, plan.MaxParallelFiles));

@@ -69,8 +69,17 @@ public sealed class CollectionWorkflowTests(TemporalFixture temporal)
             Assert.Contains(summaries, s => s.Name == ActivityNames.AggregateReportFile && s.Summary.Contains("2026-10-01", StringComparison.Ordinal) && s.Summary.Contains(key, StringComparison.Ordinal));
         }
 
-        // The run's history replays against the current code (and is kept as a replay fixture on request).
-        await ReplayTests.ReplayAndMaybeRecordAsync(history, $"CollectionWorkflow-full-collection-{database}");
+        // The activities that do not depend on one another start together (patch parallel-start).
+        var begin = history.Events.Single(e => e.ActivityTaskScheduledEventAttributes?.ActivityType.Name == ActivityNames.BeginCollectionRun);
+        var validate = history.Events.Single(e => e.ActivityTaskScheduledEventAttributes?.ActivityType.Name == ActivityNames.ValidateAccess);
+        var plan = history.Events.Single(e => e.ActivityTaskScheduledEventAttributes?.ActivityType.Name == ActivityNames.PlanCollection);
+        var pick = history.Events.Single(e => e.ActivityTaskScheduledEventAttributes?.ActivityType.Name == ActivityNames.GetWorkerTaskQueue);
+        Assert.Equal(begin.ActivityTaskScheduledEventAttributes.WorkflowTaskCompletedEventId, validate.ActivityTaskScheduledEventAttributes.WorkflowTaskCompletedEventId);
+        Assert.Equal(plan.ActivityTaskScheduledEventAttributes.WorkflowTaskCompletedEventId, pick.ActivityTaskScheduledEventAttributes.WorkflowTaskCompletedEventId);
+
+        // The run's history replays against the current code (and is kept as a replay fixture on request; the fixture
+        // CollectionWorkflow-full-collection-Sqlite is such a run from before the patch parallel-start).
+        await ReplayTests.ReplayAndMaybeRecordAsync(history, $"CollectionWorkflow-parallel-start-{database}");
     }
 
     [Theory]
