@@ -422,10 +422,7 @@ public sealed class CollectionWorkflowTests(TemporalFixture temporal)
 
         // The host went down after the download and came back (another boot id), and a page of the spool file that the
         // kernel had not written back reads as zeros. Parsed as it is, the zip fails its CRC as report_malformed.
-        var record = System.Text.Json.Nodes.JsonNode.Parse(await File.ReadAllTextAsync(spooled + ".json"))!.AsObject();
-        record["BootId"] = "an-earlier-boot";
-        await File.WriteAllTextAsync(spooled + ".json", record.ToJsonString());
-        await ZeroAPageInTheMiddleAsync(spooled);
+        await LoseAPageInAnEarlierBootAsync(spooled);
 
         aggregations.Open();
         await AssertStoredAfterTwoDownloadsAsync(environment, worker, run, delivery, organizationId, integrationId);
@@ -451,11 +448,7 @@ public sealed class CollectionWorkflowTests(TemporalFixture temporal)
         Assert.Equal($"curworkflows-aggregates {Aws.HostBoot.Id} unflushed", header);
         await File.WriteAllBytesAsync(aggregates, [.. System.Text.Encoding.UTF8.GetBytes("curworkflows-aggregates an-earlier-boot unflushed"), .. text.AsSpan(header.Length)]);
         await ZeroAPageInTheMiddleAsync(aggregates);
-        var spooled = aggregates[..^".aggregates".Length];
-        var record = System.Text.Json.Nodes.JsonNode.Parse(await File.ReadAllTextAsync(spooled + ".json"))!.AsObject();
-        record["BootId"] = "an-earlier-boot";
-        await File.WriteAllTextAsync(spooled + ".json", record.ToJsonString());
-        await ZeroAPageInTheMiddleAsync(spooled);
+        await LoseAPageInAnEarlierBootAsync(aggregates[..^".aggregates".Length]);
 
         stagings.Open();
         await AssertStoredAfterTwoDownloadsAsync(environment, worker, run, delivery, organizationId, integrationId);
@@ -507,6 +500,16 @@ public sealed class CollectionWorkflowTests(TemporalFixture temporal)
         }
 
         return Assert.Single(Directory.GetFiles(environment.SpoolDirectory, "*" + extension, SearchOption.AllDirectories));
+    }
+
+    /// <summary>Makes the spool file at <paramref name="spooled"/> one written in an earlier boot of the host, with a page
+    /// the kernel had not written back before the host went down (zeros).</summary>
+    private static async Task LoseAPageInAnEarlierBootAsync(string spooled)
+    {
+        var record = System.Text.Json.Nodes.JsonNode.Parse(await File.ReadAllTextAsync(spooled + ".json"))!.AsObject();
+        record["BootId"] = "an-earlier-boot";
+        await File.WriteAllTextAsync(spooled + ".json", record.ToJsonString());
+        await ZeroAPageInTheMiddleAsync(spooled);
     }
 
     private static async Task ZeroAPageInTheMiddleAsync(string path)
