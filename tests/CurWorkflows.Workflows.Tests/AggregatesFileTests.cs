@@ -67,6 +67,20 @@ public sealed class AggregatesFileTests : IDisposable
         Assert.Contains("header", reason, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void Aggregates_of_this_boot_damaged_since_are_not_trusted()
+    {
+        var path = Path.Combine(directory, "a.aggregates");
+        AggregatesFile.Save(aggregator, path, ThisBoot);
+        using (var file = new FileStream(path, FileMode.Open, FileAccess.Write))
+        {
+            file.SetLength(file.Length / 2);
+        }
+
+        Assert.Null(AggregatesFile.TryLoad(path, new CostAggregationOptions(), ThisBoot, out var reason));
+        Assert.Contains("cannot be read", reason, StringComparison.Ordinal);
+    }
+
     private static CostAggregator Aggregate()
     {
         using var buffer = new MemoryStream();

@@ -45,8 +45,8 @@ internal static class AggregatesFile
 
     /// <summary>
     /// The aggregates at <paramref name="path"/>, or null with the reason when they cannot be trusted: gone, not written
-    /// by <see cref="Save(CostAggregator, string)"/> (an older build's file, or pages lost with the host), or written
-    /// unflushed in another boot of the host.
+    /// by <see cref="Save(CostAggregator, string)"/> (an older build's file, or pages lost with the host), written
+    /// unflushed in another boot of the host, or unreadable.
     /// </summary>
     public static CostAggregator? TryLoad(string path, CostAggregationOptions options, out string reason) =>
         TryLoad(path, options, HostBoot.Id, out reason);
@@ -79,8 +79,18 @@ internal static class AggregatesFile
                 return null;
             }
 
-            reason = "";
-            return CostAggregator.Load(stream, options);
+            try
+            {
+                var aggregator = CostAggregator.Load(stream, options);
+                reason = "";
+                return aggregator;
+            }
+            catch (InvalidDataException e)
+            {
+                // Damaged on this host's disk since: as lost as pages of another boot.
+                reason = $"they cannot be read ({e.Message})";
+                return null;
+            }
         }
     }
 
