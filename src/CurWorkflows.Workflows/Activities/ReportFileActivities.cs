@@ -250,7 +250,7 @@ public sealed partial class ReportFileActivities(
             var started = clock.Elapsed;
             var aggregates = AggregatesFile.TryLoad(statePath, new CostAggregationOptions { TagKey = input.TagKey }, out var untrusted)
                 ?? throw new ApplicationFailureException(
-                    $"The aggregates of {Path.GetFileName(statePath)} cannot be used: {untrusted}. The period is collected again.",
+                    $"The aggregates of {Path.GetFileName(statePath)} cannot be used: {untrusted}. The workflow collects the period again (at most {CollectionWorkflow.MaxWorkerSwitches} times).",
                     errorType: AggregatesFile.LostError,
                     nonRetryable: true);
             var result = aggregates.GetResult();
