@@ -15,6 +15,10 @@ namespace CurWorkflows.Workflows.Activities;
 /// boot that wrote it, and one from another boot is not trusted: the period is collected again
 /// (<see cref="LostError"/>). Where the host has no boot id, the file is flushed before it gets its name and says so.
 /// </para>
+/// <para>
+/// A parse's checkpoints (<see cref="SaveCheckpoint"/>) are flushed: a retry after the host restarted resumes from one
+/// once the spool file has been checked again, and a checkpoint comes due only every few minutes.
+/// </para>
 /// </summary>
 internal static class AggregatesFile
 {
@@ -27,20 +31,20 @@ internal static class AggregatesFile
     /// <summary>Writes the aggregates under a temporary name and renames them into <paramref name="path"/>.</summary>
     public static void Save(CostAggregator aggregator, string path) => Save(aggregator, path, HostBoot.Id);
 
-    internal static void Save(CostAggregator aggregator, string path, string? bootId)
-    {
-        var temporary = path + ".tmp";
-        using (var stream = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16))
+    internal static void Save(CostAggregator aggregator, string path, string? bootId) =>
+        WriteAtomically(path, flush: bootId is null, stream =>
         {
             stream.Write(Encoding.UTF8.GetBytes($"{Magic} {bootId ?? "-"} {(bootId is null ? "flushed" : "unflushed")}\n"));
             aggregator.Save(stream);
-            if (bootId is null)
-            {
-                stream.Flush(flushToDisk: true);
-            }
-        }
+        });
 
-        File.Move(temporary, path, overwrite: true);
+    /// <summary>Writes a parse checkpoint (the aggregator's state, no header), flushed, under a temporary name first.</summary>
+    public static void SaveCheckpoint(CostAggregator aggregator, string path) => WriteAtomically(path, flush: true, aggregator.Save);
+
+    public static CostAggregator LoadCheckpoint(string path, CostAggregationOptions options)
+    {
+        using var stream = OpenRead(path);
+        return CostAggregator.Load(stream, options);
     }
 
     /// <summary>
@@ -56,7 +60,7 @@ internal static class AggregatesFile
         FileStream stream;
         try
         {
-            stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
+            stream = OpenRead(path);
         }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
         {
@@ -93,6 +97,23 @@ internal static class AggregatesFile
             }
         }
     }
+
+    private static void WriteAtomically(string path, bool flush, Action<Stream> write)
+    {
+        var temporary = path + ".tmp";
+        using (var stream = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16))
+        {
+            write(stream);
+            if (flush)
+            {
+                stream.Flush(flushToDisk: true);
+            }
+        }
+
+        File.Move(temporary, path, overwrite: true);
+    }
+
+    private static FileStream OpenRead(string path) => new(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
 
     /// <summary>The first line, read byte by byte so that the stream stays at the payload; null without a line feed in
     /// the first 200 bytes.</summary>

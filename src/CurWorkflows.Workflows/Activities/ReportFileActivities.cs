@@ -110,7 +110,7 @@ public sealed partial class ReportFileActivities(
             checkpointPath = (await context.Info.HeartbeatDetailAtAsync<ParseCheckpoint>(0)).StatePath;
         }
 
-        var aggregator = File.Exists(checkpointPath) ? Load(checkpointPath, aggregationOptions) : new CostAggregator(aggregationOptions);
+        var aggregator = File.Exists(checkpointPath) ? AggregatesFile.LoadCheckpoint(checkpointPath, aggregationOptions) : new CostAggregator(aggregationOptions);
         var resumedFrom = aggregator.InProgress?.Position.Rows ?? 0;
         if (resumedFrom > 0)
         {
@@ -133,7 +133,7 @@ public sealed partial class ReportFileActivities(
             Interval = options.Value.CheckpointInterval,
             OnCheckpoint = (state, checkpoint) =>
             {
-                SaveAtomically(state, checkpointPath);
+                AggregatesFile.SaveCheckpoint(state, checkpointPath);
                 Volatile.Write(ref lastCheckpoint, new ParseCheckpoint(checkpoint.Position.Rows, checkpoint.Position.Line, checkpointPath));
                 context.Heartbeat(Volatile.Read(ref lastCheckpoint));
                 LogCheckpoint(logger, input.Work.FileKey, checkpoint.Position.Rows);
@@ -316,24 +316,6 @@ public sealed partial class ReportFileActivities(
         // builds and reconciles them anyway.
         return new FileAggregateResult(
             statePath, aggregator.Rows, Text(aggregator.RowSums.Unblended), aggregator.AggregateCount, resumedFrom, rowsRead, Text(aggregator.AttributedByResourceIndex.Unblended));
-    }
-
-    private static CostAggregator Load(string path, CostAggregationOptions aggregationOptions)
-    {
-        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
-        return CostAggregator.Load(stream, aggregationOptions);
-    }
-
-    private static void SaveAtomically(CostAggregator aggregator, string path)
-    {
-        var temporary = path + ".tmp";
-        using (var stream = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16))
-        {
-            aggregator.Save(stream);
-            stream.Flush(flushToDisk: true);
-        }
-
-        File.Move(temporary, path, overwrite: true);
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Staged period {Period}: {Rows} cost rows from {Files} files; {Discard:0.000} s to drop earlier staging, {Load:0.000} s to load the aggregates, {Write:0.000} s to write")]
