@@ -72,11 +72,12 @@ public sealed class EndToEndBenchmark : IBenchmark
             var core = new TimeSpan[passes];
             for (var pass = 0; pass < core.Length; pass++)
             {
+                var jit = JitCounter.Start();
                 var watch = Stopwatch.StartNew();
                 var coreResult = CostAggregator.AggregateFile(CurSource.FromFile(dataFile));
                 core[pass] = watch.Elapsed;
                 Check(coreResult.Totals.Unblended == delivery.Unblended, "core totals");
-                Console.WriteLine($"core alone, {Pass(pass)}:  {core[pass].TotalSeconds,7:N2} s  ({delivery.Bytes / 1e6 / core[pass].TotalSeconds:N0} MB/s)");
+                Console.WriteLine($"core alone, {Pass(pass)}:  {core[pass].TotalSeconds,7:N2} s  ({delivery.Bytes / 1e6 / core[pass].TotalSeconds:N0} MB/s); {jit}");
             }
 
             var collections = await CollectEndToEndAsync(directory, delivery, core.Length, args.Contains("--timeline"));
@@ -201,6 +202,7 @@ public sealed class EndToEndBenchmark : IBenchmark
                 await Task.Delay(50, CancellationToken.None);
             }
         });
+        var jit = JitCounter.Start();
         var watch = Stopwatch.StartNew();
         var started = DateTime.UtcNow;
         var summary = await temporal.Client.ExecuteWorkflowAsync(
@@ -210,6 +212,7 @@ public sealed class EndToEndBenchmark : IBenchmark
                 TypedSearchAttributes = CurSearchAttributes.For(integration.Id.ToString(), organization.Id.ToString()),
             });
         watch.Stop();
+        Console.WriteLine($"collected in {watch.Elapsed.TotalSeconds:N2} s; {jit}");
         await sampling.CancelAsync();
         await sampler;
         Console.WriteLine($"run summary: {summary}");
@@ -269,6 +272,19 @@ public sealed class EndToEndBenchmark : IBenchmark
         var index = Array.IndexOf(args, name);
         return index >= 0 && index + 1 < args.Length ? args[index + 1] : null;
     }
+}
+
+/// <summary>
+/// What the JIT compiler did since <see cref="Start"/>, in this process: a fresh worker's first collection is the first
+/// use of Temporal, the AWS SDK and EF Core, and most of what it takes beyond a warm collection is their compilation.
+/// </summary>
+internal readonly record struct JitCounter(long Methods, TimeSpan Compilation)
+{
+    public static JitCounter Start() => new(System.Runtime.JitInfo.GetCompiledMethodCount(), System.Runtime.JitInfo.GetCompilationTime());
+
+    public override string ToString() =>
+        $"JIT-compiled since: {System.Runtime.JitInfo.GetCompiledMethodCount() - Methods:N0} methods, " +
+        $"{(System.Runtime.JitInfo.GetCompilationTime() - Compilation).TotalSeconds:N2} s of compilation on all threads";
 }
 
 /// <summary>What the benchmark needs of a generated report (kept next to it, so that --keep DIR reuses it).</summary>
