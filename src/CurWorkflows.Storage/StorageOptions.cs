@@ -33,6 +33,13 @@ public sealed class StorageOptions
     /// </summary>
     public TimeSpan SqliteCheckpointInterval { get; set; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>
+    /// SQLite only: the size in bytes to which the write-ahead log is cut back once it has been checkpointed (SQLite's
+    /// <c>journal_size_limit</c>, applied by the next write). Without it the log keeps the size of the largest write ever
+    /// made, hundreds of megabytes after a large restatement. Negative: no limit.
+    /// </summary>
+    public long SqliteWalSizeLimitBytes { get; set; } = 64L << 20;
+
     /// <summary>Rows per bulk write while staging aggregates.</summary>
     public int StagingBatchSize { get; set; } = 50_000;
 
@@ -80,6 +87,11 @@ internal sealed class StorageOptionsValidator : IValidateOptions<StorageOptions>
         if (options.SqliteCheckpointInterval < TimeSpan.Zero)
         {
             failures.Add("Storage:SqliteCheckpointInterval must not be negative.");
+        }
+
+        if (options.SqliteWalSizeLimitBytes < -1)
+        {
+            failures.Add("Storage:SqliteWalSizeLimitBytes must be -1 (no limit) or more.");
         }
 
         if (options.StagingSweepInterval < TimeSpan.Zero)

@@ -230,6 +230,7 @@ public sealed class MigrationTests
     [InlineData("Storage:StagingBatchSize", "0", "Storage:StagingBatchSize")]
     [InlineData("Storage:StagingRetention", "-01:00:00", "Storage:StagingRetention")]
     [InlineData("Storage:SqliteCheckpointInterval", "-00:00:01", "Storage:SqliteCheckpointInterval")]
+    [InlineData("Storage:SqliteWalSizeLimitBytes", "-2", "Storage:SqliteWalSizeLimitBytes")]
     public async Task Invalid_configuration_fails_at_start_naming_the_key(string key, string value, string expected)
     {
         using var host = BuildHost(new() { [key] = value, ["Storage:ApplyMigrationsOnStartup"] = "false" });

@@ -76,12 +76,43 @@ public sealed class SqliteCheckpointTests : IAsyncLifetime
         await AssertStagedRowsReadAsync(services);
     }
 
-    private async Task<ServiceProvider> StorageAsync(string checkpointInterval)
+    [Fact]
+    public async Task The_first_write_after_a_complete_checkpoint_cuts_the_log_back_to_its_limit()
+    {
+        await using var services = await StorageAsync("01:00:00", "1048576");
+        await StageAsync(services);
+        var log = new FileInfo(DatabasePath + "-wal");
+        var written = log.Length;
+        Assert.True(Checkpointer(services).CheckpointIfWritten());
+
+        await services.GetRequiredService<OrganizationStore>().CreateOrganizationAsync("after the checkpoint");
+
+        log.Refresh();
+        Assert.True(written > FourMegabytes);
+        Assert.True(log.Length <= 1L << 20, $"the log is {log.Length} bytes after {written}");
+        await AssertStagedRowsReadAsync(services);
+    }
+
+    [Fact]
+    public async Task Without_a_limit_the_log_keeps_the_size_of_its_largest_write()
+    {
+        await using var services = await StorageAsync("01:00:00", "-1");
+        await StageAsync(services);
+        var written = new FileInfo(DatabasePath + "-wal").Length;
+        Assert.True(Checkpointer(services).CheckpointIfWritten());
+
+        await services.GetRequiredService<OrganizationStore>().CreateOrganizationAsync("after the checkpoint");
+
+        Assert.Equal(written, new FileInfo(DatabasePath + "-wal").Length);
+    }
+
+    private async Task<ServiceProvider> StorageAsync(string checkpointInterval, string? walSizeLimitBytes = null)
     {
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
         {
             ["ConnectionStrings:CurWorkflows"] = new SqliteConnectionStringBuilder { DataSource = DatabasePath }.ConnectionString,
             ["Storage:SqliteCheckpointInterval"] = checkpointInterval,
+            ["Storage:SqliteWalSizeLimitBytes"] = walSizeLimitBytes,
         }).Build();
         var services = new ServiceCollection().AddLogging().AddCurStorage(configuration).BuildServiceProvider();
         await services.GetRequiredService<StorageMigrator>().MigrateAsync();
