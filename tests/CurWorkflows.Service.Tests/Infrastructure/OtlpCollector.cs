@@ -102,20 +102,21 @@ public sealed class OtlpCollector : IAsyncDisposable
                 return found;
             }
 
-            Assert.True(DateTime.UtcNow < deadline, $"no matching OTLP export within {timeout} ({bodies.Count} received; the last: {Printable(bodies.LastOrDefault())})");
+            if (DateTime.UtcNow >= deadline)
+            {
+                Assert.Fail($"no matching OTLP export within {timeout} ({bodies.Count} received; every string in them, once: {Printable(bodies)})");
+            }
             await Task.Delay(100);
         }
     }
 
-    // The strings of a protobuf body, for a failure message.
-    private static string Printable(string? body)
+    // The strings of protobuf bodies, each distinct one once (exports repeat the same instruments), for a failure message.
+    private static string Printable(IEnumerable<string> bodies)
     {
-        if (body is null)
-        {
-            return "none";
-        }
-
-        var text = string.Join(" ", System.Text.RegularExpressions.Regex.Matches(body, "[ -~]{4,}").Select(m => m.Value));
-        return text.Length <= 4000 ? text : text[..4000] + "...";
+        var strings = bodies
+            .SelectMany(body => System.Text.RegularExpressions.Regex.Matches(body, "[ -~]{4,}").Select(m => m.Value))
+            .Distinct(StringComparer.Ordinal);
+        var text = string.Join(" ", strings);
+        return text.Length == 0 ? "none" : text.Length <= 8000 ? text : text[..8000] + "...";
     }
 }
