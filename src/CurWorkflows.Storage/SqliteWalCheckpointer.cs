@@ -57,10 +57,14 @@ internal sealed class SqliteWalCheckpointer : IDisposable
         }
     }
 
+    /// <summary>Stops the checkpoints, and waits for one already running: whoever disposes the database's last user may
+    /// delete its files next, and a checkpoint's connection would create them again.</summary>
     public void Dispose()
     {
         _disposed = true;
+        Interlocked.MemoryBarrier();
         Interlocked.Exchange(ref _timer, null)?.Dispose();
+        SpinWait.SpinUntil(() => Volatile.Read(ref _running) == 0, TimeSpan.FromSeconds(30));
     }
 
     /// <summary>Copies the log's new pages into the database file (PASSIVE: never waits for readers or writers), if the log
@@ -74,6 +78,11 @@ internal sealed class SqliteWalCheckpointer : IDisposable
 
         try
         {
+            if (_disposed)
+            {
+                return false;
+            }
+
             // The log of a database that was deleted (a test's, a removed data directory) is gone: nothing to do, and
             // opening a connection would create an empty database in its place.
             var log = new FileInfo(_walPath!);

@@ -148,6 +148,7 @@ public sealed class MigrationTests
         }
         finally
         {
+            factory.Dispose();
             SqliteConnection.ClearAllPools();
             Directory.Delete(directory, recursive: true);
         }

@@ -77,6 +77,20 @@ public sealed class SqliteCheckpointTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_disposed_checkpointer_leaves_the_log_alone()
+    {
+        await using var services = await StorageAsync("01:00:00");
+        var checkpointer = Checkpointer(services);
+        var before = new FileInfo(DatabasePath).Length;
+        await StageAsync(services);
+
+        checkpointer.Dispose();
+
+        Assert.False(checkpointer.CheckpointIfWritten());
+        Assert.Equal(before, new FileInfo(DatabasePath).Length);
+    }
+
+    [Fact]
     public async Task The_first_write_after_a_complete_checkpoint_cuts_the_log_back_to_its_limit()
     {
         await using var services = await StorageAsync("01:00:00", "1048576");

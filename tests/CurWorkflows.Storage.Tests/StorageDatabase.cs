@@ -14,6 +14,7 @@ namespace CurWorkflows.Storage.Tests;
 /// <summary>A migrated database of its own, created for one test class through AddCurStorage and dropped afterwards.</summary>
 public abstract class StorageDatabase : IAsyncLifetime
 {
+    private readonly System.Collections.Concurrent.ConcurrentBag<CurWorkflowsDbContextFactory> _extraFactories = [];
     private ServiceProvider? _services;
 
     public abstract StorageProvider Provider { get; }
@@ -34,9 +35,14 @@ public abstract class StorageDatabase : IAsyncLifetime
 
     public IDbContextFactory<CurWorkflowsDbContext> ContextFactory => Services.GetRequiredService<IDbContextFactory<CurWorkflowsDbContext>>();
 
-    /// <summary>A writer whose contexts carry extra options (e.g. a failure-injecting interceptor), logging to <paramref name="logger"/>.</summary>
-    public CostWriter CreateWriter(Action<DbContextOptionsBuilder> configure, ILogger<CostWriter>? logger = null) =>
-        new(new CurWorkflowsDbContextFactory(Options, configure), Microsoft.Extensions.Options.Options.Create(Options), TimeProvider.System, logger ?? NullLogger<CostWriter>.Instance);
+    /// <summary>A writer whose contexts carry extra options (e.g. a failure-injecting interceptor), logging to <paramref name="logger"/>.
+    /// Its context factory (with SQLite, its own background checkpointer) is disposed with the database.</summary>
+    public CostWriter CreateWriter(Action<DbContextOptionsBuilder> configure, ILogger<CostWriter>? logger = null)
+    {
+        var factory = new CurWorkflowsDbContextFactory(Options, configure);
+        _extraFactories.Add(factory);
+        return new(factory, Microsoft.Extensions.Options.Options.Create(Options), TimeProvider.System, logger ?? NullLogger<CostWriter>.Instance);
+    }
 
     /// <summary>False when the server is not configured: the tests of the class are skipped then.</summary>
     protected virtual bool IsAvailable => true;
@@ -63,6 +69,11 @@ public abstract class StorageDatabase : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
+        foreach (var factory in _extraFactories)
+        {
+            factory.Dispose();
+        }
+
         if (_services is not null)
         {
             await _services.DisposeAsync();
