@@ -74,7 +74,7 @@ public sealed class HostingTests
     public async Task Readiness_reports_unhealthy_when_the_external_Temporal_is_not_reachable()
     {
         var contentRoot = TestEnvironment.NewTempDirectory("unreachable");
-        await using var host = await ServiceTestHost.StartAsync(ApiWithUnreachableTemporal(contentRoot), contentRoot);
+        await using var host = await ServiceTestHost.StartAsync(TestEnvironment.ApiWithUnreachableTemporal(contentRoot), contentRoot);
         using var client = host.CreateClient();
 
         using var live = await client.GetAsync(new Uri("/health/live", UriKind.Relative));
@@ -102,7 +102,7 @@ public sealed class HostingTests
         });
         var contentRoot = TestEnvironment.NewTempDirectory("platform-credentials");
         await using var host = await ServiceTestHost.StartAsync(
-            new Dictionary<string, string?>(ApiWithUnreachableTemporal(contentRoot))
+            new Dictionary<string, string?>(TestEnvironment.ApiWithUnreachableTemporal(contentRoot))
             {
                 ["Api:AdminKey"] = "admin-key-platform-check-01",
                 ["Api:CreateBootstrapKey"] = "false",
@@ -161,12 +161,4 @@ public sealed class HostingTests
 
         Assert.Equal(expected, ServiceTelemetry.Describe(new ConfigurationBuilder().AddInMemoryCollection(settings).Build()));
     }
-
-    /// <summary>The API alone, on SQLite in <paramref name="contentRoot"/>, with a Temporal address where nothing listens.</summary>
-    internal static Dictionary<string, string?> ApiWithUnreachableTemporal(string contentRoot) => new()
-    {
-        ["ConnectionStrings:CurWorkflows"] = $"Data Source={Path.Combine(contentRoot, "curworkflows.db")}",
-        ["Temporal:Address"] = $"127.0.0.1:{Workflows.Hosting.EmbeddedTemporalServer.FreeLoopbackPort()}",
-        ["Host:Role"] = "Api",
-    };
 }

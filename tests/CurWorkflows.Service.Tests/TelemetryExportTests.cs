@@ -14,7 +14,7 @@ public sealed class TelemetryExportTests
     {
         await using var collector = await OtlpCollector.StartAsync();
         var contentRoot = TestEnvironment.NewTempDirectory("otlp");
-        var settings = HostingTests.ApiWithUnreachableTemporal(contentRoot);
+        var settings = TestEnvironment.ApiWithUnreachableTemporal(contentRoot);
 
         await using (var host = await ServiceTestHost.StartAsync(new Dictionary<string, string?>(settings)
         {

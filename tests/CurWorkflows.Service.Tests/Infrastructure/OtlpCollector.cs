@@ -106,6 +106,7 @@ public sealed class OtlpCollector : IAsyncDisposable
             {
                 Assert.Fail($"no matching OTLP export within {timeout} ({bodies.Count} received; every string in them, once: {Printable(bodies)})");
             }
+
             await Task.Delay(100);
         }
     }

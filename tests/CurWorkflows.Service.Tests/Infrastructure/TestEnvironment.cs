@@ -23,6 +23,14 @@ public static class TestEnvironment
     public static string? PostgresConnectionString =>
         Environment.GetEnvironmentVariable("CURWORKFLOWS_TEST_POSTGRES") is { Length: > 0 } value ? value : null;
 
+    /// <summary>The API alone, on SQLite in <paramref name="contentRoot"/>, with a Temporal address where nothing listens.</summary>
+    public static Dictionary<string, string?> ApiWithUnreachableTemporal(string contentRoot) => new()
+    {
+        ["ConnectionStrings:CurWorkflows"] = $"Data Source={Path.Combine(contentRoot, "curworkflows.db")}",
+        ["Temporal:Address"] = $"127.0.0.1:{CurWorkflows.Workflows.Hosting.EmbeddedTemporalServer.FreeLoopbackPort()}",
+        ["Host:Role"] = "Api",
+    };
+
     public static string NewTempDirectory(string purpose)
     {
         var path = Path.Combine(Path.GetTempPath(), "curworkflows-service-tests", $"{purpose}-{Guid.NewGuid():N}");
