@@ -7,6 +7,9 @@ public sealed record CollectionWorkflowInput(string IntegrationId, string Organi
 /// <summary>Short result of a collection run: counts and totals, never the aggregates themselves.</summary>
 /// <param name="PeriodsStored">Billing periods whose aggregates replaced the stored ones.</param>
 /// <param name="PeriodsSkipped">Billing periods whose assembly was already stored.</param>
+/// <param name="BytesDownloaded">Bytes of report files fetched from the bucket, counting a period's files again when
+/// they were fetched again (on another worker, or because the spool could not be trusted). A download whose worker went
+/// away before it finished is not counted.</param>
 /// <param name="UnblendedTotal">Sum of the unblended cost of the stored periods, as an invariant decimal string.</param>
 public sealed record CollectionSummary(
     int PeriodsFound = 0,

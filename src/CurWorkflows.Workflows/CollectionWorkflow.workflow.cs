@@ -215,7 +215,10 @@ public sealed class CollectionWorkflow
             }
             catch (ActivityFailureException e) when (TimedOutWaitingToStart(e) && switches < MaxWorkerSwitches)
             {
+                // Bytes are known only when every file of the try completed (the host went before staging); what a
+                // download in flight had fetched when its host went is not reported anywhere.
                 Workflow.Logger.LogWarning("Worker queue {Queue} is gone; collecting period {Period} elsewhere", workerQueue, period.BillingPeriod);
+                bytesOfEarlierTries += bytes;
             }
             catch (ActivityFailureException e) when (e.InnerException is ApplicationFailureException { ErrorType: AggregatesFile.LostError } && switches < MaxWorkerSwitches)
             {

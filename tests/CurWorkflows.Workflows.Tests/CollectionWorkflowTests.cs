@@ -352,6 +352,32 @@ public sealed class CollectionWorkflowTests(TemporalFixture temporal)
     }
 
     [Fact]
+    public async Task A_worker_gone_after_downloading_a_period_counts_both_downloads_in_the_summary()
+    {
+        await using var environment = await CollectionEnvironment.StartAsync(temporal, TestDatabase.Sqlite);
+        var settings = new Dictionary<string, string?> { ["Collection:WorkerQueueTimeout"] = "00:00:03" };
+        var staging = new ActivityGate(ActivityNames.StagePeriod);
+        var first = await environment.StartWorkerAsync(settings, services: staging.AddTo);
+        var (organizationId, integrationId) = await CollectionEnvironment.CreateIntegrationAsync(first.Services);
+        var delivery = await environment.DeliverAsync(Delivery(files: 2, rows: 3_000, seed: 67, assemblyId: "asm-gone-after-download"));
+
+        // The first worker downloads and aggregates both files, and goes away for good before it stages them.
+        var run = RunCollectionAsync(environment, organizationId, integrationId);
+        await staging.Reached.WaitAsync(TimeSpan.FromSeconds(60));
+        await first.StopAsync();
+        var second = await environment.StartWorkerAsync(
+            new Dictionary<string, string?>(settings) { ["Collection:SpoolDirectory"] = environment.SpoolDirectory + "-second" });
+
+        var summary = await run.WaitAsync(TimeSpan.FromMinutes(2));
+
+        Assert.Equal(delivery.Truth.Rows, summary.Rows);
+        var period = await SingleStoredPeriodAsync(second.Services, organizationId, integrationId);
+        Assert.Equal(delivery.Truth.Unblended, period.Totals.Unblended);
+        var bytes = delivery.DataKeys.Sum(key => environment.Aws.Objects.GetObject(CollectionEnvironment.Bucket, key)!.Size);
+        Assert.Equal(2 * bytes, summary.BytesDownloaded);
+    }
+
+    [Fact]
     public async Task A_host_busy_with_other_integrations_for_longer_than_the_queue_timeout_keeps_their_periods()
     {
         // One host, three activity slots (one file at a time) and four integrations collecting at once, each file served
