@@ -28,7 +28,10 @@ public sealed class CurWorkflowsDbContextFactory : IDbContextFactory<CurWorkflow
                 var sqlite = new DbContextOptionsBuilder<SqliteCurWorkflowsDbContext>()
                     .UseSqlite(options.ConnectionString, o => o.CommandTimeout(timeout))
                     .ConfigureWarnings(SkipPendingModelChangesCheck)
-                    .AddInterceptors(new SqlitePragmaInterceptor(Checkpointer = new SqliteWalCheckpointer(options.ConnectionString, options.SqliteCheckpointInterval), options.SqliteWalSizeLimitBytes));
+                    .AddInterceptors(new SqlitePragmaInterceptor(
+                        Checkpointer = new SqliteWalCheckpointer(options.ConnectionString, options.SqliteCheckpointInterval, options.SqliteWalSizeLimitBytes),
+                        options.SqliteWalSizeLimitBytes,
+                        options.CommandTimeout));
                 configure?.Invoke(sqlite);
                 var sqliteOptions = sqlite.Options;
                 _create = () => new SqliteCurWorkflowsDbContext(sqliteOptions);

@@ -91,19 +91,44 @@ public sealed class SqliteCheckpointTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task The_first_write_after_a_complete_checkpoint_cuts_the_log_back_to_its_limit()
+    public async Task A_complete_checkpoint_starts_the_log_over_so_that_the_next_write_appends_to_it()
+    {
+        await using var services = await StorageAsync("01:00:00");
+        var checkpointer = Checkpointer(services);
+        await StageAsync(services);
+        var before = LogHeader();
+
+        Assert.True(checkpointer.CheckpointIfWritten());
+        var restarted = LogHeader();
+        var written = await services.GetRequiredService<OrganizationStore>().CreateOrganizationAsync("after the checkpoint");
+
+        // A log started over has a new checkpoint sequence number and salts in its header. The checkpointer started it
+        // over, so the write after it appended (and its commit did not have to sync a new header).
+        Assert.NotEqual(before, restarted);
+        Assert.Equal(restarted, LogHeader());
+        Assert.Equal(1, checkpointer.Restarts);
+        // The checkpointer's own write is no reason for another checkpoint; the write after it is.
+        Assert.True(checkpointer.CheckpointIfWritten());
+        Assert.False(checkpointer.CheckpointIfWritten());
+        Assert.Equal(2, checkpointer.Restarts);
+        await AssertStagedRowsReadAsync(services);
+        Assert.Equal("after the checkpoint", (await services.GetRequiredService<OrganizationStore>().GetOrganizationAsync(written.Id))?.Name);
+    }
+
+    [Fact]
+    public async Task A_complete_checkpoint_cuts_the_log_back_to_its_limit()
     {
         await using var services = await StorageAsync("01:00:00", "1048576");
         await StageAsync(services);
         var log = new FileInfo(DatabasePath + "-wal");
         var written = log.Length;
-        Assert.True(Checkpointer(services).CheckpointIfWritten());
 
-        await services.GetRequiredService<OrganizationStore>().CreateOrganizationAsync("after the checkpoint");
+        Assert.True(Checkpointer(services).CheckpointIfWritten());
 
         log.Refresh();
         Assert.True(written > FourMegabytes);
         Assert.True(log.Length <= 1L << 20, $"the log is {log.Length} bytes after {written}");
+        await services.GetRequiredService<OrganizationStore>().CreateOrganizationAsync("after the checkpoint");
         await AssertStagedRowsReadAsync(services);
     }
 
@@ -120,17 +145,38 @@ public sealed class SqliteCheckpointTests : IAsyncLifetime
         Assert.Equal(written, new FileInfo(DatabasePath + "-wal").Length);
     }
 
-    private async Task<ServiceProvider> StorageAsync(string checkpointInterval, string? walSizeLimitBytes = null)
+    [Fact]
+    public async Task A_statement_that_finds_the_database_locked_waits_in_sqlites_busy_handler_for_the_command_timeout()
+    {
+        await using var services = await StorageAsync("01:00:00", commandTimeout: "00:00:42");
+        await using var context = await services.GetRequiredService<IDbContextFactory<CurWorkflowsDbContext>>().CreateDbContextAsync();
+        await context.Database.OpenConnectionAsync();
+        await using var command = context.Database.GetDbConnection().CreateCommand();
+        command.CommandText = "PRAGMA busy_timeout";
+
+        Assert.Equal(42_000L, Convert.ToInt64(await command.ExecuteScalarAsync(), System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    private async Task<ServiceProvider> StorageAsync(string checkpointInterval, string? walSizeLimitBytes = null, string? commandTimeout = null)
     {
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
         {
             ["ConnectionStrings:CurWorkflows"] = new SqliteConnectionStringBuilder { DataSource = DatabasePath }.ConnectionString,
             ["Storage:SqliteCheckpointInterval"] = checkpointInterval,
             ["Storage:SqliteWalSizeLimitBytes"] = walSizeLimitBytes,
-        }).Build();
+        }).AddInMemoryCollection(commandTimeout is null ? [] : [new("Storage:CommandTimeout", commandTimeout)]).Build();
         var services = new ServiceCollection().AddLogging().AddCurStorage(configuration).BuildServiceProvider();
         await services.GetRequiredService<StorageMigrator>().MigrateAsync();
         return services;
+    }
+
+    /// <summary>The log's checkpoint sequence number and salts (bytes 12-23 of its header).</summary>
+    private string LogHeader()
+    {
+        using var log = new FileStream(DatabasePath + "-wal", FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        var header = new byte[24];
+        log.ReadExactly(header);
+        return Convert.ToHexString(header, 12, 12);
     }
 
     private static SqliteWalCheckpointer Checkpointer(IServiceProvider services) =>
