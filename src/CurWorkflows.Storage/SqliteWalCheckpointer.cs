@@ -160,12 +160,20 @@ internal sealed class SqliteWalCheckpointer : IDisposable
     private SqliteConnection Open()
     {
         var connection = new SqliteConnection(_connectionString);
-        connection.Open();
-        using var command = connection.CreateCommand();
-        command.CommandText = "PRAGMA synchronous = NORMAL; PRAGMA journal_size_limit = "
-            + _walSizeLimitBytes.ToString(System.Globalization.CultureInfo.InvariantCulture) + ";";
-        command.ExecuteNonQuery();
-        return connection;
+        try
+        {
+            connection.Open();
+            using var command = connection.CreateCommand();
+            command.CommandText = "PRAGMA synchronous = NORMAL; PRAGMA journal_size_limit = "
+                + _walSizeLimitBytes.ToString(System.Globalization.CultureInfo.InvariantCulture) + ";";
+            command.ExecuteNonQuery();
+            return connection;
+        }
+        catch
+        {
+            connection.Dispose();
+            throw;
+        }
     }
 
     /// <summary>Starts the log over with a write that changes nothing (user_version set to its own value), unless another
