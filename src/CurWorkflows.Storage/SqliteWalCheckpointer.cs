@@ -135,7 +135,9 @@ internal sealed class SqliteWalCheckpointer : IDisposable
                 using var result = checkpoint.ExecuteReader();
                 result.Read();
                 var (busy, logFrames, checkpointedFrames) = (result.GetInt64(0), result.GetInt64(1), result.GetInt64(2));
-                if (busy == 0 && logFrames > 0 && checkpointedFrames == logFrames)
+                // A log of one frame is left as it is: it may be another process's or factory's restart, and answering
+                // it with one of our own would start a restart for restart ping-pong between them.
+                if (busy == 0 && logFrames > 1 && checkpointedFrames == logFrames)
                 {
                     result.Close();
                     RestartLog(dataVersion);

@@ -116,6 +116,23 @@ public sealed class SqliteCheckpointTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Two_checkpointers_of_one_database_do_not_answer_each_others_restarts()
+    {
+        // Two service hosts (or processes) on one SQLite file each have their own checkpointer.
+        await using var first = await StorageAsync("01:00:00");
+        await using var second = await StorageAsync("01:00:00");
+        await StageAsync(first);
+
+        Assert.True(Checkpointer(first).CheckpointIfWritten());
+        Assert.True(Checkpointer(second).CheckpointIfWritten());
+
+        Assert.False(Checkpointer(first).CheckpointIfWritten());
+        Assert.False(Checkpointer(second).CheckpointIfWritten());
+        Assert.Equal(1, Checkpointer(first).Restarts);
+        Assert.Equal(0, Checkpointer(second).Restarts);
+    }
+
+    [Fact]
     public async Task A_complete_checkpoint_cuts_the_log_back_to_its_limit()
     {
         await using var services = await StorageAsync("01:00:00", "1048576");
