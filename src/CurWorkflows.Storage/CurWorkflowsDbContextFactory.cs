@@ -30,7 +30,6 @@ public sealed class CurWorkflowsDbContextFactory : IDbContextFactory<CurWorkflow
                     .ConfigureWarnings(SkipPendingModelChangesCheck)
                     .AddInterceptors(new SqlitePragmaInterceptor(
                         Checkpointer = new SqliteWalCheckpointer(options.ConnectionString, options.SqliteCheckpointInterval, options.SqliteWalSizeLimitBytes),
-                        options.SqliteWalSizeLimitBytes,
                         options.CommandTimeout));
                 configure?.Invoke(sqlite);
                 var sqliteOptions = sqlite.Options;

@@ -44,6 +44,9 @@ internal sealed class SqliteWalCheckpointer : IDisposable
             : Path.GetFullPath(dataSource) + "-wal";
     }
 
+    /// <summary><c>Storage:SqliteWalSizeLimitBytes</c> (-1: no limit), for every connection's <c>journal_size_limit</c>.</summary>
+    public long WalSizeLimitBytes => _walSizeLimitBytes;
+
     /// <summary>Whether connections should leave checkpoints to this class (turn SQLite's automatic ones off).</summary>
     public bool Enabled => _walPath is not null && _interval > TimeSpan.Zero;
 

@@ -35,8 +35,9 @@ public sealed class StorageOptions
 
     /// <summary>
     /// SQLite only: the size in bytes to which the write-ahead log is cut back once it has been checkpointed (SQLite's
-    /// <c>journal_size_limit</c>, applied by the next write). Without it the log keeps the size of the largest write ever
-    /// made, hundreds of megabytes after a large restatement. -1: no limit.
+    /// <c>journal_size_limit</c>, applied by the write that starts the log over: the background checkpointer's, or else
+    /// the next one). Without it the log keeps the size of the largest write ever made, hundreds of megabytes after a
+    /// large restatement. -1: no limit.
     /// </summary>
     public long SqliteWalSizeLimitBytes { get; set; } = 64L << 20;
 

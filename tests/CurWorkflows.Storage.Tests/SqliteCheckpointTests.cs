@@ -176,12 +176,14 @@ public sealed class SqliteCheckpointTests : IAsyncLifetime
 
     private async Task<ServiceProvider> StorageAsync(string checkpointInterval, string? walSizeLimitBytes = null, string? commandTimeout = null)
     {
+        // Settings left null keep their defaults.
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
         {
             ["ConnectionStrings:CurWorkflows"] = new SqliteConnectionStringBuilder { DataSource = DatabasePath }.ConnectionString,
             ["Storage:SqliteCheckpointInterval"] = checkpointInterval,
             ["Storage:SqliteWalSizeLimitBytes"] = walSizeLimitBytes,
-        }).AddInMemoryCollection(commandTimeout is null ? [] : [new("Storage:CommandTimeout", commandTimeout)]).Build();
+            ["Storage:CommandTimeout"] = commandTimeout,
+        }.Where(setting => setting.Value is not null)).Build();
         var services = new ServiceCollection().AddLogging().AddCurStorage(configuration).BuildServiceProvider();
         await services.GetRequiredService<StorageMigrator>().MigrateAsync();
         return services;
