@@ -86,11 +86,8 @@ public sealed class MigrationTests
     {
         var directory = Path.Combine(Path.GetTempPath(), "curworkflows-tests", Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(directory);
-        var factory = new CurWorkflowsDbContextFactory(new StorageOptions
-        {
-            Provider = StorageProvider.Sqlite,
-            ConnectionString = $"Data Source={Path.Combine(directory, "curworkflows.db")}",
-        });
+        var connectionString = $"Data Source={Path.Combine(directory, "curworkflows.db")}";
+        var factory = new CurWorkflowsDbContextFactory(new StorageOptions { Provider = StorageProvider.Sqlite, ConnectionString = connectionString });
         var (organizationId, integrationId, activeRun, stagingRun) = (Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid());
         var january = new DateOnly(2026, 1, 1);
         var stagedAt = new DateTimeOffset(2026, 2, 3, 4, 5, 6, TimeSpan.Zero);
@@ -149,7 +146,7 @@ public sealed class MigrationTests
         finally
         {
             factory.Dispose();
-            SqliteConnection.ClearAllPools();
+            SqlitePool.Clear(connectionString);
             Directory.Delete(directory, recursive: true);
         }
     }
@@ -175,15 +172,16 @@ public sealed class MigrationTests
     {
         var directory = Path.Combine(Path.GetTempPath(), "curworkflows-tests", Guid.NewGuid().ToString("N"));
         var file = Path.Combine(directory, "nested", "curworkflows.db");
+        var connectionString = $"Data Source={file}";
         try
         {
-            using (var host = BuildHost(new() { ["ConnectionStrings:CurWorkflows"] = $"Data Source={file}", ["Storage:StagingSweepInterval"] = "00:00:00" }))
+            using (var host = BuildHost(new() { ["ConnectionStrings:CurWorkflows"] = connectionString, ["Storage:StagingSweepInterval"] = "00:00:00" }))
             {
                 await host.StartAsync();
                 await host.StopAsync();
             }
 
-            await using var connection = new SqliteConnection($"Data Source={file}");
+            await using var connection = new SqliteConnection(connectionString);
             await connection.OpenAsync();
             await using var command = connection.CreateCommand();
             command.CommandText = "SELECT name FROM sqlite_master WHERE type = 'table'";
@@ -202,7 +200,7 @@ public sealed class MigrationTests
         }
         finally
         {
-            SqliteConnection.ClearAllPools();
+            SqlitePool.Clear(connectionString);
             Directory.Delete(directory, recursive: true);
         }
     }

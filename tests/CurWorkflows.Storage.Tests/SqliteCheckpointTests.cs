@@ -15,6 +15,8 @@ public sealed class SqliteCheckpointTests : IAsyncLifetime
 
     private string DatabasePath => Path.Combine(_directory, "curworkflows.db");
 
+    private string ConnectionString => new SqliteConnectionStringBuilder { DataSource = DatabasePath }.ConnectionString;
+
     public Task InitializeAsync()
     {
         Directory.CreateDirectory(_directory);
@@ -23,7 +25,7 @@ public sealed class SqliteCheckpointTests : IAsyncLifetime
 
     public Task DisposeAsync()
     {
-        SqliteConnection.ClearAllPools();
+        SqlitePool.Clear(ConnectionString);
         Directory.Delete(_directory, recursive: true);
         return Task.CompletedTask;
     }
@@ -179,7 +181,7 @@ public sealed class SqliteCheckpointTests : IAsyncLifetime
         // Settings left null keep their defaults.
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
         {
-            ["ConnectionStrings:CurWorkflows"] = new SqliteConnectionStringBuilder { DataSource = DatabasePath }.ConnectionString,
+            ["ConnectionStrings:CurWorkflows"] = ConnectionString,
             ["Storage:SqliteCheckpointInterval"] = checkpointInterval,
             ["Storage:SqliteWalSizeLimitBytes"] = walSizeLimitBytes,
             ["Storage:CommandTimeout"] = commandTimeout,

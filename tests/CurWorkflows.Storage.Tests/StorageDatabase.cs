@@ -93,12 +93,13 @@ public sealed class SqliteDatabase : StorageDatabase
 
     public override StorageProvider Provider => StorageProvider.Sqlite;
 
-    protected override Task<string> CreateDatabaseAsync() =>
-        Task.FromResult(new SqliteConnectionStringBuilder { DataSource = Path.Combine(_directory, "curworkflows.db") }.ConnectionString);
+    private string ConnectionString => new SqliteConnectionStringBuilder { DataSource = Path.Combine(_directory, "curworkflows.db") }.ConnectionString;
+
+    protected override Task<string> CreateDatabaseAsync() => Task.FromResult(ConnectionString);
 
     protected override Task DropDatabaseAsync()
     {
-        SqliteConnection.ClearAllPools();
+        SqlitePool.Clear(ConnectionString);
         if (Directory.Exists(_directory))
         {
             Directory.Delete(_directory, recursive: true);
