@@ -38,6 +38,13 @@ public sealed class CollectionWorkflow
     /// </summary>
     internal const string ParallelStartPatch = "parallel-start";
 
+    /// <summary>
+    /// Runs started before it plan once access is validated; runs after, record the run, validate access, plan and pick the
+    /// first period's worker all at once (planning needs neither the run's id nor the validation's result; a failed
+    /// validation cancels the planning and stays the run's cause).
+    /// </summary>
+    internal const string PlanWhileValidatingPatch = "plan-while-validating";
+
     private static readonly TimeSpan DefaultWorkerQueueTimeout = TimeSpan.FromMinutes(5);
 
     private static readonly string[] NonRetryableCodes =
@@ -65,7 +72,33 @@ public sealed class CollectionWorkflow
         {
             CollectionPlan plan;
             Task<string>? firstWorkerQueue = null;
-            if (Workflow.Patched(ParallelStartPatch))
+            if (Workflow.Patched(PlanWhileValidatingPatch))
+            {
+                stage = "validating access and planning";
+                var begin = BeginRunAsync(run);
+                var validation = ValidateAccessAsync(run);
+                using var planningCancellation = CancellationTokenSource.CreateLinkedTokenSource(Workflow.CancellationToken);
+                var planning = PlanAsync(run, planningCancellation.Token);
+                firstWorkerQueue = PickWorkerAsync(planningCancellation.Token);
+                try
+                {
+                    // As below: a failed run always has its run row.
+                    await Workflow.WhenAllAsync(begin, validation);
+                }
+                catch (Exception)
+                {
+                    // A planning that retries (a throttled bucket, say) would otherwise go on for its whole budget after
+                    // the run has failed.
+                    planningCancellation.Cancel();
+                    throw;
+                }
+
+                run = run with { CollectionRunId = await begin };
+                stage = "planning";
+                await Workflow.WhenAllAsync(planning, firstWorkerQueue);
+                plan = await planning;
+            }
+            else if (Workflow.Patched(ParallelStartPatch))
             {
                 // Neither validation nor planning uses the run's id. WhenAll waits for both activities even when one
                 // fails, so a failed run always has its run row.
@@ -151,13 +184,16 @@ public sealed class CollectionWorkflow
     private static Task ValidateAccessAsync(CollectionRunRef run) => Workflow.ExecuteActivityAsync(
         ActivityNames.ValidateAccess, [run], SharedOptions(TimeSpan.FromMinutes(2), TimeSpan.FromMinutes(15), "assume the integration's role"));
 
-    private static Task<CollectionPlan> PlanAsync(CollectionRunRef run) => Workflow.ExecuteActivityAsync<CollectionPlan>(
-        ActivityNames.PlanCollection,
-        [run],
-        SharedOptions(TimeSpan.FromMinutes(10), TimeSpan.FromMinutes(30), "list the bucket and read the manifests", TimeSpan.FromMinutes(1)));
+    private static Task<CollectionPlan> PlanAsync(CollectionRunRef run, CancellationToken cancellationToken = default) =>
+        Workflow.ExecuteActivityAsync<CollectionPlan>(
+            ActivityNames.PlanCollection,
+            [run],
+            SharedOptions(TimeSpan.FromMinutes(10), TimeSpan.FromMinutes(30), "list the bucket and read the manifests", TimeSpan.FromMinutes(1), cancellationToken));
 
-    private static Task<string> PickWorkerAsync() => Workflow.ExecuteActivityAsync<string>(
-        ActivityNames.GetWorkerTaskQueue, [], SharedOptions(TimeSpan.FromSeconds(30), TimeSpan.FromMinutes(10), "pick a worker"));
+    private static Task<string> PickWorkerAsync(CancellationToken cancellationToken = default) => Workflow.ExecuteActivityAsync<string>(
+        ActivityNames.GetWorkerTaskQueue,
+        [],
+        SharedOptions(TimeSpan.FromSeconds(30), TimeSpan.FromMinutes(10), "pick a worker", cancellationToken: cancellationToken));
 
     private static decimal Parse(string value) => decimal.Parse(value, NumberStyles.Number, CultureInfo.InvariantCulture);
 
@@ -333,8 +369,10 @@ public sealed class CollectionWorkflow
         }
     }
 
-    private static ActivityOptions SharedOptions(TimeSpan startToClose, TimeSpan scheduleToClose, string summary, TimeSpan? heartbeat = null) => new()
+    private static ActivityOptions SharedOptions(
+        TimeSpan startToClose, TimeSpan scheduleToClose, string summary, TimeSpan? heartbeat = null, CancellationToken cancellationToken = default) => new()
     {
+        CancellationToken = cancellationToken,
         StartToCloseTimeout = startToClose,
         ScheduleToCloseTimeout = scheduleToClose,
         HeartbeatTimeout = heartbeat,

@@ -69,17 +69,18 @@ public sealed class CollectionWorkflowTests(TemporalFixture temporal)
             Assert.Contains(summaries, s => s.Name == ActivityNames.AggregateReportFile && s.Summary.Contains("2026-10-01", StringComparison.Ordinal) && s.Summary.Contains(key, StringComparison.Ordinal));
         }
 
-        // The activities that do not depend on one another start together (patch parallel-start).
-        var begin = history.Events.Single(e => e.ActivityTaskScheduledEventAttributes?.ActivityType.Name == ActivityNames.BeginCollectionRun);
-        var validate = history.Events.Single(e => e.ActivityTaskScheduledEventAttributes?.ActivityType.Name == ActivityNames.ValidateAccess);
-        var plan = history.Events.Single(e => e.ActivityTaskScheduledEventAttributes?.ActivityType.Name == ActivityNames.PlanCollection);
-        var pick = history.Events.Single(e => e.ActivityTaskScheduledEventAttributes?.ActivityType.Name == ActivityNames.GetWorkerTaskQueue);
-        Assert.Equal(begin.ActivityTaskScheduledEventAttributes.WorkflowTaskCompletedEventId, validate.ActivityTaskScheduledEventAttributes.WorkflowTaskCompletedEventId);
-        Assert.Equal(plan.ActivityTaskScheduledEventAttributes.WorkflowTaskCompletedEventId, pick.ActivityTaskScheduledEventAttributes.WorkflowTaskCompletedEventId);
+        // The activities that do not depend on one another start together, in the run's first workflow task (patch
+        // plan-while-validating): recording the run, validating access, planning and picking the first worker.
+        string[] prelude = [ActivityNames.BeginCollectionRun, ActivityNames.ValidateAccess, ActivityNames.PlanCollection, ActivityNames.GetWorkerTaskQueue];
+        var scheduledBy = prelude
+            .Select(name => history.Events.Single(e => e.ActivityTaskScheduledEventAttributes?.ActivityType.Name == name).ActivityTaskScheduledEventAttributes.WorkflowTaskCompletedEventId)
+            .ToList();
+        Assert.Single(scheduledBy.Distinct());
 
-        // The run's history replays against the current code (and is kept as a replay fixture on request; the fixture
-        // CollectionWorkflow-full-collection-Sqlite is such a run from before the patch parallel-start).
-        await ReplayTests.ReplayAndMaybeRecordAsync(history, $"CollectionWorkflow-parallel-start-{database}");
+        // The run's history replays against the current code (and is kept as a replay fixture on request; the fixtures
+        // CollectionWorkflow-full-collection-Sqlite and CollectionWorkflow-parallel-start-Sqlite are such runs from before
+        // the patches parallel-start and plan-while-validating).
+        await ReplayTests.ReplayAndMaybeRecordAsync(history, $"CollectionWorkflow-plan-while-validating-{database}");
     }
 
     [Theory]
@@ -673,6 +674,27 @@ public sealed class CollectionWorkflowTests(TemporalFixture temporal)
         Assert.NotEmpty(attempts);
         Assert.All(attempts, attempt => Assert.Equal(1, attempt));
         Assert.Empty(await worker.Services.GetRequiredService<CollectionRunStore>().ListBillingPeriodsAsync(organizationId, integrationId));
+    }
+
+    [Fact]
+    public async Task A_failed_validation_cancels_the_planning_beside_it_and_stays_the_runs_cause()
+    {
+        await using var environment = await CollectionEnvironment.StartAsync(temporal, TestDatabase.Sqlite);
+        var planning = new ActivityGate(ActivityNames.PlanCollection);
+        var worker = await environment.StartWorkerAsync(services: planning.AddTo);
+        var (organizationId, integrationId) = await CollectionEnvironment.CreateIntegrationAsync(worker.Services, externalId: "ext-wrong-0000");
+        await environment.DeliverAsync(Delivery(files: 1, rows: 1_000, seed: 43, assemblyId: "asm-denied"));
+
+        // The planning waits at the gate, which never opens: only a cancellation ends it.
+        var failure = await Assert.ThrowsAsync<WorkflowFailedException>(() => RunCollectionAsync(environment, organizationId, integrationId));
+
+        Assert.Equal(CurErrorCodes.AccessDenied, Assert.IsType<ApplicationFailureException>(failure.InnerException).ErrorType);
+        var history = await temporal.Client.GetWorkflowHandle(LastRunWorkflowId!).FetchHistoryAsync();
+        var plan = ScheduledEventIds(history, ActivityNames.PlanCollection).Single();
+        Assert.Contains(history.Events, e => e.ActivityTaskCancelRequestedEventAttributes?.ScheduledEventId == plan);
+        Assert.DoesNotContain(history.Events, e => e.ActivityTaskCompletedEventAttributes?.ScheduledEventId == plan);
+        var run = Assert.Single(await worker.Services.GetRequiredService<CollectionRunStore>().ListAsync(organizationId, integrationId));
+        Assert.Equal(LastRunWorkflowId, run.WorkflowId);
     }
 
     [Fact]
