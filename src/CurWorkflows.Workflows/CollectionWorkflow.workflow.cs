@@ -371,14 +371,14 @@ public sealed class CollectionWorkflow
 
     private static ActivityOptions SharedOptions(
         TimeSpan startToClose, TimeSpan scheduleToClose, string summary, TimeSpan? heartbeat = null, CancellationToken cancellationToken = default) => new()
-    {
-        CancellationToken = cancellationToken,
-        StartToCloseTimeout = startToClose,
-        ScheduleToCloseTimeout = scheduleToClose,
-        HeartbeatTimeout = heartbeat,
-        RetryPolicy = TransientRetry,
-        Summary = summary,
-    };
+        {
+            CancellationToken = cancellationToken,
+            StartToCloseTimeout = startToClose,
+            ScheduleToCloseTimeout = scheduleToClose,
+            HeartbeatTimeout = heartbeat,
+            RetryPolicy = TransientRetry,
+            Summary = summary,
+        };
 
     private static ActivityOptions WorkerOptions(string taskQueue, TimeSpan queueTimeout, TimeSpan scheduleToClose, string summary) => new()
     {
