@@ -1,4 +1,5 @@
 using System.Text;
+using CurWorkflows.Aws;
 using CurWorkflows.Cur;
 using CurWorkflows.LocalAws;
 using CurWorkflows.ReportGenerator;
@@ -216,6 +217,34 @@ public sealed class CollectionWorkflowTests(TemporalFixture temporal)
         Assert.Equal(delivery.Truth.Rows, summary.Rows);
         var period = await SingleStoredPeriodAsync(worker.Services, organizationId, integrationId);
         Assert.Equal(delivery.Truth.Unblended, period.Totals.Unblended);
+    }
+
+    [Fact]
+    public async Task The_files_of_a_run_share_one_tag_lookup_and_a_failed_lookup_is_made_again()
+    {
+        await using var environment = await CollectionEnvironment.StartAsync(temporal, TestDatabase.Sqlite);
+        var worker = await environment.StartWorkerAsync(new() { ["Collection:MaxParallelFiles"] = "3" });
+        var (organizationId, integrationId) = await CollectionEnvironment.CreateIntegrationAsync(worker.Services);
+        var delivery = await environment.DeliverAsync(Delivery(files: 3, rows: 6_000, seed: 53, assemblyId: "asm-tags"));
+
+        // Every attempt of the run's first lookup fails (the tagging client tries five times): the files' aggregations
+        // fail with it and their retries make one lookup more, not one each and not none.
+        environment.Aws.Faults.Add(new InjectedFault(FaultKind.InternalError, LocalAwsOperations.GetResources, Times: 5));
+        environment.Aws.Counters.Reset();
+        var summary = await RunCollectionAsync(environment, organizationId, integrationId);
+        var requestsOfTheRun = environment.Aws.Counters.Requests(LocalAwsOperations.GetResources);
+
+        Assert.Equal(0, environment.Aws.Faults.Pending);
+        Assert.Equal(delivery.Truth.Unblended, decimal.Parse(summary.UnblendedTotal, System.Globalization.CultureInfo.InvariantCulture));
+        var history = await temporal.Client.GetWorkflowHandle(LastRunWorkflowId!).FetchHistoryAsync();
+        var aggregations = ScheduledEventIds(history, ActivityNames.AggregateReportFile);
+        Assert.Equal(3, aggregations.Count);
+        Assert.Contains(history.Events, e => e.ActivityTaskStartedEventAttributes is { Attempt: > 1 } started && aggregations.Contains(started.ScheduledEventId));
+        environment.Aws.Counters.Reset();
+        await worker.Services.GetRequiredService<ResourceTagClient>().GetTagValuesAsync(
+            new CustomerRole(integrationId.ToString(), CollectionEnvironment.RoleArn, CollectionEnvironment.ExternalId), "md-package");
+        var requestsOfOneLookup = environment.Aws.Counters.Requests(LocalAwsOperations.GetResources);
+        Assert.Equal(5 + requestsOfOneLookup, requestsOfTheRun);
     }
 
     [Fact]

@@ -23,7 +23,7 @@ public sealed record ParseCheckpoint(long Rows, long Line, string StatePath);
 public sealed partial class ReportFileActivities(
     IntegrationStore integrations,
     ResumableDownloader downloader,
-    ResourceTagClient resourceTags,
+    RunTagIndexes tagIndexes,
     CostWriter costs,
     IOptions<CollectionOptions> options,
     ILogger<ReportFileActivities> logger)
@@ -65,10 +65,11 @@ public sealed partial class ReportFileActivities(
         }
 
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        // Rows whose tag cell is empty are attributed through the tagging API (resource ARN -> package), as the
-        // customer's resources are tagged now; the index is looked up once per attempt.
         var settings = await BucketActivities.SettingsAsync(integrations, input.Work.Run);
         var role = BucketActivities.RoleOf(settings);
+        // Rows whose tag cell is empty are attributed through the tagging API (resource ARN -> package), as the
+        // customer's resources are tagged now: one lookup per run, made while the download starts.
+        var tagIndex = tagIndexes.GetAsync(input.Work.Run.CollectionRunId, role, input.Work.TagKey, context.CancellationToken);
         using var followed = input.WhileDownloading
             ? downloader.Follow(role, settings.BucketName, input.Work.FileKey, spooledPath, null, context.CancellationToken)
             : null;
@@ -102,8 +103,7 @@ public sealed partial class ReportFileActivities(
             LogSpoolChecked(logger, input.Work.FileKey, again.AlreadyComplete ? "its bytes match the content MD5" : $"fetched again ({again.BytesTransferred} bytes)");
         }
 
-        var packagesByArn = await resourceTags.GetTagValuesAsync(role, input.Work.TagKey, context.CancellationToken);
-        var aggregationOptions = new CostAggregationOptions { TagKey = input.Work.TagKey, ResourceIndex = new ResourcePackageIndex(packagesByArn) };
+        var aggregationOptions = new CostAggregationOptions { TagKey = input.Work.TagKey, ResourceIndex = await tagIndex };
 
         if (followed is null && context.Info.HeartbeatDetails.Count > 0)
         {

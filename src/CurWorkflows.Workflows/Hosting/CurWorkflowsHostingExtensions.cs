@@ -72,6 +72,7 @@ public static class CurWorkflowsHostingExtensions
         services.AddCurAws(builder.Configuration);
         services.AddCurStorage(builder.Configuration);
         services.AddSingleton<SpoolSweeper>();
+        services.AddSingleton<RunTagIndexes>();
         services.AddHostedService<SpoolSweepService>();
 
         services.AddHostedTemporalWorker(temporal.TaskQueue)
