@@ -82,13 +82,24 @@ public sealed class CollectionWorkflow
                 firstWorkerQueue = PickWorkerAsync(planningCancellation.Token);
                 try
                 {
-                    // As below: a failed run always has its run row.
-                    await Workflow.WhenAllAsync(begin, validation);
+                    await validation;
                 }
                 catch (Exception)
                 {
-                    // A planning that retries (a throttled bucket, say) would otherwise go on for its whole budget after
-                    // the run has failed.
+                    // Validation's failure is the run's cause, also when recording the run fails too. A planning that
+                    // retries (a throttled bucket, say) would otherwise go on for its whole budget beside a failed run.
+                    planningCancellation.Cancel();
+                    await AwaitRunRecordedAsync(begin);
+                    throw;
+                }
+
+                try
+                {
+                    // As below: a failed run always has its run row.
+                    await begin;
+                }
+                catch (Exception)
+                {
                     planningCancellation.Cancel();
                     throw;
                 }
@@ -181,16 +192,28 @@ public sealed class CollectionWorkflow
     private static Task<string> BeginRunAsync(CollectionRunRef run) => Workflow.ExecuteActivityAsync<string>(
         ActivityNames.BeginCollectionRun, [run], SharedOptions(TimeSpan.FromSeconds(30), TimeSpan.FromMinutes(30), "record the run's start"));
 
+    /// <summary>Waits for the run's record, whose failure does not replace the failure being thrown.</summary>
+    private static async Task AwaitRunRecordedAsync(Task<string> begin)
+    {
+        try
+        {
+            await begin;
+        }
+        catch (ActivityFailureException)
+        {
+        }
+    }
+
     private static Task ValidateAccessAsync(CollectionRunRef run) => Workflow.ExecuteActivityAsync(
         ActivityNames.ValidateAccess, [run], SharedOptions(TimeSpan.FromMinutes(2), TimeSpan.FromMinutes(15), "assume the integration's role"));
 
-    private static Task<CollectionPlan> PlanAsync(CollectionRunRef run, CancellationToken cancellationToken = default) =>
+    private static Task<CollectionPlan> PlanAsync(CollectionRunRef run, CancellationToken? cancellationToken = null) =>
         Workflow.ExecuteActivityAsync<CollectionPlan>(
             ActivityNames.PlanCollection,
             [run],
             SharedOptions(TimeSpan.FromMinutes(10), TimeSpan.FromMinutes(30), "list the bucket and read the manifests", TimeSpan.FromMinutes(1), cancellationToken));
 
-    private static Task<string> PickWorkerAsync(CancellationToken cancellationToken = default) => Workflow.ExecuteActivityAsync<string>(
+    private static Task<string> PickWorkerAsync(CancellationToken? cancellationToken = null) => Workflow.ExecuteActivityAsync<string>(
         ActivityNames.GetWorkerTaskQueue,
         [],
         SharedOptions(TimeSpan.FromSeconds(30), TimeSpan.FromMinutes(10), "pick a worker", cancellationToken: cancellationToken));
@@ -370,7 +393,7 @@ public sealed class CollectionWorkflow
     }
 
     private static ActivityOptions SharedOptions(
-        TimeSpan startToClose, TimeSpan scheduleToClose, string summary, TimeSpan? heartbeat = null, CancellationToken cancellationToken = default) => new()
+        TimeSpan startToClose, TimeSpan scheduleToClose, string summary, TimeSpan? heartbeat = null, CancellationToken? cancellationToken = null) => new()
         {
             CancellationToken = cancellationToken,
             StartToCloseTimeout = startToClose,

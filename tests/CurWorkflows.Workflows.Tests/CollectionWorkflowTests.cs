@@ -706,7 +706,7 @@ public sealed class CollectionWorkflowTests(TemporalFixture temporal)
     }
 
     [Fact]
-    public async Task A_failed_validation_cancels_the_planning_beside_it_and_stays_the_runs_cause()
+    public async Task A_failed_validation_asks_to_cancel_the_planning_beside_it_and_stays_the_runs_cause()
     {
         await using var environment = await CollectionEnvironment.StartAsync(temporal, TestDatabase.Sqlite);
         var planning = new ActivityGate(ActivityNames.PlanCollection);
@@ -724,6 +724,29 @@ public sealed class CollectionWorkflowTests(TemporalFixture temporal)
         Assert.DoesNotContain(history.Events, e => e.ActivityTaskCompletedEventAttributes?.ScheduledEventId == plan);
         var run = Assert.Single(await worker.Services.GetRequiredService<CollectionRunStore>().ListAsync(organizationId, integrationId));
         Assert.Equal(LastRunWorkflowId, run.WorkflowId);
+    }
+
+    [Fact]
+    public async Task Cancelling_a_run_cancels_the_activities_it_waits_for()
+    {
+        await using var environment = await CollectionEnvironment.StartAsync(temporal, TestDatabase.Sqlite);
+        var validation = new ActivityGate(ActivityNames.ValidateAccess);
+        var worker = await environment.StartWorkerAsync(services: validation.AddTo);
+        var (organizationId, integrationId) = await CollectionEnvironment.CreateIntegrationAsync(worker.Services);
+        await environment.DeliverAsync(Delivery(files: 1, rows: 1_000, seed: 47, assemblyId: "asm-cancelled"));
+        var workflowId = IntegrationWorkflow.CollectionWorkflowIdFor(integrationId.ToString(), DateTime.UtcNow) + "-cancelled";
+        var handle = await environment.Temporal.Client.StartWorkflowAsync(
+            (CollectionWorkflow wf) => wf.RunAsync(new CollectionWorkflowInput(integrationId.ToString(), organizationId.ToString())),
+            new(workflowId, environment.TaskQueue) { ExecutionTimeout = TimeSpan.FromMinutes(5) });
+
+        await validation.Reached.WaitAsync(TimeSpan.FromSeconds(60));
+        await handle.CancelAsync();
+
+        var failure = await Assert.ThrowsAsync<WorkflowFailedException>(() => handle.GetResultAsync());
+        Assert.IsType<CanceledFailureException>(failure.InnerException);
+        var history = await handle.FetchHistoryAsync();
+        var validate = ScheduledEventIds(history, ActivityNames.ValidateAccess).Single();
+        Assert.Contains(history.Events, e => e.ActivityTaskCancelRequestedEventAttributes?.ScheduledEventId == validate);
     }
 
     [Fact]
