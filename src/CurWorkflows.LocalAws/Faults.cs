@@ -18,10 +18,13 @@ public enum FaultKind
 
     /// <summary>Send the body at <see cref="InjectedFault.BytesPerSecond"/>.</summary>
     SlowBody,
+
+    /// <summary>Answer normally, after <see cref="InjectedFault.DelayMilliseconds"/> (a slow service).</summary>
+    Delay,
 }
 
 /// <summary>A fault applied to the next <see cref="Times"/> requests of <see cref="Operation"/> (null: any operation).</summary>
-public sealed record InjectedFault(FaultKind Kind, string? Operation = null, int Times = 1, long AfterBytes = 0, int BytesPerSecond = 0);
+public sealed record InjectedFault(FaultKind Kind, string? Operation = null, int Times = 1, long AfterBytes = 0, int BytesPerSecond = 0, int DelayMilliseconds = 0);
 
 /// <summary>Operation names used by faults and counters.</summary>
 public static class LocalAwsOperations

@@ -607,6 +607,9 @@ internal sealed partial class LocalAwsHandler(LocalAwsState state, ILogger<Local
                 // Re-queued under the body key so that GetObject applies it while streaming.
                 state.Faults.Add(fault with { Operation = LocalAwsOperations.GetObject + ":body", Times = 1 });
                 return false;
+            case FaultKind.Delay:
+                await Task.Delay(fault.DelayMilliseconds, context.RequestAborted);
+                return false;
             case FaultKind.InternalError:
                 await (protocol switch
                 {

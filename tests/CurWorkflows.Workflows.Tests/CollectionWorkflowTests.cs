@@ -226,6 +226,18 @@ public sealed class CollectionWorkflowTests(TemporalFixture temporal)
         var worker = await environment.StartWorkerAsync(new() { ["Collection:MaxParallelFiles"] = "3" });
         var (organizationId, integrationId) = await CollectionEnvironment.CreateIntegrationAsync(worker.Services);
         var delivery = await environment.DeliverAsync(Delivery(files: 3, rows: 6_000, seed: 53, assemblyId: "asm-tags"));
+        foreach (var (arn, package) in delivery.Truth.TaggingApiPackagesByArn)
+        {
+            environment.Aws.AddTaggedResource(arn, new Dictionary<string, string> { ["md-package"] = package });
+        }
+
+        // More resources than one page holds, none of them in the report.
+        for (var i = 0; i < 150; i++)
+        {
+            environment.Aws.AddTaggedResource($"arn:aws:ec2:us-east-1:123456789012:instance/i-{i:x17}", new Dictionary<string, string> { ["md-package"] = "elsewhere" });
+        }
+
+        Assert.NotEqual(0m, delivery.Truth.TaggingApiAttributableUnblended);
 
         // Every attempt of the run's first lookup fails (the tagging client tries five times): the files' aggregations
         // fail with it and their retries make one lookup more, not one each and not none.
@@ -244,7 +256,34 @@ public sealed class CollectionWorkflowTests(TemporalFixture temporal)
         await worker.Services.GetRequiredService<ResourceTagClient>().GetTagValuesAsync(
             new CustomerRole(integrationId.ToString(), CollectionEnvironment.RoleArn, CollectionEnvironment.ExternalId), "md-package");
         var requestsOfOneLookup = environment.Aws.Counters.Requests(LocalAwsOperations.GetResources);
+        Assert.True(requestsOfOneLookup > 1, $"{requestsOfOneLookup} pages");
         Assert.Equal(5 + requestsOfOneLookup, requestsOfTheRun);
+
+        // Every file was attributed through the shared index.
+        var month = new DateOnly(2026, 10, 1);
+        var totals = Assert.Single(await worker.Services.GetRequiredService<CostReader>().GetTotalsAsync(new CostQuery(organizationId, month, month.AddMonths(1).AddDays(-1), integrationId)));
+        Assert.Equal(delivery.Truth.UntaggedUnblended - delivery.Truth.TaggingApiAttributableUnblended, totals.Untagged.Unblended);
+    }
+
+    [Fact]
+    public async Task An_aggregation_heartbeats_while_it_waits_for_a_slow_tag_lookup()
+    {
+        await using var environment = await CollectionEnvironment.StartAsync(temporal, TestDatabase.Sqlite);
+        var worker = await environment.StartWorkerAsync();
+        var (organizationId, integrationId) = await CollectionEnvironment.CreateIntegrationAsync(worker.Services);
+        var delivery = await environment.DeliverAsync(Delivery(files: 1, rows: 2_000, seed: 59, assemblyId: "asm-slow-tags"));
+
+        // Longer than the file activities' heartbeat timeout.
+        Assert.True(CollectionWorkflow.FileHeartbeatTimeout < TimeSpan.FromSeconds(25));
+        environment.Aws.Faults.Add(new InjectedFault(FaultKind.Delay, LocalAwsOperations.GetResources, DelayMilliseconds: 25_000));
+        var summary = await RunCollectionAsync(environment, organizationId, integrationId);
+
+        Assert.Equal(delivery.Truth.Unblended, decimal.Parse(summary.UnblendedTotal, System.Globalization.CultureInfo.InvariantCulture));
+        var history = await temporal.Client.GetWorkflowHandle(LastRunWorkflowId!).FetchHistoryAsync();
+        var aggregation = ScheduledEventIds(history, ActivityNames.AggregateReportFile).Single();
+        var attempt = history.Events.Single(e => e.ActivityTaskStartedEventAttributes?.ScheduledEventId == aggregation).ActivityTaskStartedEventAttributes.Attempt;
+        Assert.Equal(1, attempt);
+        Assert.DoesNotContain(history.Events, e => e.ActivityTaskTimedOutEventAttributes is not null);
     }
 
     [Fact]

@@ -103,13 +103,17 @@ public sealed partial class ReportFileActivities(
             LogSpoolChecked(logger, input.Work.FileKey, again.AlreadyComplete ? "its bytes match the content MD5" : $"fetched again ({again.BytesTransferred} bytes)");
         }
 
-        var aggregationOptions = new CostAggregationOptions { TagKey = input.Work.TagKey, ResourceIndex = await tagIndex };
-
         if (followed is null && context.Info.HeartbeatDetails.Count > 0)
         {
             checkpointPath = (await context.Info.HeartbeatDetailAtAsync<ParseCheckpoint>(0)).StatePath;
         }
 
+        // Heartbeats go out on a timer from here on (the parse saves checkpoints far less often than the heartbeat timeout),
+        // each carrying the last saved checkpoint: a few dozen bytes. They start before the wait for the tag index, which
+        // for a large account is many pages, throttled, and can outlast the heartbeat timeout.
+        var lastCheckpoint = new ParseCheckpoint(0, 0, checkpointPath);
+        using var heartbeats = new Timer(_ => context.Heartbeat(Volatile.Read(ref lastCheckpoint)), null, TimeSpan.Zero, TimeSpan.FromSeconds(5));
+        var aggregationOptions = new CostAggregationOptions { TagKey = input.Work.TagKey, ResourceIndex = await tagIndex };
         var aggregator = File.Exists(checkpointPath) ? AggregatesFile.LoadCheckpoint(checkpointPath, aggregationOptions) : new CostAggregator(aggregationOptions);
         var resumedFrom = aggregator.InProgress?.Position.Rows ?? 0;
         if (resumedFrom > 0)
@@ -124,9 +128,7 @@ public sealed partial class ReportFileActivities(
                 input.Work.FileKey,
                 compression,
                 () => new FileStream(spooledPath, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan));
-        // Heartbeats go out on a timer (the parse saves checkpoints far less often than the heartbeat timeout), each
-        // carrying the last saved checkpoint: a few dozen bytes.
-        var lastCheckpoint = new ParseCheckpoint(resumedFrom, 0, checkpointPath);
+        Volatile.Write(ref lastCheckpoint, new ParseCheckpoint(resumedFrom, 0, checkpointPath));
         var checkpoints = new CheckpointOptions
         {
             EveryRows = options.Value.CheckpointEveryRows,
@@ -141,37 +143,35 @@ public sealed partial class ReportFileActivities(
         };
         var startRows = aggregator.Rows;
         var prepared = clock.Elapsed;
-        using (var heartbeats = new Timer(_ => context.Heartbeat(Volatile.Read(ref lastCheckpoint)), null, TimeSpan.Zero, TimeSpan.FromSeconds(5)))
+        try
         {
-            try
-            {
-                await Task.Run(() => aggregator.AddFile(source, checkpoints, context.CancellationToken), context.CancellationToken);
-            }
-            catch (Exception e) when (!context.CancellationToken.IsCancellationRequested && (followed is not null || e is ReportMalformedException))
-            {
-                // What was read is only as good as the download: a read that stopped with it, or an error in bytes the
-                // download then failed to verify, is the download's failure (transient), not a malformed report.
-                if (followed is not null)
-                {
-                    await DownloadVerifiedAsync(followed, spooledPath, checkpointPath);
-                }
-
-                if (e is ReportMalformedException)
-                {
-                    await ConfirmSpoolMatchesObjectAsync(input.Work.FileKey, spooledPath, checkpointPath, e, context.CancellationToken);
-                }
-
-                throw;
-            }
-
+            await Task.Run(() => aggregator.AddFile(source, checkpoints, context.CancellationToken), context.CancellationToken);
+        }
+        catch (Exception e) when (!context.CancellationToken.IsCancellationRequested && (followed is not null || e is ReportMalformedException))
+        {
+            // What was read is only as good as the download: a read that stopped with it, or an error in bytes the
+            // download then failed to verify, is the download's failure (transient), not a malformed report.
             if (followed is not null)
             {
-                var downloaded = await DownloadVerifiedAsync(followed, spooledPath, checkpointPath);
-                bytesDownloaded = downloaded.BytesTransferred;
-                CurMetrics.CountBytesDownloaded(context.MetricMeter, bytesDownloaded);
+                await DownloadVerifiedAsync(followed, spooledPath, checkpointPath);
             }
+
+            if (e is ReportMalformedException)
+            {
+                await ConfirmSpoolMatchesObjectAsync(input.Work.FileKey, spooledPath, checkpointPath, e, context.CancellationToken);
+            }
+
+            throw;
         }
 
+        if (followed is not null)
+        {
+            var downloaded = await DownloadVerifiedAsync(followed, spooledPath, checkpointPath);
+            bytesDownloaded = downloaded.BytesTransferred;
+            CurMetrics.CountBytesDownloaded(context.MetricMeter, bytesDownloaded);
+        }
+
+        heartbeats.Dispose();
         var parsed = clock.Elapsed;
         AggregatesFile.Save(aggregator, finalPath);
         File.Delete(checkpointPath);
