@@ -199,7 +199,7 @@ public sealed class CollectionWorkflow
         {
             await begin;
         }
-        catch (ActivityFailureException)
+        catch (Exception e) when (e is ActivityFailureException || TemporalException.IsCanceledException(e))
         {
         }
     }

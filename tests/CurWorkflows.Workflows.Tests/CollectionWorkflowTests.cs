@@ -278,11 +278,15 @@ public sealed class CollectionWorkflowTests(TemporalFixture temporal)
         environment.Aws.Faults.Add(new InjectedFault(FaultKind.Delay, LocalAwsOperations.GetResources, DelayMilliseconds: 25_000));
         var summary = await RunCollectionAsync(environment, organizationId, integrationId);
 
+        Assert.Equal(0, environment.Aws.Faults.Pending);
         Assert.Equal(delivery.Truth.Unblended, decimal.Parse(summary.UnblendedTotal, System.Globalization.CultureInfo.InvariantCulture));
         var history = await temporal.Client.GetWorkflowHandle(LastRunWorkflowId!).FetchHistoryAsync();
         var aggregation = ScheduledEventIds(history, ActivityNames.AggregateReportFile).Single();
-        var attempt = history.Events.Single(e => e.ActivityTaskStartedEventAttributes?.ScheduledEventId == aggregation).ActivityTaskStartedEventAttributes.Attempt;
-        Assert.Equal(1, attempt);
+        var started = history.Events.Single(e => e.ActivityTaskStartedEventAttributes?.ScheduledEventId == aggregation);
+        Assert.Equal(1, started.ActivityTaskStartedEventAttributes.Attempt);
+        // The one attempt waited out the slow lookup.
+        var completed = history.Events.Single(e => e.ActivityTaskCompletedEventAttributes?.ScheduledEventId == aggregation);
+        Assert.True(completed.EventTime.ToDateTime() - started.EventTime.ToDateTime() >= TimeSpan.FromSeconds(24), $"{completed.EventTime.ToDateTime() - started.EventTime.ToDateTime()}");
         Assert.DoesNotContain(history.Events, e => e.ActivityTaskTimedOutEventAttributes is not null);
     }
 
@@ -786,6 +790,15 @@ public sealed class CollectionWorkflowTests(TemporalFixture temporal)
         var history = await handle.FetchHistoryAsync();
         var validate = ScheduledEventIds(history, ActivityNames.ValidateAccess).Single();
         Assert.Contains(history.Events, e => e.ActivityTaskCancelRequestedEventAttributes?.ScheduledEventId == validate);
+        // Every activity the run had not seen finish is asked to stop (the held validation, and any of the others).
+        var finished = history.Events
+            .Select(e => e.ActivityTaskCompletedEventAttributes?.ScheduledEventId ?? e.ActivityTaskFailedEventAttributes?.ScheduledEventId ?? e.ActivityTaskTimedOutEventAttributes?.ScheduledEventId)
+            .OfType<long>()
+            .ToHashSet();
+        var cancelRequested = history.Events.Select(e => e.ActivityTaskCancelRequestedEventAttributes?.ScheduledEventId).OfType<long>().ToHashSet();
+        var unfinished = history.Events.Where(e => e.ActivityTaskScheduledEventAttributes is not null && !finished.Contains(e.EventId)).Select(e => e.EventId).ToList();
+        Assert.Contains(validate, unfinished);
+        Assert.All(unfinished, id => Assert.Contains(id, cancelRequested));
     }
 
     [Fact]

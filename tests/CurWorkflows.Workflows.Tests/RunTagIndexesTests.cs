@@ -2,6 +2,7 @@ using CurWorkflows.Aws;
 using CurWorkflows.LocalAws;
 using CurWorkflows.Workflows.Activities;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
 
 namespace CurWorkflows.Workflows.Tests;
 
@@ -77,6 +78,26 @@ public sealed class RunTagIndexesTests(TemporalFixture temporal)
         var index = await indexes.GetAsync("run-1", role, "md-package", CancellationToken.None);
         Assert.Equal(0, index.Count);
         Assert.Equal(1, environment.Aws.Counters.Requests(LocalAwsOperations.GetResources));
+    }
+
+    [Fact]
+    public async Task A_quiet_host_drops_the_indexes_nobody_asked_for_in_ten_minutes_without_being_asked()
+    {
+        await using var environment = await CollectionEnvironment.StartAsync(temporal, TestDatabase.Sqlite);
+        var worker = await environment.StartWorkerAsync();
+        var (_, integrationId) = await CollectionEnvironment.CreateIntegrationAsync(worker.Services);
+        var role = new CustomerRole(integrationId.ToString(), CollectionEnvironment.RoleArn, CollectionEnvironment.ExternalId);
+        var clock = new FakeTimeProvider(DateTimeOffset.Parse("2026-11-28T02:00:00Z", System.Globalization.CultureInfo.InvariantCulture));
+        using var indexes = new RunTagIndexes(worker.Services.GetRequiredService<ResourceTagClient>(), clock);
+        await indexes.GetAsync("run-1", role, "md-package", CancellationToken.None);
+        clock.Advance(TimeSpan.FromMinutes(5));
+        await indexes.GetAsync("run-2", role, "md-package", CancellationToken.None);
+
+        // The sweep runs every minute: at 11 minutes run-1 has gone unasked for over ten, run-2 for six.
+        clock.Advance(TimeSpan.FromMinutes(6));
+        Assert.Equal(1, indexes.Count);
+        clock.Advance(TimeSpan.FromMinutes(5));
+        Assert.Equal(0, indexes.Count);
     }
 
     private sealed class SettableClock(DateTimeOffset now) : TimeProvider

@@ -65,6 +65,18 @@ public sealed partial class ReportFileActivities(
         }
 
         var clock = System.Diagnostics.Stopwatch.StartNew();
+        // A retry of a parse of the spooled file resumes from the checkpoint its predecessor heartbeated; a parse that
+        // follows a download finds its checkpoint by the object's ETag (below).
+        var earlier = context.Info.HeartbeatDetails.Count > 0 ? await context.Info.HeartbeatDetailAtAsync<ParseCheckpoint>(0) : null;
+        var defaultCheckpointPath = spooledPath + ".checkpoint";
+        var checkpointPath = input.WhileDownloading ? defaultCheckpointPath : earlier?.StatePath ?? defaultCheckpointPath;
+
+        // Heartbeats go out on a timer for the whole attempt (the parse saves checkpoints far less often than the
+        // heartbeat timeout), each carrying the last saved checkpoint: a few dozen bytes. They start before the waits for
+        // the database, S3's first response and the tag index: a large account's lookup is many pages, throttled, and can
+        // outlast the heartbeat timeout.
+        var lastCheckpoint = earlier ?? new ParseCheckpoint(0, 0, checkpointPath);
+        using var heartbeats = new Timer(_ => context.Heartbeat(Volatile.Read(ref lastCheckpoint)), null, TimeSpan.Zero, TimeSpan.FromSeconds(5));
         var settings = await BucketActivities.SettingsAsync(integrations, input.Work.Run);
         var role = BucketActivities.RoleOf(settings);
         // Rows whose tag cell is empty are attributed through the tagging API (resource ARN -> package), as the
@@ -73,7 +85,6 @@ public sealed partial class ReportFileActivities(
         using var followed = input.WhileDownloading
             ? downloader.Follow(role, settings.BucketName, input.Work.FileKey, spooledPath, null, context.CancellationToken)
             : null;
-        var checkpointPath = spooledPath + ".checkpoint";
         long bytesDownloaded = 0;
         if (followed is not null)
         {
@@ -85,34 +96,20 @@ public sealed partial class ReportFileActivities(
             // gone: the downloader checks it against the content MD5 or fetches it again. A checkpoint stays valid only
             // for the same object.
             var spooledETag = ResumableDownloader.SpooledETag(spooledPath);
-            var checkpointReference = new ParseCheckpoint(0, 0, checkpointPath);
             var again = await downloader.DownloadAsync(
                 role, settings.BucketName, input.Work.FileKey, spooledPath,
-                new Progress<DownloadProgress>(_ => context.Heartbeat(checkpointReference)), context.CancellationToken);
+                new Progress<DownloadProgress>(_ => context.Heartbeat(Volatile.Read(ref lastCheckpoint))), context.CancellationToken);
             bytesDownloaded = again.BytesTransferred;
             CurMetrics.CountBytesDownloaded(context.MetricMeter, bytesDownloaded);
             if (again.ETag != spooledETag)
             {
+                File.Delete(defaultCheckpointPath);
                 File.Delete(checkpointPath);
-                if (context.Info.HeartbeatDetails.Count > 0)
-                {
-                    File.Delete((await context.Info.HeartbeatDetailAtAsync<ParseCheckpoint>(0)).StatePath);
-                }
             }
 
             LogSpoolChecked(logger, input.Work.FileKey, again.AlreadyComplete ? "its bytes match the content MD5" : $"fetched again ({again.BytesTransferred} bytes)");
         }
 
-        if (followed is null && context.Info.HeartbeatDetails.Count > 0)
-        {
-            checkpointPath = (await context.Info.HeartbeatDetailAtAsync<ParseCheckpoint>(0)).StatePath;
-        }
-
-        // Heartbeats go out on a timer from here on (the parse saves checkpoints far less often than the heartbeat timeout),
-        // each carrying the last saved checkpoint: a few dozen bytes. They start before the wait for the tag index, which
-        // for a large account is many pages, throttled, and can outlast the heartbeat timeout.
-        var lastCheckpoint = new ParseCheckpoint(0, 0, checkpointPath);
-        using var heartbeats = new Timer(_ => context.Heartbeat(Volatile.Read(ref lastCheckpoint)), null, TimeSpan.Zero, TimeSpan.FromSeconds(5));
         var aggregationOptions = new CostAggregationOptions { TagKey = input.Work.TagKey, ResourceIndex = await tagIndex };
         var aggregator = File.Exists(checkpointPath) ? AggregatesFile.LoadCheckpoint(checkpointPath, aggregationOptions) : new CostAggregator(aggregationOptions);
         var resumedFrom = aggregator.InProgress?.Position.Rows ?? 0;

@@ -28,7 +28,11 @@ public sealed class RunTagIndexes : IDisposable
     {
         _resourceTags = resourceTags;
         _time = time;
-        _sweep = time.CreateTimer(_ => DropUnused(), null, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(1));
+        // Without the flow of the first caller's context (an activity's trace span, kept alive for the host's life).
+        using (ExecutionContext.SuppressFlow())
+        {
+            _sweep = time.CreateTimer(_ => DropUnused(), null, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(1));
+        }
     }
 
     /// <summary>The number of indexes held.</summary>
@@ -82,7 +86,14 @@ public sealed class RunTagIndexes : IDisposable
             // Stamped at creation: a sweep between GetOrAdd and the caller's stamp must not take it for an old one.
             _lastUsedTicks = createdTicks;
             // Lazy: GetOrAdd may build an entry it then throws away; only the stored one starts a lookup.
-            Lookup = new Lazy<Task<ResourcePackageIndex>>(() => Task.Run(() => owner.LookUpAsync(key, role, this)));
+            // The lookup belongs to no one file: it runs outside the context (and trace span) of the file that starts it.
+            Lookup = new Lazy<Task<ResourcePackageIndex>>(() =>
+            {
+                using (ExecutionContext.SuppressFlow())
+                {
+                    return Task.Run(() => owner.LookUpAsync(key, role, this));
+                }
+            });
         }
 
         public Lazy<Task<ResourcePackageIndex>> Lookup { get; }
