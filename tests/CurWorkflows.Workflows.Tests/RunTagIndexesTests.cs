@@ -12,18 +12,16 @@ public sealed class RunTagIndexesTests(TemporalFixture temporal)
     [Fact]
     public async Task A_run_looks_its_tags_up_once_until_no_file_has_asked_for_ten_minutes()
     {
-        await using var environment = await CollectionEnvironment.StartAsync(temporal, TestDatabase.Sqlite);
-        var worker = await environment.StartWorkerAsync();
-        var (_, integrationId) = await CollectionEnvironment.CreateIntegrationAsync(worker.Services);
+        var (environment, tagClient, role) = await StartAsync();
+        await using var stop = environment;
         // More resources than one page of GetResources (100) holds.
         for (var i = 0; i < 150; i++)
         {
             environment.Aws.AddTaggedResource($"arn:aws:ec2:us-east-1:123456789012:instance/i-{i:x17}", new Dictionary<string, string> { ["md-package"] = $"package-{i % 7}" });
         }
 
-        var role = new CustomerRole(integrationId.ToString(), CollectionEnvironment.RoleArn, CollectionEnvironment.ExternalId);
         var clock = new SettableClock(DateTimeOffset.Parse("2026-11-28T02:00:00Z", System.Globalization.CultureInfo.InvariantCulture));
-        using var indexes = new RunTagIndexes(worker.Services.GetRequiredService<ResourceTagClient>(), clock);
+        using var indexes = new RunTagIndexes(tagClient, clock);
         environment.Aws.Counters.Reset();
         long Requests() => environment.Aws.Counters.Requests(LocalAwsOperations.GetResources);
 
@@ -56,11 +54,9 @@ public sealed class RunTagIndexesTests(TemporalFixture temporal)
     [Fact]
     public async Task A_failed_lookup_is_not_kept_and_a_waiter_that_gives_up_does_not_end_it()
     {
-        await using var environment = await CollectionEnvironment.StartAsync(temporal, TestDatabase.Sqlite);
-        var worker = await environment.StartWorkerAsync();
-        var (_, integrationId) = await CollectionEnvironment.CreateIntegrationAsync(worker.Services);
-        var role = new CustomerRole(integrationId.ToString(), CollectionEnvironment.RoleArn, CollectionEnvironment.ExternalId);
-        using var indexes = new RunTagIndexes(worker.Services.GetRequiredService<ResourceTagClient>(), TimeProvider.System);
+        var (environment, tagClient, role) = await StartAsync();
+        await using var stop = environment;
+        using var indexes = new RunTagIndexes(tagClient, TimeProvider.System);
 
         // The tagging client tries five times: all five fail.
         environment.Aws.Faults.Add(new InjectedFault(FaultKind.InternalError, LocalAwsOperations.GetResources, Times: 5));
@@ -83,12 +79,10 @@ public sealed class RunTagIndexesTests(TemporalFixture temporal)
     [Fact]
     public async Task A_quiet_host_drops_the_indexes_nobody_asked_for_in_ten_minutes_without_being_asked()
     {
-        await using var environment = await CollectionEnvironment.StartAsync(temporal, TestDatabase.Sqlite);
-        var worker = await environment.StartWorkerAsync();
-        var (_, integrationId) = await CollectionEnvironment.CreateIntegrationAsync(worker.Services);
-        var role = new CustomerRole(integrationId.ToString(), CollectionEnvironment.RoleArn, CollectionEnvironment.ExternalId);
+        var (environment, tagClient, role) = await StartAsync();
+        await using var stop = environment;
         var clock = new FakeTimeProvider(DateTimeOffset.Parse("2026-11-28T02:00:00Z", System.Globalization.CultureInfo.InvariantCulture));
-        using var indexes = new RunTagIndexes(worker.Services.GetRequiredService<ResourceTagClient>(), clock);
+        using var indexes = new RunTagIndexes(tagClient, clock);
         await indexes.GetAsync("run-1", role, "md-package", CancellationToken.None);
         clock.Advance(TimeSpan.FromMinutes(5));
         await indexes.GetAsync("run-2", role, "md-package", CancellationToken.None);
@@ -98,6 +92,16 @@ public sealed class RunTagIndexesTests(TemporalFixture temporal)
         Assert.Equal(1, indexes.Count);
         clock.Advance(TimeSpan.FromMinutes(5));
         Assert.Equal(0, indexes.Count);
+    }
+
+    /// <summary>A local AWS endpoint and a worker host whose tagging client the tests use, with the integration's role.</summary>
+    private async Task<(CollectionEnvironment Environment, ResourceTagClient TagClient, CustomerRole Role)> StartAsync()
+    {
+        var environment = await CollectionEnvironment.StartAsync(temporal, TestDatabase.Sqlite);
+        var worker = await environment.StartWorkerAsync();
+        var (_, integrationId) = await CollectionEnvironment.CreateIntegrationAsync(worker.Services);
+        var role = new CustomerRole(integrationId.ToString(), CollectionEnvironment.RoleArn, CollectionEnvironment.ExternalId);
+        return (environment, worker.Services.GetRequiredService<ResourceTagClient>(), role);
     }
 
     private sealed class SettableClock(DateTimeOffset now) : TimeProvider
