@@ -14,8 +14,7 @@ namespace CurWorkflows.Storage;
 /// </summary>
 internal sealed class SqlitePragmaInterceptor(SqliteWalCheckpointer checkpointer, TimeSpan busyTimeout) : DbConnectionInterceptor
 {
-    private readonly string _pragmas = "PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY; PRAGMA synchronous = NORMAL;"
-        + $" PRAGMA journal_size_limit = {checkpointer.WalSizeLimitBytes.ToString(System.Globalization.CultureInfo.InvariantCulture)};"
+    private readonly string _pragmas = "PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY; " + checkpointer.LogPragmas
         + $" PRAGMA busy_timeout = {((int)Math.Clamp(busyTimeout.TotalMilliseconds, 0, int.MaxValue)).ToString(System.Globalization.CultureInfo.InvariantCulture)};"
         + (checkpointer.Enabled ? " PRAGMA wal_autocheckpoint = 0;" : "");
 

@@ -44,8 +44,11 @@ internal sealed class SqliteWalCheckpointer : IDisposable
             : Path.GetFullPath(dataSource) + "-wal";
     }
 
-    /// <summary><c>Storage:SqliteWalSizeLimitBytes</c> (-1: no limit), for every connection's <c>journal_size_limit</c>.</summary>
-    public long WalSizeLimitBytes => _walSizeLimitBytes;
+    /// <summary>The log's settings for every connection to the database, this class's own included: commits synced at
+    /// checkpoints only, and the log cut back to <c>Storage:SqliteWalSizeLimitBytes</c> (-1: no limit) when it starts
+    /// over.</summary>
+    public string LogPragmas => "PRAGMA synchronous = NORMAL; PRAGMA journal_size_limit = "
+        + _walSizeLimitBytes.ToString(System.Globalization.CultureInfo.InvariantCulture) + ";";
 
     /// <summary>Whether connections should leave checkpoints to this class (turn SQLite's automatic ones off).</summary>
     public bool Enabled => _walPath is not null && _interval > TimeSpan.Zero;
@@ -169,8 +172,7 @@ internal sealed class SqliteWalCheckpointer : IDisposable
         {
             connection.Open();
             using var command = connection.CreateCommand();
-            command.CommandText = "PRAGMA synchronous = NORMAL; PRAGMA journal_size_limit = "
-                + _walSizeLimitBytes.ToString(System.Globalization.CultureInfo.InvariantCulture) + ";";
+            command.CommandText = LogPragmas;
             command.ExecuteNonQuery();
             return connection;
         }

@@ -96,7 +96,7 @@ public sealed class CollectionWorkflow
                 try
                 {
                     // As below: a failed run always has its run row.
-                    await begin;
+                    run = run with { CollectionRunId = await begin };
                 }
                 catch (Exception)
                 {
@@ -104,7 +104,6 @@ public sealed class CollectionWorkflow
                     throw;
                 }
 
-                run = run with { CollectionRunId = await begin };
                 stage = "planning";
                 await Workflow.WhenAllAsync(planning, firstWorkerQueue);
                 plan = await planning;

@@ -155,6 +155,25 @@ public sealed class CollectionEnvironment : IAsyncDisposable
         return delivery;
     }
 
+    /// <summary>Tags, in the tagging API, the report's resources whose rows carry no tag (the generator's truth says which).</summary>
+    public void TagThroughTheApi(GeneratedDelivery delivery)
+    {
+        foreach (var (arn, package) in delivery.Truth.TaggingApiPackagesByArn)
+        {
+            Aws.AddTaggedResource(arn, new Dictionary<string, string> { ["md-package"] = package });
+        }
+    }
+
+    /// <summary>Tags <paramref name="count"/> instances that no report mentions with <c>md-package</c> =
+    /// <paramref name="packageOf"/>(i): more than the tagging API's page of 100 makes a lookup of several pages.</summary>
+    public void TagOtherResources(int count, Func<int, string> packageOf)
+    {
+        for (var i = 0; i < count; i++)
+        {
+            Aws.AddTaggedResource($"arn:aws:ec2:us-east-1:123456789012:instance/i-{i:x17}", new Dictionary<string, string> { ["md-package"] = packageOf(i) });
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
         foreach (var host in hosts)

@@ -154,18 +154,13 @@ public sealed class CollectionWorkflowTests(TemporalFixture temporal)
         var worker = await environment.StartWorkerAsync();
         var (organizationId, integrationId) = await CollectionEnvironment.CreateIntegrationAsync(worker.Services);
         var delivery = await environment.DeliverAsync(Delivery(files: 2, rows: 20_000, seed: 5, assemblyId: "asm-tags"));
-        foreach (var (arn, package) in delivery.Truth.TaggingApiPackagesByArn)
-        {
-            environment.Aws.AddTaggedResource(arn, new Dictionary<string, string> { ["md-package"] = package });
-        }
+        environment.TagThroughTheApi(delivery);
 
         Assert.NotEqual(0m, delivery.Truth.TaggingApiAttributableUnblended);
 
         await RunCollectionAsync(environment, organizationId, integrationId);
 
-        var reader = worker.Services.GetRequiredService<CostReader>();
-        var month = new DateOnly(2026, 10, 1);
-        var totals = Assert.Single(await reader.GetTotalsAsync(new CostQuery(organizationId, month, month.AddMonths(1).AddDays(-1), integrationId)));
+        var totals = await OctoberTotalsAsync(worker.Services, organizationId, integrationId);
         Assert.Equal(delivery.Truth.Unblended, totals.Total.Unblended);
         Assert.Equal(delivery.Truth.UntaggedUnblended - delivery.Truth.TaggingApiAttributableUnblended, totals.Untagged.Unblended);
     }
@@ -226,16 +221,9 @@ public sealed class CollectionWorkflowTests(TemporalFixture temporal)
         var worker = await environment.StartWorkerAsync(new() { ["Collection:MaxParallelFiles"] = "3" });
         var (organizationId, integrationId) = await CollectionEnvironment.CreateIntegrationAsync(worker.Services);
         var delivery = await environment.DeliverAsync(Delivery(files: 3, rows: 6_000, seed: 53, assemblyId: "asm-tags"));
-        foreach (var (arn, package) in delivery.Truth.TaggingApiPackagesByArn)
-        {
-            environment.Aws.AddTaggedResource(arn, new Dictionary<string, string> { ["md-package"] = package });
-        }
+        environment.TagThroughTheApi(delivery);
 
-        // More resources than one page holds, none of them in the report.
-        for (var i = 0; i < 150; i++)
-        {
-            environment.Aws.AddTaggedResource($"arn:aws:ec2:us-east-1:123456789012:instance/i-{i:x17}", new Dictionary<string, string> { ["md-package"] = "elsewhere" });
-        }
+        environment.TagOtherResources(150, _ => "elsewhere");
 
         Assert.NotEqual(0m, delivery.Truth.TaggingApiAttributableUnblended);
 
@@ -260,8 +248,7 @@ public sealed class CollectionWorkflowTests(TemporalFixture temporal)
         Assert.Equal(5 + requestsOfOneLookup, requestsOfTheRun);
 
         // Every file was attributed through the shared index.
-        var month = new DateOnly(2026, 10, 1);
-        var totals = Assert.Single(await worker.Services.GetRequiredService<CostReader>().GetTotalsAsync(new CostQuery(organizationId, month, month.AddMonths(1).AddDays(-1), integrationId)));
+        var totals = await OctoberTotalsAsync(worker.Services, organizationId, integrationId);
         Assert.Equal(delivery.Truth.UntaggedUnblended - delivery.Truth.TaggingApiAttributableUnblended, totals.Untagged.Unblended);
     }
 
@@ -998,6 +985,13 @@ public sealed class CollectionWorkflowTests(TemporalFixture temporal)
             .Where(e => e.ActivityTaskScheduledEventAttributes?.ActivityType.Name == activityType)
             .Select(e => e.EventId)
             .ToHashSet();
+
+    /// <summary>The integration's stored totals for October 2026, the month the test deliveries bill.</summary>
+    private static async Task<CostTotal> OctoberTotalsAsync(IServiceProvider services, Guid organizationId, Guid integrationId)
+    {
+        var month = new DateOnly(2026, 10, 1);
+        return Assert.Single(await services.GetRequiredService<CostReader>().GetTotalsAsync(new CostQuery(organizationId, month, month.AddMonths(1).AddDays(-1), integrationId)));
+    }
 
     /// <summary>The one billing period stored for the integration (fails the test if there is none or several).</summary>
     private static async Task<BillingPeriodView> SingleStoredPeriodAsync(IServiceProvider services, Guid organizationId, Guid integrationId) =>

@@ -14,11 +14,7 @@ public sealed class RunTagIndexesTests(TemporalFixture temporal)
     {
         var (environment, tagClient, role) = await StartAsync();
         await using var stop = environment;
-        // More resources than one page of GetResources (100) holds.
-        for (var i = 0; i < 150; i++)
-        {
-            environment.Aws.AddTaggedResource($"arn:aws:ec2:us-east-1:123456789012:instance/i-{i:x17}", new Dictionary<string, string> { ["md-package"] = $"package-{i % 7}" });
-        }
+        environment.TagOtherResources(150, i => $"package-{i % 7}");
 
         var clock = new SettableClock(DateTimeOffset.Parse("2026-11-28T02:00:00Z", System.Globalization.CultureInfo.InvariantCulture));
         using var indexes = new RunTagIndexes(tagClient, clock);
