@@ -18,6 +18,7 @@ public sealed partial class ResourceTagClient(AwsClientFactory clients, HttpClie
 {
     private const string Target = "ResourceGroupsTaggingAPI_20170126.GetResources";
     private const int MaxAttempts = 5;
+    private const int MaxWalks = 3;
     private readonly ILogger _logger = logger ?? (ILogger)NullLogger.Instance;
 
     /// <summary>
@@ -31,6 +32,26 @@ public sealed partial class ResourceTagClient(AwsClientFactory clients, HttpClie
         var endpoint = new Uri(string.IsNullOrWhiteSpace(clients.Options.TaggingServiceUrl)
             ? $"https://tagging.{clients.Options.Region}.amazonaws.com/"
             : clients.Options.TaggingServiceUrl);
+        for (var walk = 1; ; walk++)
+        {
+            try
+            {
+                return await WalkAsync(role, endpoint, key, cancellationToken);
+            }
+            catch (PaginationTokenExpiredException ex) when (walk < MaxWalks)
+            {
+                // A token lives 15 minutes; a walk slowed down that much by throttling starts over.
+                LogWalkRestarted(_logger, walk, ex.Message);
+            }
+            catch (PaginationTokenExpiredException ex)
+            {
+                throw new CurException(CurErrorCodes.Transient, ex.Message, ex);
+            }
+        }
+    }
+
+    private async Task<IReadOnlyDictionary<string, string>> WalkAsync(CustomerRole role, Uri endpoint, string key, CancellationToken cancellationToken)
+    {
         var values = new Dictionary<string, string>(StringComparer.Ordinal);
         string? token = null;
         var pages = 0;
@@ -63,6 +84,10 @@ public sealed partial class ResourceTagClient(AwsClientFactory clients, HttpClie
             try
             {
                 return await SendAsync(role, endpoint, body, cancellationToken);
+            }
+            catch (PaginationTokenExpiredException)
+            {
+                throw;
             }
             catch (Exception ex) when (!cancellationToken.IsCancellationRequested && attempt < MaxAttempts
                                        && AwsErrors.Map(ex, AwsCall.GetResources, "GetResources").Code == CurErrorCodes.Transient)
@@ -123,9 +148,17 @@ public sealed partial class ResourceTagClient(AwsClientFactory clients, HttpClie
         var type = error?.Type ?? (response.Headers.TryGetValues("x-amzn-ErrorType", out var t) ? t.FirstOrDefault() : null);
         type = type?.Split(':')[0].Split('#')[^1];
         var message = $"GetResources failed ({(int)response.StatusCode} {type}): {error?.Message}";
+        if (type == "ExpiredTokenException")
+        {
+            // The cache thought the session valid (clock skew, a revoked session): the retry assumes the role again.
+            clients.InvalidateCredentials(role);
+        }
+
         throw type switch
         {
-            "ThrottlingException" or "InternalServiceException" or "ExpiredTokenException" => new CurException(CurErrorCodes.Transient, message),
+            "PaginationTokenExpiredException" => new PaginationTokenExpiredException(message),
+            // ThrottledException is the tagging API's own throttling error; ThrottlingException is AWS's common one.
+            "ThrottledException" or "ThrottlingException" or "InternalServiceException" or "ExpiredTokenException" => new CurException(CurErrorCodes.Transient, message),
             _ when (int)response.StatusCode >= 500 || response.StatusCode == HttpStatusCode.TooManyRequests => new CurException(CurErrorCodes.Transient, message),
             _ => new CurException(CurErrorCodes.AccessDenied, message + " (the role needs tag:GetResources on *)"),
         };
@@ -145,6 +178,9 @@ public sealed partial class ResourceTagClient(AwsClientFactory clients, HttpClie
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Tag lookup for key {TagKey}: {Resources} resources in {Pages} pages")]
     private static partial void LogTagLookup(ILogger logger, string tagKey, int resources, int pages);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Tag lookup {Walk} restarts from the first page: {Reason}")]
+    private static partial void LogWalkRestarted(ILogger logger, int walk, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "GetResources attempt {Attempt} failed, retrying: {Reason}")]
     private static partial void LogRetry(ILogger logger, int attempt, string reason);
@@ -175,3 +211,6 @@ public sealed partial class ResourceTagClient(AwsClientFactory clients, HttpClie
         public string? Message => UpperMessage ?? LowerMessage;
     }
 }
+
+/// <summary>The tagging API no longer accepts the walk's pagination token (valid for 15 minutes).</summary>
+internal sealed class PaginationTokenExpiredException(string message) : Exception(message);

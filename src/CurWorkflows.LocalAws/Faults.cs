@@ -4,13 +4,13 @@ namespace CurWorkflows.LocalAws;
 
 public enum FaultKind
 {
-    /// <summary>503 SlowDown (S3) / ThrottlingException (tagging) / Throttling (STS).</summary>
+    /// <summary>503 SlowDown (S3) / ThrottledException (tagging) / Throttling (STS).</summary>
     SlowDown,
 
     /// <summary>500 InternalError.</summary>
     InternalError,
 
-    /// <summary>400 throttling error in the service's shape (S3: 503 SlowDown; tagging: ThrottlingException).</summary>
+    /// <summary>400 throttling error in the service's shape (S3: 503 SlowDown; tagging: ThrottledException).</summary>
     Throttling,
 
     /// <summary>Send the response headers and <see cref="InjectedFault.AfterBytes"/> bytes of body, then abort the connection.</summary>
@@ -38,6 +38,10 @@ public static class LocalAwsOperations
     public const string HeadBucket = "HeadBucket";
     public const string CreateBucket = "CreateBucket";
     public const string GetResources = "GetResources";
+
+    /// <summary>A <c>GetResources</c> request that carries a pagination token: any fault queued under this name answers
+    /// it with <c>PaginationTokenExpiredException</c>.</summary>
+    public const string GetResourcesNextPage = "GetResources:next-page";
 }
 
 /// <summary>The queue of faults still to inject. Thread-safe.</summary>

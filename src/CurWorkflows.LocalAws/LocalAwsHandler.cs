@@ -544,6 +544,12 @@ internal sealed partial class LocalAwsHandler(LocalAwsState state, ILogger<Local
         }
 
         var offset = 0;
+        if (!string.IsNullOrEmpty(input.PaginationToken) && state.Faults.Take(LocalAwsOperations.GetResourcesNextPage) is not null)
+        {
+            await JsonErrorAsync(context, 400, "PaginationTokenExpiredException", "The pagination token has expired.");
+            return;
+        }
+
         if (!string.IsNullOrEmpty(input.PaginationToken)
             && !int.TryParse(Encoding.UTF8.GetString(Convert.FromBase64String(input.PaginationToken)), NumberStyles.None, CultureInfo.InvariantCulture, out offset))
         {
@@ -623,7 +629,7 @@ internal sealed partial class LocalAwsHandler(LocalAwsState state, ILogger<Local
                 {
                     Protocol.S3 => S3ErrorAsync(context, 503, "SlowDown", "Please reduce your request rate."),
                     Protocol.Sts => StsErrorAsync(context, 400, "Throttling", "Rate exceeded"),
-                    _ => JsonErrorAsync(context, 400, "ThrottlingException", "Rate exceeded"),
+                    _ => JsonErrorAsync(context, 400, "ThrottledException", "Rate exceeded"),
                 });
                 return true;
         }

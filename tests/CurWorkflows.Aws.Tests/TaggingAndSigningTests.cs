@@ -32,7 +32,49 @@ public class TaggingTests(LocalAwsFixture aws) : IClassFixture<LocalAwsFixture>
         Assert.Equal("pkg-3", tags["arn:aws:ec2:us-east-1:123456789012:instance/i-0000000000000000a"]);
         Assert.DoesNotContain("arn:aws:s3:::untagged-bucket", tags.Keys);
         Assert.Equal(4, aws.Server.Counters.Requests(LocalAwsOperations.GetResources) - before);
-        Assert.True(aws.Server.Counters.Errors("ThrottlingException") >= 1);
+        Assert.True(aws.Server.Counters.Errors("ThrottledException") >= 1);
+    }
+
+    [Fact]
+    public async Task GetTagValuesAsync_APaginationTokenThatExpired_StartsTheWalkOver()
+    {
+        for (var i = 0; i < 250; i++)
+        {
+            aws.Server.AddTaggedResource($"arn:aws:ec2:us-east-1:123456789012:instance/i-{i:x17}",
+                new Dictionary<string, string> { ["md-package"] = $"pkg-{i % 7}" });
+        }
+
+        aws.Server.Faults.Add(new InjectedFault(FaultKind.Throttling, LocalAwsOperations.GetResourcesNextPage));
+        var before = aws.Server.Counters.Requests(LocalAwsOperations.GetResources);
+        using var factory = aws.CreateFactory();
+        using var http = new HttpClient();
+
+        var tags = await new ResourceTagClient(factory, http).GetTagValuesAsync(LocalAwsFixture.Role("tags-walk"), "user:md-package");
+
+        Assert.Equal(250, tags.Count);
+        // The first page, the second refused, then the three pages again.
+        Assert.Equal(5, aws.Server.Counters.Requests(LocalAwsOperations.GetResources) - before);
+        Assert.Equal(0, aws.Server.Faults.Pending);
+    }
+
+    [Fact]
+    public async Task GetTagValuesAsync_ASessionAwsNoLongerAccepts_IsAssumedAgain()
+    {
+        aws.Server.AddTaggedResource("arn:aws:ec2:us-east-1:123456789012:instance/i-0000000000000expir",
+            new Dictionary<string, string> { ["md-expiry"] = "pkg-expired" });
+        using var factory = aws.CreateFactory();
+        using var http = new HttpClient();
+        var client = new ResourceTagClient(factory, http);
+        var role = LocalAwsFixture.Role("tags-expired");
+        await client.GetTagValuesAsync(role, "user:md-expiry");
+        var assumed = aws.Server.Counters.Requests(LocalAwsOperations.AssumeRole);
+        aws.Server.ExpireSessions();
+
+        var tags = await client.GetTagValuesAsync(role, "user:md-expiry");
+
+        Assert.Equal("pkg-expired", tags["arn:aws:ec2:us-east-1:123456789012:instance/i-0000000000000expir"]);
+        Assert.Equal(assumed + 1, aws.Server.Counters.Requests(LocalAwsOperations.AssumeRole));
+        Assert.True(aws.Server.Counters.Errors("ExpiredTokenException") >= 1);
     }
 }
 
