@@ -179,7 +179,9 @@ public static class ApiScenarios
         using var client = fixture.ClientA();
         var enabled = await Http.PostAsync(client, "/api/v1/integrations", fixture.EnableBody(ServiceFixture.ReportBucket));
         Assert.True(enabled.Status == HttpStatusCode.Created, enabled.ToString());
+        // The product doc's three fields: the report is found under the module's default prefix.
         Assert.False(enabled.Json.TryGetProperty("warning", out _), enabled.ToString());
+        Assert.Equal("massdriver", enabled.Json.GetProperty("report_prefix").GetString());
         var id = enabled.Json.GetProperty("id").GetGuid();
 
         var firstRun = await WaitForRunsAsync(client, id, 1);

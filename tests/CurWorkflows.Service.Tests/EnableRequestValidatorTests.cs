@@ -18,7 +18,17 @@ public sealed class EnableRequestValidatorTests
         Assert.Empty(errors);
         Assert.Equal("massdriver-costs", valid!.ReportName);
         Assert.Equal("user:md-package", valid.TagKey);
-        Assert.Equal("", valid.ReportPrefix);
+        Assert.Equal("massdriver", valid.ReportPrefix);
+    }
+
+    [Theory]
+    [InlineData("", "")]
+    [InlineData("cur/", "cur")]
+    [InlineData("massdriver", "massdriver")]
+    public void TryValidate_keeps_a_given_prefix_and_an_empty_one_means_none(string given, string stored)
+    {
+        Assert.True(EnableRequestValidator.TryValidate(Valid with { ReportPrefix = given }, out var valid, out _));
+        Assert.Equal(stored, valid!.ReportPrefix);
     }
 
     [Theory]

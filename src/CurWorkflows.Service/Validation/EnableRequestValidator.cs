@@ -9,6 +9,10 @@ public static partial class EnableRequestValidator
     public const string DefaultReportName = "massdriver-costs";
     public const string DefaultTagKey = "user:md-package";
 
+    /// <summary>The OpenTofu module's <c>s3_prefix</c> default: the product doc's enable form asks only for the role,
+    /// the external ID and the bucket, so a request without a prefix means the module's. An empty string means no prefix.</summary>
+    public const string DefaultReportPrefix = "massdriver";
+
     private static readonly string[] ReservedBucketPrefixes = ["xn--", "sthree-", "amzn-s3-demo-"];
     private static readonly string[] ReservedBucketSuffixes = ["-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3"];
 
@@ -149,7 +153,7 @@ public static partial class EnableRequestValidator
             : "tag_key must be a cost allocation tag such as user:md-package (user: or aws: followed by 1 to 128 tag key characters).";
     }
 
-    private static string NormalizePrefix(string? prefix) => (prefix ?? "").TrimEnd('/');
+    private static string NormalizePrefix(string? prefix) => (prefix ?? DefaultReportPrefix).TrimEnd('/');
 
     private static void Check(Dictionary<string, string[]> errors, string field, string? message)
     {

@@ -79,7 +79,8 @@ public abstract class ServiceFixture : IAsyncLifetime
             new ReportDeliveryOptions
             {
                 Bucket = ReportBucket,
-                Prefix = "cur",
+                // Where the OpenTofu module's report definition delivers by default (its s3_prefix).
+                Prefix = "massdriver",
                 Files = 2,
                 Report = new ReportGeneratorOptions { Rows = 4_000, BillingPeriodStart = Month, Seed = 11, Final = true },
             },
@@ -149,12 +150,12 @@ public abstract class ServiceFixture : IAsyncLifetime
 
     public HttpClient ClientB() => Host.CreateClient(OrganizationBKey);
 
+    /// <summary>The three fields of the product doc's enable form, as a customer gives them from the module's output.</summary>
     public object EnableBody(string bucket, string? externalId = null) => new Dictionary<string, object?>
     {
         ["iam_role_arn"] = RoleArn,
         ["external_id"] = externalId ?? ExternalId,
         ["bucket_name"] = bucket,
-        ["report_prefix"] = "cur",
     };
 
     public async Task<(Guid Id, string Key)> CreateOrganizationAsync(string name)
