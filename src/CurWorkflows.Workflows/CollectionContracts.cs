@@ -70,7 +70,7 @@ public sealed record FileAggregateResult(
 /// <summary>Put the aggregates of a period's files (state files on this worker) into the staging area.</summary>
 public sealed record StagePeriodInput(CollectionRunRef Run, PeriodToCollect Period, IReadOnlyList<string> StatePaths, string TagKey);
 
-/// <param name="IsFinal">Whether any row carried an invoice id (the period will not be restated).</param>
+/// <param name="IsFinal">Whether every row carried an invoice id (the period will not be restated).</param>
 public sealed record StagePeriodResult(long StagedRows, long Rows, bool IsFinal, string UnblendedTotal, string NetUnblendedTotal, string AmortizedTotal);
 
 public sealed record PersistPeriodInput(CollectionRunRef Run, PeriodToCollect Period, long Rows, bool IsFinal);

@@ -122,17 +122,32 @@ public class CostRuleTests
         Assert.Equal(decimal.Parse(expected, System.Globalization.CultureInfo.InvariantCulture), result.Totals.Unblended);
     }
 
-    [Fact]
-    public void InvoiceId_MarksThePeriodFinal()
+    [Theory]
+    [InlineData("123456", "123456", true)]
+    // A purchase invoiced mid-month beside usage still estimated: the month goes on changing.
+    [InlineData("", "123456", false)]
+    [InlineData("", "", false)]
+    public void InvoiceIds_OnEveryRow_MarkThePeriodFinal(string usageInvoice, string purchaseInvoice, bool final)
     {
         var csv = "bill/InvoiceId,bill/BillingPeriodStartDate,lineItem/LineItemType,lineItem/UsageStartDate,lineItem/UnblendedCost\n" +
-            ",2024-10-01T00:00:00Z,Usage,2024-10-02T00:00:00Z,1\n" +
-            "123456,2024-10-01T00:00:00Z,Tax,2024-10-01T00:00:00Z,0.1\n";
+            $"{usageInvoice},2024-10-01T00:00:00Z,Usage,2024-10-02T00:00:00Z,1\n" +
+            $"{purchaseInvoice},2024-10-01T00:00:00Z,Fee,2024-10-01T00:00:00Z,100\n";
 
         var result = CostAggregator.AggregateFile(CurSource.FromBytes("i.csv", Encoding.UTF8.GetBytes(csv)));
 
-        Assert.True(result.IsFinal);
+        Assert.Equal(final, result.IsFinal);
         Assert.Equal(new DateOnly(2024, 10, 1), result.BillingPeriodStart);
+    }
+
+    [Fact]
+    public void WithoutAnInvoiceColumn_OrRows_ThePeriodIsNotFinal()
+    {
+        var noColumn = "bill/BillingPeriodStartDate,lineItem/LineItemType,lineItem/UsageStartDate,lineItem/UnblendedCost\n" +
+            "2024-10-01T00:00:00Z,Usage,2024-10-02T00:00:00Z,1\n";
+        var noRows = "bill/InvoiceId,bill/BillingPeriodStartDate,lineItem/LineItemType,lineItem/UsageStartDate,lineItem/UnblendedCost\n";
+
+        Assert.False(CostAggregator.AggregateFile(CurSource.FromBytes("c.csv", Encoding.UTF8.GetBytes(noColumn))).IsFinal);
+        Assert.False(CostAggregator.AggregateFile(CurSource.FromBytes("r.csv", Encoding.UTF8.GetBytes(noRows))).IsFinal);
     }
 
     [Fact]

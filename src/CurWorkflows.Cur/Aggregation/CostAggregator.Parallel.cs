@@ -172,7 +172,7 @@ public sealed partial class CostAggregator
         _attributedRows += other._attributedRows;
         _untaggedRows += other._untaggedRows;
         _tagColumnPresent |= other._tagColumnPresent;
-        _hasInvoiceId |= other._hasInvoiceId;
+        _rowsWithoutInvoiceId += other._rowsWithoutInvoiceId;
         if (other._billingPeriodStart is { } start)
         {
             if (_billingPeriodStart is { } period && period != start)

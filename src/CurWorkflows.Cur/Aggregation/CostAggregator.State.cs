@@ -44,7 +44,7 @@ public sealed partial class CostAggregator
         writer.Write(_attributedRows);
         writer.Write(_untaggedRows);
         writer.Write(_tagColumnPresent);
-        writer.Write(_hasInvoiceId);
+        writer.Write(_rowsWithoutInvoiceId);
         writer.Write(_billingPeriodStart is not null);
         if (_billingPeriodStart is { } start)
         {
@@ -116,7 +116,7 @@ public sealed partial class CostAggregator
             aggregator._attributedRows = reader.ReadInt64();
             aggregator._untaggedRows = reader.ReadInt64();
             aggregator._tagColumnPresent = reader.ReadBoolean();
-            aggregator._hasInvoiceId = reader.ReadBoolean();
+            aggregator._rowsWithoutInvoiceId = reader.ReadInt64();
             if (reader.ReadBoolean())
             {
                 aggregator._billingPeriodStart = DateOnly.FromDayNumber(reader.ReadInt32());

@@ -15,7 +15,7 @@ namespace CurWorkflows.Cur.Aggregation;
 /// </summary>
 public sealed partial class CostAggregator
 {
-    private const int StateFormatVersion = 1;
+    private const int StateFormatVersion = 2;
     private const int MaxRecordBytes = 16 << 20;
     private const int UntaggedPackage = 0;
     private const int MaxCostScale = 12;
@@ -46,7 +46,7 @@ public sealed partial class CostAggregator
     private long _attributedRows;
     private long _untaggedRows;
     private bool _tagColumnPresent;
-    private bool _hasInvoiceId;
+    private long _rowsWithoutInvoiceId;
     private readonly List<byte[]> _billingPeriodTexts = [];
     private DateOnly? _billingPeriodStart;
     private long _decompressedBytes;
@@ -256,7 +256,7 @@ public sealed partial class CostAggregator
             RowsAttributedByResourceIndex = _attributedRows,
             TagColumn = _options.TagColumn,
             TagColumnPresent = _tagColumnPresent,
-            IsFinal = _hasInvoiceId,
+            IsFinal = _rows > 0 && _rowsWithoutInvoiceId == 0,
             BillingPeriodStart = _billingPeriodStart ?? (resources.Count > 0 ? new DateOnly(resources[0].UsageDate.Year, resources[0].UsageDate.Month, 1) : null),
             Currencies = currencyNames.Distinct().Order(StringComparer.Ordinal).ToList(),
             DecompressedBytes = _decompressedBytes,
@@ -725,9 +725,10 @@ public sealed partial class CostAggregator
             owner._rowsByType[type]++;
             owner._rows++;
 
-            if (!owner._hasInvoiceId && c.InvoiceId >= 0 && !reader.GetSpan(c.InvoiceId).IsEmpty)
+            // Purchases (upfront fees, Marketplace) are invoiced when made: one invoiced row does not make the month final.
+            if (c.InvoiceId < 0 || reader.GetSpan(c.InvoiceId).IsEmpty)
             {
-                owner._hasInvoiceId = true;
+                owner._rowsWithoutInvoiceId++;
             }
 
             if (c.BillingPeriodStart >= 0)

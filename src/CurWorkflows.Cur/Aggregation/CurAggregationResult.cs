@@ -37,7 +37,8 @@ public sealed record CurAggregationResult
     /// <summary>Whether any file had the tag column; when none had it, everything is untagged.</summary>
     public bool TagColumnPresent { get; init; }
 
-    /// <summary>Whether any row carried a `bill/InvoiceId`: the period is invoiced (final).</summary>
+    /// <summary>Whether there were rows and every one carried a `bill/InvoiceId`: the period is invoiced (final). A month's
+    /// purchases carry theirs while its usage is still estimated.</summary>
     public bool IsFinal { get; init; }
 
     /// <summary>First day of the billing period (`bill/BillingPeriodStartDate`, else the month of the earliest usage).</summary>

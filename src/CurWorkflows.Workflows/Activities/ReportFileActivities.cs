@@ -238,7 +238,8 @@ public sealed partial class ReportFileActivities(
         var discarded = clock.Elapsed;
 
         long staged = 0, rows = 0;
-        var isFinal = false;
+        // Final when every row of the period is invoiced: no file with rows still estimated, and at least one with rows.
+        bool anyRows = false, anyEstimated = false;
         var totals = CostAmounts.Zero;
         var loading = TimeSpan.Zero;
         foreach (var statePath in input.StatePaths)
@@ -254,7 +255,8 @@ public sealed partial class ReportFileActivities(
             loading += clock.Elapsed - started;
             staged += await costs.StageAsync(key, new CostAggregateBatch(result.Daily, result.DailyResources, result.Monthly), context.CancellationToken);
             rows += result.Rows;
-            isFinal |= result.IsFinal;
+            anyRows |= result.Rows > 0;
+            anyEstimated |= result.Rows > 0 && !result.IsFinal;
             totals += result.Totals;
         }
 
@@ -273,7 +275,7 @@ public sealed partial class ReportFileActivities(
         }
 
         CurMetrics.CountRowsStaged(context.MetricMeter, staged);
-        return new StagePeriodResult(staged, rows, isFinal, Text(totals.Unblended), Text(totals.NetUnblended), Text(totals.Amortized));
+        return new StagePeriodResult(staged, rows, anyRows && !anyEstimated, Text(totals.Unblended), Text(totals.NetUnblended), Text(totals.Amortized));
     });
 
     internal static string Text(decimal value) => value.ToString(CultureInfo.InvariantCulture);
