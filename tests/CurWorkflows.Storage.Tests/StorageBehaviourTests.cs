@@ -332,6 +332,25 @@ public abstract class StorageBehaviourTests<TDatabase>(TDatabase database)
     }
 
     [StorageFact]
+    public async Task A_replace_whose_run_ended_and_discarded_its_staging_is_refused_and_the_period_keeps_its_data()
+    {
+        var (_, integrationId) = await NewIntegrationAsync();
+        await StageAndReplaceAsync(integrationId, January, CostData.Period(January, 2, 3, 2, 1m), "assembly-1", "etag-1");
+        var before = await SnapshotAsync(integrationId);
+        var runId = await NewRunAsync(integrationId);
+        await Database.Writer.StageAsync(new StagingKey(runId, integrationId, January), CostData.Period(January, 2, 3, 2, 2m));
+
+        // A disable cancels the run and records it (which discards its staging) while its replace is still on its way.
+        await Database.Runs.CompleteAsync(new CompleteCollectionRunRequest(runId, CollectionRunOutcome.Abandoned, DateTimeOffset.UtcNow));
+        var refused = await Assert.ThrowsAsync<StagingDiscardedException>(() =>
+            Database.Writer.ReplaceBillingPeriodAsync(new ReplaceBillingPeriodRequest(runId, integrationId, January, "assembly-2", "etag-2", false)));
+
+        Assert.Equal(runId, refused.Key.CollectionRunId);
+        Assert.Equal(before, await SnapshotAsync(integrationId));
+        Assert.False(await Database.Runs.IsIngestedAsync(integrationId, January, "assembly-2", "etag-2"));
+    }
+
+    [StorageFact]
     public async Task Concurrent_replaces_of_one_period_leave_exactly_one_version()
     {
         var (organizationId, integrationId) = await NewIntegrationAsync();

@@ -91,6 +91,15 @@ public sealed partial class CostWriter(
             }
 
             var run = request.CollectionRunId;
+            if (!appliedEarlier && !await context.CostGenerations.AnyAsync(
+                    g => g.CollectionRunId == run && g.IntegrationId == request.IntegrationId && g.BillingPeriod == request.BillingPeriod && g.SupersededAt == null,
+                    cancellationToken))
+            {
+                // The run's staging was discarded (its run ended: disabled, cancelled, timed out) while this replace waited
+                // for the lock. Going on would make an empty or partial generation the period's data.
+                throw new StagingDiscardedException(key);
+            }
+
             var dailyPackageRows = await context.DailyPackageCosts
                 .LongCountAsync(c => c.CollectionRunId == run && c.BillingPeriod == request.BillingPeriod && c.IntegrationId == request.IntegrationId, cancellationToken);
             var dailyResourceRows = await context.DailyResourceCosts
@@ -212,7 +221,7 @@ public sealed partial class CostWriter(
         long deleted = 0;
         foreach (var generation in generations)
         {
-            deleted += await DeleteGenerationAsync(context.Database, generation, cancellationToken);
+            deleted += await DeleteGenerationLockedAsync(context, generation, cancellationToken);
         }
 
         return deleted;
@@ -222,7 +231,27 @@ public sealed partial class CostWriter(
     public async Task<long> DiscardStagingAsync(StagingKey key, CancellationToken cancellationToken = default)
     {
         await using var context = await contextFactory.CreateDbContextAsync(cancellationToken);
-        return await DeleteGenerationAsync(context.Database, key, cancellationToken);
+        return await DeleteGenerationLockedAsync(context, key, cancellationToken);
+    }
+
+    /// <summary>
+    /// <see cref="DeleteGenerationAsync"/> in one transaction that holds the integration's lock, as a replace does: a
+    /// replace waiting for it then finds the generation gone (marker and rows) and refuses, instead of finding part of it.
+    /// </summary>
+    private static async Task<long> DeleteGenerationLockedAsync(CurWorkflowsDbContext context, StagingKey key, CancellationToken cancellationToken)
+    {
+        await using var transaction = await context.Database.BeginTransactionAsync(cancellationToken);
+        var deleted = await context.Integrations.AsNoTracking().AnyAsync(i => i.Id == key.IntegrationId, cancellationToken)
+            ? await LockAndDeleteAsync()
+            : await DeleteGenerationAsync(context.Database, key, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return deleted;
+
+        async Task<long> LockAndDeleteAsync()
+        {
+            await LockIntegrationAsync(context, key.IntegrationId, cancellationToken);
+            return await DeleteGenerationAsync(context.Database, key, cancellationToken);
+        }
     }
 
     /// <summary>
@@ -240,7 +269,7 @@ public sealed partial class CostWriter(
         long deleted = 0;
         foreach (var generation in generations)
         {
-            deleted += await DeleteGenerationAsync(context.Database, generation, cancellationToken);
+            deleted += await DeleteGenerationLockedAsync(context, generation, cancellationToken);
         }
 
         if (deleted > 0)
@@ -396,4 +425,11 @@ public sealed partial class CostWriter(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Swept {Rows} rows of superseded or stale generations (staging started before {Cutoff:O})")]
     private static partial void LogSwept(ILogger logger, long rows, DateTimeOffset cutoff);
+}
+
+/// <summary>A replace found the run's staging discarded (its run has ended); retrying cannot help.</summary>
+public sealed class StagingDiscardedException(StagingKey key)
+    : InvalidOperationException($"The staging of run {key.CollectionRunId} for billing period {key.BillingPeriod:yyyy-MM-dd} was discarded (the run ended); the period keeps its data.")
+{
+    public StagingKey Key { get; } = key;
 }
