@@ -278,6 +278,44 @@ public sealed class CollectionWorkflowTests(TemporalFixture temporal)
     }
 
     [Fact]
+    public async Task Staging_heartbeats_while_it_waits_for_the_database()
+    {
+        await using var environment = await CollectionEnvironment.StartAsync(temporal, TestDatabase.Sqlite);
+        var staging = new ActivityGate(ActivityNames.StagePeriod);
+        var worker = await environment.StartWorkerAsync(services: staging.AddTo);
+        var (organizationId, integrationId) = await CollectionEnvironment.CreateIntegrationAsync(worker.Services);
+        var delivery = await environment.DeliverAsync(Delivery(files: 1, rows: 2_000, seed: 61, assemblyId: "asm-slow-db"));
+
+        var run = RunCollectionAsync(environment, organizationId, integrationId);
+        await staging.Reached.WaitAsync(TimeSpan.FromMinutes(3));
+        // Another writer holds SQLite's write lock for longer than the heartbeat timeout: the attempt's first write (the
+        // drop of earlier staging) waits in SQLite's busy handler meanwhile.
+        Assert.True(CollectionWorkflow.FileHeartbeatTimeout < TimeSpan.FromSeconds(25));
+        await using (var writer = new Microsoft.Data.Sqlite.SqliteConnection(environment.ConnectionString))
+        {
+            await writer.OpenAsync();
+            await using var command = writer.CreateCommand();
+            command.CommandText = "BEGIN IMMEDIATE";
+            await command.ExecuteNonQueryAsync();
+            staging.Open();
+            await Task.Delay(TimeSpan.FromSeconds(25));
+            command.CommandText = "COMMIT";
+            await command.ExecuteNonQueryAsync();
+        }
+
+        var summary = await run.WaitAsync(TimeSpan.FromMinutes(3));
+        Assert.Equal(delivery.Truth.Unblended, decimal.Parse(summary.UnblendedTotal, System.Globalization.CultureInfo.InvariantCulture));
+        Assert.Equal(delivery.Truth.Unblended, (await SingleStoredPeriodAsync(worker.Services, organizationId, integrationId)).Totals.Unblended);
+        var history = await temporal.Client.GetWorkflowHandle(LastRunWorkflowId!).FetchHistoryAsync();
+        var stage = ScheduledEventIds(history, ActivityNames.StagePeriod).Single();
+        var started = history.Events.Single(e => e.ActivityTaskStartedEventAttributes?.ScheduledEventId == stage);
+        // One attempt, which waited out the lock: a second one beside a first still writing would stage the rows twice.
+        Assert.Equal(1, started.ActivityTaskStartedEventAttributes.Attempt);
+        var completed = history.Events.Single(e => e.ActivityTaskCompletedEventAttributes?.ScheduledEventId == stage);
+        Assert.True(completed.EventTime.ToDateTime() - started.EventTime.ToDateTime() >= TimeSpan.FromSeconds(20), $"{completed.EventTime.ToDateTime() - started.EventTime.ToDateTime()}");
+    }
+
+    [Fact]
     public async Task A_file_is_aggregated_while_it_downloads_from_one_transfer_of_its_bytes()
     {
         await using var environment = await CollectionEnvironment.StartAsync(temporal, TestDatabase.Sqlite);

@@ -234,6 +234,11 @@ public sealed partial class ReportFileActivities(
         var runId = Guid.Parse(input.Run.CollectionRunId);
         var key = new StagingKey(runId, Guid.Parse(input.Run.IntegrationId), DateOnly.ParseExact(input.Period.BillingPeriod, "yyyy-MM-dd", CultureInfo.InvariantCulture));
         var clock = System.Diagnostics.Stopwatch.StartNew();
+        // Heartbeats on a timer for the whole attempt: dropping a million rows' earlier staging or writing one file's
+        // rows can take longer than the heartbeat timeout, and an attempt timed out while it still writes would leave
+        // its rows beside those of the attempt that replaces it.
+        var stagingFile = "";
+        using var heartbeats = new Timer(_ => context.Heartbeat(Volatile.Read(ref stagingFile)), null, TimeSpan.Zero, TimeSpan.FromSeconds(5));
         await costs.DiscardStagingAsync(key, context.CancellationToken);
         var discarded = clock.Elapsed;
 
@@ -244,7 +249,7 @@ public sealed partial class ReportFileActivities(
         var loading = TimeSpan.Zero;
         foreach (var statePath in input.StatePaths)
         {
-            context.Heartbeat(statePath);
+            Volatile.Write(ref stagingFile, statePath);
             var started = clock.Elapsed;
             var aggregates = AggregatesFile.TryLoad(statePath, new CostAggregationOptions { TagKey = input.TagKey }, out var untrusted)
                 ?? throw new ApplicationFailureException(
