@@ -123,6 +123,18 @@ public sealed class IntegrationWorkflow
         return Task.CompletedTask;
     }
 
+    /// <summary>
+    /// Enables the integration again: the enable request starts the workflow with this signal. When it finds an execution
+    /// still ending after a disable (recording the cancelled run), that execution goes on instead of completing, so the
+    /// integration is not left enabled without a workflow.
+    /// </summary>
+    [WorkflowSignal]
+    public Task EnableAsync()
+    {
+        disabled = false;
+        return Task.CompletedTask;
+    }
+
     [WorkflowQuery]
     public IntegrationStatus GetStatus() => new(
         input.IntegrationId,

@@ -10,12 +10,15 @@ namespace CurWorkflows.Workflows;
 public sealed class IntegrationWorkflowClient(
     ITemporalClient client, IOptions<TemporalOptions> temporal, IOptions<CollectionOptions> collection)
 {
-    /// <summary>Starts the integration's workflow unless it is already running (idempotent). Returns its workflow id.</summary>
+    /// <summary>
+    /// Starts the integration's workflow unless it is already running (idempotent), with the enable signal: an execution
+    /// still ending after a disable goes on. Returns its workflow id.
+    /// </summary>
     public async Task<string> EnsureStartedAsync(string integrationId, string organizationId, CancellationToken cancellationToken = default)
     {
-        var handle = await client.StartWorkflowAsync(
-            (IntegrationWorkflow wf) => wf.RunAsync(NewInput(integrationId, organizationId)),
-            StartOptions(integrationId, organizationId, cancellationToken));
+        var options = StartOptions(integrationId, organizationId, cancellationToken);
+        options.SignalWithStart((IntegrationWorkflow wf) => wf.EnableAsync());
+        var handle = await client.StartWorkflowAsync((IntegrationWorkflow wf) => wf.RunAsync(NewInput(integrationId, organizationId)), options);
         return handle.Id;
     }
 

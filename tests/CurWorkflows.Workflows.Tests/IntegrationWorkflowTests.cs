@@ -195,6 +195,37 @@ public sealed class IntegrationWorkflowTests(TemporalFixture temporal)
     }
 
     [Fact]
+    public async Task Enable_while_a_disabled_workflow_is_still_ending_keeps_the_integration_running()
+    {
+        var records = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var collector = new ScriptedCollector { RecordGate = records };
+        await RunWorkerAsync(collector, async taskQueue =>
+        {
+            var workflows = new IntegrationWorkflowClient(
+                temporal.Client,
+                Microsoft.Extensions.Options.Options.Create(new Hosting.TemporalOptions { TaskQueue = taskQueue }),
+                Microsoft.Extensions.Options.Options.Create(new Hosting.CollectionOptions()));
+            var integrationId = Guid.NewGuid().ToString("N");
+            var workflowId = await workflows.EnsureStartedAsync(integrationId, "org-1");
+            await Eventually.TrueAsync(() => collector.RunsStarted == 1, "the first run started");
+
+            // Disable: the run is cancelled and its record is being written when the integration is enabled again.
+            Assert.True(await workflows.DisableAsync(integrationId));
+            await collector.RecordReached.Task.WaitAsync(TimeSpan.FromSeconds(30));
+            Assert.Equal(workflowId, await workflows.EnsureStartedAsync(integrationId, "org-1"));
+            records.SetResult();
+
+            await Eventually.TrueAsync(
+                async () => (await workflows.GetStatusAsync(integrationId))?.CompletedRuns == 1, "the cancelled run is recorded");
+            var status = await workflows.GetStatusAsync(integrationId);
+            Assert.NotEqual(IntegrationState.Disabled, status!.State);
+            Assert.NotNull(status.NextDueUtc);
+            Assert.Equal(WorkflowExecutionStatus.Running, (await temporal.Client.GetWorkflowHandle(workflowId).DescribeAsync()).Status);
+            Assert.Equal(CollectionRunOutcome.Cancelled, Assert.Single(collector.Records).Outcome);
+        });
+    }
+
+    [Fact]
     public async Task Cancelling_the_workflow_stops_it_as_cancelled()
     {
         var collector = new ScriptedCollector();

@@ -48,8 +48,23 @@ public sealed class ScriptedCollector
         return new CollectionSummary(PeriodsFound: 1, PeriodsStored: 1, Files: run, Rows: 10 * run, UnblendedTotal: $"{run}.5");
     }
 
+    /// <summary>When set, recording a run waits for it (the integration workflow is then still ending).</summary>
+    public TaskCompletionSource? RecordGate { get; init; }
+
+    /// <summary>Completes when a run's record is being written.</summary>
+    public TaskCompletionSource RecordReached { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
     [Activity(ActivityNames.RecordCollectionRun)]
-    public void RecordRun(CollectionRunRecord record) => Records.Enqueue(record);
+    public async Task RecordRunAsync(CollectionRunRecord record)
+    {
+        RecordReached.TrySetResult();
+        if (RecordGate is not null)
+        {
+            await RecordGate.Task.WaitAsync(ActivityExecutionContext.Current.CancellationToken);
+        }
+
+        Records.Enqueue(record);
+    }
 
     /// <summary>Lets run number <paramref name="run"/> (1-based) succeed, or fail with <paramref name="failure"/>.</summary>
     public void Finish(int run, Exception? failure = null) => Gate(run).TrySetResult(failure);
