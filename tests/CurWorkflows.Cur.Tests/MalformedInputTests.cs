@@ -33,6 +33,20 @@ public class MalformedInputTests
     }
 
     [Theory]
+    [InlineData("SavingsPlanCoveredUsage", "savingsPlan/SavingsPlanEffectiveCost")]
+    [InlineData("SavingsPlanRecurringFee", "savingsPlan/TotalCommitmentToDate")]
+    [InlineData("DiscountedUsage", "reservation/EffectiveCost")]
+    [InlineData("RIFee", "reservation/UnusedAmortizedUpfrontFeeForBillingPeriod")]
+    public void ARowWhoseAmortizedCostNeedsAColumnTheHeaderLacks_IsMalformed_AtItsLine(string type, string column)
+    {
+        var error = FailsCsv($"{Header}\na,Usage,2024-11-01T00:00:00Z,1.5,x\nb,{type},2024-11-01T00:00:00Z,1.5,x\n");
+
+        Assert.Equal(3, error.Line);
+        Assert.Equal(column, error.ColumnName);
+        Assert.Contains(type, error.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
     [InlineData("abc")]
     [InlineData("1.2.3")]
     [InlineData("-")]

@@ -685,11 +685,11 @@ public sealed partial class CostAggregator
             var amortized = owner._rules[type] switch
             {
                 AmortizedRule.Unblended => unblended,
-                AmortizedRule.SavingsPlanEffectiveCost => Cost(reader, c, c.SavingsPlanEffectiveCost),
-                AmortizedRule.SavingsPlanUnusedCommitment => Difference(reader, c),
+                AmortizedRule.SavingsPlanEffectiveCost => Cost(reader, c, Needed(c, c.SavingsPlanEffectiveCost, "savingsPlan/SavingsPlanEffectiveCost", type)),
+                AmortizedRule.SavingsPlanUnusedCommitment => Difference(reader, c, type),
                 AmortizedRule.Zero => 0m,
-                AmortizedRule.ReservationEffectiveCost => Cost(reader, c, c.ReservationEffectiveCost),
-                AmortizedRule.ReservationUnusedFees => ReservationUnusedFees(reader, c),
+                AmortizedRule.ReservationEffectiveCost => Cost(reader, c, Needed(c, c.ReservationEffectiveCost, "reservation/EffectiveCost", type)),
+                AmortizedRule.ReservationUnusedFees => ReservationUnusedFees(reader, c, type),
                 AmortizedRule.FeeUnlessReservation => c.ReservationArn >= 0 && !reader.GetSpan(c.ReservationArn).IsEmpty ? 0m : unblended,
                 _ => unblended,
             };
@@ -841,11 +841,23 @@ public sealed partial class CostAggregator
             return value;
         }
 
-        private decimal Difference(CsvReader reader, Columns c)
+        /// <summary>
+        /// The column a row's amortized cost comes from. A header without it would make that cost 0 without a word; CUR
+        /// has these columns whenever the account has the commitments whose rows need them.
+        /// </summary>
+        private int Needed(Columns c, int column, string name, int type) =>
+            column >= 0
+                ? column
+                : throw new ReportMalformedException(
+                    source.Name, CurrentLine, null, name,
+                    $"a {owner._lineItemTypes.GetString(type)} row's amortized cost comes from {name}, which the header lacks");
+
+        private decimal Difference(CsvReader reader, Columns c, int type)
         {
             try
             {
-                return Cost(reader, c, c.SavingsPlanTotalCommitmentToDate) - Cost(reader, c, c.SavingsPlanUsedCommitment);
+                return Cost(reader, c, Needed(c, c.SavingsPlanTotalCommitmentToDate, "savingsPlan/TotalCommitmentToDate", type))
+                    - Cost(reader, c, Needed(c, c.SavingsPlanUsedCommitment, "savingsPlan/UsedCommitment", type));
             }
             catch (OverflowException e)
             {
@@ -853,11 +865,12 @@ public sealed partial class CostAggregator
             }
         }
 
-        private decimal ReservationUnusedFees(CsvReader reader, Columns c)
+        private decimal ReservationUnusedFees(CsvReader reader, Columns c, int type)
         {
             try
             {
-                return Cost(reader, c, c.ReservationUnusedAmortizedUpfrontFee) + Cost(reader, c, c.ReservationUnusedRecurringFee);
+                return Cost(reader, c, Needed(c, c.ReservationUnusedAmortizedUpfrontFee, "reservation/UnusedAmortizedUpfrontFeeForBillingPeriod", type))
+                    + Cost(reader, c, Needed(c, c.ReservationUnusedRecurringFee, "reservation/UnusedRecurringFee", type));
             }
             catch (OverflowException e)
             {
