@@ -10,7 +10,8 @@ namespace CurWorkflows.Cur.Tests;
 /// </summary>
 public class CostTextTests
 {
-    private const NumberStyles CostStyles = NumberStyles.Float;
+    // Float without the white space: CUR writes none, and a cell with some is malformed.
+    private const NumberStyles CostStyles = NumberStyles.AllowLeadingSign | NumberStyles.AllowDecimalPoint | NumberStyles.AllowExponent;
 
     public static TheoryData<string> Edges() =>
     [
@@ -23,6 +24,30 @@ public class CostTextTests
     [Theory]
     [MemberData(nameof(Edges))]
     public void Edge_forms_parse_as_decimal_TryParse_does(string text) => AssertSameAsDecimalTryParse(text);
+
+    [Theory]
+    [InlineData("12.5", 1)]
+    [InlineData("5.1373E-5", 9)]
+    [InlineData("1e-50", 50)]
+    [InlineData("0.10e1", 0)]
+    [InlineData("1.000000000000000000000", 0)]
+    [InlineData("-0.001e2", 1)]
+    [InlineData("100", 0)]
+    [InlineData("1.5 ", -1)]
+    [InlineData("e5", -1)]
+    [InlineData("1e", -1)]
+    public void Decimal_places_are_counted_on_the_exact_value(string text, int places) =>
+        Assert.Equal(places, Utf8Values.DecimalPlaces(Encoding.UTF8.GetBytes(text)));
+
+    [Theory]
+    [InlineData("2024-11-01T23:30:00-05:00", "2024-11-02")]
+    [InlineData("2024-11-01T00:30:00.5+01:00", "2024-10-31")]
+    [InlineData("2024-11-01T00:00Z", "2024-11-01")]
+    public void Timestamps_with_offsets_give_their_utc_day(string text, string day)
+    {
+        Assert.True(Utf8Values.TryParseUtcDay(Encoding.UTF8.GetBytes(text), out var parsed));
+        Assert.Equal(DateOnly.Parse(day, CultureInfo.InvariantCulture), parsed);
+    }
 
     [Fact]
     public void Generated_forms_parse_as_decimal_TryParse_does()

@@ -54,6 +54,11 @@ public class MalformedInputTests
     [InlineData("1e400")]
     [InlineData("1000000000000")]
     [InlineData("0.0000000000001")]
+    // decimal.TryParse would round these to 0 and 0.1: the places are counted on the text.
+    [InlineData("1e-50")]
+    [InlineData("0.1000000000000000000000000000001")]
+    [InlineData("1.5 ")]
+    [InlineData(" 1.5")]
     public void NotANumber_IsMalformed(string value)
     {
         var error = FailsCsv($"{Header}\na,Usage,2024-11-01T00:00:00Z,{value},x\n");
@@ -67,6 +72,8 @@ public class MalformedInputTests
     [InlineData("2024-02-30T00:00:00Z")]
     [InlineData("yesterday")]
     [InlineData("")]
+    [InlineData("Nov 2024")]
+    [InlineData("11/01/2024")]
     public void BadDate_IsMalformed(string value)
     {
         var error = FailsCsv($"{Header}\na,Usage,2024-11-01T00:00:00Z,1,x\nb,Usage,{value},1,x\n");

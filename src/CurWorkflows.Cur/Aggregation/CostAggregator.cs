@@ -821,7 +821,13 @@ public sealed partial class CostAggregator
             }
 
             // Bounds that keep every sum exact: 12 decimal places (CUR writes 10) and 16 integer digits fill the
-            // 28 digits of a decimal, and per-row amounts below 10^12 leave room for 10,000 maximal rows.
+            // 28 digits of a decimal, and per-row amounts below 10^12 leave room for 10,000 maximal rows. The places are
+            // counted on the text: decimal.TryParse rounds what a decimal cannot hold (`1e-50` to 0).
+            if (Utf8Values.DecimalPlaces(text) > MaxCostScale)
+            {
+                throw Malformed(c, column, $"'{Shorten(text)}' has more than {MaxCostScale} decimal places");
+            }
+
             if (value.Scale > MaxCostScale)
             {
                 var rounded = decimal.Round(value, MaxCostScale);

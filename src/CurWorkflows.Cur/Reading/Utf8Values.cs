@@ -86,8 +86,74 @@ internal static class Utf8Values
         10_000_000_000_000_000, 100_000_000_000_000_000, 1_000_000_000_000_000_000,
     ];
 
+    /// <summary>A sign, digits with one optional point, an optional exponent; no white space (CUR writes none).</summary>
+    internal const NumberStyles CostStyles = NumberStyles.AllowLeadingSign | NumberStyles.AllowDecimalPoint | NumberStyles.AllowExponent;
+
     private static bool Slow(ReadOnlySpan<byte> text, out decimal value) =>
-        decimal.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out value);
+        decimal.TryParse(text, CostStyles, CultureInfo.InvariantCulture, out value);
+
+    /// <summary>
+    /// The decimal places the exact value of a number in <see cref="CostStyles"/> needs (trailing zeros and the exponent
+    /// counted), whatever decimal.TryParse rounds it to: `1e-50` needs 50, `0.10e1` none. -1 when the text is not such a
+    /// number.
+    /// </summary>
+    public static int DecimalPlaces(ReadOnlySpan<byte> text)
+    {
+        var i = text.Length > 0 && text[0] is (byte)'-' or (byte)'+' ? 1 : 0;
+        long fraction = 0;
+        long trailingZeros = 0;
+        var digits = false;
+        var point = false;
+        for (; i < text.Length && (text[i] is >= (byte)'0' and <= (byte)'9' || (text[i] == (byte)'.' && !point)); i++)
+        {
+            if (text[i] == (byte)'.')
+            {
+                point = true;
+                continue;
+            }
+
+            digits = true;
+            trailingZeros = text[i] == (byte)'0' ? trailingZeros + 1 : 0;
+            if (point)
+            {
+                fraction++;
+            }
+        }
+
+        long exponent = 0;
+        if (i < text.Length && text[i] is (byte)'e' or (byte)'E')
+        {
+            i++;
+            var negative = i < text.Length && text[i] == (byte)'-';
+            if (i < text.Length && text[i] is (byte)'-' or (byte)'+')
+            {
+                i++;
+            }
+
+            var exponentDigits = false;
+            for (; i < text.Length && text[i] is >= (byte)'0' and <= (byte)'9'; i++)
+            {
+                exponentDigits = true;
+                exponent = Math.Min((exponent * 10) + (text[i] - '0'), 100_000);
+            }
+
+            if (!exponentDigits)
+            {
+                return -1;
+            }
+
+            exponent = negative ? -exponent : exponent;
+        }
+
+        if (!digits || i != text.Length)
+        {
+            return -1;
+        }
+
+        // Trailing zeros of an integer part need no places; of the fraction they are not places at all.
+        var significantFraction = Math.Max(fraction - trailingZeros, 0);
+        return (int)Math.Clamp(significantFraction - exponent, 0, int.MaxValue);
+    }
 
     /// <summary>
     /// Parses a CUR timestamp (`2024-11-01T00:00:00Z`, `2024-11-01T00:00:00.000Z`, a bare date, or any ISO 8601 form
@@ -105,7 +171,7 @@ internal static class Utf8Values
         }
 
         if (text.Length is > 0 and < 64 && Ascii.IsValid(text)
-            && DateTimeOffset.TryParse(Encoding.ASCII.GetString(text), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var parsed))
+            && DateTimeOffset.TryParseExact(Encoding.ASCII.GetString(text), IsoTimestamps, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var parsed))
         {
             day = DateOnly.FromDateTime(parsed.UtcDateTime);
             return true;
@@ -114,6 +180,10 @@ internal static class Utf8Values
         day = default;
         return false;
     }
+
+    /// <summary>ISO 8601 timestamps with an offset or `Z` (the fast path takes the common `Z` forms and bare dates).</summary>
+    private static readonly string[] IsoTimestamps =
+        ["yyyy-MM-dd'T'HH:mm:ssK", "yyyy-MM-dd'T'HH:mm:ss.FFFFFFFK", "yyyy-MM-dd'T'HH:mmK", "yyyy-MM-dd'T'HH:mm:ss", "yyyy-MM-dd'T'HH:mm:ss.FFFFFFF"];
 
     /// <summary>Nothing, or `THH:mm:ss` with an optional fraction, ending in `Z`.</summary>
     private static bool IsUtcTimeOrNothing(ReadOnlySpan<byte> rest)
