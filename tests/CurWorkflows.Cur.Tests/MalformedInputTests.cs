@@ -33,6 +33,25 @@ public class MalformedInputTests
     }
 
     [Theory]
+    [InlineData(2, 5)]
+    [InlineData(3, 2)]
+    public void AValueThatIsNotUtf8_IsMalformed_AtItsCell(int line, int column)
+    {
+        // Two different invalid sequences would read as the same text: two results named alike.
+        var csv = new List<byte>(Encoding.UTF8.GetBytes($"{Header}\na,Usage,2024-11-01T00:00:00Z,1,app"));
+        csv.AddRange(line == 2 ? [0xFF] : Encoding.UTF8.GetBytes("ok"));
+        csv.AddRange(Encoding.UTF8.GetBytes("\nb,Usa"));
+        csv.AddRange(line == 3 ? [0xFE] : Encoding.UTF8.GetBytes("ge"));
+        csv.AddRange(Encoding.UTF8.GetBytes(",2024-11-01T00:00:00Z,2,app\n"));
+
+        var error = Fails("bad.csv", [.. csv]);
+
+        Assert.Equal(line, error.Line);
+        Assert.Equal(column, error.Column);
+        Assert.Contains("UTF-8", error.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
     [InlineData("SavingsPlanCoveredUsage", "savingsPlan/SavingsPlanEffectiveCost")]
     [InlineData("SavingsPlanRecurringFee", "savingsPlan/TotalCommitmentToDate")]
     [InlineData("DiscountedUsage", "reservation/EffectiveCost")]

@@ -670,6 +670,11 @@ public sealed partial class CostAggregator
             var type = owner._lineItemTypes.GetOrAdd(typeText);
             if (type == owner._rules.Count)
             {
+                if (!System.Text.Unicode.Utf8.IsValid(typeText))
+                {
+                    throw Malformed(c, c.LineItemType, "the value is not valid UTF-8");
+                }
+
                 owner._rules.Add(LineItemTypes.RuleOf(owner._lineItemTypes.GetString(type)));
                 owner._rowsByType.Add(0);
             }
@@ -695,12 +700,27 @@ public sealed partial class CostAggregator
             };
 
             var amounts = new CostAmounts(unblended, net, amortized);
-            var composite = owner.CompositeOf(
-                day,
-                c.Tag >= 0 ? reader.GetSpan(c.Tag) : [],
-                c.ResourceId >= 0 ? reader.GetSpan(c.ResourceId) : [],
-                c.ProductCode >= 0 ? reader.GetSpan(c.ProductCode) : [],
-                c.CurrencyCode >= 0 ? reader.GetSpan(c.CurrencyCode) : []);
+            int composite;
+            try
+            {
+                composite = owner.CompositeOf(
+                    day,
+                    c.Tag >= 0 ? reader.GetSpan(c.Tag) : [],
+                    c.ResourceId >= 0 ? reader.GetSpan(c.ResourceId) : [],
+                    c.ProductCode >= 0 ? reader.GetSpan(c.ProductCode) : [],
+                    c.CurrencyCode >= 0 ? reader.GetSpan(c.CurrencyCode) : []);
+            }
+            catch (NotUtf8Exception e)
+            {
+                var column = e.Part switch
+                {
+                    RowKeyPart.Tag => c.Tag,
+                    RowKeyPart.Resource => c.ResourceId,
+                    RowKeyPart.Product => c.ProductCode,
+                    _ => c.CurrencyCode,
+                };
+                throw Malformed(c, column, "the value is not valid UTF-8", e);
+            }
             try
             {
                 ref var aggregate = ref CollectionsMarshal.AsSpan(owner._composites)[composite];
@@ -900,6 +920,28 @@ public sealed partial class CostAggregator
     /// each entry finds its day's aggregate in a small array. The per-part ids, the resource index and the untagged
     /// flag are worked out once per distinct key, not once per row.
     /// </summary>
+    private static void ThrowIfNotUtf8(ReadOnlySpan<byte> value, RowKeyPart part)
+    {
+        if (!System.Text.Unicode.Utf8.IsValid(value))
+        {
+            throw new NotUtf8Exception(part);
+        }
+    }
+
+    private enum RowKeyPart
+    {
+        Tag,
+        Resource,
+        Product,
+        Currency,
+    }
+
+    /// <summary>A row key value that is not UTF-8; the row's reader turns it into a located <see cref="ReportMalformedException"/>.</summary>
+    private sealed class NotUtf8Exception(RowKeyPart part) : Exception
+    {
+        public RowKeyPart Part { get; } = part;
+    }
+
     private int CompositeOf(int day, ReadOnlySpan<byte> tag, ReadOnlySpan<byte> resource, ReadOnlySpan<byte> product, ReadOnlySpan<byte> currency)
     {
         var length = 16 + tag.Length + resource.Length + product.Length + currency.Length;
@@ -917,6 +959,12 @@ public sealed partial class CostAggregator
         var id = _rowKeyTable.GetOrAdd(buffer[..at]);
         if (id == _rowKeyCount)
         {
+            // Values are told apart by their bytes and named by their text: two invalid byte sequences would become the
+            // same text (replacement characters) and so two results with one name. Checked once per new key.
+            ThrowIfNotUtf8(tag, RowKeyPart.Tag);
+            ThrowIfNotUtf8(resource, RowKeyPart.Resource);
+            ThrowIfNotUtf8(product, RowKeyPart.Product);
+            ThrowIfNotUtf8(currency, RowKeyPart.Currency);
             var resourceId = _resources.GetOrAdd(resource);
             var package = _packages.GetOrAdd(tag);
             var attributed = false;
