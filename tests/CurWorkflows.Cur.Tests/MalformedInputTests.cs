@@ -32,6 +32,24 @@ public class MalformedInputTests
         Assert.Contains("line 5, column 4 (lineItem/UnblendedCost)", error.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void AColumnTheAggregationReadsTwice_IsMalformed_AtItsSecondPlace()
+    {
+        var error = FailsCsv($"{Header},lineItem/UnblendedCost\na,Usage,2024-11-01T00:00:00Z,1,x,2\n");
+
+        Assert.Equal(1, error.Line);
+        Assert.Equal(6, error.Column);
+        Assert.Equal("lineItem/UnblendedCost", error.ColumnName);
+    }
+
+    [Fact]
+    public void AColumnTheAggregationDoesNotReadMayRepeat()
+    {
+        var csv = $"{Header},product/sku,product/sku\na,Usage,2024-11-01T00:00:00Z,1,x,s1,s2\n";
+
+        Assert.Equal(1m, CostAggregator.AggregateFile(CurSource.FromBytes("ok.csv", Encoding.UTF8.GetBytes(csv))).Totals.Unblended);
+    }
+
     [Theory]
     [InlineData(2, 5)]
     [InlineData(3, 2)]

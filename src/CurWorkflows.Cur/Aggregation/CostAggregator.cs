@@ -359,12 +359,20 @@ public sealed partial class CostAggregator
         public static Columns FromHeader(string[] names, string tagColumn, string file)
         {
             var index = new Dictionary<string, int>(StringComparer.Ordinal);
+            var repeated = new Dictionary<string, int>(StringComparer.Ordinal);
             for (var i = 0; i < names.Length; i++)
             {
-                index.TryAdd(names[i], i);
+                if (!index.TryAdd(names[i], i))
+                {
+                    repeated.TryAdd(names[i], i);
+                }
             }
 
-            int Find(string name) => index.TryGetValue(name, out var i) ? i : -1;
+            // A column the aggregation reads must be there once: with two, which one holds the cost is a guess.
+            int Find(string name) =>
+                repeated.TryGetValue(name, out var again)
+                    ? throw new ReportMalformedException(file, 1, again + 1, name, "the header has this column more than once")
+                    : index.TryGetValue(name, out var i) ? i : -1;
             string[] required = ["lineItem/UsageStartDate", "lineItem/UnblendedCost", "lineItem/LineItemType"];
             var missing = required.Where(r => !index.ContainsKey(r)).ToList();
             if (missing.Count > 0)
