@@ -91,6 +91,42 @@ public sealed class ParallelHalvesTests : IDisposable
         Assert.Equal(sequential.Line, error.Line);
     }
 
+    [Theory]
+    [InlineData(0)]
+    [InlineData(3)]
+    public void TwoBillingPeriodsMeetingAtTheSplit_AreReportedWhereOnePassReportsThem(int emptyPeriodCellsAfterSplit)
+    {
+        using var directory = TestPaths.NewTempDirectory();
+        var path = directory.File("two-periods.csv");
+        var csv = new StringBuilder("lineItem/LineItemType,bill/BillingPeriodStartDate,lineItem/UsageStartDate,lineItem/UnblendedCost\n");
+        for (var row = 1; row <= 2_000; row++)
+        {
+            var period = row <= 1_000 ? "2024-11-01T00:00:00Z" : row <= 1_000 + emptyPeriodCellsAfterSplit ? "" : "2024-12-01T00:00:00Z";
+            csv.Append("Usage,").Append(period).Append(",2024-11-02T00:00:00Z,1\n");
+        }
+
+        File.WriteAllText(path, csv.ToString());
+        var text = File.ReadAllText(path);
+        var lineOfRow1001 = 0;
+        for (int i = 0, newlines = 0; i < text.Length; i++)
+        {
+            if (text[i] == '\n' && ++newlines == 1_001)
+            {
+                lineOfRow1001 = i + 1;
+                break;
+            }
+        }
+
+        CostAggregator.ParallelSplitOverride = lineOfRow1001 - 1;
+
+        var error = Assert.Throws<ReportMalformedException>(() => CostAggregator.AggregateFile(CurSource.FromFile(path)));
+
+        var sequential = Assert.Throws<ReportMalformedException>(() => Sequential(path));
+        Assert.Equal(1 + 1_000 + emptyPeriodCellsAfterSplit + 1, sequential.Line);
+        Assert.Equal((sequential.Line, sequential.Column, sequential.ColumnName), (error.Line, error.Column, error.ColumnName));
+        Assert.Equal(2, error.Column);
+    }
+
     [Fact]
     public void AnErrorInTheFirstHalf_WinsOverOneInTheSecond()
     {

@@ -96,6 +96,15 @@ public sealed partial class CostAggregator
             throw new ReportMalformedException(e.File, e.Line is { } line ? line + first.LineAtSplit - 1 : null, e.Column, e.ColumnName, e.Problem, e);
         }
 
+        if (_billingPeriodStart is { } period && second._billingPeriodStart is { } secondPeriod && period != secondPeriod
+            && first.HeaderColumns is { BillingPeriodStart: >= 0 } columns)
+        {
+            // As one pass would report it: at the first row of the other period, before anything is merged.
+            throw new ReportMalformedException(
+                source.Name, second._billingPeriodLine is { } line ? line + first.LineAtSplit - 1 : first.LineAtSplit, columns.BillingPeriodStart + 1,
+                columns.Names[columns.BillingPeriodStart], $"the row belongs to the billing period starting {secondPeriod:yyyy-MM-dd}, earlier rows to {period:yyyy-MM-dd}");
+        }
+
         MergeFrom(second, source.Name);
         _inProgressFile = null;
         _inProgressHeader = null;

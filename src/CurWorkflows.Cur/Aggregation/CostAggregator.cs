@@ -49,6 +49,9 @@ public sealed partial class CostAggregator
     private long _rowsWithoutInvoiceId;
     private readonly List<byte[]> _billingPeriodTexts = [];
     private DateOnly? _billingPeriodStart;
+
+    /// <summary>The line of the first row that named the billing period (in this pass; not saved with the state).</summary>
+    private long? _billingPeriodLine;
     private long _decompressedBytes;
     private long _compressedBytes;
 
@@ -428,6 +431,9 @@ public sealed partial class CostAggregator
 
         public long LineAtSplit { get; private set; }
 
+        /// <summary>The header's columns, once read.</summary>
+        public Columns? HeaderColumns { get; private set; }
+
         /// <summary>The row count at which the next checkpoint is due, when a pass in blocks hands over to this one.</summary>
         public long? NextCheckpointRows { get; init; }
 
@@ -478,6 +484,7 @@ public sealed partial class CostAggregator
                     }
 
                     var columns = Columns.FromHeader(header, owner._options.TagColumn, source.Name);
+                    HeaderColumns = columns;
                     owner._tagColumnPresent |= columns.Tag >= 0;
                     owner._inProgressFile = source.Name;
                     owner._inProgressHeader = headerText;
@@ -823,6 +830,7 @@ public sealed partial class CostAggregator
                 throw Malformed(c, c.BillingPeriodStart, $"the row belongs to the billing period starting {start:yyyy-MM-dd}, earlier rows to {period:yyyy-MM-dd}");
             }
 
+            owner._billingPeriodLine ??= CurrentLine;
             owner._billingPeriodStart = start;
             if (owner._billingPeriodTexts.Count < 4)
             {
