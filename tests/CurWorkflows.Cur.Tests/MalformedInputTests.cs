@@ -242,6 +242,51 @@ public class MalformedInputTests
     }
 
     [Fact]
+    public void TruncatedGzip_FromASourceThatCannotSeek_IsMalformed()
+    {
+        var gzip = GeneratedGzip();
+        var whole = CostAggregator.AggregateFile(Unseekable("whole.csv.gz", gzip));
+        Assert.Equal(CostAggregator.AggregateFile(CurSource.FromBytes("whole.csv.gz", gzip)).Totals, whole.Totals);
+
+        foreach (var length in new[] { gzip.Length - 1, gzip.Length - 8, gzip.Length / 2, 30, 5 })
+        {
+            var error = Assert.Throws<ReportMalformedException>(() => CostAggregator.AggregateFile(Unseekable("cut.csv.gz", gzip[..length])));
+            Assert.Equal("cut.csv.gz", error.File);
+        }
+    }
+
+    private static CurSource Unseekable(string name, byte[] content) =>
+        new(name, CurCompression.Gzip, () => new ForwardOnlyStream(content));
+
+    /// <summary>A stream read once from front to back that cannot seek (a network body, say).</summary>
+    private sealed class ForwardOnlyStream(byte[] content) : Stream
+    {
+        private readonly MemoryStream _content = new(content, writable: false);
+
+        public override bool CanRead => true;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => false;
+
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+        public override int Read(byte[] buffer, int offset, int count) => _content.Read(buffer, offset, count);
+
+        public override void Flush()
+        {
+        }
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    }
+
+    [Fact]
     public void GzipWithCorruptData_IsMalformed()
     {
         var gzip = GeneratedGzip();

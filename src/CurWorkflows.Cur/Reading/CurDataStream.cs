@@ -243,7 +243,10 @@ internal sealed class CurDataStream : IDisposable
         Stream data = new GZipStream(raw, CompressionMode.Decompress, leaveOpen: true);
         if (!raw.CanSeek)
         {
-            return Finish(raw, data, null, null, readAhead, verify);
+            // The trailer is the last 8 bytes: kept as they go by, and read once the data has ended (a truncated deflate
+            // stream just ends early in .NET, so without it a cut file would pass).
+            raw.KeepTail(8);
+            return Finish(raw, data, null, TrailerAtTheEnd, readAhead, verify);
         }
 
         // A single-member gzip (what AWS writes) ends with CRC-32 and length mod 2^32 of the whole content.
@@ -259,20 +262,38 @@ internal sealed class CurDataStream : IDisposable
             raw.Seek(-8, SeekOrigin.End);
             raw.ReadExactly(trailer);
             raw.Seek(position, SeekOrigin.Begin);
-            // .NET's GZipStream reads on through further members (files joined with cat), and zlib checks each member's
-            // trailer; the file's last trailer only covers the last member, so such a file cannot be told from a cut one.
-            return new ArchiveIntegrity(
-                BinaryPrimitives.ReadUInt32LittleEndian(trailer[4..]),
-                BinaryPrimitives.ReadUInt32LittleEndian(trailer),
-                LengthModulo32: true,
-                "gzip data",
-                "; or the file holds several gzip members (as files joined with cat do), which is not supported: recompress it as one");
+            return Trailer(trailer);
         }
+
+        // .NET's GZipStream reads on through further members (files joined with cat), and zlib checks each member's
+        // trailer; the file's last trailer only covers the last member, so such a file cannot be told from a cut one.
+        static ArchiveIntegrity Trailer(ReadOnlySpan<byte> trailer) => new(
+            BinaryPrimitives.ReadUInt32LittleEndian(trailer[4..]),
+            BinaryPrimitives.ReadUInt32LittleEndian(trailer),
+            LengthModulo32: true,
+            "gzip data",
+            "; or the file holds several gzip members (as files joined with cat do), which is not supported: recompress it as one");
 
         if (source.FrontToBack)
         {
             // Asked for once, when the data has been read.
             return Finish(raw, data, null, ReadTrailer, readAhead, verify);
+        }
+
+        ArchiveIntegrity TrailerAtTheEnd()
+        {
+            var rest = new byte[1 << 16];
+            while (raw.Read(rest) > 0)
+            {
+            }
+
+            var (tail, total) = raw.Tail;
+            if (total < 18)
+            {
+                throw new ReportMalformedException(source.Name, null, null, null, $"not a gzip file: {total} bytes is shorter than the gzip header and trailer");
+            }
+
+            return Trailer(tail);
         }
 
         var integrity = ReadTrailer();
