@@ -34,6 +34,7 @@ public sealed class EnableRequestValidatorTests
     [Theory]
     [InlineData("arn:aws:iam::123456789012:role/path/to/reader")]
     [InlineData("arn:aws:iam::000000000000:role/a+b=c,d.e@f_g-h")]
+    [InlineData("arn:aws:iam::123456789012:role/service-role/rrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrr")]
     public void ValidateRoleArn_accepts_role_arns(string arn) => Assert.Null(EnableRequestValidator.ValidateRoleArn(arn));
 
     [Theory]
@@ -43,6 +44,9 @@ public sealed class EnableRequestValidatorTests
     [InlineData("arn:aws:s3:::bucket")]
     [InlineData("arn:aws:iam::123456789012:role/")]
     [InlineData("arn:aws:iam::123456789012:role/has space")]
+    [InlineData("arn:aws:iam::123456789012:role/path/")]
+    [InlineData("arn:aws:iam::123456789012:role//")]
+    [InlineData("arn:aws:iam::123456789012:role/rrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrr")]
     public void ValidateRoleArn_rejects_other_strings(string arn) => Assert.NotNull(EnableRequestValidator.ValidateRoleArn(arn));
 
     [Theory]
@@ -74,6 +78,10 @@ public sealed class EnableRequestValidatorTests
     [InlineData("abc")]
     [InlineData("massdriver-costs-a1b2c3d4")]
     [InlineData("my.bucket.name")]
+    // Not four dotted numbers, so not "formatted as an IP address" (IPAddress.TryParse reads them as shorthands).
+    [InlineData("123")]
+    [InlineData("10.20")]
+    [InlineData("1.2.3")]
     public void ValidateBucketName_accepts_s3_names(string name) => Assert.Null(EnableRequestValidator.ValidateBucketName(name));
 
     [Theory]

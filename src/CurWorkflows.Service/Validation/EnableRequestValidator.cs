@@ -49,9 +49,9 @@ public static partial class EnableRequestValidator
             return "iam_role_arn is required.";
         }
 
-        return RoleArn().IsMatch(value)
+        return RoleArn().Match(value) is { Success: true } match && match.Groups["path"].Length <= 512
             ? null
-            : "iam_role_arn must look like arn:aws:iam::<12-digit account id>:role/<role name>.";
+            : "iam_role_arn must look like arn:aws:iam::<12-digit account id>:role/<optional path/><role name of 1 to 64 letters, digits or +=,.@_->.";
     }
 
     public static string? ValidateExternalId(string? value)
@@ -93,7 +93,9 @@ public static partial class EnableRequestValidator
             return "bucket_name must not contain two adjacent dots.";
         }
 
-        if (IPAddress.TryParse(value, out var address) && address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork)
+        // Four dotted numbers, as S3 says (192.168.5.4); IPAddress.TryParse also takes shorthands such as 123 or 10.20,
+        // which are valid bucket names.
+        if (DottedQuad().IsMatch(value))
         {
             return "bucket_name must not be formatted as an IP address.";
         }
@@ -163,8 +165,12 @@ public static partial class EnableRequestValidator
         }
     }
 
-    [GeneratedRegex(@"^arn:aws:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]{1,512}$", RegexOptions.CultureInvariant)]
+    // IAM: a path of printable ASCII between slashes (at most 512 characters), then a name of 1-64 characters.
+    [GeneratedRegex(@"^arn:aws:iam::[0-9]{12}:role(?<path>/(?:[\x21-\x7E]*/)?)[A-Za-z0-9+=,.@_-]{1,64}$", RegexOptions.CultureInvariant)]
     private static partial Regex RoleArn();
+
+    [GeneratedRegex(@"^[0-9]{1,3}(\.[0-9]{1,3}){3}$", RegexOptions.CultureInvariant)]
+    private static partial Regex DottedQuad();
 
     [GeneratedRegex(@"^[A-Za-z0-9_+=,.@:/-]+$", RegexOptions.CultureInvariant)]
     private static partial Regex ExternalIdCharacters();
