@@ -87,6 +87,27 @@ public static class ApiScenarios
         Assert.DoesNotContain(secret, fixture.Host.Logs.All, StringComparison.Ordinal);
     }
 
+    public static async Task Malformed_cost_queries_are_400_naming_the_parameter(ServiceFixture fixture)
+    {
+        using var client = fixture.ClientB();
+        var cases = new (string Query, string Field)[]
+        {
+            ("from=2026-13-01&to=2026-12-31", "from"),
+            ("from=2026-10-02&to=2026-10-01", "from"),
+            // The ends of DateOnly: whole months around the range would overflow.
+            ("from=9999-12-01&to=9999-12-31&package=web", "from"),
+            ("from=2026-10-01&to=9999-12-31&granularity=monthly", "to"),
+            ("to=0001-01-15&granularity=monthly", "to"),
+        };
+        foreach (var (query, field) in cases)
+        {
+            var answer = await Http.GetAsync(client, $"/api/v1/costs?{query}");
+            Assert.True(answer.Status == HttpStatusCode.BadRequest, $"{query}: {answer}");
+            Assert.Equal("application/problem+json", answer.ContentType);
+            Assert.True(answer.Json.GetProperty("errors").TryGetProperty(field, out _), $"expected parameter {field}: {answer}");
+        }
+    }
+
     public static async Task Readiness_checks_the_database_Temporal_and_the_platforms_AWS_credentials(ServiceFixture fixture)
     {
         using var client = fixture.Host.CreateClient();
@@ -374,6 +395,9 @@ public sealed class SqliteApiTests(SqliteServiceFixture fixture) : IClassFixture
 
     [Fact]
     public Task Requests_without_a_valid_key_are_401() => ApiScenarios.Requests_without_a_valid_key_are_401(fixture);
+
+    [Fact]
+    public Task Malformed_cost_queries_are_400_naming_the_parameter() => ApiScenarios.Malformed_cost_queries_are_400_naming_the_parameter(fixture);
 
     [Fact]
     public Task Malformed_enable_requests_are_400_naming_the_field_and_store_nothing() =>

@@ -242,6 +242,9 @@ public static class CostsApi
                 && accepted.Any(a => a.MediaType.Equals("text/csv", StringComparison.OrdinalIgnoreCase));
         }
 
+        private static readonly DateOnly EarliestDate = new(2000, 1, 1);
+        private static readonly DateOnly LatestDate = new(2199, 12, 31);
+
         private static DateOnly? ParseDate(IQueryCollection query, string name, Dictionary<string, string[]> errors)
         {
             var raw = query[name].ToString();
@@ -250,13 +253,20 @@ public static class CostsApi
                 return null;
             }
 
-            if (DateOnly.TryParseExact(raw, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var date))
+            if (!DateOnly.TryParseExact(raw, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var date))
             {
-                return date;
+                errors[name] = [$"{name} must be a date in the form yyyy-MM-dd."];
+                return null;
             }
 
-            errors[name] = [$"{name} must be a date in the form yyyy-MM-dd."];
-            return null;
+            // Whole months around the range are computed from these dates; at the ends of DateOnly that would overflow.
+            if (date < EarliestDate || date > LatestDate)
+            {
+                errors[name] = [$"{name} must be between {EarliestDate:yyyy-MM-dd} and {LatestDate:yyyy-MM-dd}."];
+                return null;
+            }
+
+            return date;
         }
     }
 }
