@@ -79,6 +79,13 @@ public static class ApiScenarios
             Assert.DoesNotContain(secret, answer.Body, StringComparison.Ordinal);
         }
 
+        using (var plainText = new StringContent(Body(), System.Text.Encoding.UTF8, "text/plain"))
+        using (var unsupported = await client.PostAsync(new Uri("/api/v1/integrations", UriKind.Relative), plainText))
+        {
+            Assert.Equal(HttpStatusCode.UnsupportedMediaType, unsupported.StatusCode);
+            Assert.Equal("application/problem+json", unsupported.Content.Headers.ContentType?.MediaType);
+        }
+
         var tooLarge = Body(extra: $",\"report_name\":\"{new string('n', 70_000)}\"");
         Assert.Equal(HttpStatusCode.RequestEntityTooLarge, (await Http.SendAsync(client, HttpMethod.Post, "/api/v1/integrations", tooLarge)).Status);
 
