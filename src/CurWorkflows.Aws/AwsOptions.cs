@@ -18,6 +18,26 @@ public sealed class AwsOptions : IValidatableObject
 
     public string? TaggingServiceUrl { get; set; }
 
+    /// <summary>
+    /// The AWS commercial regions every account has enabled. The tagging API answers for the resources of one region
+    /// per call, and the customer's resources may be in any of these.
+    /// </summary>
+    public static readonly IReadOnlyList<string> DefaultTaggingRegions =
+    [
+        "us-east-1", "us-east-2", "us-west-1", "us-west-2", "ca-central-1", "sa-east-1",
+        "eu-west-1", "eu-west-2", "eu-west-3", "eu-central-1", "eu-north-1",
+        "ap-south-1", "ap-northeast-1", "ap-northeast-2", "ap-northeast-3", "ap-southeast-1", "ap-southeast-2",
+    ];
+
+    /// <summary>
+    /// Regions whose tagged resources the tag lookup reads (empty: <see cref="DefaultTaggingRegions"/>). Add the opt-in
+    /// regions the customers use; a region an account has not enabled refuses the session.
+    /// </summary>
+    public List<string> TaggingRegions { get; set; } = [];
+
+    /// <summary>The regions the tag lookup reads.</summary>
+    public IReadOnlyList<string> EffectiveTaggingRegions => TaggingRegions.Count > 0 ? TaggingRegions : DefaultTaggingRegions;
+
     /// <summary>Path-style S3 addressing (<c>http://host/bucket/key</c>): needed for local endpoints and most S3-compatible stores.</summary>
     public bool S3ForcePathStyle { get; set; }
 
@@ -68,6 +88,14 @@ public sealed class AwsOptions : IValidatableObject
                 && (!Uri.TryCreate(value, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https")))
             {
                 yield return new ValidationResult($"Aws:{name} must be an absolute http(s) URL, got '{value}'", [name]);
+            }
+        }
+
+        foreach (var region in TaggingRegions)
+        {
+            if (!System.Text.RegularExpressions.Regex.IsMatch(region ?? "", "^[a-z]{2}(-[a-z]+)+-\\d$"))
+            {
+                yield return new ValidationResult($"Aws:TaggingRegions must hold region names like eu-west-1, got '{region}'", [nameof(TaggingRegions)]);
             }
         }
 

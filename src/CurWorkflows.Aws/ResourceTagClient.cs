@@ -29,14 +29,30 @@ public sealed partial class ResourceTagClient(AwsClientFactory clients, HttpClie
         CustomerRole role, string tagKey, CancellationToken cancellationToken = default)
     {
         var key = tagKey.StartsWith("user:", StringComparison.Ordinal) ? tagKey["user:".Length..] : tagKey;
+        // One walk per region, at once: GetResources answers for the resources of the region it is called in.
+        var regions = await Task.WhenAll(clients.Options.EffectiveTaggingRegions.Select(region => LookUpRegionAsync(role, region, key, cancellationToken)));
+        var values = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var region in regions)
+        {
+            foreach (var (arn, value) in region)
+            {
+                values[arn] = value;
+            }
+        }
+
+        return values;
+    }
+
+    private async Task<IReadOnlyDictionary<string, string>> LookUpRegionAsync(CustomerRole role, string region, string key, CancellationToken cancellationToken)
+    {
         var endpoint = new Uri(string.IsNullOrWhiteSpace(clients.Options.TaggingServiceUrl)
-            ? $"https://tagging.{clients.Options.Region}.amazonaws.com/"
+            ? $"https://tagging.{region}.amazonaws.com/"
             : clients.Options.TaggingServiceUrl);
         for (var walk = 1; ; walk++)
         {
             try
             {
-                return await WalkAsync(role, endpoint, key, cancellationToken);
+                return await WalkAsync(role, region, endpoint, key, cancellationToken);
             }
             catch (PaginationTokenExpiredException ex) when (walk < MaxWalks)
             {
@@ -50,7 +66,7 @@ public sealed partial class ResourceTagClient(AwsClientFactory clients, HttpClie
         }
     }
 
-    private async Task<IReadOnlyDictionary<string, string>> WalkAsync(CustomerRole role, Uri endpoint, string key, CancellationToken cancellationToken)
+    private async Task<IReadOnlyDictionary<string, string>> WalkAsync(CustomerRole role, string region, Uri endpoint, string key, CancellationToken cancellationToken)
     {
         var values = new Dictionary<string, string>(StringComparer.Ordinal);
         string? token = null;
@@ -58,7 +74,7 @@ public sealed partial class ResourceTagClient(AwsClientFactory clients, HttpClie
         do
         {
             var body = JsonSerializer.SerializeToUtf8Bytes(new GetResourcesInput([new TagFilterInput(key)], 100, token));
-            var page = await SendWithRetriesAsync(role, endpoint, body, cancellationToken);
+            var page = await SendWithRetriesAsync(role, region, endpoint, body, cancellationToken);
             pages++;
             foreach (var mapping in page.ResourceTagMappingList ?? [])
             {
@@ -73,17 +89,17 @@ public sealed partial class ResourceTagClient(AwsClientFactory clients, HttpClie
         }
         while (token is not null);
 
-        LogTagLookup(_logger, key, values.Count, pages);
+        LogTagLookup(_logger, key, region, values.Count, pages);
         return values;
     }
 
-    private async Task<GetResourcesOutput> SendWithRetriesAsync(CustomerRole role, Uri endpoint, byte[] body, CancellationToken cancellationToken)
+    private async Task<GetResourcesOutput> SendWithRetriesAsync(CustomerRole role, string region, Uri endpoint, byte[] body, CancellationToken cancellationToken)
     {
         for (var attempt = 1; ; attempt++)
         {
             try
             {
-                return await SendAsync(role, endpoint, body, cancellationToken);
+                return await SendAsync(role, region, endpoint, body, cancellationToken);
             }
             catch (PaginationTokenExpiredException)
             {
@@ -102,7 +118,7 @@ public sealed partial class ResourceTagClient(AwsClientFactory clients, HttpClie
         }
     }
 
-    private async Task<GetResourcesOutput> SendAsync(CustomerRole role, Uri endpoint, byte[] body, CancellationToken cancellationToken)
+    private async Task<GetResourcesOutput> SendAsync(CustomerRole role, string region, Uri endpoint, byte[] body, CancellationToken cancellationToken)
     {
         var signingRequest = new AWSSigningRequest
         {
@@ -115,7 +131,7 @@ public sealed partial class ResourceTagClient(AwsClientFactory clients, HttpClie
         var signed = await AWSSigV4Signer.SignAsync(signingRequest, new AWSSigV4Parameters
         {
             Credentials = clients.Credentials(role),
-            Region = clients.Region,
+            Region = Amazon.RegionEndpoint.GetBySystemName(region),
             Service = "tagging",
             SignPayload = true,
         }, cancellationToken);
@@ -176,8 +192,8 @@ public sealed partial class ResourceTagClient(AwsClientFactory clients, HttpClie
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Tag lookup for key {TagKey}: {Resources} resources in {Pages} pages")]
-    private static partial void LogTagLookup(ILogger logger, string tagKey, int resources, int pages);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Tag lookup for key {TagKey} in {Region}: {Resources} resources in {Pages} pages")]
+    private static partial void LogTagLookup(ILogger logger, string tagKey, string region, int resources, int pages);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Tag lookup {Walk} restarts from the first page: {Reason}")]
     private static partial void LogWalkRestarted(ILogger logger, int walk, string reason);

@@ -559,6 +559,7 @@ internal sealed partial class LocalAwsHandler(LocalAwsState state, ILogger<Local
 
         var filters = input.TagFilters ?? [];
         var matching = state.Tags
+            .Where(resource => InRegion(resource.Key, authorization.Region))
             .Where(resource => filters.All(filter =>
                 filter.Key is not null && resource.Value.TryGetValue(filter.Key, out var value)
                 && (filter.Values is null || filter.Values.Count == 0 || filter.Values.Contains(value))))
@@ -574,6 +575,17 @@ internal sealed partial class LocalAwsHandler(LocalAwsState state, ILogger<Local
         context.Response.ContentType = "application/x-amz-json-1.1";
         context.Response.Headers["x-amzn-RequestId"] = NewRequestId();
         await JsonSerializer.SerializeAsync(context.Response.Body, output, cancellationToken: context.RequestAborted);
+    }
+
+    /// <summary>
+    /// As the tagging API: a call answers for the resources of the region it was signed for; resources whose ARN names no
+    /// region (S3 buckets, IAM) are answered in us-east-1.
+    /// </summary>
+    private static bool InRegion(string arn, string region)
+    {
+        var parts = arn.Split(':');
+        var resourceRegion = parts.Length >= 6 ? parts[3] : "";
+        return resourceRegion.Length == 0 ? region == "us-east-1" : resourceRegion == region;
     }
 
     // ---------------------------------------------------------------- shared

@@ -36,6 +36,34 @@ public class TaggingTests(LocalAwsFixture aws) : IClassFixture<LocalAwsFixture>
     }
 
     [Fact]
+    public async Task GetTagValuesAsync_ReadsEveryRegion_EachSignedForItself()
+    {
+        aws.Server.AddTaggedResource("arn:aws:ec2:eu-west-1:123456789012:instance/i-0000000000000e0w1", new Dictionary<string, string> { ["md-regions"] = "in-ireland" });
+        aws.Server.AddTaggedResource("arn:aws:rds:us-west-2:123456789012:db:regions-db", new Dictionary<string, string> { ["md-regions"] = "in-oregon" });
+        aws.Server.AddTaggedResource("arn:aws:s3:::regions-bucket", new Dictionary<string, string> { ["md-regions"] = "global" });
+        aws.Server.AddTaggedResource("arn:aws:ec2:ap-east-1:123456789012:instance/i-0000000000000ape1", new Dictionary<string, string> { ["md-regions"] = "opt-in" });
+        var before = aws.Server.Counters.Requests(LocalAwsOperations.GetResources);
+        using var factory = aws.CreateFactory(o => o.TaggingRegions = []);
+        using var http = new HttpClient();
+
+        var tags = await new ResourceTagClient(factory, http).GetTagValuesAsync(LocalAwsFixture.Role("tags-regions"), "user:md-regions");
+
+        // Every region enabled by default, one request each (the local endpoint answers as AWS does: per signed region);
+        // an opt-in region is read only when configured.
+        Assert.Equal(AwsOptions.DefaultTaggingRegions.Count, aws.Server.Counters.Requests(LocalAwsOperations.GetResources) - before);
+        Assert.Equal(
+            new Dictionary<string, string>
+            {
+                ["arn:aws:ec2:eu-west-1:123456789012:instance/i-0000000000000e0w1"] = "in-ireland",
+                ["arn:aws:rds:us-west-2:123456789012:db:regions-db"] = "in-oregon",
+                ["arn:aws:s3:::regions-bucket"] = "global",
+            },
+            tags);
+        using var optIn = aws.CreateFactory(o => o.TaggingRegions = ["ap-east-1"]);
+        Assert.Equal("opt-in", Assert.Single(await new ResourceTagClient(optIn, http).GetTagValuesAsync(LocalAwsFixture.Role("tags-regions"), "user:md-regions")).Value);
+    }
+
+    [Fact]
     public async Task GetTagValuesAsync_APaginationTokenThatExpired_StartsTheWalkOver()
     {
         for (var i = 0; i < 250; i++)

@@ -99,6 +99,8 @@ public class LocalAwsFixture : IAsyncLifetime
             StsServiceUrl = Server.Url.ToString(),
             S3ServiceUrl = Server.Url.ToString(),
             TaggingServiceUrl = Server.Url.ToString(),
+            // One region, so that request counts are those of one walk; the multi-region test sets its own.
+            TaggingRegions = ["us-east-1"],
             S3ForcePathStyle = true,
             MaxErrorRetry = 3,
             RequestTimeout = TimeSpan.FromSeconds(30),

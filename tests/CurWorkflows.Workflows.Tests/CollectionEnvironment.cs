@@ -120,6 +120,8 @@ public sealed class CollectionEnvironment : IAsyncDisposable
             ["Aws:StsServiceUrl"] = Aws.Url.ToString(),
             ["Aws:S3ServiceUrl"] = Aws.Url.ToString(),
             ["Aws:TaggingServiceUrl"] = Aws.Url.ToString(),
+            // The generator's resources are in us-east-1 (or global); one region keeps a lookup's request count that of one walk.
+            ["Aws:TaggingRegions:0"] = "us-east-1",
             ["Aws:S3ForcePathStyle"] = "true",
             ["Collection:SpoolDirectory"] = SpoolDirectory,
             ["Collection:MaxParallelFiles"] = "2",

@@ -41,6 +41,14 @@ public sealed class HostingTests(TemporalFixture temporal)
     }
 
     [Fact]
+    public async Task Start_fails_with_the_key_named_when_a_tagging_region_is_not_a_region_name()
+    {
+        using var host = BuildWorkerHost(new() { ["Aws:TaggingRegions:0"] = "us-east-1", ["Aws:TaggingRegions:1"] = "Ireland" });
+        var error = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync());
+        Assert.Contains("Aws:TaggingRegions", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Start_fails_when_the_address_is_not_host_and_port()
     {
         using var host = BuildWorkerHost(new() { ["Temporal:Address"] = "localhost" });
