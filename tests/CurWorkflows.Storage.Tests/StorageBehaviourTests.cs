@@ -351,6 +351,35 @@ public abstract class StorageBehaviourTests<TDatabase>(TDatabase database)
     }
 
     [StorageFact]
+    public async Task An_earlier_staging_attempt_still_writing_is_refused_and_the_period_is_stored_once()
+    {
+        var (organizationId, integrationId) = await NewIntegrationAsync();
+        var runId = await NewRunAsync(integrationId);
+        var key = new StagingKey(runId, integrationId, January);
+        var firstFile = CostData.Period(January, 2, 3, 2, 1m);
+        var secondFile = CostData.Period(January, 2, 3, 2, 10m);
+
+        // Attempt 1 stages the first file, then stalls past its heartbeat timeout; attempt 2 starts over and stages both.
+        var attempt1 = await Database.Writer.BeginStagingAsync(key);
+        await Database.Writer.StageAsync(key, firstFile, attempt1);
+        var attempt2 = await Database.Writer.BeginStagingAsync(key);
+        await Database.Writer.StageAsync(key, firstFile, attempt2);
+        await Database.Writer.StageAsync(key, secondFile, attempt2);
+        // Attempt 1 wakes up and goes on with the second file.
+        await Assert.ThrowsAsync<StagingSupersededException>(() => Database.Writer.StageAsync(key, secondFile, attempt1));
+
+        var result = await Database.Writer.ReplaceBillingPeriodAsync(new ReplaceBillingPeriodRequest(runId, integrationId, January, "assembly-1", "etag-1", false));
+
+        var expected = CostData.Total(firstFile.DailyPackageCosts) + CostData.Total(secondFile.DailyPackageCosts);
+        Assert.Equal(expected, result.Totals);
+        var query = new CostQuery(organizationId, January, January.AddDays(30), integrationId);
+        Assert.Equal(expected, Assert.Single(await Database.Reader.GetTotalsAsync(query)).Total);
+        // After the replace, no attempt adds to what readers see.
+        await Assert.ThrowsAsync<StagingSupersededException>(() => Database.Writer.StageAsync(key, secondFile, attempt2));
+        Assert.Equal(expected, Assert.Single(await Database.Reader.GetTotalsAsync(query)).Total);
+    }
+
+    [StorageFact]
     public async Task Concurrent_replaces_of_one_period_leave_exactly_one_version()
     {
         var (organizationId, integrationId) = await NewIntegrationAsync();

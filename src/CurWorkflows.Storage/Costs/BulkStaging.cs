@@ -1,4 +1,5 @@
 using System.Data;
+using System.Data.Common;
 using System.Globalization;
 using System.Text;
 using CurWorkflows.Storage.Entities;
@@ -14,16 +15,18 @@ namespace CurWorkflows.Storage.Costs;
 /// <summary>
 /// Bulk writes of a run's cost rows straight into the cost tables under the run's id (a generation readers do not
 /// see until the replace makes it active), bypassing change tracking: PostgreSQL binary COPY, SQL Server
-/// SqlBulkCopy, SQLite one prepared INSERT reused in one transaction. Each call writes one chunk and commits it.
+/// SqlBulkCopy, SQLite one prepared INSERT reused. Each call writes one chunk in the caller's transaction.
 /// </summary>
 internal static class BulkStaging
 {
+    /// <summary>Writes one chunk inside <paramref name="transaction"/> (the caller commits).</summary>
     public static Task WriteAsync(
-        CurWorkflowsDbContext context, CostTable table, StagingKey key, Guid organizationId, IReadOnlyList<FlatCost> rows, CancellationToken cancellationToken) =>
+        CurWorkflowsDbContext context, CostTable table, StagingKey key, Guid organizationId, IReadOnlyList<FlatCost> rows, DbTransaction transaction,
+        CancellationToken cancellationToken) =>
         context.Provider switch
         {
             StorageProvider.PostgreSql => WritePostgreSqlAsync((NpgsqlConnection)context.Database.GetDbConnection(), table, key, organizationId, rows, cancellationToken),
-            StorageProvider.SqlServer => WriteSqlServerAsync((SqlConnection)context.Database.GetDbConnection(), table, key, organizationId, rows, cancellationToken),
+            StorageProvider.SqlServer => WriteSqlServerAsync((SqlConnection)context.Database.GetDbConnection(), (SqlTransaction)transaction, table, key, organizationId, rows, cancellationToken),
             _ => WriteSqliteAsync((SqliteConnection)context.Database.GetDbConnection(), table, key, organizationId, rows, cancellationToken),
         };
 
@@ -33,7 +36,6 @@ internal static class BulkStaging
     private static Task WriteSqliteAsync(
         SqliteConnection connection, CostTable table, StagingKey key, Guid organizationId, IReadOnlyList<FlatCost> rows, CancellationToken cancellationToken)
     {
-        using var transaction = connection.BeginTransaction();
         var database = connection.Handle!;
         var values = string.Join(", ", Enumerable.Repeat("?", table.BulkColumns.Count));
         var rc = raw.sqlite3_prepare_v2(database, $"INSERT INTO {table.Table} ({string.Join(", ", table.BulkColumns)}) VALUES ({values})", out var statement);
@@ -84,7 +86,6 @@ internal static class BulkStaging
             }
         }
 
-        transaction.Commit();
         return Task.CompletedTask;
     }
 
@@ -198,7 +199,7 @@ internal static class BulkStaging
     }
 
     private static async Task WriteSqlServerAsync(
-        SqlConnection connection, CostTable table, StagingKey key, Guid organizationId, IReadOnlyList<FlatCost> rows, CancellationToken cancellationToken)
+        SqlConnection connection, SqlTransaction transaction, CostTable table, StagingKey key, Guid organizationId, IReadOnlyList<FlatCost> rows, CancellationToken cancellationToken)
     {
         using var data = new DataTable(table.Table) { Locale = System.Globalization.CultureInfo.InvariantCulture };
         data.Columns.Add("organization_id", typeof(Guid));
@@ -239,7 +240,7 @@ internal static class BulkStaging
             data.Rows.Add([.. values]);
         }
 
-        using var bulkCopy = new SqlBulkCopy(connection, SqlBulkCopyOptions.CheckConstraints | SqlBulkCopyOptions.UseInternalTransaction, null)
+        using var bulkCopy = new SqlBulkCopy(connection, SqlBulkCopyOptions.CheckConstraints, transaction)
         {
             DestinationTableName = table.Table,
             BatchSize = 0,

@@ -3,6 +3,7 @@ using CurWorkflows.Cur.Aggregation;
 using CurWorkflows.Storage.Entities;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Infrastructure;
+using Microsoft.EntityFrameworkCore.Storage;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -48,6 +49,59 @@ public sealed partial class CostWriter(
         var rows = await StageAsync(key, batch.DailyPackageCosts, cancellationToken);
         rows += await StageAsync(key, batch.DailyResourceCosts, cancellationToken);
         rows += await StageAsync(key, batch.MonthlyPackageCosts, cancellationToken);
+        return rows;
+    }
+
+    /// <summary>
+    /// Starts staging a period over (one attempt of a run's staging): drops what the run staged for it before and
+    /// registers the generation anew, under the integration's lock. Returns the attempt's token for
+    /// <see cref="StageAsync(StagingKey, CostAggregateBatch, StagingToken, CancellationToken)"/>: a later start makes it
+    /// stale, so that an earlier attempt still writing (timed out, cut off from the orchestrator) cannot add its rows
+    /// beside the new attempt's.
+    /// </summary>
+    public async Task<StagingToken> BeginStagingAsync(StagingKey key, CancellationToken cancellationToken = default)
+    {
+        await using var context = await contextFactory.CreateDbContextAsync(cancellationToken);
+        await using var transaction = await context.Database.BeginTransactionAsync(cancellationToken);
+        await LockIntegrationAsync(context, key.IntegrationId, cancellationToken);
+        await DeleteGenerationAsync(context.Database, key, cancellationToken);
+        if (await context.BillingPeriods.AnyAsync(
+                p => p.IntegrationId == key.IntegrationId && p.PeriodStart == key.BillingPeriod && p.CollectionRunId == key.CollectionRunId, cancellationToken))
+        {
+            throw new InvalidOperationException(
+                $"Run {key.CollectionRunId} already replaced billing period {key.BillingPeriod:yyyy-MM-dd} of integration {key.IntegrationId}; stage under a new run.");
+        }
+
+        // The marker's creation time is the attempt's token; read back as stored (PostgreSQL keeps microseconds). Two
+        // starts serialized by the lock are milliseconds apart at least.
+        context.CostGenerations.Add(new CostGeneration
+        {
+            CollectionRunId = key.CollectionRunId,
+            IntegrationId = key.IntegrationId,
+            BillingPeriod = key.BillingPeriod,
+            CreatedAt = timeProvider.GetUtcNow(),
+        });
+        await context.SaveChangesAsync(cancellationToken);
+        var createdAt = await context.CostGenerations.AsNoTracking()
+            .Where(g => g.CollectionRunId == key.CollectionRunId && g.IntegrationId == key.IntegrationId && g.BillingPeriod == key.BillingPeriod)
+            .Select(g => g.CreatedAt)
+            .SingleAsync(cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return new StagingToken(key, createdAt);
+    }
+
+    /// <summary>Stages a batch for the attempt that holds <paramref name="token"/>; each chunk is written only while the
+    /// token is current, else <see cref="StagingSupersededException"/>.</summary>
+    public async Task<long> StageAsync(StagingKey key, CostAggregateBatch batch, StagingToken token, CancellationToken cancellationToken = default)
+    {
+        if (token.Key != key)
+        {
+            throw new ArgumentException("the token was issued for another run or period", nameof(token));
+        }
+
+        var rows = await StageFlatAsync(key, CostTable.DailyPackage, Flatten(batch.DailyPackageCosts, FlatCost.From), cancellationToken, token);
+        rows += await StageFlatAsync(key, CostTable.DailyResource, Flatten(batch.DailyResourceCosts, FlatCost.From), cancellationToken, token);
+        rows += await StageFlatAsync(key, CostTable.MonthlyPackage, Flatten(batch.MonthlyPackageCosts, FlatCost.From), cancellationToken, token);
         return rows;
     }
 
@@ -369,11 +423,12 @@ public sealed partial class CostWriter(
         return organizationIds[0];
     }
 
-    private async Task<long> StageFlatAsync(StagingKey key, CostTable table, IAsyncEnumerable<FlatCost> rows, CancellationToken cancellationToken)
+    private async Task<long> StageFlatAsync(
+        StagingKey key, CostTable table, IAsyncEnumerable<FlatCost> rows, CancellationToken cancellationToken, StagingToken? token = null)
     {
         await using var context = await contextFactory.CreateDbContextAsync(cancellationToken);
         await context.Database.OpenConnectionAsync(cancellationToken);
-        var organizationId = await BeginGenerationAsync(context, key, cancellationToken);
+        var organizationId = token is null ? await BeginGenerationAsync(context, key, cancellationToken) : await OrganizationOfAsync(context, key, cancellationToken);
         var chunk = new List<FlatCost>(Math.Min(_batchSize, 65_536));
         long total = 0;
         await foreach (var row in rows.WithCancellation(cancellationToken))
@@ -381,7 +436,7 @@ public sealed partial class CostWriter(
             chunk.Add(row);
             if (chunk.Count >= _batchSize)
             {
-                await BulkStaging.WriteAsync(context, table, key, organizationId, chunk, cancellationToken);
+                await WriteChunkAsync(context, table, key, organizationId, chunk, token, cancellationToken);
                 total += chunk.Count;
                 chunk.Clear();
             }
@@ -389,11 +444,60 @@ public sealed partial class CostWriter(
 
         if (chunk.Count > 0)
         {
-            await BulkStaging.WriteAsync(context, table, key, organizationId, chunk, cancellationToken);
+            await WriteChunkAsync(context, table, key, organizationId, chunk, token, cancellationToken);
             total += chunk.Count;
         }
 
         return total;
+    }
+
+    /// <summary>
+    /// One chunk in one transaction. With a token, the transaction first takes the integration's lock (shared with
+    /// other chunks, exclusive of a replace or a discard) and checks that the token is still the generation's, so that
+    /// a chunk lands whole before a discard or a replace, or not at all.
+    /// </summary>
+    private static async Task WriteChunkAsync(
+        CurWorkflowsDbContext context, CostTable table, StagingKey key, Guid organizationId, IReadOnlyList<FlatCost> chunk, StagingToken? token, CancellationToken cancellationToken)
+    {
+        await using var transaction = await context.Database.BeginTransactionAsync(cancellationToken);
+        if (token is not null)
+        {
+            await LockIntegrationSharedAsync(context, key.IntegrationId, cancellationToken);
+            var current = await context.CostGenerations.AsNoTracking().AnyAsync(
+                g => g.CollectionRunId == key.CollectionRunId && g.IntegrationId == key.IntegrationId && g.BillingPeriod == key.BillingPeriod
+                     && g.CreatedAt == token.CreatedAt && g.SupersededAt == null,
+                cancellationToken);
+            if (!current)
+            {
+                throw new StagingSupersededException(key);
+            }
+        }
+
+        await BulkStaging.WriteAsync(context, table, key, organizationId, chunk, transaction.GetDbTransaction(), cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+    }
+
+    private static async Task LockIntegrationSharedAsync(CurWorkflowsDbContext context, Guid integrationId, CancellationToken cancellationToken)
+    {
+        var query = context.Provider switch
+        {
+            StorageProvider.PostgreSql => context.Integrations.FromSqlRaw("SELECT * FROM integrations WHERE id = {0} FOR SHARE", integrationId),
+            // A shared lock would not keep out the update lock of a replace; the writer's own chunks run one at a time.
+            StorageProvider.SqlServer => context.Integrations.FromSqlRaw("SELECT * FROM integrations WITH (UPDLOCK, HOLDLOCK) WHERE id = {0}", integrationId),
+            // SQLite's write transactions exclude each other (BEGIN IMMEDIATE).
+            _ => null,
+        };
+        if (query is not null)
+        {
+            await query.AsNoTracking().Select(i => i.Id).ToListAsync(cancellationToken);
+        }
+    }
+
+    private static async Task<Guid> OrganizationOfAsync(CurWorkflowsDbContext context, StagingKey key, CancellationToken cancellationToken)
+    {
+        var organizationIds = await context.Integrations.AsNoTracking()
+            .Where(i => i.Id == key.IntegrationId).Select(i => i.OrganizationId).ToListAsync(cancellationToken);
+        return organizationIds.Count == 1 ? organizationIds[0] : throw new InvalidOperationException($"Integration {key.IntegrationId} does not exist.");
     }
 
     private static async IAsyncEnumerable<FlatCost> Flatten<T>(
@@ -430,6 +534,16 @@ public sealed partial class CostWriter(
 /// <summary>A replace found the run's staging discarded (its run has ended); retrying cannot help.</summary>
 public sealed class StagingDiscardedException(StagingKey key)
     : InvalidOperationException($"The staging of run {key.CollectionRunId} for billing period {key.BillingPeriod:yyyy-MM-dd} was discarded (the run ended); the period keeps its data.")
+{
+    public StagingKey Key { get; } = key;
+}
+
+/// <summary>What <see cref="CostWriter.BeginStagingAsync"/> gives one attempt at staging a period.</summary>
+public sealed record StagingToken(StagingKey Key, DateTimeOffset CreatedAt);
+
+/// <summary>A later attempt started staging the same run and period (or the run ended): this one must stop.</summary>
+public sealed class StagingSupersededException(StagingKey key)
+    : InvalidOperationException($"Another attempt started staging billing period {key.BillingPeriod:yyyy-MM-dd} of run {key.CollectionRunId}, or the run ended; this attempt stops.")
 {
     public StagingKey Key { get; } = key;
 }

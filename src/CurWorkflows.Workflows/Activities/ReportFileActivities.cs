@@ -239,7 +239,9 @@ public sealed partial class ReportFileActivities(
         // its rows beside those of the attempt that replaces it.
         var stagingFile = "";
         using var heartbeats = new Timer(_ => context.Heartbeat(Volatile.Read(ref stagingFile)), null, TimeSpan.Zero, TimeSpan.FromSeconds(5));
-        await costs.DiscardStagingAsync(key, context.CancellationToken);
+        // Drops what an earlier attempt staged and makes that attempt's token stale: should it still be writing, its next
+        // chunk is refused instead of landing beside this attempt's rows.
+        var token = await costs.BeginStagingAsync(key, context.CancellationToken);
         var discarded = clock.Elapsed;
 
         long staged = 0, rows = 0;
@@ -258,7 +260,7 @@ public sealed partial class ReportFileActivities(
                     nonRetryable: true);
             var result = aggregates.GetResult();
             loading += clock.Elapsed - started;
-            staged += await costs.StageAsync(key, new CostAggregateBatch(result.Daily, result.DailyResources, result.Monthly), context.CancellationToken);
+            staged += await costs.StageAsync(key, new CostAggregateBatch(result.Daily, result.DailyResources, result.Monthly), token, context.CancellationToken);
             rows += result.Rows;
             anyRows |= result.Rows > 0;
             anyEstimated |= result.Rows > 0 && !result.IsFinal;
