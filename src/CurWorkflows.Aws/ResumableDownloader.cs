@@ -49,17 +49,20 @@ public sealed partial class ResumableDownloader(AwsClientFactory clients, ILogge
 
         long size;
         string eTag;
+        bool eTagIsNotMd5;
         if (LeadingSlashKeys.Applies(key))
         {
             using var raw = await LeadingSlashKeys.SendAsync(clients, role, HttpMethod.Head, bucket, key, null, null, AwsCall.GetObject, cancellationToken);
-            (size, eTag) = (raw.ContentLength, raw.ETag);
+            (size, eTag, eTagIsNotMd5) = (raw.ContentLength, raw.ETag, raw.EncryptedWithAnotherKey);
         }
         else
         {
             try
             {
                 var head = await s3.GetObjectMetadataAsync(new GetObjectMetadataRequest { BucketName = bucket, Key = key }, cancellationToken);
-                (size, eTag) = (head.ContentLength, head.ETag);
+                // SSE-KMS and SSE-C objects have ETags that are not the MD5 of their content.
+                var kms = head.ServerSideEncryptionMethod is { } method && method.Value.StartsWith("aws:kms", StringComparison.Ordinal);
+                (size, eTag, eTagIsNotMd5) = (head.ContentLength, head.ETag, kms || head.ServerSideEncryptionCustomerMethod is { } customer && !string.IsNullOrEmpty(customer.Value));
             }
             catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
             {
@@ -68,7 +71,7 @@ public sealed partial class ResumableDownloader(AwsClientFactory clients, ILogge
         }
 
         var state = new SpoolState(bucket, key, eTag, size, HostBoot.Id);
-        var expectedMd5 = ContentMd5Of(eTag);
+        var expectedMd5 = eTagIsNotMd5 ? null : ContentMd5Of(eTag);
         var completeSidecarPath = destinationPath + ".json";
 
         if (File.Exists(destinationPath) && new FileInfo(destinationPath).Length == size && ReadSidecar(completeSidecarPath) is { } complete && complete.SameObject(state))

@@ -359,6 +359,11 @@ internal sealed partial class LocalAwsHandler(LocalAwsState state, ILogger<Local
         response.ContentLength = length;
         response.ContentType = "application/octet-stream";
         response.Headers.ETag = stored.ETag;
+        if (stored.ServerSideEncryption is { } encryption)
+        {
+            response.Headers["x-amz-server-side-encryption"] = encryption;
+        }
+
         response.Headers.LastModified = stored.LastModified.ToString("R", CultureInfo.InvariantCulture);
         response.Headers.AcceptRanges = "bytes";
         response.Headers["x-amz-request-id"] = NewRequestId();

@@ -28,6 +28,10 @@ public sealed class StoredObject
 
     public DateTimeOffset LastModified { get; }
 
+    /// <summary>The <c>x-amz-server-side-encryption</c> S3 reports (null: the bucket's default AES256, not reported here).
+    /// With <c>aws:kms</c> the ETag is not the content's MD5, as on S3.</summary>
+    public string? ServerSideEncryption { get; init; }
+
     internal Stream OpenRead() =>
         _content is not null
             ? new MemoryStream(_content, writable: false)
@@ -57,6 +61,18 @@ public sealed class ObjectStore
     public StoredObject PutObject(string bucket, string key, byte[] content)
     {
         var stored = new StoredObject(key, content, null, content.Length, QuotedMd5(MD5Hash(content)), DateTimeOffset.UtcNow);
+        Add(bucket, stored);
+        return stored;
+    }
+
+    /// <summary>As an object written to a bucket whose default encryption is SSE-KMS: its ETag is 32 hex digits that are
+    /// not the MD5 of its content.</summary>
+    public StoredObject PutKmsEncryptedObject(string bucket, string key, byte[] content)
+    {
+        var stored = new StoredObject(key, content, null, content.Length, $"\"{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16))}\"", DateTimeOffset.UtcNow)
+        {
+            ServerSideEncryption = "aws:kms",
+        };
         Add(bucket, stored);
         return stored;
     }

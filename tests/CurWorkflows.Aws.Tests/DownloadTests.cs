@@ -196,6 +196,25 @@ public class DownloadTests(LargeObjectFixture aws, ITestOutputHelper output) : I
         Assert.False(File.Exists(destination + ".part.json"));
     }
 
+    [Theory]
+    [InlineData("kms/report.csv")]
+    [InlineData("/kms/leading-slash.csv")]
+    public async Task DownloadAsync_AnSseKmsObjectWhoseETagIsNotItsMd5_Downloads(string key)
+    {
+        aws.Server.CreateBucket(Bucket);
+        var content = RandomNumberGenerator.GetBytes(2 * 1024 * 1024 + 7);
+        var stored = aws.Server.Objects.PutKmsEncryptedObject(Bucket, key, content);
+        Assert.Matches("^\"[0-9a-f]{32}\"$", stored.ETag);
+        using var factory = aws.CreateFactory(o => o.DownloadRangeBytes = 1024 * 1024);
+        var destination = Path.Combine(aws.SpoolDirectory, "kms-" + Path.GetFileName(key));
+
+        await new ResumableDownloader(factory).DownloadAsync(LocalAwsFixture.Role("kms"), Bucket, key, destination);
+
+        Assert.Equal(content, await File.ReadAllBytesAsync(destination));
+        File.Delete(destination);
+        File.Delete(destination + ".json");
+    }
+
     /// <summary>Serves random bytes under the ETag of other bytes: what a corruption in transit looks like.</summary>
     private async Task<(byte[] Content, string ETagMd5)> PutUnderTheMd5OfOtherBytesAsync(string key)
     {
