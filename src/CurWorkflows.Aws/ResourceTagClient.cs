@@ -29,8 +29,11 @@ public sealed partial class ResourceTagClient(AwsClientFactory clients, HttpClie
         CustomerRole role, string tagKey, CancellationToken cancellationToken = default)
     {
         var key = tagKey.StartsWith("user:", StringComparison.Ordinal) ? tagKey["user:".Length..] : tagKey;
-        // One walk per region, at once: GetResources answers for the resources of the region it is called in.
-        var regions = await Task.WhenAll(clients.Options.EffectiveTaggingRegions.Select(region => LookUpRegionAsync(role, region, key, cancellationToken)));
+        // One walk per region, at once: GetResources answers for the resources of the region it is called in. When one
+        // walk fails for good, the others stop.
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var walks = clients.Options.EffectiveTaggingRegions.Select(region => LookUpRegionOrStopAsync(role, region, key, stop)).ToList();
+        var regions = await Task.WhenAll(walks);
         var values = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var region in regions)
         {
@@ -41,6 +44,29 @@ public sealed partial class ResourceTagClient(AwsClientFactory clients, HttpClie
         }
 
         return values;
+    }
+
+    /// <summary>
+    /// One region's walk. A region other than the service's own (<c>Aws:Region</c>) that refuses the role (an
+    /// organization's policy denying regions, a region the account has not enabled) holds nothing for this lookup; the
+    /// role's own missing permission shows in the service's region, which every account has.
+    /// </summary>
+    private async Task<IReadOnlyDictionary<string, string>> LookUpRegionOrStopAsync(CustomerRole role, string region, string key, CancellationTokenSource stop)
+    {
+        try
+        {
+            return await LookUpRegionAsync(role, region, key, stop.Token);
+        }
+        catch (CurException e) when (e.Code == CurErrorCodes.AccessDenied && region != clients.Options.Region)
+        {
+            LogRegionRefused(_logger, region, e.Message);
+            return new Dictionary<string, string>();
+        }
+        catch (Exception) when (!stop.IsCancellationRequested)
+        {
+            await stop.CancelAsync();
+            throw;
+        }
     }
 
     private async Task<IReadOnlyDictionary<string, string>> LookUpRegionAsync(CustomerRole role, string region, string key, CancellationToken cancellationToken)
@@ -194,6 +220,9 @@ public sealed partial class ResourceTagClient(AwsClientFactory clients, HttpClie
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Tag lookup for key {TagKey} in {Region}: {Resources} resources in {Pages} pages")]
     private static partial void LogTagLookup(ILogger logger, string tagKey, string region, int resources, int pages);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Tag lookup skips region {Region}, which refused the role: {Reason}")]
+    private static partial void LogRegionRefused(ILogger logger, string region, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Tag lookup {Walk} restarts from the first page: {Reason}")]
     private static partial void LogWalkRestarted(ILogger logger, int walk, string reason);

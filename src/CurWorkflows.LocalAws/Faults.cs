@@ -21,6 +21,10 @@ public enum FaultKind
 
     /// <summary>Answer normally, after <see cref="InjectedFault.DelayMilliseconds"/> (a slow service).</summary>
     Delay,
+
+    /// <summary>Tagging only, queued under <see cref="LocalAwsOperations.GetResourcesIn"/>: 400 AccessDeniedException in that
+    /// region (an organization's policy denying the region).</summary>
+    AccessDenied,
 }
 
 /// <summary>A fault applied to the next <see cref="Times"/> requests of <see cref="Operation"/> (null: any operation).</summary>
@@ -42,6 +46,9 @@ public static class LocalAwsOperations
     /// <summary>A <c>GetResources</c> request that carries a pagination token: any fault queued under this name answers
     /// it with <c>PaginationTokenExpiredException</c>.</summary>
     public const string GetResourcesNextPage = "GetResources:next-page";
+
+    /// <summary>A <c>GetResources</c> request signed for <paramref name="region"/>.</summary>
+    public static string GetResourcesIn(string region) => "GetResources@" + region;
 }
 
 /// <summary>The queue of faults still to inject. Thread-safe.</summary>

@@ -524,6 +524,13 @@ internal sealed partial class LocalAwsHandler(LocalAwsState state, ILogger<Local
             return;
         }
 
+        if (state.Faults.Take(LocalAwsOperations.GetResourcesIn(authorization.Region)) is { Kind: FaultKind.AccessDenied })
+        {
+            await JsonErrorAsync(context, 400, "AccessDeniedException",
+                $"User: {identity!.AssumedRoleArn} is not authorized to perform: tag:GetResources with an explicit deny in a service control policy");
+            return;
+        }
+
         if (await InjectSimpleFaultAsync(context, LocalAwsOperations.GetResources, Protocol.Json))
         {
             return;

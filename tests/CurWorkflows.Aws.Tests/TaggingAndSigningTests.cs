@@ -64,6 +64,27 @@ public class TaggingTests(LocalAwsFixture aws) : IClassFixture<LocalAwsFixture>
     }
 
     [Fact]
+    public async Task GetTagValuesAsync_ARegionThatRefusesTheRole_HoldsNothing_ButTheServicesOwnRegionRefusingIsAccessDenied()
+    {
+        aws.Server.AddTaggedResource("arn:aws:ec2:eu-west-1:123456789012:instance/i-00000000000deny01", new Dictionary<string, string> { ["md-deny"] = "in-ireland" });
+        aws.Server.AddTaggedResource("arn:aws:ec2:us-east-1:123456789012:instance/i-00000000000deny02", new Dictionary<string, string> { ["md-deny"] = "in-virginia" });
+        using var factory = aws.CreateFactory(o => o.TaggingRegions = ["us-east-1", "eu-west-1", "eu-west-3"]);
+        using var http = new HttpClient();
+        var client = new ResourceTagClient(factory, http);
+
+        // An organization's policy denies eu-west-3: its resources cannot be read, the others still attribute.
+        aws.Server.Faults.Add(new InjectedFault(FaultKind.AccessDenied, LocalAwsOperations.GetResourcesIn("eu-west-3")));
+        var tags = await client.GetTagValuesAsync(LocalAwsFixture.Role("tags-deny"), "user:md-deny");
+        Assert.Equal(["in-ireland", "in-virginia"], tags.Values.Order().ToArray());
+        Assert.Equal(0, aws.Server.Faults.Pending);
+
+        // The service's own region refusing is the role's missing permission.
+        aws.Server.Faults.Add(new InjectedFault(FaultKind.AccessDenied, LocalAwsOperations.GetResourcesIn("us-east-1")));
+        var refused = await Assert.ThrowsAsync<CurException>(() => client.GetTagValuesAsync(LocalAwsFixture.Role("tags-deny"), "user:md-deny"));
+        Assert.Equal(CurErrorCodes.AccessDenied, refused.Code);
+    }
+
+    [Fact]
     public async Task GetTagValuesAsync_APaginationTokenThatExpired_StartsTheWalkOver()
     {
         for (var i = 0; i < 250; i++)
