@@ -126,12 +126,18 @@ public sealed class IntegrationWorkflow
     /// <summary>
     /// Enables the integration again: the enable request starts the workflow with this signal. When it finds an execution
     /// still ending after a disable (recording the cancelled run), that execution goes on instead of completing, so the
-    /// integration is not left enabled without a workflow.
+    /// integration is not left enabled without a workflow; as after any enable, a collection runs at once (the one the
+    /// disable cancelled is not left for the next due time).
     /// </summary>
     [WorkflowSignal]
     public Task EnableAsync()
     {
-        disabled = false;
+        if (disabled)
+        {
+            disabled = false;
+            refreshPending = true;
+        }
+
         return Task.CompletedTask;
     }
 

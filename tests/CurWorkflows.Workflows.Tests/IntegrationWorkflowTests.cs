@@ -215,13 +215,14 @@ public sealed class IntegrationWorkflowTests(TemporalFixture temporal)
             Assert.Equal(workflowId, await workflows.EnsureStartedAsync(integrationId, "org-1"));
             records.SetResult();
 
-            await Eventually.TrueAsync(
-                async () => (await workflows.GetStatusAsync(integrationId))?.CompletedRuns == 1, "the cancelled run is recorded");
+            // As after any enable, a collection starts at once instead of at the next due time.
+            await Eventually.TrueAsync(() => collector.RunsStarted == 2, "a second run started");
             var status = await workflows.GetStatusAsync(integrationId);
-            Assert.NotEqual(IntegrationState.Disabled, status!.State);
-            Assert.NotNull(status.NextDueUtc);
+            Assert.Equal(IntegrationState.Running, status!.State);
+            Assert.Equal(1, status.CompletedRuns);
             Assert.Equal(WorkflowExecutionStatus.Running, (await temporal.Client.GetWorkflowHandle(workflowId).DescribeAsync()).Status);
             Assert.Equal(CollectionRunOutcome.Cancelled, Assert.Single(collector.Records).Outcome);
+            collector.Finish(2);
         });
     }
 
