@@ -94,6 +94,27 @@ public static class ApiScenarios
         Assert.DoesNotContain(secret, fixture.Host.Logs.All, StringComparison.Ordinal);
     }
 
+    public static async Task Enable_again_without_the_optional_fields_keeps_what_was_stored(ServiceFixture fixture)
+    {
+        var (_, key) = await fixture.CreateOrganizationAsync("keeps-stored-fields");
+        using var client = fixture.Host.CreateClient(key);
+        var body = (Dictionary<string, object?>)fixture.EnableBody(ServiceFixture.EmptyBucket);
+        var custom = new Dictionary<string, object?>(body) { ["report_prefix"] = "legacy/reports", ["report_name"] = "legacy-costs" };
+
+        var first = await Http.PostAsync(client, "/api/v1/integrations", custom);
+        Assert.True(first.Status == HttpStatusCode.Created, first.ToString());
+        // The product doc's three fields again (a re-enable after a disable, say): the integration keeps its report.
+        var again = await Http.PostAsync(client, "/api/v1/integrations", body);
+
+        Assert.True(again.Status == HttpStatusCode.OK, again.ToString());
+        Assert.Equal(first.Json.GetProperty("id").GetGuid(), again.Json.GetProperty("id").GetGuid());
+        Assert.Equal("legacy/reports", again.Json.GetProperty("report_prefix").GetString());
+        Assert.Equal("legacy-costs", again.Json.GetProperty("report_name").GetString());
+        var changed = await Http.PostAsync(client, "/api/v1/integrations", new Dictionary<string, object?>(body) { ["report_prefix"] = "" });
+        Assert.Equal("", changed.Json.GetProperty("report_prefix").GetString());
+        Assert.Equal("legacy-costs", changed.Json.GetProperty("report_name").GetString());
+    }
+
     public static async Task Malformed_cost_queries_are_400_naming_the_parameter(ServiceFixture fixture)
     {
         using var client = fixture.ClientB();
@@ -405,6 +426,9 @@ public sealed class SqliteApiTests(SqliteServiceFixture fixture) : IClassFixture
 
     [Fact]
     public Task Malformed_cost_queries_are_400_naming_the_parameter() => ApiScenarios.Malformed_cost_queries_are_400_naming_the_parameter(fixture);
+
+    [Fact]
+    public Task Enable_again_without_the_optional_fields_keeps_what_was_stored() => ApiScenarios.Enable_again_without_the_optional_fields_keeps_what_was_stored(fixture);
 
     [Fact]
     public Task Malformed_enable_requests_are_400_naming_the_field_and_store_nothing() =>

@@ -36,6 +36,13 @@ public sealed partial class IntegrationService(
     /// </summary>
     public async Task<EnableResult> EnableAsync(Guid organizationId, ValidEnableRequest request, CancellationToken cancellationToken)
     {
+        var existing = (await integrations.ListAsync(organizationId, cancellationToken))
+            .FirstOrDefault(i => i.BucketName == request.BucketName && i.RoleArn == request.IamRoleArn);
+        if (existing is not null)
+        {
+            request = request.KeepingStoredValues(existing);
+        }
+
         // Throws CurException(access_denied | bucket_not_found), answered as 422 problem details.
         var reportFound = await validation.ValidateAsync(request, cancellationToken);
 

@@ -33,6 +33,30 @@ public sealed record EnableIntegrationRequest
 public sealed record ValidEnableRequest(
     string IamRoleArn, string ExternalId, string BucketName, string ReportPrefix, string ReportName, string TagKey)
 {
+    /// <summary>Which of the optional fields the request left out (and so hold their defaults).</summary>
+    public OptionalEnableFields Omitted { get; init; }
+
+    /// <summary>
+    /// The request as it applies to an integration that exists already: a field left out keeps what was stored (an
+    /// enable again with the product doc's three fields does not move the integration to another prefix or report).
+    /// </summary>
+    public ValidEnableRequest KeepingStoredValues(CurWorkflows.Storage.Stores.IntegrationView existing) => this with
+    {
+        ReportPrefix = Omitted.HasFlag(OptionalEnableFields.ReportPrefix) ? existing.ReportPrefix : ReportPrefix,
+        ReportName = Omitted.HasFlag(OptionalEnableFields.ReportName) ? existing.ReportName : ReportName,
+        TagKey = Omitted.HasFlag(OptionalEnableFields.TagKey) ? existing.TagKey : TagKey,
+        Omitted = OptionalEnableFields.None,
+    };
+
     public override string ToString() =>
         $"ValidEnableRequest {{ IamRoleArn = {IamRoleArn}, BucketName = {BucketName}, ReportPrefix = {ReportPrefix}, ReportName = {ReportName}, TagKey = {TagKey} }}";
+}
+
+[Flags]
+public enum OptionalEnableFields
+{
+    None = 0,
+    ReportPrefix = 1,
+    ReportName = 2,
+    TagKey = 4,
 }

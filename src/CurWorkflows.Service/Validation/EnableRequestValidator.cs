@@ -38,7 +38,12 @@ public static partial class EnableRequestValidator
             request.BucketName!,
             NormalizePrefix(request.ReportPrefix),
             request.ReportName ?? DefaultReportName,
-            request.TagKey ?? DefaultTagKey);
+            request.TagKey ?? DefaultTagKey)
+        {
+            Omitted = (request.ReportPrefix is null ? OptionalEnableFields.ReportPrefix : 0)
+                      | (request.ReportName is null ? OptionalEnableFields.ReportName : 0)
+                      | (request.TagKey is null ? OptionalEnableFields.TagKey : 0),
+        };
         return true;
     }
 
