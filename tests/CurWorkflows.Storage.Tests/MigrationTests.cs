@@ -152,6 +152,60 @@ public sealed class MigrationTests
     }
 
     [Fact]
+    public async Task Upgrading_lets_the_next_run_decide_again_which_periods_are_final()
+    {
+        var directory = Path.Combine(Path.GetTempPath(), "curworkflows-tests", Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(directory);
+        var connectionString = $"Data Source={Path.Combine(directory, "curworkflows.db")}";
+        var factory = new CurWorkflowsDbContextFactory(new StorageOptions { Provider = StorageProvider.Sqlite, ConnectionString = connectionString });
+        var (organizationId, integrationId) = (Guid.NewGuid(), Guid.NewGuid());
+        try
+        {
+            await using (var context = factory.CreateDbContext())
+            {
+                await context.GetService<IMigrator>().MigrateAsync("CostRowsCarryTheirRun");
+                context.Organizations.Add(new Entities.Organization { Id = organizationId, Name = "final" });
+                context.Integrations.Add(new Entities.Integration { Id = integrationId, OrganizationId = organizationId, RoleArn = "arn:aws:iam::1:role/r", BucketName = "b" });
+                // Marked final by the old rule: one row of the month carried an invoice id.
+                context.BillingPeriods.Add(new Entities.BillingPeriod
+                {
+                    IntegrationId = integrationId,
+                    PeriodStart = new DateOnly(2026, 9, 1),
+                    OrganizationId = organizationId,
+                    AssemblyId = "a",
+                    ManifestETag = "e",
+                    IsFinal = true,
+                    Currency = "USD",
+                });
+                await context.SaveChangesAsync();
+            }
+
+            await using (var context = factory.CreateDbContext())
+            {
+                await context.Database.MigrateAsync();
+
+                Assert.False((await context.BillingPeriods.SingleAsync()).IsFinal);
+            }
+        }
+        finally
+        {
+            factory.Dispose();
+            SqlitePool.Clear(connectionString);
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    [Theory]
+    [InlineData(StorageProvider.PostgreSql, "UPDATE billing_periods SET is_final = false;")]
+    [InlineData(StorageProvider.SqlServer, "UPDATE billing_periods SET is_final = 0;")]
+    public void The_upgrade_resets_final_periods_on_every_provider(StorageProvider provider, string statement)
+    {
+        using var context = ContextFor(provider);
+
+        Assert.Contains(statement, context.GetService<IMigrator>().GenerateScript(options: MigrationsSqlGenerationOptions.Idempotent), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void PostgreSql_migration_script_uses_exact_numeric_columns()
     {
         using var context = ContextFor(StorageProvider.PostgreSql);
