@@ -258,34 +258,6 @@ public class MalformedInputTests
     private static CurSource Unseekable(string name, byte[] content) =>
         new(name, CurCompression.Gzip, () => new ForwardOnlyStream(content));
 
-    /// <summary>A stream read once from front to back that cannot seek (a network body, say).</summary>
-    private sealed class ForwardOnlyStream(byte[] content) : Stream
-    {
-        private readonly MemoryStream _content = new(content, writable: false);
-
-        public override bool CanRead => true;
-
-        public override bool CanSeek => false;
-
-        public override bool CanWrite => false;
-
-        public override long Length => throw new NotSupportedException();
-
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-
-        public override int Read(byte[] buffer, int offset, int count) => _content.Read(buffer, offset, count);
-
-        public override void Flush()
-        {
-        }
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
-
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-    }
-
     [Fact]
     public void GzipWithCorruptData_IsMalformed()
     {

@@ -13,36 +13,6 @@ namespace CurWorkflows.Cur.Tests;
 /// </summary>
 public class RawInflateTests
 {
-    /// <summary>Hands out at most <paramref name="most"/> bytes per read, so that the inflater must ask again mid-block.</summary>
-    private sealed class TrickleStream(byte[] content, int most) : Stream
-    {
-        private readonly MemoryStream _content = new(content, writable: false);
-
-        public override bool CanRead => true;
-
-        public override bool CanSeek => false;
-
-        public override bool CanWrite => false;
-
-        public override long Length => throw new NotSupportedException();
-
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-
-        public override int Read(Span<byte> buffer) => _content.Read(buffer[..Math.Min(buffer.Length, most)]);
-
-        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
-
-        public override void Flush()
-        {
-        }
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
-
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-    }
-
     /// <summary>CSV text and incompressible bytes, deflated at the given level: dynamic, fixed and stored blocks.</summary>
     private static (byte[] Plain, byte[] Deflated) Sample(CompressionLevel level)
     {
@@ -82,7 +52,7 @@ public class RawInflateTests
         var (plain, deflated) = Sample(level);
         foreach (var (readSize, inputChunk) in new[] { (1 << 20, int.MaxValue), (4093, int.MaxValue), (1, 100_000), (65536, 1), (300, 17) })
         {
-            using var inflating = RawInflateStream.Open(new TrickleStream(deflated, inputChunk), leaveOpen: false);
+            using var inflating = RawInflateStream.Open(new ForwardOnlyStream(deflated, inputChunk), leaveOpen: false);
 
             Assert.IsType<RawInflateStream>(inflating);
             Assert.Equal(plain, ReadAll(inflating, readSize));

@@ -84,18 +84,13 @@ public sealed class MigrationTests
     [Fact]
     public async Task Upgrading_keeps_stored_periods_visible_and_moves_staged_rows_into_their_runs_generation()
     {
-        var directory = Path.Combine(Path.GetTempPath(), "curworkflows-tests", Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(directory);
-        var connectionString = $"Data Source={Path.Combine(directory, "curworkflows.db")}";
-        var factory = new CurWorkflowsDbContextFactory(new StorageOptions { Provider = StorageProvider.Sqlite, ConnectionString = connectionString });
         var (organizationId, integrationId, activeRun, stagingRun) = (Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid());
         var january = new DateOnly(2026, 1, 1);
         var stagedAt = new DateTimeOffset(2026, 2, 3, 4, 5, 6, TimeSpan.Zero);
-        try
-        {
-            await using (var context = factory.CreateDbContext())
+        await UpgradeSqliteAsync(
+            "CostAmountsTwelveDecimalPlaces",
+            async context =>
             {
-                await context.GetService<IMigrator>().MigrateAsync("CostAmountsTwelveDecimalPlaces");
                 context.Organizations.Add(new Entities.Organization { Id = organizationId, Name = "upgrade" });
                 context.Integrations.Add(new Entities.Integration { Id = integrationId, OrganizationId = organizationId, RoleArn = "arn:aws:iam::1:role/r", BucketName = "b" });
                 context.BillingPeriods.Add(new Entities.BillingPeriod
@@ -123,13 +118,9 @@ public sealed class MigrationTests
                 await database.ExecuteSqlRawAsync(
                     "INSERT INTO staging_daily_resource_costs (collection_run_id, integration_id, billing_period, usage_date, package, resource_id, product_code, currency, unblended, net_unblended, amortized, staged_at) VALUES ({0}, {1}, {2}, {3}, 'web', 'i-2', 'AmazonEC2', 'USD', 7.25, 7.25, 7.25, {4})",
                     stagingRun, integrationId, january, january.AddDays(2), new Microsoft.EntityFrameworkCore.Storage.ValueConversion.DateTimeOffsetToBinaryConverter().ConvertToProvider(stagedAt)!);
-            }
-
-            await using (var context = factory.CreateDbContext())
+            },
+            async (context, factory) =>
             {
-                await context.Database.MigrateAsync();
-
-                Assert.Empty(await context.Database.GetPendingMigrationsAsync());
                 Assert.Equal(3.5m, (await context.ActiveDailyPackageCosts.SingleAsync()).Unblended);
                 Assert.Equal("i-1", (await context.ActiveDailyResourceCosts.SingleAsync()).ResourceId);
                 Assert.Equal(activeRun, (await context.ActiveMonthlyPackageCosts.SingleAsync()).CollectionRunId);
@@ -138,32 +129,19 @@ public sealed class MigrationTests
                 var generation = await context.CostGenerations.SingleAsync();
                 Assert.Equal((stagingRun, integrationId, january, (DateTimeOffset?)null), (generation.CollectionRunId, generation.IntegrationId, generation.BillingPeriod, generation.SupersededAt));
                 Assert.Equal(stagedAt, generation.CreatedAt);
-            }
-
-            var totals = await new Costs.CostReader(factory).GetTotalsAsync(new Costs.CostQuery(organizationId, january, january.AddDays(30)));
-            Assert.Equal(3.5m, Assert.Single(totals).Total.Unblended);
-        }
-        finally
-        {
-            factory.Dispose();
-            SqlitePool.Clear(connectionString);
-            Directory.Delete(directory, recursive: true);
-        }
+                var totals = await new Costs.CostReader(factory).GetTotalsAsync(new Costs.CostQuery(organizationId, january, january.AddDays(30)));
+                Assert.Equal(3.5m, Assert.Single(totals).Total.Unblended);
+            });
     }
 
     [Fact]
     public async Task Upgrading_lets_the_next_run_decide_again_which_periods_are_final()
     {
-        var directory = Path.Combine(Path.GetTempPath(), "curworkflows-tests", Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(directory);
-        var connectionString = $"Data Source={Path.Combine(directory, "curworkflows.db")}";
-        var factory = new CurWorkflowsDbContextFactory(new StorageOptions { Provider = StorageProvider.Sqlite, ConnectionString = connectionString });
         var (organizationId, integrationId) = (Guid.NewGuid(), Guid.NewGuid());
-        try
-        {
-            await using (var context = factory.CreateDbContext())
+        await UpgradeSqliteAsync(
+            "CostRowsCarryTheirRun",
+            async context =>
             {
-                await context.GetService<IMigrator>().MigrateAsync("CostRowsCarryTheirRun");
                 context.Organizations.Add(new Entities.Organization { Id = organizationId, Name = "final" });
                 context.Integrations.Add(new Entities.Integration { Id = integrationId, OrganizationId = organizationId, RoleArn = "arn:aws:iam::1:role/r", BucketName = "b" });
                 // Marked final by the old rule: one row of the month carried an invoice id.
@@ -178,13 +156,32 @@ public sealed class MigrationTests
                     Currency = "USD",
                 });
                 await context.SaveChangesAsync();
+            },
+            async (context, _) => Assert.False((await context.BillingPeriods.SingleAsync()).IsFinal));
+    }
+
+    /// <summary>A SQLite database migrated up to <paramref name="fromMigration"/>, given data by <paramref name="seed"/>,
+    /// then migrated to the end and checked by <paramref name="check"/>.</summary>
+    private static async Task UpgradeSqliteAsync(
+        string fromMigration, Func<CurWorkflowsDbContext, Task> seed, Func<CurWorkflowsDbContext, CurWorkflowsDbContextFactory, Task> check)
+    {
+        var directory = Path.Combine(Path.GetTempPath(), "curworkflows-tests", Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(directory);
+        var connectionString = $"Data Source={Path.Combine(directory, "curworkflows.db")}";
+        var factory = new CurWorkflowsDbContextFactory(new StorageOptions { Provider = StorageProvider.Sqlite, ConnectionString = connectionString });
+        try
+        {
+            await using (var context = factory.CreateDbContext())
+            {
+                await context.GetService<IMigrator>().MigrateAsync(fromMigration);
+                await seed(context);
             }
 
             await using (var context = factory.CreateDbContext())
             {
                 await context.Database.MigrateAsync();
-
-                Assert.False((await context.BillingPeriods.SingleAsync()).IsFinal);
+                Assert.Empty(await context.Database.GetPendingMigrationsAsync());
+                await check(context, factory);
             }
         }
         finally
