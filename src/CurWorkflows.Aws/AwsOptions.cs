@@ -35,8 +35,12 @@ public sealed class AwsOptions : IValidatableObject
     /// </summary>
     public List<string> TaggingRegions { get; set; } = [];
 
-    /// <summary>The regions the tag lookup reads.</summary>
-    public IReadOnlyList<string> EffectiveTaggingRegions => TaggingRegions.Count > 0 ? TaggingRegions : DefaultTaggingRegions;
+    /// <summary>
+    /// The regions the tag lookup reads: always <see cref="Region"/> too, whose refusal is the role's missing permission
+    /// (other regions that refuse are skipped).
+    /// </summary>
+    public IReadOnlyList<string> EffectiveTaggingRegions =>
+        [Region, .. (TaggingRegions.Count > 0 ? TaggingRegions : DefaultTaggingRegions).Where(r => r != Region).Distinct(StringComparer.Ordinal)];
 
     /// <summary>Path-style S3 addressing (<c>http://host/bucket/key</c>): needed for local endpoints and most S3-compatible stores.</summary>
     public bool S3ForcePathStyle { get; set; }

@@ -57,10 +57,15 @@ public sealed partial class ResourceTagClient(AwsClientFactory clients, HttpClie
         {
             return await LookUpRegionAsync(role, region, key, stop.Token);
         }
-        catch (CurException e) when (e.Code == CurErrorCodes.AccessDenied && region != clients.Options.Region)
+        catch (RegionRefusedException e) when (region != clients.Options.Region)
         {
             LogRegionRefused(_logger, region, e.Message);
             return new Dictionary<string, string>();
+        }
+        catch (RegionRefusedException e) when (!stop.IsCancellationRequested)
+        {
+            await stop.CancelAsync();
+            throw new CurException(CurErrorCodes.AccessDenied, e.Message, e);
         }
         catch (Exception) when (!stop.IsCancellationRequested)
         {
@@ -199,9 +204,12 @@ public sealed partial class ResourceTagClient(AwsClientFactory clients, HttpClie
         throw type switch
         {
             "PaginationTokenExpiredException" => new PaginationTokenExpiredException(message),
+            // The two answers of a region that refuses the role: a policy denying it, an opt-in region not enabled.
+            "AccessDeniedException" or "UnrecognizedClientException" => new RegionRefusedException(message + " (the role needs tag:GetResources on *)"),
             // ThrottledException is the tagging API's own throttling error; ThrottlingException is AWS's common one.
             "ThrottledException" or "ThrottlingException" or "InternalServiceException" or "ExpiredTokenException" => new CurException(CurErrorCodes.Transient, message),
-            _ when (int)response.StatusCode >= 500 || response.StatusCode == HttpStatusCode.TooManyRequests => new CurException(CurErrorCodes.Transient, message),
+            _ when (int)response.StatusCode >= 500 || response.StatusCode is HttpStatusCode.TooManyRequests or HttpStatusCode.RequestTimeout
+                => new CurException(CurErrorCodes.Transient, message),
             _ => new CurException(CurErrorCodes.AccessDenied, message + " (the role needs tag:GetResources on *)"),
         };
     }
@@ -259,3 +267,6 @@ public sealed partial class ResourceTagClient(AwsClientFactory clients, HttpClie
 
 /// <summary>The tagging API no longer accepts the walk's pagination token (valid for 15 minutes).</summary>
 internal sealed class PaginationTokenExpiredException(string message) : Exception(message);
+
+/// <summary>A region refused the role (<c>AccessDeniedException</c>, <c>UnrecognizedClientException</c>).</summary>
+internal sealed class RegionRefusedException(string message) : CurException(CurErrorCodes.AccessDenied, message);

@@ -47,6 +47,8 @@ public sealed class IntegrationWorkflow
 
     private const string DistinctCollectionIdsPatch = "distinct-collection-ids";
 
+    internal const string EnableSignalPatch = "enable-signal";
+
     private static long StartSecond(DateTime utc) => utc.Ticks / TimeSpan.TicksPerSecond;
 
     public static string CollectionWorkflowIdFor(string integrationId, DateTime startUtc) =>
@@ -132,7 +134,8 @@ public sealed class IntegrationWorkflow
     [WorkflowSignal]
     public Task EnableAsync()
     {
-        if (disabled)
+        // Patched: an execution that took this signal before the handler existed ignored it, and replays so.
+        if (disabled && Workflow.Patched(EnableSignalPatch))
         {
             disabled = false;
             refreshPending = true;

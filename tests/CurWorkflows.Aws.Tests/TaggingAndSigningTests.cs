@@ -59,8 +59,10 @@ public class TaggingTests(LocalAwsFixture aws) : IClassFixture<LocalAwsFixture>
                 ["arn:aws:s3:::regions-bucket"] = "global",
             },
             tags);
+        // Configured regions are read beside the service's own (Aws:Region), which is always read.
         using var optIn = aws.CreateFactory(o => o.TaggingRegions = ["ap-east-1"]);
-        Assert.Equal("opt-in", Assert.Single(await new ResourceTagClient(optIn, http).GetTagValuesAsync(LocalAwsFixture.Role("tags-regions"), "user:md-regions")).Value);
+        var withOptIn = await new ResourceTagClient(optIn, http).GetTagValuesAsync(LocalAwsFixture.Role("tags-regions"), "user:md-regions");
+        Assert.Equal(["global", "opt-in"], withOptIn.Values.Order().ToArray());
     }
 
     [Fact]
@@ -78,10 +80,14 @@ public class TaggingTests(LocalAwsFixture aws) : IClassFixture<LocalAwsFixture>
         Assert.Equal(["in-ireland", "in-virginia"], tags.Values.Order().ToArray());
         Assert.Equal(0, aws.Server.Faults.Pending);
 
-        // The service's own region refusing is the role's missing permission.
-        aws.Server.Faults.Add(new InjectedFault(FaultKind.AccessDenied, LocalAwsOperations.GetResourcesIn("us-east-1")));
-        var refused = await Assert.ThrowsAsync<CurException>(() => client.GetTagValuesAsync(LocalAwsFixture.Role("tags-deny"), "user:md-deny"));
-        Assert.Equal(CurErrorCodes.AccessDenied, refused.Code);
+        // The service's own region refusing is the role's missing permission, also when the configured regions leave it out.
+        using var elsewhere = aws.CreateFactory(o => o.TaggingRegions = ["eu-west-1"]);
+        foreach (var lookup in new[] { client, new ResourceTagClient(elsewhere, http) })
+        {
+            aws.Server.Faults.Add(new InjectedFault(FaultKind.AccessDenied, LocalAwsOperations.GetResourcesIn("us-east-1")));
+            var refused = await Assert.ThrowsAsync<CurException>(() => lookup.GetTagValuesAsync(LocalAwsFixture.Role("tags-deny"), "user:md-deny"));
+            Assert.Equal(CurErrorCodes.AccessDenied, refused.Code);
+        }
     }
 
     [Fact]

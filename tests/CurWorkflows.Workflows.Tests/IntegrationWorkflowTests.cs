@@ -207,6 +207,7 @@ public sealed class IntegrationWorkflowTests(TemporalFixture temporal)
                 Microsoft.Extensions.Options.Options.Create(new Hosting.CollectionOptions()));
             var integrationId = Guid.NewGuid().ToString("N");
             var workflowId = await workflows.EnsureStartedAsync(integrationId, "org-1");
+            var firstRunId = (await temporal.Client.GetWorkflowHandle(workflowId).DescribeAsync()).RunId;
             await Eventually.TrueAsync(() => collector.RunsStarted == 1, "the first run started");
 
             // Disable: the run is cancelled and its record is being written when the integration is enabled again.
@@ -223,6 +224,9 @@ public sealed class IntegrationWorkflowTests(TemporalFixture temporal)
             Assert.Equal(WorkflowExecutionStatus.Running, (await temporal.Client.GetWorkflowHandle(workflowId).DescribeAsync()).Status);
             Assert.Equal(CollectionRunOutcome.Cancelled, Assert.Single(collector.Records).Outcome);
             collector.Finish(2);
+            // The execution that took the disable and the enable replays (and is kept as a fixture).
+            await ReplayTests.ReplayAndMaybeRecordAsync(
+                await temporal.Client.GetWorkflowHandle(workflowId, firstRunId).FetchHistoryAsync(), "IntegrationWorkflow-enabled-while-ending");
         });
     }
 

@@ -36,8 +36,7 @@ public sealed partial class IntegrationService(
     /// </summary>
     public async Task<EnableResult> EnableAsync(Guid organizationId, ValidEnableRequest request, CancellationToken cancellationToken)
     {
-        var existing = (await integrations.ListAsync(organizationId, cancellationToken))
-            .FirstOrDefault(i => i.BucketName == request.BucketName && i.RoleArn == request.IamRoleArn);
+        var existing = await integrations.FindAsync(organizationId, request.BucketName, request.IamRoleArn, cancellationToken);
         if (existing is not null)
         {
             request = request.KeepingStoredValues(existing);

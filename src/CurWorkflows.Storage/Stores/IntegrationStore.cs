@@ -94,6 +94,16 @@ public sealed class IntegrationStore(IDbContextFactory<CurWorkflowsDbContext> co
         }
     }
 
+    /// <summary>The integration <see cref="EnableAsync"/> would enable again for this role and bucket (matched as the
+    /// database matches them, with its collation), or null.</summary>
+    public async Task<IntegrationView?> FindAsync(Guid organizationId, string bucketName, string roleArn, CancellationToken cancellationToken = default)
+    {
+        await using var context = await contextFactory.CreateDbContextAsync(cancellationToken);
+        var integration = await context.Integrations.AsNoTracking().SingleOrDefaultAsync(
+            i => i.OrganizationId == organizationId && i.BucketName == bucketName && i.RoleArn == roleArn, cancellationToken);
+        return integration is null ? null : IntegrationView.From(integration);
+    }
+
     public async Task<IntegrationView?> GetAsync(Guid organizationId, Guid integrationId, CancellationToken cancellationToken = default)
     {
         await using var context = await contextFactory.CreateDbContextAsync(cancellationToken);
