@@ -102,7 +102,7 @@ public sealed partial class CostAggregator
             // As one pass would report it: at the first row of the other period, before anything is merged.
             throw new ReportMalformedException(
                 source.Name, second._billingPeriodLine is { } line ? line + first.LineAtSplit - 1 : first.LineAtSplit, columns.BillingPeriodStart + 1,
-                columns.Names[columns.BillingPeriodStart], $"the row belongs to the billing period starting {secondPeriod:yyyy-MM-dd}, earlier rows to {period:yyyy-MM-dd}");
+                columns.Names[columns.BillingPeriodStart], OtherBillingPeriod(secondPeriod, period));
         }
 
         MergeFrom(second, source.Name);

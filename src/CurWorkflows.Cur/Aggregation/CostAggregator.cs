@@ -827,7 +827,7 @@ public sealed partial class CostAggregator
 
             if (owner._billingPeriodStart is { } period && period != start)
             {
-                throw Malformed(c, c.BillingPeriodStart, $"the row belongs to the billing period starting {start:yyyy-MM-dd}, earlier rows to {period:yyyy-MM-dd}");
+                throw Malformed(c, c.BillingPeriodStart, OtherBillingPeriod(start, period));
             }
 
             owner._billingPeriodLine ??= CurrentLine;
@@ -936,28 +936,6 @@ public sealed partial class CostAggregator
     /// each entry finds its day's aggregate in a small array. The per-part ids, the resource index and the untagged
     /// flag are worked out once per distinct key, not once per row.
     /// </summary>
-    private static void ThrowIfNotUtf8(ReadOnlySpan<byte> value, RowKeyPart part)
-    {
-        if (!System.Text.Unicode.Utf8.IsValid(value))
-        {
-            throw new NotUtf8Exception(part);
-        }
-    }
-
-    private enum RowKeyPart
-    {
-        Tag,
-        Resource,
-        Product,
-        Currency,
-    }
-
-    /// <summary>A row key value that is not UTF-8; the row's reader turns it into a located <see cref="ReportMalformedException"/>.</summary>
-    private sealed class NotUtf8Exception(RowKeyPart part) : Exception
-    {
-        public RowKeyPart Part { get; } = part;
-    }
-
     private int CompositeOf(int day, ReadOnlySpan<byte> tag, ReadOnlySpan<byte> resource, ReadOnlySpan<byte> product, ReadOnlySpan<byte> currency)
     {
         var length = 16 + tag.Length + resource.Length + product.Length + currency.Length;
@@ -1007,6 +985,32 @@ public sealed partial class CostAggregator
         }
 
         return AddComposite(id, ref rowKey, day);
+    }
+
+    /// <summary>The problem of a row of billing period <paramref name="row"/> after rows of <paramref name="earlier"/>.</summary>
+    private static string OtherBillingPeriod(DateOnly row, DateOnly earlier) =>
+        $"the row belongs to the billing period starting {row:yyyy-MM-dd}, earlier rows to {earlier:yyyy-MM-dd}";
+
+    private static void ThrowIfNotUtf8(ReadOnlySpan<byte> value, RowKeyPart part)
+    {
+        if (!System.Text.Unicode.Utf8.IsValid(value))
+        {
+            throw new NotUtf8Exception(part);
+        }
+    }
+
+    private enum RowKeyPart
+    {
+        Tag,
+        Resource,
+        Product,
+        Currency,
+    }
+
+    /// <summary>A row key value that is not UTF-8; the row's reader turns it into a located <see cref="ReportMalformedException"/>.</summary>
+    private sealed class NotUtf8Exception(RowKeyPart part) : Exception
+    {
+        public RowKeyPart Part { get; } = part;
     }
 
     private int AddComposite(int rowKeyId, ref RowKey rowKey, int day)

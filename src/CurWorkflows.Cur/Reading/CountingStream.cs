@@ -5,13 +5,12 @@ internal sealed class CountingStream(Stream inner) : Stream
 {
     private long _bytesRead;
     private byte[]? _tail;
-    private long _totalRead;
 
     /// <summary>Keep the last <paramref name="length"/> bytes read (a gzip's trailer, when the source cannot seek to it).</summary>
     public void KeepTail(int length) => _tail = new byte[length];
 
-    /// <summary>The last bytes read (as many as <see cref="KeepTail"/> asked for), and how many bytes were read in all.</summary>
-    public (byte[] Tail, long TotalRead) Tail => (_tail ?? [], _totalRead);
+    /// <summary>The last bytes read, as many as <see cref="KeepTail"/> asked for.</summary>
+    public byte[] Tail => _tail ?? [];
 
     public long BytesRead => Volatile.Read(ref _bytesRead);
 
@@ -35,7 +34,6 @@ internal sealed class CountingStream(Stream inner) : Stream
         Volatile.Write(ref _bytesRead, _bytesRead + read);
         if (_tail is { } tail && read > 0)
         {
-            _totalRead += read;
             var kept = Math.Min(read, tail.Length);
             tail.AsSpan(kept).CopyTo(tail);
             buffer.Slice(read - kept, kept).CopyTo(tail.AsSpan(tail.Length - kept));

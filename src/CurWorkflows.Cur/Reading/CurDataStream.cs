@@ -287,13 +287,13 @@ internal sealed class CurDataStream : IDisposable
             {
             }
 
-            var (tail, total) = raw.Tail;
-            if (total < 18)
+            // The count was not reset on this path: it is every byte of the file.
+            if (raw.BytesRead < 18)
             {
-                throw new ReportMalformedException(source.Name, null, null, null, $"not a gzip file: {total} bytes is shorter than the gzip header and trailer");
+                throw new ReportMalformedException(source.Name, null, null, null, $"not a gzip file: {raw.BytesRead} bytes is shorter than the gzip header and trailer");
             }
 
-            return Trailer(tail);
+            return Trailer(raw.Tail);
         }
 
         var integrity = ReadTrailer();
