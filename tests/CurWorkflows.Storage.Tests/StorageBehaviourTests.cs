@@ -361,12 +361,12 @@ public abstract class StorageBehaviourTests<TDatabase>(TDatabase database)
 
         // Attempt 1 stages the first file, then stalls past its heartbeat timeout; attempt 2 starts over and stages both.
         var attempt1 = await Database.Writer.BeginStagingAsync(key);
-        await Database.Writer.StageAsync(key, firstFile, attempt1);
+        await Database.Writer.StageAsync(attempt1, firstFile);
         var attempt2 = await Database.Writer.BeginStagingAsync(key);
-        await Database.Writer.StageAsync(key, firstFile, attempt2);
-        await Database.Writer.StageAsync(key, secondFile, attempt2);
+        await Database.Writer.StageAsync(attempt2, firstFile);
+        await Database.Writer.StageAsync(attempt2, secondFile);
         // Attempt 1 wakes up and goes on with the second file.
-        await Assert.ThrowsAsync<StagingSupersededException>(() => Database.Writer.StageAsync(key, secondFile, attempt1));
+        await Assert.ThrowsAsync<StagingSupersededException>(() => Database.Writer.StageAsync(attempt1, secondFile));
 
         var result = await Database.Writer.ReplaceBillingPeriodAsync(new ReplaceBillingPeriodRequest(runId, integrationId, January, "assembly-1", "etag-1", false));
 
@@ -375,7 +375,7 @@ public abstract class StorageBehaviourTests<TDatabase>(TDatabase database)
         var query = new CostQuery(organizationId, January, January.AddDays(30), integrationId);
         Assert.Equal(expected, Assert.Single(await Database.Reader.GetTotalsAsync(query)).Total);
         // After the replace, no attempt adds to what readers see.
-        await Assert.ThrowsAsync<StagingSupersededException>(() => Database.Writer.StageAsync(key, secondFile, attempt2));
+        await Assert.ThrowsAsync<StagingSupersededException>(() => Database.Writer.StageAsync(attempt2, secondFile));
         Assert.Equal(expected, Assert.Single(await Database.Reader.GetTotalsAsync(query)).Total);
     }
 

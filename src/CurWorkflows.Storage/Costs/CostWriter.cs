@@ -55,7 +55,7 @@ public sealed partial class CostWriter(
     /// <summary>
     /// Starts staging a period over (one attempt of a run's staging): drops what the run staged for it before and
     /// registers the generation anew, under the integration's lock. Returns the attempt's token for
-    /// <see cref="StageAsync(StagingKey, CostAggregateBatch, StagingToken, CancellationToken)"/>: a later start makes it
+    /// <see cref="StageAsync(StagingToken, CostAggregateBatch, CancellationToken)"/>: a later start makes it
     /// stale, so that an earlier attempt still writing (timed out, cut off from the orchestrator) cannot add its rows
     /// beside the new attempt's.
     /// </summary>
@@ -65,12 +65,7 @@ public sealed partial class CostWriter(
         await using var transaction = await context.Database.BeginTransactionAsync(cancellationToken);
         await LockIntegrationAsync(context, key.IntegrationId, cancellationToken);
         await DeleteGenerationAsync(context.Database, key, cancellationToken);
-        if (await context.BillingPeriods.AnyAsync(
-                p => p.IntegrationId == key.IntegrationId && p.PeriodStart == key.BillingPeriod && p.CollectionRunId == key.CollectionRunId, cancellationToken))
-        {
-            throw new InvalidOperationException(
-                $"Run {key.CollectionRunId} already replaced billing period {key.BillingPeriod:yyyy-MM-dd} of integration {key.IntegrationId}; stage under a new run.");
-        }
+        await ThrowIfAlreadyReplacedAsync(context, key, cancellationToken);
 
         // The marker's creation time is the attempt's token; read back as stored (PostgreSQL keeps microseconds). Two
         // starts serialized by the lock are milliseconds apart at least.
@@ -90,15 +85,11 @@ public sealed partial class CostWriter(
         return new StagingToken(key, createdAt);
     }
 
-    /// <summary>Stages a batch for the attempt that holds <paramref name="token"/>; each chunk is written only while the
-    /// token is current, else <see cref="StagingSupersededException"/>.</summary>
-    public async Task<long> StageAsync(StagingKey key, CostAggregateBatch batch, StagingToken token, CancellationToken cancellationToken = default)
+    /// <summary>Stages a batch for the attempt that holds <paramref name="token"/> (its run and period); each chunk is
+    /// written only while the token is current, else <see cref="StagingSupersededException"/>.</summary>
+    public async Task<long> StageAsync(StagingToken token, CostAggregateBatch batch, CancellationToken cancellationToken = default)
     {
-        if (token.Key != key)
-        {
-            throw new ArgumentException("the token was issued for another run or period", nameof(token));
-        }
-
+        var key = token.Key;
         var rows = await StageFlatAsync(key, CostTable.DailyPackage, Flatten(batch.DailyPackageCosts, FlatCost.From), cancellationToken, token);
         rows += await StageFlatAsync(key, CostTable.DailyResource, Flatten(batch.DailyResourceCosts, FlatCost.From), cancellationToken, token);
         rows += await StageFlatAsync(key, CostTable.MonthlyPackage, Flatten(batch.MonthlyPackageCosts, FlatCost.From), cancellationToken, token);
@@ -295,17 +286,15 @@ public sealed partial class CostWriter(
     private static async Task<long> DeleteGenerationLockedAsync(CurWorkflowsDbContext context, StagingKey key, CancellationToken cancellationToken)
     {
         await using var transaction = await context.Database.BeginTransactionAsync(cancellationToken);
-        var deleted = await context.Integrations.AsNoTracking().AnyAsync(i => i.Id == key.IntegrationId, cancellationToken)
-            ? await LockAndDeleteAsync()
-            : await DeleteGenerationAsync(context.Database, key, cancellationToken);
-        await transaction.CommitAsync(cancellationToken);
-        return deleted;
-
-        async Task<long> LockAndDeleteAsync()
+        // The generations of an integration deleted since have no lock to take.
+        if (await context.Integrations.AsNoTracking().AnyAsync(i => i.Id == key.IntegrationId, cancellationToken))
         {
             await LockIntegrationAsync(context, key.IntegrationId, cancellationToken);
-            return await DeleteGenerationAsync(context.Database, key, cancellationToken);
         }
+
+        var deleted = await DeleteGenerationAsync(context.Database, key, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return deleted;
     }
 
     /// <summary>
@@ -378,20 +367,8 @@ public sealed partial class CostWriter(
     /// </summary>
     private async Task<Guid> BeginGenerationAsync(CurWorkflowsDbContext context, StagingKey key, CancellationToken cancellationToken)
     {
-        var organizationIds = await context.Integrations.AsNoTracking()
-            .Where(i => i.Id == key.IntegrationId).Select(i => i.OrganizationId).ToListAsync(cancellationToken);
-        if (organizationIds.Count != 1)
-        {
-            throw new InvalidOperationException($"Integration {key.IntegrationId} does not exist.");
-        }
-
-        if (await context.BillingPeriods.AnyAsync(
-                p => p.IntegrationId == key.IntegrationId && p.PeriodStart == key.BillingPeriod && p.CollectionRunId == key.CollectionRunId, cancellationToken))
-        {
-            // Adding rows to the active generation would change what readers see outside a replace.
-            throw new InvalidOperationException(
-                $"Run {key.CollectionRunId} already replaced billing period {key.BillingPeriod:yyyy-MM-dd} of integration {key.IntegrationId}; stage under a new run.");
-        }
+        var organizationId = await OrganizationOfAsync(context, key, cancellationToken);
+        await ThrowIfAlreadyReplacedAsync(context, key, cancellationToken);
 
         if (!await context.CostGenerations.AnyAsync(
                 g => g.CollectionRunId == key.CollectionRunId && g.IntegrationId == key.IntegrationId && g.BillingPeriod == key.BillingPeriod, cancellationToken))
@@ -420,7 +397,18 @@ public sealed partial class CostWriter(
             context.ChangeTracker.Clear();
         }
 
-        return organizationIds[0];
+        return organizationId;
+    }
+
+    /// <summary>Adding rows to the active generation would change what readers see outside a replace.</summary>
+    private static async Task ThrowIfAlreadyReplacedAsync(CurWorkflowsDbContext context, StagingKey key, CancellationToken cancellationToken)
+    {
+        if (await context.BillingPeriods.AnyAsync(
+                p => p.IntegrationId == key.IntegrationId && p.PeriodStart == key.BillingPeriod && p.CollectionRunId == key.CollectionRunId, cancellationToken))
+        {
+            throw new InvalidOperationException(
+                $"Run {key.CollectionRunId} already replaced billing period {key.BillingPeriod:yyyy-MM-dd} of integration {key.IntegrationId}; stage under a new run.");
+        }
     }
 
     private async Task<long> StageFlatAsync(
