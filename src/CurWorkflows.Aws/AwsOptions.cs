@@ -7,9 +7,11 @@ public sealed class AwsOptions : IValidatableObject
 {
     public const string SectionName = "Aws";
 
+    private const string RegionPattern = "^[a-z]{2}(-[a-z]+)+-\\d$";
+
     /// <summary>Region for signing and for the default endpoints; CUR exists only in us-east-1.</summary>
     [Required]
-    [RegularExpression("^[a-z]{2}(-[a-z]+)+-\\d$", ErrorMessage = "Aws:Region must look like us-east-1")]
+    [RegularExpression(RegionPattern, ErrorMessage = "Aws:Region must look like us-east-1")]
     public string Region { get; set; } = "us-east-1";
 
     public string? StsServiceUrl { get; set; }
@@ -97,7 +99,7 @@ public sealed class AwsOptions : IValidatableObject
 
         foreach (var region in TaggingRegions)
         {
-            if (!System.Text.RegularExpressions.Regex.IsMatch(region ?? "", "^[a-z]{2}(-[a-z]+)+-\\d$"))
+            if (!System.Text.RegularExpressions.Regex.IsMatch(region ?? "", RegionPattern))
             {
                 yield return new ValidationResult($"Aws:TaggingRegions must hold region names like eu-west-1, got '{region}'", [nameof(TaggingRegions)]);
             }

@@ -10,10 +10,10 @@ namespace CurWorkflows.Aws;
 /// <summary>The response to a hand-signed S3 GET or HEAD.</summary>
 internal sealed record RawObjectResponse(HttpResponseMessage Response, long ContentLength, string ETag) : IDisposable
 {
-    /// <summary>Whether S3 encrypted the object with a key of KMS or of the customer: its ETag is then not its MD5.</summary>
-    public bool EncryptedWithAnotherKey =>
-        Response.Headers.TryGetValues("x-amz-server-side-encryption", out var sse) && sse.Any(v => v.StartsWith("aws:kms", StringComparison.Ordinal))
-        || Response.Headers.Contains("x-amz-server-side-encryption-customer-algorithm");
+    /// <summary>Whether the object's ETag is not the MD5 of its content (<see cref="ObjectETags.IsNotContentMd5"/>).</summary>
+    public bool ETagIsNotContentMd5 => ObjectETags.IsNotContentMd5(
+        Response.Headers.TryGetValues("x-amz-server-side-encryption", out var sse) ? sse.FirstOrDefault() : null,
+        Response.Headers.TryGetValues("x-amz-server-side-encryption-customer-algorithm", out var customer) ? customer.FirstOrDefault() : null);
 
     public void Dispose() => Response.Dispose();
 }

@@ -195,6 +195,7 @@ public sealed partial class ResourceTagClient(AwsClientFactory clients, HttpClie
         var type = error?.Type ?? (response.Headers.TryGetValues("x-amzn-ErrorType", out var t) ? t.FirstOrDefault() : null);
         type = type?.Split(':')[0].Split('#')[^1];
         var message = $"GetResources failed ({(int)response.StatusCode} {type}): {error?.Message}";
+        var refused = message + " (the role needs tag:GetResources on *)";
         if (type == "ExpiredTokenException")
         {
             // The cache thought the session valid (clock skew, a revoked session): the retry assumes the role again.
@@ -205,12 +206,12 @@ public sealed partial class ResourceTagClient(AwsClientFactory clients, HttpClie
         {
             "PaginationTokenExpiredException" => new PaginationTokenExpiredException(message),
             // The two answers of a region that refuses the role: a policy denying it, an opt-in region not enabled.
-            "AccessDeniedException" or "UnrecognizedClientException" => new RegionRefusedException(message + " (the role needs tag:GetResources on *)"),
+            "AccessDeniedException" or "UnrecognizedClientException" => new RegionRefusedException(refused),
             // ThrottledException is the tagging API's own throttling error; ThrottlingException is AWS's common one.
             "ThrottledException" or "ThrottlingException" or "InternalServiceException" or "ExpiredTokenException" => new CurException(CurErrorCodes.Transient, message),
             _ when (int)response.StatusCode >= 500 || response.StatusCode is HttpStatusCode.TooManyRequests or HttpStatusCode.RequestTimeout
                 => new CurException(CurErrorCodes.Transient, message),
-            _ => new CurException(CurErrorCodes.AccessDenied, message + " (the role needs tag:GetResources on *)"),
+            _ => new CurException(CurErrorCodes.AccessDenied, refused),
         };
     }
 

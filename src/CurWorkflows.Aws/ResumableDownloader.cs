@@ -53,16 +53,15 @@ public sealed partial class ResumableDownloader(AwsClientFactory clients, ILogge
         if (LeadingSlashKeys.Applies(key))
         {
             using var raw = await LeadingSlashKeys.SendAsync(clients, role, HttpMethod.Head, bucket, key, null, null, AwsCall.GetObject, cancellationToken);
-            (size, eTag, eTagIsNotMd5) = (raw.ContentLength, raw.ETag, raw.EncryptedWithAnotherKey);
+            (size, eTag, eTagIsNotMd5) = (raw.ContentLength, raw.ETag, raw.ETagIsNotContentMd5);
         }
         else
         {
             try
             {
                 var head = await s3.GetObjectMetadataAsync(new GetObjectMetadataRequest { BucketName = bucket, Key = key }, cancellationToken);
-                // SSE-KMS and SSE-C objects have ETags that are not the MD5 of their content.
-                var kms = head.ServerSideEncryptionMethod is { } method && method.Value.StartsWith("aws:kms", StringComparison.Ordinal);
-                (size, eTag, eTagIsNotMd5) = (head.ContentLength, head.ETag, kms || head.ServerSideEncryptionCustomerMethod is { } customer && !string.IsNullOrEmpty(customer.Value));
+                (size, eTag, eTagIsNotMd5) = (head.ContentLength, head.ETag,
+                    ObjectETags.IsNotContentMd5(head.ServerSideEncryptionMethod?.Value, head.ServerSideEncryptionCustomerMethod?.Value));
             }
             catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
             {
@@ -496,4 +495,13 @@ public sealed partial class ResumableDownloader(AwsClientFactory clients, ILogge
 
         public bool SameObject(SpoolState other) => Bucket == other.Bucket && Key == other.Key && ETag == other.ETag && Size == other.Size;
     }
+}
+
+/// <summary>What an S3 object's ETag says about its content.</summary>
+internal static class ObjectETags
+{
+    /// <summary>SSE-KMS (<c>aws:kms</c>, <c>aws:kms:dsse</c>) and SSE-C objects have ETags that are not the MD5 of their
+    /// content, whatever their form.</summary>
+    public static bool IsNotContentMd5(string? serverSideEncryption, string? customerKeyAlgorithm) =>
+        serverSideEncryption?.StartsWith("aws:kms", StringComparison.Ordinal) == true || !string.IsNullOrEmpty(customerKeyAlgorithm);
 }
