@@ -1,3 +1,4 @@
+using System.Linq.Expressions;
 using CurWorkflows.Workflows.Hosting;
 using Microsoft.Extensions.Options;
 using Temporalio.Api.Enums.V1;
@@ -14,21 +15,12 @@ public sealed class IntegrationWorkflowClient(
     /// Starts the integration's workflow unless it is already running (idempotent), with the enable signal: an execution
     /// still ending after a disable goes on. Returns its workflow id.
     /// </summary>
-    public async Task<string> EnsureStartedAsync(string integrationId, string organizationId, CancellationToken cancellationToken = default)
-    {
-        var options = StartOptions(integrationId, organizationId, cancellationToken);
-        options.SignalWithStart((IntegrationWorkflow wf) => wf.EnableAsync());
-        var handle = await client.StartWorkflowAsync((IntegrationWorkflow wf) => wf.RunAsync(NewInput(integrationId, organizationId)), options);
-        return handle.Id;
-    }
+    public async Task<string> EnsureStartedAsync(string integrationId, string organizationId, CancellationToken cancellationToken = default) =>
+        (await SignalWithStartAsync(integrationId, organizationId, wf => wf.EnableAsync(), cancellationToken)).Id;
 
     /// <summary>Asks for a collection now, starting the workflow if it is not running (signal-with-start).</summary>
-    public async Task RefreshAsync(string integrationId, string organizationId, CancellationToken cancellationToken = default)
-    {
-        var options = StartOptions(integrationId, organizationId, cancellationToken);
-        options.SignalWithStart((IntegrationWorkflow wf) => wf.RefreshAsync());
-        await client.StartWorkflowAsync((IntegrationWorkflow wf) => wf.RunAsync(NewInput(integrationId, organizationId)), options);
-    }
+    public Task RefreshAsync(string integrationId, string organizationId, CancellationToken cancellationToken = default) =>
+        SignalWithStartAsync(integrationId, organizationId, wf => wf.RefreshAsync(), cancellationToken);
 
     /// <summary>Stops the integration's workflow cleanly. Returns false when it was not running.</summary>
     public async Task<bool> DisableAsync(string integrationId, CancellationToken cancellationToken = default)
@@ -73,6 +65,14 @@ public sealed class IntegrationWorkflowClient(
         }
 
         return new Uri(new Uri(baseUrl.TrimEnd('/') + "/"), path);
+    }
+
+    private Task<WorkflowHandle<IntegrationWorkflow, IntegrationStatus>> SignalWithStartAsync(
+        string integrationId, string organizationId, Expression<Func<IntegrationWorkflow, Task>> signal, CancellationToken cancellationToken)
+    {
+        var options = StartOptions(integrationId, organizationId, cancellationToken);
+        options.SignalWithStart(signal);
+        return client.StartWorkflowAsync((IntegrationWorkflow wf) => wf.RunAsync(NewInput(integrationId, organizationId)), options);
     }
 
     private WorkflowHandle<IntegrationWorkflow> Handle(string integrationId) =>

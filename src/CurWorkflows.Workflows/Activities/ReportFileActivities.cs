@@ -75,8 +75,7 @@ public sealed partial class ReportFileActivities(
         // heartbeat timeout), each carrying the last saved checkpoint: a few dozen bytes. They start before the waits for
         // the database, S3's first response and the tag index: a large account's lookup is many pages, throttled, and can
         // outlast the heartbeat timeout.
-        var lastCheckpoint = earlier ?? new ParseCheckpoint(0, 0, checkpointPath);
-        using var heartbeats = new Timer(_ => context.Heartbeat(Volatile.Read(ref lastCheckpoint)), null, TimeSpan.Zero, TimeSpan.FromSeconds(5));
+        using var heartbeat = new PeriodicHeartbeat<ParseCheckpoint>(context, earlier ?? new ParseCheckpoint(0, 0, checkpointPath));
         var settings = await BucketActivities.SettingsAsync(integrations, input.Work.Run);
         var role = BucketActivities.RoleOf(settings);
         // Rows whose tag cell is empty are attributed through the tagging API (resource ARN -> package), as the
@@ -98,7 +97,7 @@ public sealed partial class ReportFileActivities(
             var spooledETag = ResumableDownloader.SpooledETag(spooledPath);
             var again = await downloader.DownloadAsync(
                 role, settings.BucketName, input.Work.FileKey, spooledPath,
-                new Progress<DownloadProgress>(_ => context.Heartbeat(Volatile.Read(ref lastCheckpoint))), context.CancellationToken);
+                new Progress<DownloadProgress>(_ => heartbeat.Beat()), context.CancellationToken);
             bytesDownloaded = again.BytesTransferred;
             CurMetrics.CountBytesDownloaded(context.MetricMeter, bytesDownloaded);
             if (again.ETag != spooledETag)
@@ -125,7 +124,7 @@ public sealed partial class ReportFileActivities(
                 input.Work.FileKey,
                 compression,
                 () => new FileStream(spooledPath, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan));
-        Volatile.Write(ref lastCheckpoint, new ParseCheckpoint(resumedFrom, 0, checkpointPath));
+        heartbeat.Details = new ParseCheckpoint(resumedFrom, 0, checkpointPath);
         var checkpoints = new CheckpointOptions
         {
             EveryRows = options.Value.CheckpointEveryRows,
@@ -133,8 +132,8 @@ public sealed partial class ReportFileActivities(
             OnCheckpoint = (state, checkpoint) =>
             {
                 AggregatesFile.SaveCheckpoint(state, checkpointPath);
-                Volatile.Write(ref lastCheckpoint, new ParseCheckpoint(checkpoint.Position.Rows, checkpoint.Position.Line, checkpointPath));
-                context.Heartbeat(Volatile.Read(ref lastCheckpoint));
+                heartbeat.Details = new ParseCheckpoint(checkpoint.Position.Rows, checkpoint.Position.Line, checkpointPath);
+                heartbeat.Beat();
                 LogCheckpoint(logger, input.Work.FileKey, checkpoint.Position.Rows);
             },
         };
@@ -168,7 +167,7 @@ public sealed partial class ReportFileActivities(
             CurMetrics.CountBytesDownloaded(context.MetricMeter, bytesDownloaded);
         }
 
-        heartbeats.Dispose();
+        heartbeat.Dispose();
         var parsed = clock.Elapsed;
         AggregatesFile.Save(aggregator, finalPath);
         File.Delete(checkpointPath);
@@ -237,8 +236,7 @@ public sealed partial class ReportFileActivities(
         // Heartbeats on a timer for the whole attempt: dropping a million rows' earlier staging or writing one file's
         // rows can take longer than the heartbeat timeout, and an attempt timed out while it still writes would leave
         // its rows beside those of the attempt that replaces it.
-        var stagingFile = "";
-        using var heartbeats = new Timer(_ => context.Heartbeat(Volatile.Read(ref stagingFile)), null, TimeSpan.Zero, TimeSpan.FromSeconds(5));
+        using var heartbeat = new PeriodicHeartbeat<string>(context, "");
         // Drops what an earlier attempt staged and makes that attempt's token stale: should it still be writing, its next
         // chunk is refused instead of landing beside this attempt's rows.
         var token = await costs.BeginStagingAsync(key, context.CancellationToken);
@@ -251,7 +249,7 @@ public sealed partial class ReportFileActivities(
         var loading = TimeSpan.Zero;
         foreach (var statePath in input.StatePaths)
         {
-            Volatile.Write(ref stagingFile, statePath);
+            heartbeat.Details = statePath;
             var started = clock.Elapsed;
             var aggregates = AggregatesFile.TryLoad(statePath, new CostAggregationOptions { TagKey = input.TagKey }, out var untrusted)
                 ?? throw new ApplicationFailureException(
@@ -260,7 +258,7 @@ public sealed partial class ReportFileActivities(
                     nonRetryable: true);
             var result = aggregates.GetResult();
             loading += clock.Elapsed - started;
-            staged += await costs.StageAsync(key, new CostAggregateBatch(result.Daily, result.DailyResources, result.Monthly), token, context.CancellationToken);
+            staged += await costs.StageAsync(token, new CostAggregateBatch(result.Daily, result.DailyResources, result.Monthly), context.CancellationToken);
             rows += result.Rows;
             anyRows |= result.Rows > 0;
             anyEstimated |= result.Rows > 0 && !result.IsFinal;
