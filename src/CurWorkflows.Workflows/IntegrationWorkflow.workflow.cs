@@ -49,6 +49,8 @@ public sealed class IntegrationWorkflow
 
     internal const string EnableSignalPatch = "enable-signal";
 
+    internal const string DisabledBeforeRunPatch = "disabled-before-run";
+
     private static long StartSecond(DateTime utc) => utc.Ticks / TimeSpan.TicksPerSecond;
 
     public static string CollectionWorkflowIdFor(string integrationId, DateTime startUtc) =>
@@ -73,6 +75,14 @@ public sealed class IntegrationWorkflow
         }
 
         refreshPending = false;
+        await WaitOutLastRunsSecondAsync();
+
+        // Patched: before it, a disable during that wait still let the run start (and replays so).
+        if (disabled && Workflow.Patched(DisabledBeforeRunPatch))
+        {
+            return GetStatus();
+        }
+
         var record = await RunCollectionAsync();
         lastRun = record;
         completedRuns++;
@@ -155,15 +165,20 @@ public sealed class IntegrationWorkflow
         refreshPending,
         completedRuns);
 
-    private async Task<CollectionRunRecord> RunCollectionAsync()
+    /// <summary>
+    /// Collection ids carry their start to the second. A refresh right after a short run would reuse the last run's id
+    /// (and so its run record): wait out the rest of that second. Patched, so older histories replay unchanged.
+    /// </summary>
+    private async Task WaitOutLastRunsSecondAsync()
     {
-        // Collection ids carry their start to the second. A refresh right after a short run would reuse the last run's
-        // id (and so its run record): wait out the rest of that second. Patched, so older histories replay unchanged.
         if (lastRun is not null && StartSecond(Workflow.UtcNow) == StartSecond(lastRun.StartedUtc) && Workflow.Patched(DistinctCollectionIdsPatch))
         {
             await Workflow.DelayAsync(TimeSpan.FromTicks(TimeSpan.TicksPerSecond - (Workflow.UtcNow.Ticks % TimeSpan.TicksPerSecond)));
         }
+    }
 
+    private async Task<CollectionRunRecord> RunCollectionAsync()
+    {
         var startedUtc = Workflow.UtcNow;
         var workflowId = CollectionWorkflowIdFor(input.IntegrationId, startedUtc);
         currentRunWorkflowId = workflowId;

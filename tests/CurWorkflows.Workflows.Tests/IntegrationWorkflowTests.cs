@@ -195,6 +195,70 @@ public sealed class IntegrationWorkflowTests(TemporalFixture temporal)
     }
 
     [Fact]
+    public async Task Disable_during_the_wait_before_a_run_completes_the_workflow_without_starting_it()
+    {
+        ScriptedCollector collector;
+        string taskQueue;
+        WorkflowHandle<IntegrationWorkflow, IntegrationStatus>? handle = null;
+        for (var attempt = 0; ; attempt++)
+        {
+            Assert.True(attempt < 5, "the workflow never began its run within the last run's second");
+            collector = new ScriptedCollector();
+            taskQueue = TemporalFixture.NewTaskQueue();
+            // The last run started in this second, so the run that is due now first waits out the rest of it.
+            while (DateTime.UtcNow.Millisecond > 300)
+            {
+                await Task.Delay(10);
+            }
+
+            var integrationId = Guid.NewGuid().ToString("N");
+            var lastStart = DateTime.UtcNow;
+            var lastRun = new CollectionRunRecord(integrationId, "org-1", "earlier", null, lastStart, lastStart, CollectionRunOutcome.Succeeded);
+            var input = new IntegrationWorkflowInput(integrationId, "org-1", Hourly, LastRun: lastRun);
+            var started = await temporal.Client.StartWorkflowAsync(
+                (IntegrationWorkflow wf) => wf.RunAsync(input),
+                new(IntegrationWorkflow.WorkflowIdFor(integrationId), taskQueue) { TypedSearchAttributes = CurSearchAttributes.For(integrationId, "org-1") });
+            var waited = false;
+            using (var worker = NewWorker(collector, taskQueue))
+            {
+                await worker.ExecuteAsync(async () =>
+                {
+                    await Eventually.TrueAsync(
+                        async () => (await started.FetchHistoryAsync()).Events.Any(e => e.TimerStartedEventAttributes is not null || e.StartChildWorkflowExecutionInitiatedEventAttributes is not null),
+                        "the workflow waits or starts its run");
+                    waited = !(await started.FetchHistoryAsync()).Events.Any(e => e.StartChildWorkflowExecutionInitiatedEventAttributes is not null);
+                });
+            }
+
+            if (waited)
+            {
+                handle = started;
+                break;
+            }
+
+            await started.TerminateAsync("began its run in a later second than the last run's; trying again");
+        }
+
+        // With no worker running, the disable and the end of the wait reach the workflow in one activation.
+        await handle.SignalAsync(wf => wf.DisableAsync());
+        await Eventually.TrueAsync(
+            async () => (await handle.FetchHistoryAsync()).Events.Any(e => e.TimerFiredEventAttributes is not null), "the wait ends");
+        using (var worker = NewWorker(collector, taskQueue))
+        {
+            await worker.ExecuteAsync(async () =>
+            {
+                var final = await handle.GetResultAsync().WaitAsync(TimeSpan.FromSeconds(30));
+                Assert.Equal(IntegrationState.Disabled, final.State);
+            });
+        }
+
+        Assert.Equal(0, collector.RunsStarted);
+        var history = await handle.FetchHistoryAsync();
+        Assert.DoesNotContain(history.Events, e => e.StartChildWorkflowExecutionInitiatedEventAttributes is not null);
+        await ReplayTests.ReplayAndMaybeRecordAsync(history, "IntegrationWorkflow-disabled-before-run");
+    }
+
+    [Fact]
     public async Task Enable_while_a_disabled_workflow_is_still_ending_keeps_the_integration_running()
     {
         var records = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -270,14 +334,16 @@ public sealed class IntegrationWorkflowTests(TemporalFixture temporal)
     private async Task RunWorkerAsync(ScriptedCollector collector, Func<string, Task> test)
     {
         var taskQueue = TemporalFixture.NewTaskQueue();
-        using var worker = new TemporalWorker(
-            temporal.Client,
-            new TemporalWorkerOptions(taskQueue)
-                .AddWorkflow<IntegrationWorkflow>()
-                .AddWorkflow<ScriptedCollectionWorkflow>()
-                .AddAllActivities(collector));
+        using var worker = NewWorker(collector, taskQueue);
         await worker.ExecuteAsync(() => test(taskQueue));
     }
+
+    private TemporalWorker NewWorker(ScriptedCollector collector, string taskQueue) => new(
+        temporal.Client,
+        new TemporalWorkerOptions(taskQueue)
+            .AddWorkflow<IntegrationWorkflow>()
+            .AddWorkflow<ScriptedCollectionWorkflow>()
+            .AddAllActivities(collector));
 
     private Task<WorkflowHandle<IntegrationWorkflow, IntegrationStatus>> StartAsync(
         string taskQueue, DateTime? nextDueUtc = null, CollectionSchedule? schedule = null, string organizationId = "org-1")
