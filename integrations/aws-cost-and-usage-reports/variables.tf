@@ -15,7 +15,7 @@ variable "external_id" {
   sensitive   = true
 
   validation {
-    condition     = var.external_id == "" || can(regex("^[\\w+=,.@:/-]{2,1224}$", var.external_id))
+    condition     = var.external_id == "" || (length(var.external_id) >= 2 && length(var.external_id) <= 1224 && can(regex("^[\\w+=,.@:/-]+$", var.external_id)))
     error_message = "external_id must be 2-1224 characters of letters, digits and +=,.@:/-_ (or empty to generate one)."
   }
 }
@@ -26,7 +26,7 @@ variable "s3_prefix" {
   default     = "massdriver"
 
   validation {
-    condition     = length(var.s3_prefix) > 0 && length(var.s3_prefix) <= 256 && !endswith(var.s3_prefix, "/") && !endswith(var.s3_prefix, ".")
-    error_message = "s3_prefix must be 1-256 characters and must not end with '/' or '.' (the CUR API rejects both)."
+    condition     = length(var.s3_prefix) > 0 && length(var.s3_prefix) <= 256 && can(regex("^[A-Za-z0-9!_.*'()-][A-Za-z0-9!_.*'()/-]*$", var.s3_prefix)) && !endswith(var.s3_prefix, "/") && !endswith(var.s3_prefix, ".")
+    error_message = "s3_prefix must be 1-256 characters of letters, digits and !-_.*'()/, must not start with '/' and must not end with '/' or '.' (the CUR API rejects the last two)."
   }
 }

@@ -59,6 +59,18 @@ public sealed class TofuFactAttribute : FactAttribute
     }
 }
 
+/// <summary>A theory that is skipped when the shared OpenTofu binary is not next to the repository.</summary>
+public sealed class TofuTheoryAttribute : TheoryAttribute
+{
+    public TofuTheoryAttribute()
+    {
+        if (RepositoryPaths.Tofu is null)
+        {
+            Skip = "../shared/tools/tofu is not present next to the repository.";
+        }
+    }
+}
+
 /// <summary>A fact that is skipped when neither TEMPORAL_CLI_PATH nor ../shared/tools/temporal gives a Temporal CLI.</summary>
 public sealed class TemporalCliFactAttribute : FactAttribute
 {
