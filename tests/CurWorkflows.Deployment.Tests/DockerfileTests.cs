@@ -100,7 +100,9 @@ public sealed class DockerfileTests
         var usesSqlServer = compose.Services.Values.Any(service => service.Environment.GetValueOrDefault("Storage__Provider") == "SqlServer");
 
         Assert.True(usesSqlServer);
-        Assert.Contains("-p:InvariantGlobalization=false", RunWords(RunIndex("dotnet publish")));
+        var project = System.Xml.Linq.XDocument.Load(RepositoryPaths.File("src", "CurWorkflows.Service", "CurWorkflows.Service.csproj"));
+        Assert.Equal(["false"], project.Descendants("InvariantGlobalization").Select(element => element.Value.Trim()));
+        Assert.DoesNotContain(RunWords(RunIndex("dotnet publish")), word => word.StartsWith("-p:InvariantGlobalization", StringComparison.Ordinal));
     }
 
     [Fact]

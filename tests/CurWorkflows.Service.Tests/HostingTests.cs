@@ -71,6 +71,17 @@ public sealed class HostingTests
     }
 
     [Fact]
+    public void The_service_runs_with_the_culture_data_that_the_SQL_Server_client_needs()
+    {
+        // Microsoft.Data.SqlClient throws at its first connection in globalization-invariant mode, which
+        // Directory.Build.props sets for every project; the service turns it off in its own project.
+        using var runtimeConfig = JsonDocument.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "CurWorkflows.Service.runtimeconfig.json")));
+        var properties = runtimeConfig.RootElement.GetProperty("runtimeOptions").GetProperty("configProperties");
+
+        Assert.False(properties.GetProperty("System.Globalization.Invariant").GetBoolean());
+    }
+
+    [Fact]
     public async Task Readiness_reports_unhealthy_when_the_external_Temporal_is_not_reachable()
     {
         var contentRoot = TestEnvironment.NewTempDirectory("unreachable");
