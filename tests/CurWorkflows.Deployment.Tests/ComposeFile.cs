@@ -75,7 +75,8 @@ internal sealed record ComposeService(
     string? HealthcheckTest,
     IReadOnlyList<string> Volumes,
     IReadOnlyList<string> Command,
-    string? Restart)
+    string? Restart,
+    string? Hostname)
 {
     /// <summary>Every port this service's containers listen on, as far as the file declares them.</summary>
     public IEnumerable<int> ContainerPorts => Ports.Select(port => port.ContainerPort).Concat(Expose).Distinct();
@@ -107,7 +108,8 @@ internal sealed record ComposeService(
                 string command => command.Split(' ', StringSplitOptions.RemoveEmptyEntries),
                 var command => Strings(command).ToList(),
             },
-            raw.GetValueOrDefault("restart") as string);
+            raw.GetValueOrDefault("restart") as string,
+            raw.GetValueOrDefault("hostname") as string);
     }
 
     private static IEnumerable<string> Strings(object? value) => value switch

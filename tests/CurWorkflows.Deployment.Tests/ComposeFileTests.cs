@@ -16,6 +16,18 @@ public sealed partial class ComposeFileTests
     };
 
     [Fact]
+    public void The_worker_keeps_its_host_queue_and_spool_when_its_container_is_recreated()
+    {
+        // The worker's own task queue is named after the host name and the spool directory; a container's default host
+        // name is its id, which a recreated container does not keep.
+        var worker = Compose["worker"];
+        var spool = worker.Environment["Collection__SpoolDirectory"];
+
+        Assert.False(string.IsNullOrEmpty(worker.Hostname));
+        Assert.Contains(worker.Volumes, volume => volume.Split(':') is [var source, var target, ..] && target == spool && !source.StartsWith('.') && !source.StartsWith('/'));
+    }
+
+    [Fact]
     public void The_stack_has_the_services_the_deployment_needs()
     {
         string[] expected =

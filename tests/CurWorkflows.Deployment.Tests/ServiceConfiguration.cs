@@ -1,8 +1,8 @@
 namespace CurWorkflows.Deployment.Tests;
 
 /// <summary>
-/// The service's configuration keys from the team's shared configuration contract (the brief). The lead
-/// intends to read these from the service's appsettings.json once it exists.
+/// The configuration keys the service reads that a deployment may set (docs/service.md and README list each), kept by
+/// hand: a key set in docker-compose.yml or the Dockerfile must be one of them.
 /// </summary>
 internal static class ServiceConfiguration
 {
@@ -19,6 +19,7 @@ internal static class ServiceConfiguration
         "Temporal:MetricsPrometheusAddress",
         "Temporal:MetricsOtlpEndpoint",
         "Host:Role",
+        "Api:AdminKey",
         "Aws:Region",
         "Aws:StsServiceUrl",
         "Aws:S3ServiceUrl",
