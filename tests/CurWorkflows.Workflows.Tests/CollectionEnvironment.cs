@@ -145,6 +145,18 @@ public sealed class CollectionEnvironment : IAsyncDisposable
     }
 
     /// <summary>Generates a delivery into the bucket (files on disk, served without copying).</summary>
+    /// <summary>The activities a workflow waits for, with their attempts and last heartbeats.</summary>
+    public async Task<IReadOnlyList<Temporalio.Api.Workflow.V1.PendingActivityInfo>> PendingActivitiesAsync(string workflowId)
+    {
+        var client = Temporal.Client;
+        var description = await client.WorkflowService.DescribeWorkflowExecutionAsync(new()
+        {
+            Namespace = client.Options.Namespace,
+            Execution = new() { WorkflowId = workflowId },
+        });
+        return description.PendingActivities;
+    }
+
     public async Task<GeneratedDelivery> DeliverAsync(ReportDeliveryOptions options)
     {
         var target = Path.Combine(directory, "deliveries", Guid.NewGuid().ToString("N"));

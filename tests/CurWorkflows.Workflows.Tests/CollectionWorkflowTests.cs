@@ -278,6 +278,30 @@ public sealed class CollectionWorkflowTests(TemporalFixture temporal)
     }
 
     [Fact]
+    public async Task Planning_heartbeats_while_a_slow_bucket_listing_goes_on()
+    {
+        await using var environment = await CollectionEnvironment.StartAsync(temporal, TestDatabase.Sqlite);
+        var worker = await environment.StartWorkerAsync();
+        var (organizationId, integrationId) = await CollectionEnvironment.CreateIntegrationAsync(worker.Services);
+        var delivery = await environment.DeliverAsync(Delivery(files: 1, rows: 500, seed: 67, assemblyId: "asm-slow-listing"));
+
+        // The run's one listing (the planning's) answers after 15 s.
+        environment.Aws.Faults.Add(new InjectedFault(FaultKind.Delay, LocalAwsOperations.ListObjectsV2, DelayMilliseconds: 15_000));
+        var run = RunCollectionAsync(environment, organizationId, integrationId);
+        var workflowId = LastRunWorkflowId!;
+
+        // Seen within 10 s of the start, so before the planning's listing answered.
+        await Eventually.TrueAsync(
+            async () => (await environment.PendingActivitiesAsync(workflowId))
+                .Any(a => a.ActivityType.Name == ActivityNames.PlanCollection && a.LastHeartbeatTime is not null),
+            "the planning heartbeats during its listing",
+            TimeSpan.FromSeconds(10));
+        var summary = await run.WaitAsync(TimeSpan.FromMinutes(2));
+        Assert.Equal(0, environment.Aws.Faults.Pending);
+        Assert.Equal(delivery.Truth.Unblended, decimal.Parse(summary.UnblendedTotal, System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    [Fact]
     public async Task Staging_heartbeats_while_it_waits_for_the_database()
     {
         await using var environment = await CollectionEnvironment.StartAsync(temporal, TestDatabase.Sqlite);

@@ -36,7 +36,7 @@ public sealed class DatabaseOutageTests(TemporalFixture temporal)
         // Keep the database away long enough for several failed connection attempts (EF's retrying strategy inside the
         // attempt, then Temporal's activity retries with backoff).
         await Task.Delay(TimeSpan.FromSeconds(8));
-        var during = await PendingActivitiesAsync(environment, handle);
+        var during = await environment.PendingActivitiesAsync(handle.Id);
         Assert.Contains(during, a => a.ActivityType.Name is ActivityNames.StagePeriod or ActivityNames.PersistPeriod);
         await toxiproxy.SetEnabledAsync("pg", enabled: true);
 
@@ -46,18 +46,6 @@ public sealed class DatabaseOutageTests(TemporalFixture temporal)
         Assert.Equal(delivery.Truth.Unblended, period.Totals.Unblended);
         Assert.Equal(delivery.Truth.Amortized, period.Totals.Amortized);
         Assert.Equal(WorkflowExecutionStatus.Completed, (await handle.DescribeAsync()).Status);
-    }
-
-    private static async Task<IReadOnlyList<Temporalio.Api.Workflow.V1.PendingActivityInfo>> PendingActivitiesAsync(
-        CollectionEnvironment environment, Temporalio.Client.WorkflowHandle handle)
-    {
-        var client = environment.Temporal.Client;
-        var description = await client.WorkflowService.DescribeWorkflowExecutionAsync(new()
-        {
-            Namespace = client.Options.Namespace,
-            Execution = new() { WorkflowId = handle.Id },
-        });
-        return description.PendingActivities;
     }
 
     private static async Task<Temporalio.Client.WorkflowHandle> FindRunAsync(CollectionEnvironment environment, Guid integrationId)

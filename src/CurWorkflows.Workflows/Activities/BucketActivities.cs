@@ -35,6 +35,8 @@ public sealed class BucketActivities(
     {
         var context = ActivityExecutionContext.Current;
         var cancellationToken = context.CancellationToken;
+        // On a timer: one listing of a large bucket (many pages) may take longer than the heartbeat timeout.
+        using var heartbeat = new PeriodicHeartbeat<string>(context, "listing the bucket");
         var settings = await SettingsAsync(integrations, run);
         var role = RoleOf(settings);
         var location = new ReportLocation(settings.BucketName, settings.ReportPrefix, settings.ReportName);
@@ -51,17 +53,17 @@ public sealed class BucketActivities(
         var stored = (await runs.GetIngestedPeriodsAsync(settings.IntegrationId, cancellationToken)).ToDictionary(p => p.PeriodStart);
         var periods = new List<PeriodToCollect>();
         var skipped = 0;
-        foreach (var location1 in manifests.Where(m => m.Period.Month >= firstMonth))
+        foreach (var found in manifests.Where(m => m.Period.Month >= firstMonth))
         {
-            if (stored.TryGetValue(location1.Period.Month, out var existing) && existing.IsFinal)
+            if (stored.TryGetValue(found.Period.Month, out var existing) && existing.IsFinal)
             {
                 skipped++;
                 continue;
             }
 
-            context.Heartbeat(location1.Period.FolderName);
-            var manifest = await bucket.ReadManifestAsync(role, settings.BucketName, location1.ManifestKey, cancellationToken);
-            var eTag = manifest.ETag ?? location1.ManifestETag ?? "";
+            heartbeat.Details = $"reading the manifest of {found.Period.FolderName}";
+            var manifest = await bucket.ReadManifestAsync(role, settings.BucketName, found.ManifestKey, cancellationToken);
+            var eTag = manifest.ETag ?? found.ManifestETag ?? "";
             if (existing is not null && existing.AssemblyId == manifest.Manifest.AssemblyId && existing.ManifestETag == eTag)
             {
                 skipped++;
@@ -69,8 +71,8 @@ public sealed class BucketActivities(
             }
 
             periods.Add(new PeriodToCollect(
-                location1.Period.Month.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
-                location1.ManifestKey,
+                found.Period.Month.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
+                found.ManifestKey,
                 manifest.Manifest.AssemblyId,
                 eTag,
                 manifest.Manifest.ReportKeys));
