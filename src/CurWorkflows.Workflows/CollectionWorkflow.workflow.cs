@@ -45,6 +45,12 @@ public sealed class CollectionWorkflow
     /// </summary>
     internal const string PlanWhileValidatingPatch = "plan-while-validating";
 
+    /// <summary>
+    /// Runs started before it wait for every file of a period's try after one failed (a file judged gone waited out its
+    /// queue timeout once per group of files); runs after, cancel the other files of the try at the first failure.
+    /// </summary>
+    internal const string StopPeriodAtFirstFailurePatch = "stop-period-at-first-failure";
+
     private static readonly TimeSpan DefaultWorkerQueueTimeout = TimeSpan.FromMinutes(5);
 
     private static readonly string[] NonRetryableCodes =
@@ -248,21 +254,45 @@ public sealed class CollectionWorkflow
         {
             long bytes = 0;
             var workerQueue = switches == 0 && pickedWorkerQueue is not null ? await pickedWorkerQueue : await PickWorkerAsync();
+            using var stopTry = CancellationTokenSource.CreateLinkedTokenSource(Workflow.CancellationToken);
+            ActivityFailureException? firstFailure = null;
             try
             {
                 var slots = new Temporalio.Workflows.Semaphore(Math.Max(1, plan.MaxParallelFiles));
-                var files = await Workflow.WhenAllAsync(Enumerable.Range(0, period.FileKeys.Count).Select(async index =>
+                var collecting = Workflow.WhenAllAsync(Enumerable.Range(0, period.FileKeys.Count).Select(async index =>
                 {
                     await slots.WaitAsync();
                     try
                     {
-                        return await CollectFileAsync(new ReportFileWork(run, period, index, plan.TagKey), workerQueue, queueTimeout);
+                        if (firstFailure is not null)
+                        {
+                            throw new TaskCanceledException("another file of the period failed");
+                        }
+
+                        return await CollectFileAsync(new ReportFileWork(run, period, index, plan.TagKey), workerQueue, queueTimeout, stopTry.Token);
+                    }
+                    catch (ActivityFailureException e) when (firstFailure is null && !stopTry.IsCancellationRequested && Workflow.Patched(StopPeriodAtFirstFailurePatch))
+                    {
+                        // The try has failed: the other files would only wait (a gone host's queue) or work for nothing.
+                        firstFailure = e;
+                        stopTry.Cancel();
+                        throw;
                     }
                     finally
                     {
                         slots.Release();
                     }
                 }));
+                (SpooledFile Spooled, FileAggregateResult Aggregate)[] files;
+                try
+                {
+                    files = await collecting;
+                }
+                catch (Exception) when (firstFailure is not null)
+                {
+                    // WhenAll rethrows the failure of the first file in order, which may be a cancellation it caused.
+                    throw firstFailure;
+                }
 
                 bytes = files.Sum(f => f.Spooled.BytesTransferred + f.Aggregate.BytesDownloaded);
                 var staged = await ExecuteOnWorkerAsync<StagePeriodResult>(
@@ -289,12 +319,14 @@ public sealed class CollectionWorkflow
     }
 
     private static async Task<(SpooledFile Spooled, FileAggregateResult Aggregate)> CollectFileAsync(
-        ReportFileWork work, string workerQueue, TimeSpan queueTimeout)
+        ReportFileWork work, string workerQueue, TimeSpan queueTimeout, CancellationToken cancellationToken)
     {
         var downloadOptions = WorkerOptions(workerQueue, queueTimeout, TimeSpan.FromHours(2), $"download {work.Period.BillingPeriod} {work.FileKey}");
         var aggregateOptions = WorkerOptions(workerQueue, queueTimeout, TimeSpan.FromHours(4), $"aggregate {work.Period.BillingPeriod} {work.FileKey}");
         if (!Workflow.Patched(AggregateWhileDownloadingPatch))
         {
+            downloadOptions.CancellationToken = cancellationToken;
+            aggregateOptions.CancellationToken = cancellationToken;
             var spooled = await ExecuteOnWorkerAsync<SpooledFile>(ActivityNames.DownloadReportFile, [work], downloadOptions);
             var aggregate = await ExecuteOnWorkerAsync<FileAggregateResult>(
                 ActivityNames.AggregateReportFile, [new AggregateFileInput(work, spooled.Path)], aggregateOptions);
@@ -303,8 +335,8 @@ public sealed class CollectionWorkflow
 
         // Both at once on the same worker: the aggregation reads the file as the download writes it. When one fails,
         // the other is cancelled and the failure is the file's.
-        using var stopDownload = CancellationTokenSource.CreateLinkedTokenSource(Workflow.CancellationToken);
-        using var stopAggregate = CancellationTokenSource.CreateLinkedTokenSource(Workflow.CancellationToken);
+        using var stopDownload = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        using var stopAggregate = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         downloadOptions.CancellationToken = stopDownload.Token;
         aggregateOptions.CancellationToken = stopAggregate.Token;
         var download = ExecuteOnWorkerAsync<SpooledFile>(ActivityNames.DownloadReportFile, [work], downloadOptions);

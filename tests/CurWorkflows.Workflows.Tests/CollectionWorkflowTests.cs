@@ -292,8 +292,18 @@ public sealed class CollectionWorkflowTests(TemporalFixture temporal)
 
         // Seen within 10 s of the start, so before the planning's listing answered.
         await Eventually.TrueAsync(
-            async () => (await environment.PendingActivitiesAsync(workflowId))
-                .Any(a => a.ActivityType.Name == ActivityNames.PlanCollection && a.LastHeartbeatTime is not null),
+            async () =>
+            {
+                try
+                {
+                    return (await environment.PendingActivitiesAsync(workflowId))
+                        .Any(a => a.ActivityType.Name == ActivityNames.PlanCollection && a.LastHeartbeatTime is not null);
+                }
+                catch (Temporalio.Exceptions.RpcException e) when (e.Code == Temporalio.Exceptions.RpcException.StatusCode.NotFound)
+                {
+                    return false; // not started yet
+                }
+            },
             "the planning heartbeats during its listing",
             TimeSpan.FromSeconds(10));
         var summary = await run.WaitAsync(TimeSpan.FromMinutes(2));
@@ -795,6 +805,37 @@ public sealed class CollectionWorkflowTests(TemporalFixture temporal)
         Assert.NotEmpty(attempts);
         Assert.All(attempts, attempt => Assert.Equal(1, attempt));
         Assert.Empty(await worker.Services.GetRequiredService<CollectionRunStore>().ListBillingPeriodsAsync(organizationId, integrationId));
+    }
+
+    [Fact]
+    public async Task A_malformed_file_fails_the_run_at_once_and_cancels_the_other_files_of_its_period()
+    {
+        await using var environment = await CollectionEnvironment.StartAsync(temporal, TestDatabase.Sqlite);
+        var worker = await environment.StartWorkerAsync(new() { ["Aws:DownloadRangeBytes"] = "1048576", ["Aws:DownloadParallelRanges"] = "1" });
+        var (organizationId, integrationId) = await CollectionEnvironment.CreateIntegrationAsync(worker.Services);
+        var delivery = await environment.DeliverAsync(Delivery(files: 2, rows: 20_000, seed: 73, assemblyId: "asm-one-bad"));
+        environment.Aws.Objects.PutObject(CollectionEnvironment.Bucket, delivery.DataKeys[1], "not a zip archive"u8.ToArray());
+        var size = environment.Aws.Objects.GetObject(CollectionEnvironment.Bucket, delivery.DataKeys[0])!.Size;
+        // The good file takes about two minutes to download; the bad one is read at once.
+        environment.Aws.Faults.Add(new InjectedFault(FaultKind.SlowBody, LocalAwsOperations.GetObject, Times: 1_000, BytesPerSecond: (int)(size / 120)));
+
+        var started = DateTime.UtcNow;
+        var failure = await Assert.ThrowsAsync<WorkflowFailedException>(() => RunCollectionAsync(environment, organizationId, integrationId));
+        var took = DateTime.UtcNow - started;
+        environment.Aws.Faults.Clear();
+
+        Assert.Equal(CurErrorCodes.ReportMalformed, Assert.IsType<ApplicationFailureException>(failure.InnerException).ErrorType);
+        Assert.True(took < TimeSpan.FromSeconds(60), $"the run failed after {took}");
+        var history = await temporal.Client.GetWorkflowHandle(LastRunWorkflowId!).FetchHistoryAsync();
+        var goodFileActivities = history.Events
+            .Where(e => e.ActivityTaskScheduledEventAttributes is not null
+                && System.Text.Json.JsonSerializer.Deserialize<string>(e.UserMetadata.Summary.Data.ToStringUtf8())!.Contains(delivery.DataKeys[0], StringComparison.Ordinal))
+            .Select(e => e.EventId)
+            .ToHashSet();
+        Assert.Equal(2, goodFileActivities.Count);
+        Assert.Equal(goodFileActivities, history.Events.Where(e => e.ActivityTaskCancelRequestedEventAttributes is not null).Select(e => e.ActivityTaskCancelRequestedEventAttributes.ScheduledEventId).Where(goodFileActivities.Contains).ToHashSet());
+        Assert.DoesNotContain(history.Events, e => e.ActivityTaskCompletedEventAttributes is { } completed && goodFileActivities.Contains(completed.ScheduledEventId));
+        await ReplayTests.ReplayAndMaybeRecordAsync(history, "CollectionWorkflow-stopped-at-first-failure");
     }
 
     [Fact]
