@@ -51,10 +51,17 @@ public static class AwsErrors
         };
     }
 
-    /// <summary>True when AWS refused the request because its temporary credentials expired.</summary>
-    public static bool IsExpiredToken(Exception exception) =>
-        exception is AmazonServiceException { ErrorCode: "ExpiredToken" or "ExpiredTokenException" }
-        || (exception.InnerException is { } inner && IsExpiredToken(inner));
+    /// <summary>
+    /// S3's answers to a request whose temporary credentials it does not take: expired, or unknown to it (a session it
+    /// no longer knows, a token it cannot read). Not the customer's doing: the role is assumed again and the call retried.
+    /// </summary>
+    public static bool IsRejectedSessionCode(string? code) => code is "ExpiredToken" or "ExpiredTokenException" or "InvalidAccessKeyId" or "InvalidToken";
+
+    /// <summary>True when AWS refused the request's temporary credentials themselves (<see cref="IsRejectedSessionCode"/>):
+    /// the cached session is dropped, so that the next call assumes the role again.</summary>
+    public static bool IsRejectedSession(Exception exception) =>
+        exception is AmazonServiceException service && IsRejectedSessionCode(service.ErrorCode)
+        || (exception.InnerException is { } inner && IsRejectedSession(inner));
 
     /// <summary>Network-level failures worth retrying: resets, timeouts, refused connections, truncated bodies.</summary>
     public static bool IsNetwork(Exception? exception) =>
@@ -93,16 +100,23 @@ public static class AwsErrors
         exception.ErrorCode is "InvalidClientTokenId" or "SignatureDoesNotMatch" or "IncompleteSignature"
             or "MissingAuthenticationToken" or "MissingAuthenticationTokenException" or "ExpiredToken" or "ExpiredTokenException";
 
+    internal const string RejectedSession = "S3 did not take the session of the customer's role; the role is assumed again and the call retried";
+
     internal const string PlatformCredentialsProblem = "the platform's own AWS credentials (not the customer's role)";
 
     private static CurException MapS3(AmazonS3Exception s3, AwsCall call, string target)
     {
         var code = s3.ErrorCode ?? string.Empty;
         if (code is "SlowDown" or "InternalError" or "ServiceUnavailable" or "RequestTimeout" or "RequestTimeTooSkewed"
-                or "ExpiredToken" or "PreconditionFailed" or "OperationAborted"
+                or "PreconditionFailed" or "OperationAborted"
             || IsTransientStatus(s3.StatusCode) || s3.StatusCode == 0)
         {
             return new CurException(CurErrorCodes.Transient, $"{Describe(call)} {target} failed ({Code(s3)}), will retry: {s3.Message}", s3);
+        }
+
+        if (IsRejectedSessionCode(code))
+        {
+            return new CurException(CurErrorCodes.Transient, $"{Describe(call)} {target} failed: {RejectedSession} ({code}). {s3.Message}", s3);
         }
 
         if (code == "NoSuchBucket" || (s3.StatusCode == HttpStatusCode.NotFound && call == AwsCall.ListBucket))

@@ -25,7 +25,7 @@ public sealed class CurBucketReader(AwsClientFactory clients)
             }
             catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
             {
-                if (AwsErrors.IsExpiredToken(ex))
+                if (AwsErrors.IsRejectedSession(ex))
                 {
                     clients.InvalidateCredentials(role);
                 }
@@ -85,7 +85,7 @@ public sealed class CurBucketReader(AwsClientFactory clients)
         }
         catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
         {
-            if (AwsErrors.IsExpiredToken(ex))
+            if (AwsErrors.IsRejectedSession(ex))
             {
                 clients.InvalidateCredentials(role);
             }

@@ -87,12 +87,18 @@ internal static class LeadingSlashKeys
             var body = method == HttpMethod.Head ? string.Empty : await response.Content.ReadAsStringAsync(cancellationToken);
             var code = ErrorCode(body) ?? response.StatusCode.ToString();
             var target = $"s3://{bucket}/{key}";
+            if (AwsErrors.IsRejectedSessionCode(code))
+            {
+                clients.InvalidateCredentials(role);
+            }
+
             throw (response.StatusCode, code) switch
             {
                 (HttpStatusCode.PreconditionFailed, _) => new CurException(CurErrorCodes.Transient, $"{target} changed during the download ({code})"),
                 (HttpStatusCode.NotFound, "NoSuchBucket") => new CurException(CurErrorCodes.BucketNotFound, $"Bucket of {target} does not exist ({code})."),
                 (HttpStatusCode.NotFound, _) => new CurException(CurErrorCodes.ReportNotFound, $"{target} does not exist ({code})."),
-                (_, "ExpiredToken" or "SlowDown" or "InternalError" or "RequestTimeout") => new CurException(CurErrorCodes.Transient, $"Reading {target} failed ({code}), will retry."),
+                _ when AwsErrors.IsRejectedSessionCode(code) => new CurException(CurErrorCodes.Transient, $"Reading {target} failed: {AwsErrors.RejectedSession} ({code})."),
+                (_, "SlowDown" or "InternalError" or "RequestTimeout") => new CurException(CurErrorCodes.Transient, $"Reading {target} failed ({code}), will retry."),
                 _ when (int)response.StatusCode >= 500 => new CurException(CurErrorCodes.Transient, $"Reading {target} failed ({code}), will retry."),
                 _ => new CurException(CurErrorCodes.AccessDenied, $"Reading {target} was refused ({code})."),
             };

@@ -126,6 +126,7 @@ public sealed partial class ResourceTagClient(AwsClientFactory clients, HttpClie
 
     private async Task<GetResourcesOutput> SendWithRetriesAsync(CustomerRole role, string region, Uri endpoint, byte[] body, CancellationToken cancellationToken)
     {
+        var renewed = false;
         for (var attempt = 1; ; attempt++)
         {
             try
@@ -135,6 +136,14 @@ public sealed partial class ResourceTagClient(AwsClientFactory clients, HttpClie
             catch (PaginationTokenExpiredException)
             {
                 throw;
+            }
+            catch (RegionRefusedException ex) when (ex.SessionUnknown && !renewed && !cancellationToken.IsCancellationRequested)
+            {
+                // A cached session AWS no longer knows gets the answer of an opt-in region not enabled: once more with
+                // the role assumed again, before the region counts as refusing.
+                renewed = true;
+                LogSessionUnknown(_logger, region);
+                clients.InvalidateCredentials(role);
             }
             catch (Exception ex) when (!cancellationToken.IsCancellationRequested && attempt < MaxAttempts
                                        && AwsErrors.Map(ex, AwsCall.GetResources, "GetResources").Code == CurErrorCodes.Transient)
@@ -206,7 +215,7 @@ public sealed partial class ResourceTagClient(AwsClientFactory clients, HttpClie
         {
             "PaginationTokenExpiredException" => new PaginationTokenExpiredException(message),
             // The two answers of a region that refuses the role: a policy denying it, an opt-in region not enabled.
-            "AccessDeniedException" or "UnrecognizedClientException" => new RegionRefusedException(refused),
+            "AccessDeniedException" or "UnrecognizedClientException" => new RegionRefusedException(refused, type == "UnrecognizedClientException"),
             // ThrottledException is the tagging API's own throttling error; ThrottlingException is AWS's common one.
             "ThrottledException" or "ThrottlingException" or "InternalServiceException" or "ExpiredTokenException" => new CurException(CurErrorCodes.Transient, message),
             _ when (int)response.StatusCode >= 500 || response.StatusCode is HttpStatusCode.TooManyRequests or HttpStatusCode.RequestTimeout
@@ -232,6 +241,9 @@ public sealed partial class ResourceTagClient(AwsClientFactory clients, HttpClie
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Tag lookup skips region {Region}, which refused the role: {Reason}")]
     private static partial void LogRegionRefused(ILogger logger, string region, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Tag lookup in {Region}: the session was not recognized; asking once more with the role assumed again")]
+    private static partial void LogSessionUnknown(ILogger logger, string region);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Tag lookup {Walk} restarts from the first page: {Reason}")]
     private static partial void LogWalkRestarted(ILogger logger, int walk, string reason);
@@ -270,4 +282,9 @@ public sealed partial class ResourceTagClient(AwsClientFactory clients, HttpClie
 internal sealed class PaginationTokenExpiredException(string message) : Exception(message);
 
 /// <summary>A region refused the role (<c>AccessDeniedException</c>, <c>UnrecognizedClientException</c>).</summary>
-internal sealed class RegionRefusedException(string message) : CurException(CurErrorCodes.AccessDenied, message);
+/// <param name="SessionUnknown">The region did not know the session (<c>UnrecognizedClientException</c>): an opt-in
+/// region not enabled, or a session AWS no longer takes anywhere.</param>
+internal sealed class RegionRefusedException(string message, bool sessionUnknown) : CurException(CurErrorCodes.AccessDenied, message)
+{
+    public bool SessionUnknown { get; } = sessionUnknown;
+}

@@ -38,36 +38,51 @@ public sealed partial class ResumableDownloader(AwsClientFactory clients, ILogge
         IProgress<DownloadProgress>? progress = null, CancellationToken cancellationToken = default) =>
         Join(role, bucket, key, destinationPath, progress).WaitAsync(cancellationToken);
 
+    /// <summary>
+    /// The object's size and ETag. An error answer to a HEAD has no body, so an expired or unknown session (400, 403)
+    /// cannot be told from a refusal: a refused HEAD is sent once more, with the role assumed again.
+    /// </summary>
+    private async Task<(long Size, string ETag, bool ETagIsNotMd5)> HeadAsync(
+        CustomerRole role, string bucket, string key, string name, CancellationToken cancellationToken)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                if (LeadingSlashKeys.Applies(key))
+                {
+                    using var raw = await LeadingSlashKeys.SendAsync(clients, role, HttpMethod.Head, bucket, key, null, null, AwsCall.GetObject, cancellationToken);
+                    return (raw.ContentLength, raw.ETag, raw.ETagIsNotContentMd5);
+                }
+
+                try
+                {
+                    var head = await clients.S3(role).GetObjectMetadataAsync(new GetObjectMetadataRequest { BucketName = bucket, Key = key }, cancellationToken);
+                    return (head.ContentLength, head.ETag,
+                        ObjectETags.IsNotContentMd5(head.ServerSideEncryptionMethod?.Value, head.ServerSideEncryptionCustomerMethod?.Value));
+                }
+                catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
+                {
+                    throw AwsErrors.Map(ex, AwsCall.GetObject, name);
+                }
+            }
+            catch (CurException ex) when (attempt == 1 && ex.Code == CurErrorCodes.AccessDenied)
+            {
+                LogHeadRefused(_logger, name);
+                clients.InvalidateCredentials(role);
+            }
+        }
+    }
+
     private async Task<DownloadResult> TransferAsync(
         CustomerRole role, string bucket, string key, string destinationPath, SharedDownload shared, CancellationToken cancellationToken)
     {
         var name = $"s3://{bucket}/{key}";
-        var s3 = clients.S3(role);
         var partPath = PartPathOf(destinationPath);
         var sidecarPath = destinationPath + ".part.json";
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(destinationPath))!);
 
-        long size;
-        string eTag;
-        bool eTagIsNotMd5;
-        if (LeadingSlashKeys.Applies(key))
-        {
-            using var raw = await LeadingSlashKeys.SendAsync(clients, role, HttpMethod.Head, bucket, key, null, null, AwsCall.GetObject, cancellationToken);
-            (size, eTag, eTagIsNotMd5) = (raw.ContentLength, raw.ETag, raw.ETagIsNotContentMd5);
-        }
-        else
-        {
-            try
-            {
-                var head = await s3.GetObjectMetadataAsync(new GetObjectMetadataRequest { BucketName = bucket, Key = key }, cancellationToken);
-                (size, eTag, eTagIsNotMd5) = (head.ContentLength, head.ETag,
-                    ObjectETags.IsNotContentMd5(head.ServerSideEncryptionMethod?.Value, head.ServerSideEncryptionCustomerMethod?.Value));
-            }
-            catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
-            {
-                throw AwsErrors.Map(ex, AwsCall.GetObject, name);
-            }
-        }
+        var (size, eTag, eTagIsNotMd5) = await HeadAsync(role, bucket, key, name, cancellationToken);
 
         var state = new SpoolState(bucket, key, eTag, size, HostBoot.Id);
         var expectedMd5 = eTagIsNotMd5 ? null : ContentMd5Of(eTag);
@@ -214,7 +229,7 @@ public sealed partial class ResumableDownloader(AwsClientFactory clients, ILogge
                             throw new CurException(CurErrorCodes.Transient, $"{name} changed during the download (ETag no longer {eTag}); retrying from the start", ex);
                         }
 
-                        if (AwsErrors.IsExpiredToken(ex))
+                        if (AwsErrors.IsRejectedSession(ex))
                         {
                             clients.InvalidateCredentials(role);
                         }
@@ -468,6 +483,9 @@ public sealed partial class ResumableDownloader(AwsClientFactory clients, ILogge
         File.Delete(partPath);
         File.Delete(sidecarPath);
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "HEAD of {Object} was refused; asking once more with the role assumed again (the answer has no body to tell an expired session from a refusal)")]
+    private static partial void LogHeadRefused(ILogger logger, string @object);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Resuming {Object} at byte {OnDisk} of {Size}")]
     private static partial void LogResuming(ILogger logger, string @object, long onDisk, long size);

@@ -27,6 +27,9 @@ internal sealed class SigningIdentity
 
     public string? AssumedRoleArn { get; init; }
 
+    /// <summary>No longer known to the endpoint (as after its restart): requests signed with it are refused as unknown.</summary>
+    public bool Forgotten { get; set; }
+
     public override string ToString() => $"{Kind}({AccessKeyId})";
 }
 
@@ -64,7 +67,7 @@ internal sealed class IdentityStore
     /// <summary>False when no platform keys are configured: AssumeRole then accepts any well-formed signature.</summary>
     public bool RequirePlatformSignature { get; }
 
-    public SigningIdentity? Find(string accessKeyId) => _identities.GetValueOrDefault(accessKeyId);
+    public SigningIdentity? Find(string accessKeyId) => _identities.GetValueOrDefault(accessKeyId) is { Forgotten: false } identity ? identity : null;
 
     public SigningIdentity IssueSession(string roleArn, IamPolicy? policy, TimeSpan duration)
     {
@@ -85,6 +88,15 @@ internal sealed class IdentityStore
     public IReadOnlyList<string> IssuedSecrets() =>
         _identities.Values.Where(i => i.Kind == IdentityKind.AssumedRole)
             .SelectMany(i => new[] { i.SecretAccessKey, i.SessionToken! }).ToList();
+
+    /// <summary>Forgets every issued temporary credential, as a restart of the endpoint does (S3: InvalidAccessKeyId).</summary>
+    public void ForgetSessions()
+    {
+        foreach (var identity in _identities.Values.Where(i => i.Kind == IdentityKind.AssumedRole))
+        {
+            identity.Forgotten = true;
+        }
+    }
 
     /// <summary>Makes every issued temporary credential expired (tests of expiry handling).</summary>
     public void ExpireSessions()

@@ -94,6 +94,9 @@ public sealed class LocalAwsServer : IAsyncDisposable
     /// <summary>Makes every temporary credential issued so far expired.</summary>
     public void ExpireSessions() => State.Identities.ExpireSessions();
 
+    /// <summary>Forgets every temporary credential issued so far, as a restart of the endpoint does.</summary>
+    public void ForgetSessions() => State.Identities.ForgetSessions();
+
     public async ValueTask DisposeAsync()
     {
         await _app.StopAsync();

@@ -192,4 +192,99 @@ public class ExpiredTokenTests(LocalAwsFixture aws) : IClassFixture<LocalAwsFixt
         Assert.Equal(["k"], keys);
         Assert.Equal(assumed + 1, aws.Server.Counters.Requests(LocalAwsOperations.AssumeRole));
     }
+
+    [Fact]
+    public async Task S3_SessionUnknownToS3_ListingIsTransientNotBucketNotFoundThenTheNextCallAssumesAgain()
+    {
+        const string bucket = "massdriver-costs-exp00002";
+        aws.Server.CreateBucket(bucket);
+        aws.Server.Objects.PutObject(bucket, "k", [1]);
+        using var factory = aws.CreateFactory();
+        var reader = new CurBucketReader(factory);
+        var role = LocalAwsFixture.Role("forgotten");
+        await ListAsync(reader, role, bucket);
+        var assumed = aws.Server.Counters.Requests(LocalAwsOperations.AssumeRole);
+        // As after a restart of the endpoint: the cached session is one S3 does not know (403 InvalidAccessKeyId).
+        aws.Server.ForgetSessions();
+
+        var ex = await Assert.ThrowsAsync<CurException>(() => ListAsync(reader, role, bucket));
+
+        Assert.Equal(CurErrorCodes.Transient, ex.Code);
+        Assert.Contains("InvalidAccessKeyId", ex.Message, StringComparison.Ordinal);
+        Assert.Equal(["k"], await ListAsync(reader, role, bucket));
+        Assert.Equal(assumed + 1, aws.Server.Counters.Requests(LocalAwsOperations.AssumeRole));
+    }
+
+    [Theory]
+    [InlineData("expired", "data/file.csv")]
+    [InlineData("forgotten", "data/file.csv")]
+    [InlineData("expired", "/data/leading-slash.csv")]
+    [InlineData("forgotten", "/data/leading-slash.csv")]
+    public async Task Download_WithASessionS3NoLongerTakes_AssumesTheRoleAgainAndCompletes(string rejection, string key)
+    {
+        var bucket = "massdriver-costs-exp" + (rejection == "expired" ? "1" : "2") + (key.StartsWith('/') ? "1" : "0") + "00";
+        aws.Server.CreateBucket(bucket);
+        var content = System.Text.Encoding.UTF8.GetBytes(string.Concat(Enumerable.Repeat("line of a report\n", 1_000)));
+        aws.Server.Objects.PutObject(bucket, key, content);
+        using var factory = aws.CreateFactory();
+        var role = LocalAwsFixture.Role("download-" + rejection);
+        await ListAsync(new CurBucketReader(factory), role, bucket);
+        var assumed = aws.Server.Counters.Requests(LocalAwsOperations.AssumeRole);
+        // The download's first request is its HEAD, whose error answer (400 ExpiredToken, 403 InvalidAccessKeyId) has
+        // no body to say why.
+        if (rejection == "expired")
+        {
+            aws.Server.ExpireSessions();
+        }
+        else
+        {
+            aws.Server.ForgetSessions();
+        }
+
+        var destination = Path.Combine(Path.GetTempPath(), $"curworkflows-rejected-{Guid.NewGuid():N}.csv");
+        try
+        {
+            var result = await new ResumableDownloader(factory).DownloadAsync(role, bucket, key, destination);
+
+            Assert.Equal(content, await File.ReadAllBytesAsync(result.Path));
+            Assert.Equal(assumed + 1, aws.Server.Counters.Requests(LocalAwsOperations.AssumeRole));
+        }
+        finally
+        {
+            File.Delete(destination);
+        }
+    }
+
+    [Fact]
+    public async Task Download_RefusedByThePolicy_IsStillAccessDeniedAfterOneHeadWithAFreshSession()
+    {
+        const string bucket = "massdriver-costs-exp00003";
+        aws.Server.CreateBucket(bucket);
+        aws.Server.Objects.PutObject(bucket, "k", [1]);
+        using var factory = aws.CreateFactory();
+        // Outside the reader policy's buckets (massdriver-costs-*): every GetObject and HEAD is refused.
+        const string otherBucket = "someone-elses-bucket";
+        aws.Server.CreateBucket(otherBucket);
+        aws.Server.Objects.PutObject(otherBucket, "k", [1]);
+        var role = LocalAwsFixture.Role("policy-refused");
+        await ListAsync(new CurBucketReader(factory), role, bucket);
+        var heads = aws.Server.Counters.Requests(LocalAwsOperations.HeadObject);
+
+        var ex = await Assert.ThrowsAsync<CurException>(() =>
+            new ResumableDownloader(factory).DownloadAsync(role, otherBucket, "k", Path.Combine(Path.GetTempPath(), $"curworkflows-refused-{Guid.NewGuid():N}")));
+
+        Assert.Equal(CurErrorCodes.AccessDenied, ex.Code);
+        Assert.Equal(heads + 2, aws.Server.Counters.Requests(LocalAwsOperations.HeadObject));
+    }
+
+    private static async Task<List<string>> ListAsync(CurBucketReader reader, CustomerRole role, string bucket)
+    {
+        var keys = new List<string>();
+        await foreach (var item in reader.ListObjectsAsync(role, bucket, ""))
+        {
+            keys.Add(item.Key);
+        }
+
+        return keys;
+    }
 }

@@ -131,6 +131,27 @@ public class TaggingTests(LocalAwsFixture aws) : IClassFixture<LocalAwsFixture>
         Assert.Equal(assumed + 1, aws.Server.Counters.Requests(LocalAwsOperations.AssumeRole));
         Assert.True(aws.Server.Counters.Errors("ExpiredTokenException") >= 1);
     }
+
+    [Fact]
+    public async Task GetTagValuesAsync_ASessionAwsNoLongerKnows_IsAssumedAgainInsteadOfRefusingTheRole()
+    {
+        aws.Server.AddTaggedResource("arn:aws:ec2:us-east-1:123456789012:instance/i-00000000000forgot",
+            new Dictionary<string, string> { ["md-forgotten"] = "pkg-forgotten" });
+        using var factory = aws.CreateFactory();
+        using var http = new HttpClient();
+        var client = new ResourceTagClient(factory, http);
+        var role = LocalAwsFixture.Role("tags-forgotten");
+        await client.GetTagValuesAsync(role, "user:md-forgotten");
+        var assumed = aws.Server.Counters.Requests(LocalAwsOperations.AssumeRole);
+        // UnrecognizedClientException, the answer of an opt-in region not enabled, here in the home region.
+        aws.Server.ForgetSessions();
+
+        var tags = await client.GetTagValuesAsync(role, "user:md-forgotten");
+
+        Assert.Equal("pkg-forgotten", tags["arn:aws:ec2:us-east-1:123456789012:instance/i-00000000000forgot"]);
+        Assert.Equal(assumed + 1, aws.Server.Counters.Requests(LocalAwsOperations.AssumeRole));
+        Assert.True(aws.Server.Counters.Errors("UnrecognizedClientException") >= 1);
+    }
 }
 
 public class SigningAndPolicyTests(LocalAwsFixture aws) : IClassFixture<LocalAwsFixture>
