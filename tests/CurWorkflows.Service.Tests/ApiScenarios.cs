@@ -115,7 +115,7 @@ public static class ApiScenarios
         Assert.Equal("legacy-costs", changed.Json.GetProperty("report_name").GetString());
     }
 
-    public static async Task Malformed_cost_queries_are_400_naming_the_parameter(ServiceFixture fixture)
+    public static async Task Malformed_query_parameters_are_400_naming_the_parameter(ServiceFixture fixture)
     {
         using var client = fixture.ClientB();
         var cases = new (string Query, string Field)[]
@@ -127,10 +127,13 @@ public static class ApiScenarios
             ("from=2026-10-01&to=9999-12-31&granularity=monthly", "to"),
             ("to=0001-01-15&granularity=monthly", "to"),
         };
-        foreach (var (query, field) in cases)
+        var runs = $"/api/v1/integrations/{Guid.NewGuid()}/runs";
+        var requests = cases.Select(c => ($"/api/v1/costs?{c.Query}", c.Field))
+            .Concat([($"{runs}?limit=abc", "limit"), ($"{runs}?limit=1.5", "limit"), ($"{runs}?limit=0", "limit")]);
+        foreach (var (path, field) in requests)
         {
-            var answer = await Http.GetAsync(client, $"/api/v1/costs?{query}");
-            Assert.True(answer.Status == HttpStatusCode.BadRequest, $"{query}: {answer}");
+            var answer = await Http.GetAsync(client, path);
+            Assert.True(answer.Status == HttpStatusCode.BadRequest, $"{path}: {answer}");
             Assert.Equal("application/problem+json", answer.ContentType);
             Assert.True(answer.Json.GetProperty("errors").TryGetProperty(field, out _), $"expected parameter {field}: {answer}");
         }
@@ -231,6 +234,9 @@ public static class ApiScenarios
         // The product doc's three fields: the report is found under the module's default prefix.
         Assert.False(enabled.Json.TryGetProperty("warning", out _), enabled.ToString());
         Assert.Equal("massdriver", enabled.Json.GetProperty("report_prefix").GetString());
+        // The answer carries the workflow's own state (it has just started) and the runs so far, as a status request does.
+        Assert.Contains(enabled.Json.GetProperty("workflow").GetProperty("state").GetString(), new[] { "idle", "running" });
+        Assert.Equal(JsonValueKind.Array, enabled.Json.GetProperty("last_runs").ValueKind);
         var id = enabled.Json.GetProperty("id").GetGuid();
 
         var firstRun = await WaitForRunsAsync(client, id, 1);
@@ -270,7 +276,10 @@ public static class ApiScenarios
         Assert.True(resources.Status == HttpStatusCode.OK, resources.ToString());
         AssertAmount(packageTruth, resources.Json.GetProperty("totals").EnumerateArray().Sum(t => t.GetProperty("unblended").GetDecimal()));
 
-        // CSV by query parameter and by Accept header: same figures.
+        // JSON when the client ranks it above CSV; CSV by query parameter and by Accept header, with the same figures.
+        var preferringJson = await Http.GetAsync(client, $"/api/v1/costs?{range}", "application/json, text/csv;q=0.5");
+        Assert.StartsWith("application/json", preferringJson.ContentType, StringComparison.Ordinal);
+        Assert.Equal("text/csv", (await Http.GetAsync(client, $"/api/v1/costs?{range}", "application/json;q=0.5, text/csv")).ContentType);
         foreach (var csv in new[] { await Http.GetAsync(client, $"/api/v1/costs?{range}&format=csv"), await Http.GetAsync(client, $"/api/v1/costs?{range}", "text/csv") })
         {
             Assert.Equal("text/csv", csv.ContentType);
@@ -297,6 +306,8 @@ public static class ApiScenarios
         var disabled = await Http.PostAsync(client, $"/api/v1/integrations/{id}/disable");
         Assert.True(disabled.Status == HttpStatusCode.OK, disabled.ToString());
         Assert.Equal("disabled", disabled.Json.GetProperty("status").GetString());
+        Assert.Equal("disabled", disabled.Json.GetProperty("workflow").GetProperty("state").GetString());
+        Assert.Equal(2, disabled.Json.GetProperty("last_runs").GetArrayLength());
         AssertTotals(truth.Unblended, truth.NetUnblended, truth.Amortized, (await Http.GetAsync(client, $"/api/v1/costs?{range}")).Json.GetProperty("totals"));
         Assert.Equal(HttpStatusCode.Conflict, (await Http.PostAsync(client, $"/api/v1/integrations/{id}/refresh")).Status);
         var again = await Http.PostAsync(client, "/api/v1/integrations", fixture.EnableBody(ServiceFixture.ReportBucket));
@@ -425,7 +436,7 @@ public sealed class SqliteApiTests(SqliteServiceFixture fixture) : IClassFixture
     public Task Requests_without_a_valid_key_are_401() => ApiScenarios.Requests_without_a_valid_key_are_401(fixture);
 
     [Fact]
-    public Task Malformed_cost_queries_are_400_naming_the_parameter() => ApiScenarios.Malformed_cost_queries_are_400_naming_the_parameter(fixture);
+    public Task Malformed_query_parameters_are_400_naming_the_parameter() => ApiScenarios.Malformed_query_parameters_are_400_naming_the_parameter(fixture);
 
     [Fact]
     public Task Enable_again_without_the_optional_fields_keeps_what_was_stored() => ApiScenarios.Enable_again_without_the_optional_fields_keeps_what_was_stored(fixture);

@@ -238,9 +238,19 @@ public static class CostsApi
                 return Format == "csv";
             }
 
-            return MediaTypeHeaderValue.TryParseList(request.Headers.Accept, out var accepted)
-                && accepted.Any(a => a.MediaType.Equals("text/csv", StringComparison.OrdinalIgnoreCase));
+            if (!MediaTypeHeaderValue.TryParseList(request.Headers.Accept, out var accepted))
+            {
+                return false;
+            }
+
+            // CSV when the client ranks it at least as high as anything JSON would satisfy (q-values, RFC 9110 12.5.1).
+            var csv = HighestQuality(accepted, "text/csv");
+            var json = Math.Max(HighestQuality(accepted, "application/json"), Math.Max(HighestQuality(accepted, "application/*"), HighestQuality(accepted, "*/*")));
+            return csv > 0 && csv >= json;
         }
+
+        private static double HighestQuality(IList<MediaTypeHeaderValue> accepted, string mediaType) =>
+            accepted.Where(a => a.MediaType.Equals(mediaType, StringComparison.OrdinalIgnoreCase)).Select(a => a.Quality ?? 1).DefaultIfEmpty(0).Max();
 
         private static readonly DateOnly EarliestDate = new(2000, 1, 1);
         private static readonly DateOnly LatestDate = new(2199, 12, 31);

@@ -90,9 +90,9 @@ public static class IntegrationsApi
 
         var result = await integrations.EnableAsync(http.User.OrganizationId(), valid!, cancellationToken);
         var warning = result.ReportFound ? null : new WarningResponse(CurErrorCodes.ReportNotFound, ErrorAdvice.For(CurErrorCodes.ReportNotFound));
-        var body = ToResponse(result.Integration, null, workflows) with { Warning = warning };
+        var body = ToResponse(result.Details.Integration, result.Details, workflows) with { Warning = warning };
         return result.Created
-            ? TypedResults.Created($"/api/v1/integrations/{result.Integration.Id}", body)
+            ? TypedResults.Created($"/api/v1/integrations/{result.Details.Integration.Id}", body)
             : TypedResults.Ok(body);
     }
 
@@ -127,8 +127,8 @@ public static class IntegrationsApi
     public static async Task<Results<Ok<IntegrationResponse>, NotFound>> Disable(
         Guid integrationId, HttpContext http, IntegrationService integrations, IntegrationWorkflowClient workflows, CancellationToken cancellationToken)
     {
-        var integration = await integrations.DisableAsync(http.User.OrganizationId(), integrationId, cancellationToken);
-        return integration is null ? TypedResults.NotFound() : TypedResults.Ok(ToResponse(integration, null, workflows));
+        var details = await integrations.DisableAsync(http.User.OrganizationId(), integrationId, cancellationToken);
+        return details is null ? TypedResults.NotFound() : TypedResults.Ok(ToResponse(details.Integration, details, workflows));
     }
 
     public static async Task<Results<Ok<RunListResponse>, NotFound, ProblemHttpResult>> Runs(
@@ -146,11 +146,11 @@ public static class IntegrationsApi
             : TypedResults.Ok(new RunListResponse(integrationId, runs.Select(r => ToRun(r, workflows)).ToList()));
     }
 
-    private static IntegrationResponse ToResponse(IntegrationView integration, IntegrationDetails? view, IntegrationWorkflowClient workflows)
+    private static IntegrationResponse ToResponse(IntegrationView integration, IntegrationDetails view, IntegrationWorkflowClient workflows)
     {
         var workflowId = IntegrationWorkflow.WorkflowIdFor(integration.Id.ToString());
         // Id and link always; the state only when the workflow answered its query in time.
-        var status = view?.Workflow;
+        var status = view.Workflow;
         var workflow = new WorkflowResponse(
             workflowId,
             status?.State.ToString().ToLowerInvariant() ?? "unknown",
@@ -171,8 +171,8 @@ public static class IntegrationsApi
             integration.CreatedAt,
             integration.DisabledAt,
             workflow,
-            view?.LastRuns.Select(r => ToRun(r, workflows)).ToList(),
-            view?.Coverage.Select(c => new CoverageResponse(
+            view.LastRuns.Select(r => ToRun(r, workflows)).ToList(),
+            view.Coverage.Select(c => new CoverageResponse(
                 c.Month.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture),
                 c.Currency,
                 c.TotalUnblended,

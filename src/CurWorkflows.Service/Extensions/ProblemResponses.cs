@@ -80,6 +80,8 @@ internal sealed partial class ProblemExceptionHandler(IProblemDetailsService pro
             },
             BadHttpRequestException { InnerException: JsonException json } => Problems.Validation(
                 new Dictionary<string, string[]> { [FieldOf(json.Path)] = [$"{FieldOf(json.Path)} has the wrong type or the body is not valid JSON."] }),
+            BadHttpRequestException bad when BoundParameterOf(bad) is { } parameter => Problems.Validation(
+                new Dictionary<string, string[]> { [parameter] = [$"{parameter} has the wrong type."] }),
             BadHttpRequestException bad => Problems.Validation(
                 new Dictionary<string, string[]> { ["body"] = [SafeBadRequestMessage(bad)] }),
             _ => null,
@@ -114,6 +116,13 @@ internal sealed partial class ProblemExceptionHandler(IProblemDetailsService pro
         var field = path.StartsWith("$.", StringComparison.Ordinal) ? path[2..] : path.TrimStart('$');
         return field.Length is > 0 and <= 64 ? field : "body";
     }
+
+    /// <summary>The parameter a query or route value failed to bind to (<c>Failed to bind parameter "int? limit" from "abc".</c>).</summary>
+    private static string? BoundParameterOf(BadHttpRequestException exception) =>
+        BindFailure().Match(exception.Message) is { Success: true } match ? match.Groups["name"].Value : null;
+
+    [System.Text.RegularExpressions.GeneratedRegex("^Failed to bind parameter \"[^\"]* (?<name>[A-Za-z_][A-Za-z0-9_]{0,63})\" from ")]
+    private static partial System.Text.RegularExpressions.Regex BindFailure();
 
     private static string SafeBadRequestMessage(BadHttpRequestException exception) =>
         exception.Message.Contains("body", StringComparison.OrdinalIgnoreCase)

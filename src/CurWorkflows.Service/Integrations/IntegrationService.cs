@@ -8,7 +8,7 @@ using WorkflowStatus = CurWorkflows.Workflows.IntegrationStatus;
 
 namespace CurWorkflows.Service.Integrations;
 
-public sealed record EnableResult(bool Created, IntegrationView Integration, bool ReportFound);
+public sealed record EnableResult(bool Created, IntegrationDetails Details, bool ReportFound);
 
 public sealed record IntegrationDetails(
     IntegrationView Integration,
@@ -51,7 +51,7 @@ public sealed partial class IntegrationService(
             cancellationToken);
         await workflows.EnsureStartedAsync(stored.Integration.Id.ToString(), organizationId.ToString(), cancellationToken);
         LogEnabled(logger, stored.Integration.Id, organizationId, stored.Created);
-        return new EnableResult(stored.Created, stored.Integration, reportFound);
+        return new EnableResult(stored.Created, await DetailsAsync(stored.Integration, cancellationToken), reportFound);
     }
 
     public Task<IntegrationView?> FindAsync(Guid organizationId, Guid integrationId, CancellationToken cancellationToken) =>
@@ -79,7 +79,7 @@ public sealed partial class IntegrationService(
     }
 
     /// <summary>Marks the integration disabled and stops its workflow; cost data stays. Null when there is no such integration.</summary>
-    public async Task<IntegrationView?> DisableAsync(Guid organizationId, Guid integrationId, CancellationToken cancellationToken)
+    public async Task<IntegrationDetails?> DisableAsync(Guid organizationId, Guid integrationId, CancellationToken cancellationToken)
     {
         if (!await integrations.DisableAsync(organizationId, integrationId, cancellationToken))
         {
@@ -88,7 +88,7 @@ public sealed partial class IntegrationService(
 
         await workflows.DisableAsync(integrationId.ToString(), cancellationToken);
         LogDisabled(logger, integrationId, organizationId);
-        return await integrations.GetAsync(organizationId, integrationId, cancellationToken);
+        return await GetDetailsAsync(organizationId, integrationId, cancellationToken);
     }
 
     public async Task<IntegrationDetails?> GetDetailsAsync(Guid organizationId, Guid integrationId, CancellationToken cancellationToken)

@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
 
@@ -24,7 +23,7 @@ public static class Http
 
         if (accept is not null)
         {
-            request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue(accept));
+            request.Headers.Accept.ParseAdd(accept);
         }
 
         using var response = await client.SendAsync(request);
