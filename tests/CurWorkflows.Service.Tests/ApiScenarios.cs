@@ -253,9 +253,9 @@ public static class ApiScenarios
         Assert.True(daily.Status == HttpStatusCode.OK, daily.ToString());
         AssertTotals(truth.Unblended, truth.NetUnblended, truth.Amortized, daily.Json.GetProperty("totals"));
         var rows = daily.Json.GetProperty("rows").EnumerateArray().ToList();
-        AssertAmount(truth.Unblended, rows.Sum(r => r.GetProperty("unblended").GetDecimal()));
+        AssertAmount(truth.Unblended, rows.Sum(r => r.GetProperty("unblended").Amount()));
         var byPackageDay = rows.GroupBy(r => (DateOnly.Parse(r.GetProperty("period").GetString()!, CultureInfo.InvariantCulture), r.GetProperty("package").GetString()!))
-            .ToDictionary(g => g.Key, g => g.Sum(r => r.GetProperty("unblended").GetDecimal()));
+            .ToDictionary(g => g.Key, g => g.Sum(r => r.GetProperty("unblended").Amount()));
         foreach (var ((day, tagValue), unblended) in truth.DailyPackageUnblended.Where(kv => kv.Key.Package.Length > 0))
         {
             AssertAmount(unblended, byPackageDay.GetValueOrDefault((day, tagValue)));
@@ -268,13 +268,13 @@ public static class ApiScenarios
         var packageTruth = truth.DailyPackageUnblended.Where(kv => kv.Key.Package == package).Sum(kv => kv.Value);
         var filtered = await Http.GetAsync(client, $"/api/v1/costs?{range}&package={Uri.EscapeDataString(package)}");
         Assert.All(filtered.Json.GetProperty("rows").EnumerateArray(), r => Assert.Equal(package, r.GetProperty("package").GetString()));
-        AssertAmount(packageTruth, filtered.Json.GetProperty("rows").EnumerateArray().Sum(r => r.GetProperty("unblended").GetDecimal()));
+        AssertAmount(packageTruth, filtered.Json.GetProperty("rows").EnumerateArray().Sum(r => r.GetProperty("unblended").Amount()));
         AssertTotals(truth.Unblended, truth.NetUnblended, truth.Amortized, filtered.Json.GetProperty("totals"));
 
         // By resource within the package: the package's cost, split by resource.
         var resources = await Http.GetAsync(client, $"/api/v1/costs/resources?{range}&package={Uri.EscapeDataString(package)}");
         Assert.True(resources.Status == HttpStatusCode.OK, resources.ToString());
-        AssertAmount(packageTruth, resources.Json.GetProperty("totals").EnumerateArray().Sum(t => t.GetProperty("unblended").GetDecimal()));
+        AssertAmount(packageTruth, resources.Json.GetProperty("totals").EnumerateArray().Sum(t => t.GetProperty("unblended").Amount()));
 
         // JSON when the client ranks it above CSV; CSV by query parameter and by Accept header, with the same figures.
         var preferringJson = await Http.GetAsync(client, $"/api/v1/costs?{range}", "application/json, text/csv;q=0.5");
@@ -293,8 +293,8 @@ public static class ApiScenarios
         var status = await Http.GetAsync(client, $"/api/v1/integrations/{id}");
         Assert.Equal("succeeded", status.Json.GetProperty("last_runs")[0].GetProperty("outcome").GetString());
         var coverage = status.Json.GetProperty("coverage");
-        AssertAmount(truth.Unblended, coverage.EnumerateArray().Sum(c => c.GetProperty("total_unblended").GetDecimal()));
-        Assert.InRange(coverage[0].GetProperty("untagged_share").GetDecimal(), 0m, 1m);
+        AssertAmount(truth.Unblended, coverage.EnumerateArray().Sum(c => c.GetProperty("total_unblended").Amount()));
+        Assert.InRange(coverage[0].GetProperty("untagged_share").Amount(), 0m, 1m);
 
         // Refresh: another run; the same assembly again changes nothing.
         Assert.Equal(HttpStatusCode.Accepted, (await Http.PostAsync(client, $"/api/v1/integrations/{id}/refresh")).Status);
@@ -403,9 +403,9 @@ public static class ApiScenarios
     private static void AssertTotals(decimal unblended, decimal net, decimal amortized, JsonElement totals)
     {
         var list = totals.EnumerateArray().ToList();
-        AssertAmount(unblended, list.Sum(t => t.GetProperty("unblended").GetDecimal()));
-        AssertAmount(net, list.Sum(t => t.GetProperty("net_unblended").GetDecimal()));
-        AssertAmount(amortized, list.Sum(t => t.GetProperty("amortized").GetDecimal()));
+        AssertAmount(unblended, list.Sum(t => t.GetProperty("unblended").Amount()));
+        AssertAmount(net, list.Sum(t => t.GetProperty("net_unblended").Amount()));
+        AssertAmount(amortized, list.Sum(t => t.GetProperty("amortized").Amount()));
     }
 
     // Exact on every provider: stored amounts keep the 12 decimal places the CUR core accepts.

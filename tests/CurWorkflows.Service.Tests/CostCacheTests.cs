@@ -345,7 +345,7 @@ public static class CostCacheScenarios
 
     private static decimal Unblended(string json) => Sum(JsonDocument.Parse(json).RootElement.GetProperty("totals"));
 
-    private static decimal Sum(JsonElement amounts, string amount = "unblended") => amounts.EnumerateArray().Sum(t => t.GetProperty(amount).GetDecimal());
+    private static decimal Sum(JsonElement amounts, string amount = "unblended") => amounts.EnumerateArray().Sum(t => t.GetProperty(amount).Amount());
 
     private static string Date(DateOnly date) => date.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
 

@@ -158,6 +158,7 @@ public static class ServiceExtensions
         options.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower;
         options.DictionaryKeyPolicy = null;
         options.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower));
+        options.Converters.Add(new DecimalStringConverter());
         options.DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull;
     }
 }

@@ -35,3 +35,13 @@ public static class Http
     public static Task<Answer> PostAsync(HttpClient client, string path, object? body = null) =>
         SendAsync(client, HttpMethod.Post, path, body is null ? null : body as string ?? JsonSerializer.Serialize(body));
 }
+
+public static class AmountJson
+{
+    /// <summary>An amount of the API: a JSON string holding an exact decimal (a number would lose digits in most parsers).</summary>
+    public static decimal Amount(this JsonElement element)
+    {
+        Assert.Equal(JsonValueKind.String, element.ValueKind);
+        return decimal.Parse(element.GetString()!, System.Globalization.NumberStyles.AllowLeadingSign | System.Globalization.NumberStyles.AllowDecimalPoint, System.Globalization.CultureInfo.InvariantCulture);
+    }
+}
