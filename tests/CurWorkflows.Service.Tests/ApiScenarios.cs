@@ -139,6 +139,42 @@ public static class ApiScenarios
         }
     }
 
+    public static async Task The_OpenAPI_document_describes_the_key_the_cost_queries_their_errors_and_decimal_amounts(ServiceFixture fixture)
+    {
+        using var client = fixture.ClientA();
+        var answer = await Http.GetAsync(client, "/openapi/v1.json");
+        Assert.True(answer.Status == HttpStatusCode.OK, answer.ToString());
+        var document = answer.Json;
+
+        Assert.Equal("bearer", document.GetProperty("components").GetProperty("securitySchemes").GetProperty("api_key").GetProperty("scheme").GetString());
+        var paths = document.GetProperty("paths");
+        foreach (var path in new[] { "/api/v1/costs", "/api/v1/costs/resources" })
+        {
+            var get = paths.GetProperty(path).GetProperty("get");
+            var parameters = get.GetProperty("parameters").EnumerateArray().Select(p => p.GetProperty("name").GetString()).ToList();
+            Assert.Equal(["from", "to", "granularity", "package", "integration_id", "format"], parameters);
+            Assert.Contains("api_key", get.GetProperty("security")[0].EnumerateObject().Select(p => p.Name));
+            var responses = get.GetProperty("responses");
+            Assert.True(responses.GetProperty("400").GetProperty("content").TryGetProperty("application/problem+json", out _), path);
+            Assert.True(responses.GetProperty("401").GetProperty("content").TryGetProperty("application/problem+json", out _), path);
+            Assert.Equal("string", responses.GetProperty("200").GetProperty("content").GetProperty("text/csv").GetProperty("schema").GetProperty("type").GetString());
+        }
+
+        var enable = paths.GetProperty("/api/v1/integrations").GetProperty("post").GetProperty("responses");
+        Assert.All(new[] { "400", "401", "422", "503" }, status => Assert.True(enable.TryGetProperty(status, out _), status));
+
+        var schemas = document.GetProperty("components").GetProperty("schemas");
+        var unblended = schemas.GetProperty("CostAmountsResponse").GetProperty("properties").GetProperty("unblended");
+        Assert.Equal("string", unblended.GetProperty("type").GetString());
+        Assert.Equal("decimal", unblended.GetProperty("format").GetString());
+        // Fields left out when null are not required.
+        var integrationRequired = schemas.GetProperty("IntegrationResponse").GetProperty("required").EnumerateArray().Select(r => r.GetString()).ToList();
+        Assert.Contains("id", integrationRequired);
+        Assert.DoesNotContain("disabled_at", integrationRequired);
+        Assert.DoesNotContain("warning", integrationRequired);
+        Assert.Equal(["bucket_name", "external_id", "iam_role_arn"], schemas.GetProperty("EnableIntegrationRequest").GetProperty("required").EnumerateArray().Select(r => r.GetString()).Order(StringComparer.Ordinal));
+    }
+
     public static async Task Readiness_checks_the_database_Temporal_and_the_platforms_AWS_credentials(ServiceFixture fixture)
     {
         using var client = fixture.Host.CreateClient();
@@ -434,6 +470,10 @@ public sealed class SqliteApiTests(SqliteServiceFixture fixture) : IClassFixture
 
     [Fact]
     public Task Requests_without_a_valid_key_are_401() => ApiScenarios.Requests_without_a_valid_key_are_401(fixture);
+
+    [Fact]
+    public Task The_OpenAPI_document_describes_the_key_the_cost_queries_their_errors_and_decimal_amounts() =>
+        ApiScenarios.The_OpenAPI_document_describes_the_key_the_cost_queries_their_errors_and_decimal_amounts(fixture);
 
     [Fact]
     public Task Malformed_query_parameters_are_400_naming_the_parameter() => ApiScenarios.Malformed_query_parameters_are_400_naming_the_parameter(fixture);

@@ -38,7 +38,7 @@ public static class CostsApi
 
     public static RouteGroupBuilder MapCostsApi(this RouteGroupBuilder api)
     {
-        var group = api.MapGroup("/costs").WithTags("Costs");
+        var group = api.MapGroup("/costs").WithTags("Costs").ProducesValidationProblem();
         group.MapGet("/", GetCostsByPackage);
         group.MapGet("/resources", GetCostsByResource);
         return group;

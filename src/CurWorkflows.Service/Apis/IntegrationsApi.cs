@@ -64,7 +64,10 @@ public static class IntegrationsApi
 {
     public static RouteGroupBuilder MapIntegrationsApi(this RouteGroupBuilder api)
     {
-        var group = api.MapGroup("/integrations").WithTags("Integrations");
+        var group = api.MapGroup("/integrations").WithTags("Integrations")
+            .ProducesValidationProblem()
+            .ProducesProblem(StatusCodes.Status422UnprocessableEntity)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
         group.MapPost("/", Enable);
         group.MapGet("/", List);
         group.MapGet("/{integrationId:guid}", Get);

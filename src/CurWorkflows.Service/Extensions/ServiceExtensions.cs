@@ -77,7 +77,7 @@ public static class ServiceExtensions
             services.ConfigureHttpJsonOptions(options => ConfigureJson(options.SerializerOptions));
             services.AddProblemDetails();
             services.AddExceptionHandler<ProblemExceptionHandler>();
-            services.AddOpenApi();
+            services.AddOpenApi(OpenApiDocumentation.Configure);
             builder.AddServiceTelemetry();
 
             services.AddCurStorage(configuration);
@@ -144,7 +144,7 @@ public static class ServiceExtensions
             app.MapOpenApi();
             app.MapScalarApiReference();
 
-            var api = app.MapGroup("/api/v1").RequireAuthorization();
+            var api = app.MapGroup("/api/v1").RequireAuthorization().ProducesProblem(StatusCodes.Status401Unauthorized);
             api.MapIntegrationsApi();
             api.MapCostsApi();
             app.MapAdminApi();
