@@ -185,7 +185,7 @@ public sealed partial class AwsClientFactory : IDisposable
         }
         catch (AmazonClientException ex)
         {
-            throw new CurWorkflows.Cur.CurException(CurWorkflows.Cur.CurErrorCodes.Transient,
+            throw new PlatformCredentialsException(
                 $"{AwsErrors.PlatformCredentialsProblem} could not be resolved (environment, profile or instance role): {ex.Message}", ex);
         }
 

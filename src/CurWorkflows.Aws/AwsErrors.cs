@@ -17,6 +17,13 @@ public enum AwsCall
     GetResources,
 }
 
+/// <summary>
+/// A <c>transient</c> failure whose cause is the platform's own AWS credentials (missing, or refused by STS), not the
+/// customer's role: the operator fixes it, and retries then succeed.
+/// </summary>
+public sealed class PlatformCredentialsException(string message, Exception? innerException = null)
+    : CurException(CurErrorCodes.Transient, message, innerException);
+
 /// <summary>Maps AWS SDK and network failures to <see cref="CurException"/> with the stable codes of the design.</summary>
 public static class AwsErrors
 {
@@ -44,7 +51,7 @@ public static class AwsErrors
             AmazonServiceException service =>
                 new CurException(CurErrorCodes.AccessDenied, $"{Describe(call)} {target} was refused ({service.ErrorCode}): {service.Message}", exception),
             AmazonClientException client when client.Message.Contains("credentials", StringComparison.OrdinalIgnoreCase) && IsNetwork(client.InnerException) is false =>
-                new CurException(CurErrorCodes.Transient, $"{Describe(call)} {target}: {PlatformCredentialsProblem} could not be resolved: {client.Message}", exception),
+                new PlatformCredentialsException($"{Describe(call)} {target}: {PlatformCredentialsProblem} could not be resolved: {client.Message}", exception),
             _ when IsNetwork(exception) =>
                 new CurException(CurErrorCodes.Transient, $"{Describe(call)} {target} failed: {exception.GetType().Name}: {exception.Message}", exception),
             _ => new CurException(CurErrorCodes.Transient, $"{Describe(call)} {target} failed unexpectedly: {exception.GetType().Name}: {exception.Message}", exception),
@@ -82,7 +89,7 @@ public static class AwsErrors
 
         if (IsPlatformCredentialsRefused(sts))
         {
-            return new CurException(CurErrorCodes.Transient,
+            return new PlatformCredentialsException(
                 $"AssumeRole {target} failed because STS refused {PlatformCredentialsProblem} ({sts.ErrorCode}), will retry: {sts.Message}", sts);
         }
 

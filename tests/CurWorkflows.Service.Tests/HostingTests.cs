@@ -153,6 +153,7 @@ public sealed class HostingTests
 
         Assert.True(enable.Status == HttpStatusCode.ServiceUnavailable, enable.ToString());
         Assert.Equal("transient", enable.Json.GetProperty("error").GetString());
+        Assert.Contains("own AWS credentials", enable.Json.GetProperty("detail").GetString(), StringComparison.Ordinal);
         Assert.DoesNotContain(wrongSecret, host.Logs.All, StringComparison.Ordinal);
         Assert.DoesNotContain(wrongSecret, enable.Body, StringComparison.Ordinal);
     }

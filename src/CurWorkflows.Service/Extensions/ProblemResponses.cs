@@ -1,4 +1,5 @@
 using System.Text.Json;
+using CurWorkflows.Aws;
 using CurWorkflows.Cur;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Mvc;
@@ -52,6 +53,15 @@ public static class Problems
     public static IResult ValidationResult(string field, string message) =>
         ValidationResult(new Dictionary<string, string[]> { [field] = [message] });
 
+    /// <summary>A 503 <c>transient</c> whose cause is the service's own AWS credentials, which the caller cannot fix.</summary>
+    public static ProblemDetails PlatformCredentials()
+    {
+        var problem = ForCode(CurErrorCodes.Transient);
+        problem.Detail = "The service's own AWS credentials (not your IAM role) are missing or were refused by AWS, so it " +
+            "cannot assume roles. The service's operator must fix them; then try again.";
+        return problem;
+    }
+
     public static ProblemDetails ForCode(string code, string? title = null) => new()
     {
         Status = ErrorAdvice.StatusFor(code),
@@ -72,6 +82,7 @@ internal sealed partial class ProblemExceptionHandler(IProblemDetailsService pro
     {
         ProblemDetails? problem = exception switch
         {
+            PlatformCredentialsException => Problems.PlatformCredentials(),
             CurException cur => Problems.ForCode(cur.Code),
             BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge } => new ProblemDetails
             {
