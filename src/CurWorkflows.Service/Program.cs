@@ -17,7 +17,17 @@ await using (startup)
 {
     var app = builder.Build();
     app.MapCurWorkflowsService();
-    await app.RunAsync();
+    try
+    {
+        await app.RunAsync();
+    }
+    catch (IOException e) when (e.InnerException is Microsoft.AspNetCore.Connections.AddressInUseException)
+    {
+        // Kestrel's own message names the address; the stack trace would bury it.
+        Console.Error.WriteLine($"{e.Message} Another process is listening there: stop it, or give this service another " +
+            "address with --urls (for example --urls http://127.0.0.1:5055).");
+        return 1;
+    }
 }
 
 return 0;

@@ -82,6 +82,44 @@ public sealed class HostingTests
     }
 
     [Fact]
+    public async Task An_HTTP_address_in_use_stops_the_service_with_a_message_naming_it_and_the_way_out()
+    {
+        using var occupant = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        occupant.Start();
+        var port = ((IPEndPoint)occupant.LocalEndpoint).Port;
+        var contentRoot = TestEnvironment.NewTempDirectory("address-in-use");
+        var start = new System.Diagnostics.ProcessStartInfo("dotnet")
+        {
+            WorkingDirectory = contentRoot,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        foreach (var argument in new[]
+        {
+            Path.Combine(AppContext.BaseDirectory, "CurWorkflows.Service.dll"), "--urls", $"http://127.0.0.1:{port}",
+            "--Temporal:EmbeddedPort=0", "--Temporal:EmbeddedUiPort=0", $"--Temporal:CliPath={TestEnvironment.TemporalCliPath}",
+            $"--Temporal:EmbeddedDataDirectory={Path.Combine(contentRoot, ".data")}",
+            $"--ConnectionStrings:CurWorkflows=Data Source={Path.Combine(contentRoot, "curworkflows.db")}",
+        })
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        using var process = System.Diagnostics.Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        await process.WaitForExitAsync(timeout.Token);
+
+        Assert.Equal(1, process.ExitCode);
+        var message = await error;
+        Assert.Contains($"127.0.0.1:{port}", message, StringComparison.Ordinal);
+        Assert.Contains("--urls", message, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", message, StringComparison.Ordinal);
+        _ = await output;
+    }
+
+    [Fact]
     public async Task Readiness_reports_unhealthy_when_the_external_Temporal_is_not_reachable()
     {
         var contentRoot = TestEnvironment.NewTempDirectory("unreachable");
