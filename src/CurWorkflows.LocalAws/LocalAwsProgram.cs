@@ -1,3 +1,5 @@
+using System.Runtime.InteropServices;
+
 namespace CurWorkflows.LocalAws;
 
 /// <summary>
@@ -24,18 +26,22 @@ public static class LocalAwsProgram
         Console.WriteLine($"Roles: {options.Roles.Count}, buckets: {string.Join(", ", options.Buckets)}. Ctrl+C to stop.");
 
         using var stop = new CancellationTokenSource();
-        Console.CancelKeyPress += (_, e) =>
+        void Stop(PosixSignalContext context)
         {
-            e.Cancel = true;
+            context.Cancel = true;
             stop.Cancel();
-        };
+        }
+
+        // Ctrl+C (SIGINT) and SIGTERM (kill, a process manager) both dispose the server, which frees its port.
+        using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
+        using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
         try
         {
             await Task.Delay(Timeout.Infinite, stop.Token);
         }
         catch (OperationCanceledException)
         {
-            // Ctrl+C: dispose the server and exit.
+            // Stopped: dispose the server and exit.
         }
 
         return 0;
