@@ -43,6 +43,7 @@ public sealed partial class ResourceTagClient(AwsClientFactory clients, HttpClie
             }
         }
 
+        LogTagLookupDone(_logger, key, values.Count, walks.Count);
         return values;
     }
 
@@ -236,8 +237,11 @@ public sealed partial class ResourceTagClient(AwsClientFactory clients, HttpClie
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Tag lookup for key {TagKey} in {Region}: {Resources} resources in {Pages} pages")]
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Tag lookup for key {TagKey} in {Region}: {Resources} resources in {Pages} pages")]
     private static partial void LogTagLookup(ILogger logger, string tagKey, string region, int resources, int pages);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Tag lookup for key {TagKey}: {Resources} resources in {Regions} regions")]
+    private static partial void LogTagLookupDone(ILogger logger, string tagKey, int resources, int regions);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Tag lookup skips region {Region}, which refused the role: {Reason}")]
     private static partial void LogRegionRefused(ILogger logger, string region, string reason);
