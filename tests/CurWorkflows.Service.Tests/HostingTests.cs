@@ -120,6 +120,47 @@ public sealed class HostingTests
     }
 
     [Fact]
+    public async Task The_demo_stores_its_month_to_the_generators_exact_total_and_later_starts_leave_one_unrevoked_demo_key()
+    {
+        var contentRoot = TestEnvironment.NewTempDirectory("demo");
+        var settings = new Dictionary<string, string?>
+        {
+            ["Demo:Enabled"] = "true",
+            ["Temporal:EmbeddedPort"] = "0",
+            ["Temporal:EmbeddedUiPort"] = "0",
+            ["Temporal:CliPath"] = TestEnvironment.TemporalCliPath,
+            ["ConnectionStrings:CurWorkflows"] = $"Data Source={Path.Combine(contentRoot, "curworkflows.db")}",
+        };
+        for (var start = 1; start <= 3; start++)
+        {
+            await using var host = await ServiceTestHost.StartAsync(settings, contentRoot);
+            var organizationId = host.GetRequiredService<StartupNotes>().DefaultOrganizationId!.Value;
+            var runs = host.GetRequiredService<CurWorkflows.Storage.Stores.CollectionRunStore>();
+            Guid? integrationId = null;
+            var deadline = DateTime.UtcNow.AddMinutes(2);
+            while (true)
+            {
+                var integrations = await host.GetRequiredService<CurWorkflows.Storage.Stores.IntegrationStore>().ListAsync(organizationId);
+                integrationId = integrations.SingleOrDefault()?.Id;
+                if (integrationId is { } id && (await runs.ListAsync(organizationId, id, 5)).Count(r => r.Outcome == CurWorkflows.Storage.Entities.CollectionRunOutcome.Succeeded) >= start)
+                {
+                    break;
+                }
+
+                Assert.True(DateTime.UtcNow < deadline, $"start {start}: no succeeded demo run within two minutes");
+                await Task.Delay(200);
+            }
+
+            var period = Assert.Single(await runs.ListBillingPeriodsAsync(organizationId, integrationId!.Value));
+            Assert.Equal(host.Startup.Demo!.Delivery.Truth.Unblended, period.Totals.Unblended);
+            var demoKeys = (await host.GetRequiredService<CurWorkflows.Storage.Stores.OrganizationStore>().ListApiKeysAsync(organizationId))
+                .Where(k => k.Name == "demo").ToList();
+            Assert.Equal(start - 1, demoKeys.Count);
+            Assert.True(demoKeys.Count(k => k.RevokedAt is null) <= 1);
+        }
+    }
+
+    [Fact]
     public async Task Readiness_reports_unhealthy_when_the_external_Temporal_is_not_reachable()
     {
         var contentRoot = TestEnvironment.NewTempDirectory("unreachable");

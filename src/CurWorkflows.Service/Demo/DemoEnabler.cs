@@ -46,7 +46,7 @@ internal sealed partial class DemoEnabler(
         try
         {
             var organizationId = notes.DefaultOrganizationId ?? throw new InvalidOperationException("No default organization.");
-            var key = notes.BootstrapApiKey ?? (await organizations.CreateApiKeyAsync(organizationId, "demo", cancellationToken)).Secret;
+            var key = notes.BootstrapApiKey ?? await NewDemoKeyAsync(organizationId, cancellationToken);
             var request = new ValidEnableRequest(
                 DemoEnvironment.RoleArn, DemoEnvironment.ExternalId, DemoEnvironment.Bucket,
                 DemoEnvironment.ReportPrefix, DemoEnvironment.ReportName, EnableRequestValidator.DefaultTagKey);
@@ -60,6 +60,22 @@ internal sealed partial class DemoEnabler(
             LogDemoFailed(logger, exception);
         }
     }
+
+    /// <summary>A key is shown once, so each demo start makes one; the ones earlier starts made are revoked.</summary>
+    private async Task<string> NewDemoKeyAsync(Guid organizationId, CancellationToken cancellationToken)
+    {
+        foreach (var earlier in await organizations.ListApiKeysAsync(organizationId, cancellationToken))
+        {
+            if (earlier is { Name: DemoKeyName, RevokedAt: null })
+            {
+                await organizations.RevokeApiKeyAsync(organizationId, earlier.KeyId, cancellationToken);
+            }
+        }
+
+        return (await organizations.CreateApiKeyAsync(organizationId, DemoKeyName, cancellationToken)).Secret;
+    }
+
+    internal const string DemoKeyName = "demo";
 
     private string Instructions(string key, Guid integrationId, DemoEnvironment demo)
     {
