@@ -32,7 +32,8 @@ public sealed partial class ResourceTagClient(AwsClientFactory clients, HttpClie
         // One walk per region, at once: GetResources answers for the resources of the region it is called in. When one
         // walk fails for good, the others stop.
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var walks = clients.Options.EffectiveTaggingRegions.Select(region => LookUpRegionOrStopAsync(role, region, key, stop)).ToList();
+        var lookup = new TagLookup(role, key, stop);
+        var walks = clients.Options.EffectiveTaggingRegions.Select(region => LookUpRegionOrStopAsync(lookup, region)).ToList();
         var regions = await Task.WhenAll(walks);
         var values = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var region in regions)
@@ -52,11 +53,12 @@ public sealed partial class ResourceTagClient(AwsClientFactory clients, HttpClie
     /// organization's policy denying regions, a region the account has not enabled) holds nothing for this lookup; the
     /// role's own missing permission shows in the service's region, which every account has.
     /// </summary>
-    private async Task<IReadOnlyDictionary<string, string>> LookUpRegionOrStopAsync(CustomerRole role, string region, string key, CancellationTokenSource stop)
+    private async Task<IReadOnlyDictionary<string, string>> LookUpRegionOrStopAsync(TagLookup lookup, string region)
     {
+        var stop = lookup.Stop;
         try
         {
-            return await LookUpRegionAsync(role, region, key, stop.Token);
+            return await LookUpRegionAsync(lookup, region);
         }
         catch (RegionRefusedException e) when (region != clients.Options.Region)
         {
@@ -75,7 +77,7 @@ public sealed partial class ResourceTagClient(AwsClientFactory clients, HttpClie
         }
     }
 
-    private async Task<IReadOnlyDictionary<string, string>> LookUpRegionAsync(CustomerRole role, string region, string key, CancellationToken cancellationToken)
+    private async Task<IReadOnlyDictionary<string, string>> LookUpRegionAsync(TagLookup lookup, string region)
     {
         var endpoint = new Uri(string.IsNullOrWhiteSpace(clients.Options.TaggingServiceUrl)
             ? $"https://tagging.{region}.amazonaws.com/"
@@ -84,7 +86,7 @@ public sealed partial class ResourceTagClient(AwsClientFactory clients, HttpClie
         {
             try
             {
-                return await WalkAsync(role, region, endpoint, key, cancellationToken);
+                return await WalkAsync(lookup, region, endpoint);
             }
             catch (PaginationTokenExpiredException ex) when (walk < MaxWalks)
             {
@@ -98,15 +100,16 @@ public sealed partial class ResourceTagClient(AwsClientFactory clients, HttpClie
         }
     }
 
-    private async Task<IReadOnlyDictionary<string, string>> WalkAsync(CustomerRole role, string region, Uri endpoint, string key, CancellationToken cancellationToken)
+    private async Task<IReadOnlyDictionary<string, string>> WalkAsync(TagLookup lookup, string region, Uri endpoint)
     {
+        var key = lookup.Key;
         var values = new Dictionary<string, string>(StringComparer.Ordinal);
         string? token = null;
         var pages = 0;
         do
         {
             var body = JsonSerializer.SerializeToUtf8Bytes(new GetResourcesInput([new TagFilterInput(key)], 100, token));
-            var page = await SendWithRetriesAsync(role, region, endpoint, body, cancellationToken);
+            var page = await SendWithRetriesAsync(lookup, region, endpoint, body);
             pages++;
             foreach (var mapping in page.ResourceTagMappingList ?? [])
             {
@@ -125,9 +128,10 @@ public sealed partial class ResourceTagClient(AwsClientFactory clients, HttpClie
         return values;
     }
 
-    private async Task<GetResourcesOutput> SendWithRetriesAsync(CustomerRole role, string region, Uri endpoint, byte[] body, CancellationToken cancellationToken)
+    private async Task<GetResourcesOutput> SendWithRetriesAsync(TagLookup lookup, string region, Uri endpoint, byte[] body)
     {
-        var renewed = false;
+        var (role, cancellationToken) = (lookup.Role, lookup.Stop.Token);
+        var retriedWithFreshSession = false;
         for (var attempt = 1; ; attempt++)
         {
             try
@@ -138,13 +142,21 @@ public sealed partial class ResourceTagClient(AwsClientFactory clients, HttpClie
             {
                 throw;
             }
-            catch (RegionRefusedException ex) when (ex.SessionUnknown && !renewed && !cancellationToken.IsCancellationRequested)
+            catch (RegionRefusedException ex) when (ex.SessionUnknown && !retriedWithFreshSession && !cancellationToken.IsCancellationRequested)
             {
                 // A cached session AWS no longer knows gets the answer of an opt-in region not enabled: once more with
-                // the role assumed again, before the region counts as refusing.
-                renewed = true;
-                LogSessionUnknown(_logger, region);
-                clients.InvalidateCredentials(role);
+                // the role assumed again, before the region counts as refusing. The regions' walks run at once: one of
+                // them drops the session, under the lock, so the others retry with the new one and none assumes again.
+                retriedWithFreshSession = true;
+                lock (lookup)
+                {
+                    if (!lookup.SessionRenewed)
+                    {
+                        lookup.SessionRenewed = true;
+                        LogSessionUnknown(_logger, region);
+                        clients.InvalidateCredentials(role);
+                    }
+                }
             }
             catch (Exception ex) when (!cancellationToken.IsCancellationRequested && attempt < MaxAttempts
                                        && AwsErrors.Map(ex, AwsCall.GetResources, "GetResources").Code == CurErrorCodes.Transient)
@@ -284,6 +296,20 @@ public sealed partial class ResourceTagClient(AwsClientFactory clients, HttpClie
 
 /// <summary>The tagging API no longer accepts the walk's pagination token (valid for 15 minutes).</summary>
 internal sealed class PaginationTokenExpiredException(string message) : Exception(message);
+
+/// <summary>One tag lookup's walks over the regions: what they share.</summary>
+internal sealed class TagLookup(CustomerRole role, string key, CancellationTokenSource stop)
+{
+    public CustomerRole Role { get; } = role;
+
+    public string Key { get; } = key;
+
+    /// <summary>Cancelled when one walk fails for good.</summary>
+    public CancellationTokenSource Stop { get; } = stop;
+
+    /// <summary>Set (under a lock on this lookup) once a walk has dropped the cached session: at most once per lookup.</summary>
+    public bool SessionRenewed { get; set; }
+}
 
 /// <summary>A region refused the role (<c>AccessDeniedException</c>, <c>UnrecognizedClientException</c>).</summary>
 /// <param name="SessionUnknown">The region did not know the session (<c>UnrecognizedClientException</c>): an opt-in

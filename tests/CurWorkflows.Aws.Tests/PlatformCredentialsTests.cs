@@ -18,7 +18,7 @@ public class PlatformCredentialsTests(LocalAwsFixture aws) : IClassFixture<Local
     {
         var factory = aws.CreateFactory(platform: new BasicAWSCredentials(LocalAwsFixture.PlatformAccessKeyId, "not-the-platform-secret"));
 
-        var ex = await Assert.ThrowsAsync<CurException>(() => factory.EnsureRoleAsync(LocalAwsFixture.Role("wrong-secret")));
+        var ex = await Assert.ThrowsAsync<PlatformCredentialsException>(() => factory.EnsureRoleAsync(LocalAwsFixture.Role("wrong-secret")));
 
         Assert.Equal(CurErrorCodes.Transient, ex.Code);
         Assert.Contains("SignatureDoesNotMatch", ex.Message, StringComparison.Ordinal);
@@ -31,7 +31,7 @@ public class PlatformCredentialsTests(LocalAwsFixture aws) : IClassFixture<Local
     {
         var factory = aws.CreateFactory(platform: new BasicAWSCredentials("AKIANOTAPLATFORMKEY1", "whatever"));
 
-        var ex = await Assert.ThrowsAsync<CurException>(() => factory.EnsureRoleAsync(LocalAwsFixture.Role("unknown-key")));
+        var ex = await Assert.ThrowsAsync<PlatformCredentialsException>(() => factory.EnsureRoleAsync(LocalAwsFixture.Role("unknown-key")));
 
         Assert.Equal(CurErrorCodes.Transient, ex.Code);
         Assert.Contains("InvalidClientTokenId", ex.Message, StringComparison.Ordinal);
@@ -45,7 +45,7 @@ public class PlatformCredentialsTests(LocalAwsFixture aws) : IClassFixture<Local
         var validator = new IntegrationValidator(factory, new CurBucketReader(factory));
 
         // The validator answers the customer's own problems; one of ours is thrown (the API answers 503).
-        var ex = await Assert.ThrowsAsync<CurException>(() => validator.ValidateAsync(LocalAwsFixture.Role("enable-broken"), new ReportLocation(Bucket, "massdriver")));
+        var ex = await Assert.ThrowsAsync<PlatformCredentialsException>(() => validator.ValidateAsync(LocalAwsFixture.Role("enable-broken"), new ReportLocation(Bucket, "massdriver")));
 
         Assert.Equal(CurErrorCodes.Transient, ex.Code);
     }
@@ -75,7 +75,7 @@ public class PlatformCredentialsTests(LocalAwsFixture aws) : IClassFixture<Local
         });
         using var factory = new AwsClientFactory(Microsoft.Extensions.Options.Options.Create(aws.Options()), platform, aws.LoggerFactory);
 
-        var first = await Assert.ThrowsAsync<CurException>(() => factory.EnsureRoleAsync(LocalAwsFixture.Role("late-credentials")));
+        var first = await Assert.ThrowsAsync<PlatformCredentialsException>(() => factory.EnsureRoleAsync(LocalAwsFixture.Role("late-credentials")));
         var expiry = await factory.EnsureRoleAsync(LocalAwsFixture.Role("late-credentials"));
 
         Assert.Equal(CurErrorCodes.Transient, first.Code);

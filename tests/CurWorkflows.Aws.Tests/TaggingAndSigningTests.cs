@@ -152,6 +152,26 @@ public class TaggingTests(LocalAwsFixture aws) : IClassFixture<LocalAwsFixture>
         Assert.Equal(assumed + 1, aws.Server.Counters.Requests(LocalAwsOperations.AssumeRole));
         Assert.True(aws.Server.Counters.Errors("UnrecognizedClientException") >= 1);
     }
+
+    [Fact]
+    public async Task GetTagValuesAsync_ASessionNoRegionKnows_IsAssumedAgainOnceForTheWholeLookup()
+    {
+        aws.Server.AddTaggedResource("arn:aws:ec2:eu-west-1:123456789012:instance/i-000000000000forgot2",
+            new Dictionary<string, string> { ["md-forgotten-all"] = "pkg-eu" });
+        using var factory = aws.CreateFactory(o => o.TaggingRegions = ["eu-west-1", "eu-central-1", "ap-southeast-2"]);
+        using var http = new HttpClient();
+        var client = new ResourceTagClient(factory, http);
+        var role = LocalAwsFixture.Role("tags-forgotten-all");
+        await client.GetTagValuesAsync(role, "user:md-forgotten-all");
+        var assumed = aws.Server.Counters.Requests(LocalAwsOperations.AssumeRole);
+        // Every region answers UnrecognizedClientException, as a region the account has not enabled does.
+        aws.Server.ForgetSessions();
+
+        var tags = await client.GetTagValuesAsync(role, "user:md-forgotten-all");
+
+        Assert.Equal("pkg-eu", tags["arn:aws:ec2:eu-west-1:123456789012:instance/i-000000000000forgot2"]);
+        Assert.Equal(assumed + 1, aws.Server.Counters.Requests(LocalAwsOperations.AssumeRole));
+    }
 }
 
 public class SigningAndPolicyTests(LocalAwsFixture aws) : IClassFixture<LocalAwsFixture>
