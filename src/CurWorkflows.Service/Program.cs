@@ -1,6 +1,11 @@
 using CurWorkflows.Service.Extensions;
 using CurWorkflows.Workflows.Hosting;
 
+// The service runs with ICU (SQL Server's client needs it), but what it prints and logs does not follow the machine's
+// culture: amounts keep their decimal point, as the API writes them.
+System.Globalization.CultureInfo.DefaultThreadCurrentCulture = System.Globalization.CultureInfo.InvariantCulture;
+System.Globalization.CultureInfo.CurrentCulture = System.Globalization.CultureInfo.InvariantCulture;
+
 var builder = WebApplication.CreateBuilder(ServiceArguments.Normalize(args));
 ServiceStartup startup;
 try

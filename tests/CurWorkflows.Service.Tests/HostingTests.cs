@@ -161,6 +161,17 @@ public sealed class HostingTests
     }
 
     [Fact]
+    public async Task A_short_admin_key_stops_the_start_naming_the_setting()
+    {
+        var contentRoot = TestEnvironment.NewTempDirectory("short-admin-key");
+        var settings = new Dictionary<string, string?>(TestEnvironment.ApiWithUnreachableTemporal(contentRoot)) { ["Api:AdminKey"] = "admin" };
+
+        var error = await Assert.ThrowsAnyAsync<Exception>(async () => await (await ServiceTestHost.StartAsync(settings, contentRoot)).DisposeAsync());
+
+        Assert.Contains("Api:AdminKey must be empty", error.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Readiness_reports_unhealthy_when_the_external_Temporal_is_not_reachable()
     {
         var contentRoot = TestEnvironment.NewTempDirectory("unreachable");

@@ -218,19 +218,16 @@ public sealed class IntegrationWorkflowTests(TemporalFixture temporal)
             var started = await temporal.Client.StartWorkflowAsync(
                 (IntegrationWorkflow wf) => wf.RunAsync(input),
                 new(IntegrationWorkflow.WorkflowIdFor(integrationId), taskQueue) { TypedSearchAttributes = CurSearchAttributes.For(integrationId, "org-1") });
-            var waited = false;
             using (var worker = NewWorker(collector, taskQueue))
             {
-                await worker.ExecuteAsync(async () =>
-                {
-                    await Eventually.TrueAsync(
-                        async () => (await started.FetchHistoryAsync()).Events.Any(e => e.TimerStartedEventAttributes is not null || e.StartChildWorkflowExecutionInitiatedEventAttributes is not null),
-                        "the workflow waits or starts its run");
-                    waited = !(await started.FetchHistoryAsync()).Events.Any(e => e.StartChildWorkflowExecutionInitiatedEventAttributes is not null);
-                });
+                await worker.ExecuteAsync(() => Eventually.TrueAsync(
+                    async () => (await started.FetchHistoryAsync()).Events.Any(e => e.TimerStartedEventAttributes is not null || e.StartChildWorkflowExecutionInitiatedEventAttributes is not null),
+                    "the workflow waits or starts its run"));
             }
 
-            if (waited)
+            // Decided once the worker has stopped: a wait that ended while it shut down may have started the run.
+            var history = (await started.FetchHistoryAsync()).Events;
+            if (!history.Any(e => e.StartChildWorkflowExecutionInitiatedEventAttributes is not null))
             {
                 handle = started;
                 break;
@@ -253,9 +250,9 @@ public sealed class IntegrationWorkflowTests(TemporalFixture temporal)
         }
 
         Assert.Equal(0, collector.RunsStarted);
-        var history = await handle.FetchHistoryAsync();
-        Assert.DoesNotContain(history.Events, e => e.StartChildWorkflowExecutionInitiatedEventAttributes is not null);
-        await ReplayTests.ReplayAndMaybeRecordAsync(history, "IntegrationWorkflow-disabled-before-run");
+        var final = await handle.FetchHistoryAsync();
+        Assert.DoesNotContain(final.Events, e => e.StartChildWorkflowExecutionInitiatedEventAttributes is not null);
+        await ReplayTests.ReplayAndMaybeRecordAsync(final, "IntegrationWorkflow-disabled-before-run");
     }
 
     [Fact]

@@ -28,6 +28,7 @@ public sealed class ApiOptions
     public const string SectionName = "Api";
 
     /// <summary>Bearer token of the admin endpoints (organization API keys). Empty disables them.</summary>
+    [RegularExpression("[\\s\\S]{20,}", ErrorMessage = "Api:AdminKey must be empty (the admin API is off) or at least 20 characters (for example `openssl rand -hex 32`).")]
     public string? AdminKey { get; set; }
 
     [Range(1024, 10 * 1024 * 1024)]
