@@ -21,10 +21,8 @@ public static class LocalAwsProgram
         using var loggerFactory = LoggerFactory.Create(logging => logging.AddSimpleConsole(c => c.SingleLine = true).SetMinimumLevel(LogLevel.Information));
         options.LoggerFactory = loggerFactory;
 
-        await using var server = await LocalAwsServer.StartAsync(options);
-        Console.WriteLine($"Local AWS endpoint (STS, S3 path-style, tagging) listening on {server.Url}");
-        Console.WriteLine($"Roles: {options.Roles.Count}, buckets: {string.Join(", ", options.Buckets)}. Ctrl+C to stop.");
-
+        // Ctrl+C (SIGINT) and SIGTERM (kill, a process manager) both dispose the server, which frees its port. Registered
+        // before the server starts: a signal that arrives while it starts is not lost.
         using var stop = new CancellationTokenSource();
         void Stop(PosixSignalContext context)
         {
@@ -32,9 +30,12 @@ public static class LocalAwsProgram
             stop.Cancel();
         }
 
-        // Ctrl+C (SIGINT) and SIGTERM (kill, a process manager) both dispose the server, which frees its port.
         using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
         using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
+        await using var server = await LocalAwsServer.StartAsync(options);
+        Console.WriteLine($"Local AWS endpoint (STS, S3 path-style, tagging) listening on {server.Url}");
+        Console.WriteLine($"Roles: {options.Roles.Count}, buckets: {string.Join(", ", options.Buckets)}. Ctrl+C to stop.");
+
         try
         {
             await Task.Delay(Timeout.Infinite, stop.Token);

@@ -17,10 +17,15 @@ public sealed class LocalAwsProcessTests
             port = ((IPEndPoint)probe.LocalEndpoint).Port;
         }
 
-        var start = new ProcessStartInfo("dotnet");
+        // Its output is read (and dropped) as it comes: a child writing into a pipe nobody reads blocks when it fills.
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "CurWorkflows.LocalAws.dll"));
         start.ArgumentList.Add($"--LocalAws:Port={port}");
         using var process = Process.Start(start)!;
+        process.OutputDataReceived += (_, _) => { };
+        process.ErrorDataReceived += (_, _) => { };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
         try
         {
             var deadline = DateTime.UtcNow.AddMinutes(1);
