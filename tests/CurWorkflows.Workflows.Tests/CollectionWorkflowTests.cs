@@ -484,6 +484,39 @@ public sealed class CollectionWorkflowTests(TemporalFixture temporal)
     }
 
     [Fact]
+    public async Task A_worker_judged_gone_gets_no_more_files_of_the_period_than_those_already_sent_to_it()
+    {
+        await using var environment = await CollectionEnvironment.StartAsync(temporal, TestDatabase.Sqlite);
+        // One file at a time: before the first try stopped at its first failure, each further file waited out the gone
+        // worker's queue (and its liveness question) in turn.
+        var settings = new Dictionary<string, string?> { ["Collection:WorkerQueueTimeout"] = "00:00:03", ["Collection:MaxParallelFiles"] = "1" };
+        var downloads = new ActivityGate(ActivityNames.DownloadReportFile);
+        var first = await environment.StartWorkerAsync(settings, services: downloads.AddTo);
+        var firstQueue = first.Services.GetRequiredService<WorkerTaskQueue>().Name;
+        var (organizationId, integrationId) = await CollectionEnvironment.CreateIntegrationAsync(first.Services);
+        var delivery = await environment.DeliverAsync(Delivery(files: 3, rows: 3_000, seed: 79, assemblyId: "asm-gone-one-at-a-time"));
+
+        var run = RunCollectionAsync(environment, organizationId, integrationId);
+        await downloads.Reached.WaitAsync(TimeSpan.FromSeconds(60));
+        var workflowId = LastRunWorkflowId!;
+        await first.StopAsync();
+        var second = await environment.StartWorkerAsync(
+            new Dictionary<string, string?>(settings) { ["Collection:SpoolDirectory"] = environment.SpoolDirectory + "-second" });
+        var secondQueue = second.Services.GetRequiredService<WorkerTaskQueue>().Name;
+
+        var summary = await run.WaitAsync(TimeSpan.FromMinutes(3));
+
+        Assert.Equal(delivery.Truth.Unblended, (await SingleStoredPeriodAsync(second.Services, organizationId, integrationId)).Totals.Unblended);
+        Assert.Equal(delivery.Truth.Rows, summary.Rows);
+        var scheduled = (await temporal.Client.GetWorkflowHandle(workflowId).FetchHistoryAsync()).Events
+            .Where(e => e.ActivityTaskScheduledEventAttributes is not null)
+            .Select(e => (e.ActivityTaskScheduledEventAttributes.ActivityType.Name, Queue: e.ActivityTaskScheduledEventAttributes.TaskQueue.Name))
+            .ToList();
+        Assert.Equal(1, scheduled.Count(s => s == (ActivityNames.DownloadReportFile, firstQueue)));
+        Assert.Equal(3, scheduled.Count(s => s == (ActivityNames.DownloadReportFile, secondQueue)));
+    }
+
+    [Fact]
     public async Task A_worker_gone_after_downloading_a_period_counts_both_downloads_in_the_summary()
     {
         await using var environment = await CollectionEnvironment.StartAsync(temporal, TestDatabase.Sqlite);
