@@ -429,24 +429,12 @@ public sealed class CollectionWorkflowTests(TemporalFixture temporal)
     public async Task A_period_whose_worker_is_gone_starts_over_with_a_fresh_download_on_another_worker()
     {
         await using var environment = await CollectionEnvironment.StartAsync(temporal, TestDatabase.Sqlite);
-        var settings = new Dictionary<string, string?> { ["Collection:WorkerQueueTimeout"] = "00:00:03" };
-        var downloads = new ActivityGate(ActivityNames.DownloadReportFile);
-        var first = await environment.StartWorkerAsync(settings, services: downloads.AddTo);
-        var firstQueue = first.Services.GetRequiredService<WorkerTaskQueue>().Name;
-        var (organizationId, integrationId) = await CollectionEnvironment.CreateIntegrationAsync(first.Services);
-        var delivery = await environment.DeliverAsync(Delivery(files: 2, rows: 6_000, seed: 61, assemblyId: "asm-gone"));
-
-        // The first worker takes the period (its own queue) and starts downloading; then it goes away for good.
-        var run = RunCollectionAsync(environment, organizationId, integrationId);
-        await downloads.Reached.WaitAsync(TimeSpan.FromSeconds(60));
-        var workflowId = LastRunWorkflowId!;
-        await first.StopAsync();
-        var second = await environment.StartWorkerAsync(
-            new Dictionary<string, string?>(settings) { ["Collection:SpoolDirectory"] = environment.SpoolDirectory + "-second" });
-        var secondQueue = second.Services.GetRequiredService<WorkerTaskQueue>().Name;
+        var gone = await StartOnAWorkerThatGoesAwayAsync(
+            environment, new() { ["Collection:WorkerQueueTimeout"] = "00:00:03" }, Delivery(files: 2, rows: 6_000, seed: 61, assemblyId: "asm-gone"));
+        var (organizationId, integrationId, delivery, firstQueue, second, secondQueue, workflowId, _) = gone;
         Assert.NotEqual(firstQueue, secondQueue);
 
-        var summary = await run.WaitAsync(TimeSpan.FromMinutes(2));
+        var summary = await gone.Run.WaitAsync(TimeSpan.FromMinutes(2));
 
         Assert.Equal(1, summary.PeriodsStored);
         Assert.Equal(delivery.Truth.Rows, summary.Rows);
@@ -489,22 +477,13 @@ public sealed class CollectionWorkflowTests(TemporalFixture temporal)
         await using var environment = await CollectionEnvironment.StartAsync(temporal, TestDatabase.Sqlite);
         // One file at a time: before the first try stopped at its first failure, each further file waited out the gone
         // worker's queue (and its liveness question) in turn.
-        var settings = new Dictionary<string, string?> { ["Collection:WorkerQueueTimeout"] = "00:00:03", ["Collection:MaxParallelFiles"] = "1" };
-        var downloads = new ActivityGate(ActivityNames.DownloadReportFile);
-        var first = await environment.StartWorkerAsync(settings, services: downloads.AddTo);
-        var firstQueue = first.Services.GetRequiredService<WorkerTaskQueue>().Name;
-        var (organizationId, integrationId) = await CollectionEnvironment.CreateIntegrationAsync(first.Services);
-        var delivery = await environment.DeliverAsync(Delivery(files: 3, rows: 3_000, seed: 79, assemblyId: "asm-gone-one-at-a-time"));
+        var gone = await StartOnAWorkerThatGoesAwayAsync(
+            environment,
+            new() { ["Collection:WorkerQueueTimeout"] = "00:00:03", ["Collection:MaxParallelFiles"] = "1" },
+            Delivery(files: 3, rows: 3_000, seed: 79, assemblyId: "asm-gone-one-at-a-time"));
+        var (organizationId, integrationId, delivery, firstQueue, second, secondQueue, workflowId, _) = gone;
 
-        var run = RunCollectionAsync(environment, organizationId, integrationId);
-        await downloads.Reached.WaitAsync(TimeSpan.FromSeconds(60));
-        var workflowId = LastRunWorkflowId!;
-        await first.StopAsync();
-        var second = await environment.StartWorkerAsync(
-            new Dictionary<string, string?>(settings) { ["Collection:SpoolDirectory"] = environment.SpoolDirectory + "-second" });
-        var secondQueue = second.Services.GetRequiredService<WorkerTaskQueue>().Name;
-
-        var summary = await run.WaitAsync(TimeSpan.FromMinutes(3));
+        var summary = await gone.Run.WaitAsync(TimeSpan.FromMinutes(3));
 
         Assert.Equal(delivery.Truth.Unblended, (await SingleStoredPeriodAsync(second.Services, organizationId, integrationId)).Totals.Unblended);
         Assert.Equal(delivery.Truth.Rows, summary.Rows);
@@ -1112,6 +1091,30 @@ public sealed class CollectionWorkflowTests(TemporalFixture temporal)
         Files = files,
         Report = new ReportGeneratorOptions { Rows = rows, Seed = seed, BillingPeriodStart = period ?? new DateOnly(2026, 10, 1) },
     };
+
+    /// <summary>A run whose period the first worker takes (its own queue) and starts downloading; then that worker goes
+    /// away for good, and a second one (a spool of its own) starts.</summary>
+    private static async Task<GoneWorkerRun> StartOnAWorkerThatGoesAwayAsync(
+        CollectionEnvironment environment, Dictionary<string, string?> settings, ReportDeliveryOptions deliveryOptions)
+    {
+        var downloads = new ActivityGate(ActivityNames.DownloadReportFile);
+        var first = await environment.StartWorkerAsync(settings, services: downloads.AddTo);
+        var firstQueue = first.Services.GetRequiredService<WorkerTaskQueue>().Name;
+        var (organizationId, integrationId) = await CollectionEnvironment.CreateIntegrationAsync(first.Services);
+        var delivery = await environment.DeliverAsync(deliveryOptions);
+
+        var run = RunCollectionAsync(environment, organizationId, integrationId);
+        await downloads.Reached.WaitAsync(TimeSpan.FromSeconds(60));
+        var workflowId = LastRunWorkflowId!;
+        await first.StopAsync();
+        var second = await environment.StartWorkerAsync(
+            new Dictionary<string, string?>(settings) { ["Collection:SpoolDirectory"] = environment.SpoolDirectory + "-second" });
+        return new GoneWorkerRun(organizationId, integrationId, delivery, firstQueue, second, second.Services.GetRequiredService<WorkerTaskQueue>().Name, workflowId, run);
+    }
+
+    private sealed record GoneWorkerRun(
+        Guid OrganizationId, Guid IntegrationId, GeneratedDelivery Delivery, string FirstQueue, IHost Second, string SecondQueue, string WorkflowId,
+        Task<CollectionSummary> Run);
 
     internal static string? LastRunWorkflowId { get; private set; }
 
