@@ -87,6 +87,20 @@ public sealed partial class AwsClientFactory : IDisposable
     /// </summary>
     public void InvalidateCredentials(CustomerRole role) => Session(role).Credentials.Invalidate();
 
+    /// <summary>
+    /// Maps a failed call made as the role (<see cref="AwsErrors.Map"/>); when AWS rejected the role's session itself
+    /// (<see cref="AwsErrors.IsRejectedSession"/>), the cached session is dropped first, so the retry assumes the role again.
+    /// </summary>
+    public CurWorkflows.Cur.CurException MapFailure(CustomerRole role, Exception exception, AwsCall call, string target)
+    {
+        if (AwsErrors.IsRejectedSession(exception))
+        {
+            InvalidateCredentials(role);
+        }
+
+        return AwsErrors.Map(exception, call, target);
+    }
+
     /// <summary>Drops the cached credentials and clients of an integration (on disable).</summary>
     public void Forget(string integrationId)
     {

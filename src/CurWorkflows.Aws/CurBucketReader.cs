@@ -25,12 +25,7 @@ public sealed class CurBucketReader(AwsClientFactory clients)
             }
             catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
             {
-                if (AwsErrors.IsRejectedSession(ex))
-                {
-                    clients.InvalidateCredentials(role);
-                }
-
-                throw AwsErrors.Map(ex, AwsCall.ListBucket, $"s3://{bucket}/{keyPrefix}");
+                throw clients.MapFailure(role, ex, AwsCall.ListBucket, $"s3://{bucket}/{keyPrefix}");
             }
 
             foreach (var item in response.S3Objects ?? [])
@@ -85,12 +80,7 @@ public sealed class CurBucketReader(AwsClientFactory clients)
         }
         catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
         {
-            if (AwsErrors.IsRejectedSession(ex))
-            {
-                clients.InvalidateCredentials(role);
-            }
-
-            throw AwsErrors.Map(ex, AwsCall.GetObject, name);
+            throw clients.MapFailure(role, ex, AwsCall.GetObject, name);
         }
     }
 }

@@ -55,19 +55,18 @@ public sealed partial class ResumableDownloader(AwsClientFactory clients, ILogge
                     return (raw.ContentLength, raw.ETag, raw.ETagIsNotContentMd5);
                 }
 
-                try
-                {
-                    var head = await clients.S3(role).GetObjectMetadataAsync(new GetObjectMetadataRequest { BucketName = bucket, Key = key }, cancellationToken);
-                    return (head.ContentLength, head.ETag,
-                        ObjectETags.IsNotContentMd5(head.ServerSideEncryptionMethod?.Value, head.ServerSideEncryptionCustomerMethod?.Value));
-                }
-                catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
-                {
-                    throw AwsErrors.Map(ex, AwsCall.GetObject, name);
-                }
+                var head = await clients.S3(role).GetObjectMetadataAsync(new GetObjectMetadataRequest { BucketName = bucket, Key = key }, cancellationToken);
+                return (head.ContentLength, head.ETag,
+                    ObjectETags.IsNotContentMd5(head.ServerSideEncryptionMethod?.Value, head.ServerSideEncryptionCustomerMethod?.Value));
             }
-            catch (CurException ex) when (attempt == 1 && ex.Code == CurErrorCodes.AccessDenied)
+            catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
             {
+                var mapped = clients.MapFailure(role, ex, AwsCall.GetObject, name);
+                if (attempt > 1 || mapped.Code != CurErrorCodes.AccessDenied)
+                {
+                    throw mapped;
+                }
+
                 LogHeadRefused(_logger, name);
                 clients.InvalidateCredentials(role);
             }
@@ -220,18 +219,13 @@ public sealed partial class ResumableDownloader(AwsClientFactory clients, ILogge
                     catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
                     {
                         await file.FlushAsync(CancellationToken.None);
-                        var mapped = AwsErrors.Map(ex, AwsCall.GetObject, name);
+                        var mapped = clients.MapFailure(role, ex, AwsCall.GetObject, name);
                         if (ex is Amazon.S3.AmazonS3Exception { ErrorCode: "PreconditionFailed" } || (ex is CurException && ex.Message.Contains("changed during the download", StringComparison.Ordinal)))
                         {
                             // The object was replaced by a newer delivery: start over on the next attempt.
                             await file.DisposeAsync();
                             DeleteSpool(partPath, sidecarPath);
                             throw new CurException(CurErrorCodes.Transient, $"{name} changed during the download (ETag no longer {eTag}); retrying from the start", ex);
-                        }
-
-                        if (AwsErrors.IsRejectedSession(ex))
-                        {
-                            clients.InvalidateCredentials(role);
                         }
 
                         failuresWithoutProgress = onDisk > before ? 0 : failuresWithoutProgress + 1;

@@ -168,28 +168,14 @@ public class ExpiredTokenTests(LocalAwsFixture aws) : IClassFixture<LocalAwsFixt
         using var factory = aws.CreateFactory();
         var reader = new CurBucketReader(factory);
         var role = LocalAwsFixture.Role("expired");
-        await foreach (var _ in reader.ListObjectsAsync(role, bucket, ""))
-        {
-        }
-
+        await ListAsync(reader, role, bucket);
         var assumed = aws.Server.Counters.Requests(LocalAwsOperations.AssumeRole);
         aws.Server.ExpireSessions();
 
-        var ex = await Assert.ThrowsAsync<CurException>(async () =>
-        {
-            await foreach (var _ in reader.ListObjectsAsync(role, bucket, ""))
-            {
-            }
-        });
+        var ex = await Assert.ThrowsAsync<CurException>(() => ListAsync(reader, role, bucket));
         Assert.Equal(CurErrorCodes.Transient, ex.Code);
 
-        var keys = new List<string>();
-        await foreach (var item in reader.ListObjectsAsync(role, bucket, ""))
-        {
-            keys.Add(item.Key);
-        }
-
-        Assert.Equal(["k"], keys);
+        Assert.Equal(["k"], await ListAsync(reader, role, bucket));
         Assert.Equal(assumed + 1, aws.Server.Counters.Requests(LocalAwsOperations.AssumeRole));
     }
 
