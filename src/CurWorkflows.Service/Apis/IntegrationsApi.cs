@@ -93,9 +93,9 @@ public static class IntegrationsApi
 
         var result = await integrations.EnableAsync(http.User.OrganizationId(), valid!, cancellationToken);
         var warning = result.ReportFound ? null : new WarningResponse(CurErrorCodes.ReportNotFound, ErrorAdvice.For(CurErrorCodes.ReportNotFound));
-        var body = ToResponse(result.Details.Integration, result.Details, workflows) with { Warning = warning };
+        var body = ToResponse(await integrations.GetDetailsAsync(result.Integration, cancellationToken), workflows) with { Warning = warning };
         return result.Created
-            ? TypedResults.Created($"/api/v1/integrations/{result.Details.Integration.Id}", body)
+            ? TypedResults.Created($"/api/v1/integrations/{result.Integration.Id}", body)
             : TypedResults.Ok(body);
     }
 
@@ -103,14 +103,14 @@ public static class IntegrationsApi
         HttpContext http, IntegrationService integrations, IntegrationWorkflowClient workflows, CancellationToken cancellationToken)
     {
         var details = await integrations.ListDetailsAsync(http.User.OrganizationId(), cancellationToken);
-        return TypedResults.Ok(new IntegrationListResponse(details.Select(d => ToResponse(d.Integration, d, workflows)).ToList()));
+        return TypedResults.Ok(new IntegrationListResponse(details.Select(d => ToResponse(d, workflows)).ToList()));
     }
 
     public static async Task<Results<Ok<IntegrationResponse>, NotFound>> Get(
         Guid integrationId, HttpContext http, IntegrationService integrations, IntegrationWorkflowClient workflows, CancellationToken cancellationToken)
     {
         var details = await integrations.GetDetailsAsync(http.User.OrganizationId(), integrationId, cancellationToken);
-        return details is null ? TypedResults.NotFound() : TypedResults.Ok(ToResponse(details.Integration, details, workflows));
+        return details is null ? TypedResults.NotFound() : TypedResults.Ok(ToResponse(details, workflows));
     }
 
     public static async Task<Results<Accepted, NotFound, ProblemHttpResult>> Refresh(
@@ -131,7 +131,7 @@ public static class IntegrationsApi
         Guid integrationId, HttpContext http, IntegrationService integrations, IntegrationWorkflowClient workflows, CancellationToken cancellationToken)
     {
         var details = await integrations.DisableAsync(http.User.OrganizationId(), integrationId, cancellationToken);
-        return details is null ? TypedResults.NotFound() : TypedResults.Ok(ToResponse(details.Integration, details, workflows));
+        return details is null ? TypedResults.NotFound() : TypedResults.Ok(ToResponse(details, workflows));
     }
 
     public static async Task<Results<Ok<RunListResponse>, NotFound, ProblemHttpResult>> Runs(
@@ -149,8 +149,9 @@ public static class IntegrationsApi
             : TypedResults.Ok(new RunListResponse(integrationId, runs.Select(r => ToRun(r, workflows)).ToList()));
     }
 
-    private static IntegrationResponse ToResponse(IntegrationView integration, IntegrationDetails view, IntegrationWorkflowClient workflows)
+    private static IntegrationResponse ToResponse(IntegrationDetails view, IntegrationWorkflowClient workflows)
     {
+        var integration = view.Integration;
         var workflowId = IntegrationWorkflow.WorkflowIdFor(integration.Id.ToString());
         // Id and link always; the state only when the workflow answered its query in time.
         var status = view.Workflow;

@@ -52,8 +52,8 @@ internal sealed partial class DemoEnabler(
                 DemoEnvironment.ReportPrefix, DemoEnvironment.ReportName, EnableRequestValidator.DefaultTagKey);
             var enabled = await integrations.EnableAsync(organizationId, request, cancellationToken);
             // A fresh demo month may already be stored from an earlier demo run: ask for a collection now either way.
-            await integrations.RefreshAsync(organizationId, enabled.Details.Integration.Id, cancellationToken);
-            Console.Out.Write(Instructions(key, enabled.Details.Integration.Id, demo));
+            await integrations.RefreshAsync(organizationId, enabled.Integration.Id, cancellationToken);
+            Console.Out.Write(Instructions(key, enabled.Integration.Id, demo));
         }
         catch (Exception exception) when (exception is not OperationCanceledException)
         {

@@ -8,7 +8,7 @@ using WorkflowStatus = CurWorkflows.Workflows.IntegrationStatus;
 
 namespace CurWorkflows.Service.Integrations;
 
-public sealed record EnableResult(bool Created, IntegrationDetails Details, bool ReportFound);
+public sealed record EnableResult(bool Created, IntegrationView Integration, bool ReportFound);
 
 public sealed record IntegrationDetails(
     IntegrationView Integration,
@@ -51,7 +51,7 @@ public sealed partial class IntegrationService(
             cancellationToken);
         await workflows.EnsureStartedAsync(stored.Integration.Id.ToString(), organizationId.ToString(), cancellationToken);
         LogEnabled(logger, stored.Integration.Id, organizationId, stored.Created);
-        return new EnableResult(stored.Created, await DetailsAsync(stored.Integration, cancellationToken), reportFound);
+        return new EnableResult(stored.Created, stored.Integration, reportFound);
     }
 
     public Task<IntegrationView?> FindAsync(Guid organizationId, Guid integrationId, CancellationToken cancellationToken) =>
@@ -94,7 +94,7 @@ public sealed partial class IntegrationService(
     public async Task<IntegrationDetails?> GetDetailsAsync(Guid organizationId, Guid integrationId, CancellationToken cancellationToken)
     {
         var integration = await integrations.GetAsync(organizationId, integrationId, cancellationToken);
-        return integration is null ? null : await DetailsAsync(integration, cancellationToken);
+        return integration is null ? null : await GetDetailsAsync(integration, cancellationToken);
     }
 
     public async Task<IReadOnlyList<IntegrationDetails>> ListDetailsAsync(Guid organizationId, CancellationToken cancellationToken)
@@ -103,7 +103,7 @@ public sealed partial class IntegrationService(
         var details = new List<IntegrationDetails>(list.Count);
         foreach (var integration in list)
         {
-            details.Add(await DetailsAsync(integration, cancellationToken));
+            details.Add(await GetDetailsAsync(integration, cancellationToken));
         }
 
         return details;
@@ -119,7 +119,8 @@ public sealed partial class IntegrationService(
         return await runs.ListAsync(organizationId, integrationId, limit, cancellationToken);
     }
 
-    private async Task<IntegrationDetails> DetailsAsync(IntegrationView integration, CancellationToken cancellationToken)
+    /// <summary>The integration with its workflow's status, its last runs and the coverage of its latest billing period.</summary>
+    public async Task<IntegrationDetails> GetDetailsAsync(IntegrationView integration, CancellationToken cancellationToken)
     {
         var workflow = await QueryWorkflowAsync(integration.Id, cancellationToken);
         var lastRuns = await runs.ListAsync(integration.OrganizationId, integration.Id, StatusRuns, cancellationToken);
