@@ -8,6 +8,7 @@ using Amazon.Runtime.Credentials;
 using Amazon.S3;
 using Amazon.SecurityToken;
 using Amazon.SecurityToken.Model;
+using CurWorkflows.Cur;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
@@ -236,8 +237,9 @@ public sealed partial class AwsClientFactory : IDisposable
     [LoggerMessage(Level = LogLevel.Information, Message = "Assumed {RoleArn} for integration {IntegrationId}; credentials valid until {Expiration:O}")]
     private static partial void LogAssumed(ILogger logger, string roleArn, string integrationId, DateTime expiration);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "AssumeRole {RoleArn} for integration {IntegrationId} failed: {Code}")]
-    private static partial void LogAssumeFailed(ILogger logger, string roleArn, string integrationId, string code);
+    // A refusal is the customer's set-up, which the failed run reports; a transient fault is ours to watch.
+    [LoggerMessage(Message = "AssumeRole {RoleArn} for integration {IntegrationId} failed: {Code}")]
+    private static partial void LogAssumeFailed(ILogger logger, LogLevel level, string roleArn, string integrationId, string code);
 
     private sealed record CacheKey(string IntegrationId, string RoleArn, string ExternalIdHash);
 
@@ -297,7 +299,8 @@ public sealed partial class AwsClientFactory : IDisposable
             catch (Exception ex) when (ex is not OperationCanceledException || !ex.Message.Contains("cancel", StringComparison.OrdinalIgnoreCase))
             {
                 var mapped = AwsErrors.Map(ex, AwsCall.AssumeRole, role.RoleArn);
-                LogAssumeFailed(factory._logger, role.RoleArn, role.IntegrationId, mapped.Code);
+                LogAssumeFailed(
+                    factory._logger, CurErrorCodes.IsRetryable(mapped.Code) ? LogLevel.Warning : LogLevel.Information, role.RoleArn, role.IntegrationId, mapped.Code);
                 throw mapped;
             }
         }

@@ -209,7 +209,7 @@ public sealed class IntegrationWorkflow
         catch (ChildWorkflowFailureException e)
         {
             var (code, message) = DescribeFailure(e.InnerException ?? e);
-            Workflow.Logger.LogWarning("Collection {WorkflowId} failed with {ErrorCode}", workflowId, code);
+            Workflow.Logger.LogWarning("Collection {WorkflowId} failed with {ErrorCode}: {ErrorMessage}", workflowId, code, message);
             return Record(CollectionRunOutcome.Failed, code, message);
         }
         catch (Exception e) when (TemporalException.IsCanceledException(e))

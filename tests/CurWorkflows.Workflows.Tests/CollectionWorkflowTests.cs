@@ -9,6 +9,7 @@ using CurWorkflows.Workflows.Activities;
 using CurWorkflows.Workflows.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Temporalio.Api.Enums.V1;
 using Temporalio.Client;
 using Temporalio.Exceptions;
@@ -907,7 +908,8 @@ public sealed class CollectionWorkflowTests(TemporalFixture temporal)
     public async Task Access_denied_fails_the_run_visibly_the_integration_goes_on_and_the_next_run_succeeds_once_fixed()
     {
         await using var environment = await CollectionEnvironment.StartAsync(temporal, TestDatabase.Sqlite);
-        var worker = await environment.StartWorkerAsync();
+        var logs = new CapturedLogs();
+        var worker = await environment.StartWorkerAsync(services: s => s.AddSingleton<ILoggerProvider>(logs));
         var (organizationId, integrationId) = await CollectionEnvironment.CreateIntegrationAsync(worker.Services, externalId: "ext-wrong-0000");
         var delivery = await environment.DeliverAsync(Delivery(files: 1, rows: 5_000, seed: 41, assemblyId: "asm-d"));
         var client = worker.Services.GetRequiredService<IntegrationWorkflowClient>();
@@ -926,6 +928,14 @@ public sealed class CollectionWorkflowTests(TemporalFixture temporal)
         Assert.Equal(CurErrorCodes.AccessDenied, Assert.IsType<ApplicationFailureException>(failure.InnerException).ErrorType);
         var handle = temporal.Client.GetWorkflowHandle(IntegrationWorkflow.WorkflowIdFor(integrationId.ToString()));
         Assert.Equal(WorkflowExecutionStatus.Running, (await handle.DescribeAsync()).Status);
+
+        // An operator reads one line for the failed run, with its code and cause: an expected failure is no stack trace.
+        // (The SDK logs a failed activity at warning level with its stack trace unless the failure is benign.)
+        var logged = string.Join("\n", logs.Entries);
+        Assert.All(logs.Entries, entry => Assert.True(entry.Exception is null, logged));
+        var line = Assert.Single(logs.Entries, entry => entry.Message.Contains(CurErrorCodes.AccessDenied, StringComparison.Ordinal));
+        Assert.Contains(failed.WorkflowId, line.Message, StringComparison.Ordinal);
+        Assert.Contains(failed.ErrorMessage!, line.Message, StringComparison.Ordinal);
 
         // The customer fixes the external ID (re-enable takes the new one), then asks for a refresh.
         await worker.Services.GetRequiredService<IntegrationStore>().EnableAsync(
