@@ -85,6 +85,7 @@ public class ManifestTests
     [InlineData("""{"assemblyId":"a","reportName":"r","billingPeriod":{"start":"20241201T000000.000Z","end":"20241101T000000.000Z"}}""", "not after")]
     [InlineData("""{"assemblyId":"a","reportName":"r","billingPeriod":{"start":"20241101T000000.000Z","end":"20241201T000000.000Z"},"columns":[{"name":"x"}]}""", "columns[0].category")]
     [InlineData("""{"assemblyId":"a","reportName":"r","billingPeriod":{"start":"20241101T000000.000Z","end":"20241201T000000.000Z"},"reportKeys":[1]}""", "reportKeys[0]")]
+    [InlineData("""{"assemblyId":"a","reportName":"r","billingPeriod":{"start":"20241101T000000.000Z","end":"20241201T000000.000Z"},"reportKeys":["r/a-1.csv.zip","r/a-2.csv.zip","r/a-1.csv.zip"]}""", "reportKeys[2] repeats reportKeys[0] ('r/a-1.csv.zip')")]
     public void Parse_MalformedManifest_ThrowsReportMalformedNamingTheFile(string json, string expectedDetail)
     {
         var ex = Assert.Throws<CurException>(() => CurManifestParser.Parse(json, "bucket/key/r-Manifest.json"));

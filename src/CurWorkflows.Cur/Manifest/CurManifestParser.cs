@@ -131,7 +131,14 @@ public static class CurManifestParser
                 throw Malformed(fileName, $"reportKeys[{index}] must be a non-empty string, found {key.ValueKind}");
             }
 
-            keys.Add(key.GetString()!);
+            // A key listed twice would be collected twice: its rows would count double.
+            var value = key.GetString()!;
+            if (keys.IndexOf(value) is var first and >= 0)
+            {
+                throw Malformed(fileName, $"reportKeys[{index}] repeats reportKeys[{first}] ('{value}')");
+            }
+
+            keys.Add(value);
             index++;
         }
 
