@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using System.Text.RegularExpressions;
 using Amazon.Runtime;
 using Amazon.S3;
 using Amazon.SecurityToken;
@@ -25,7 +26,7 @@ public sealed class PlatformCredentialsException(string message, Exception? inne
     : CurException(CurErrorCodes.Transient, message, innerException);
 
 /// <summary>Maps AWS SDK and network failures to <see cref="CurException"/> with the stable codes of the design.</summary>
-public static class AwsErrors
+public static partial class AwsErrors
 {
     public static CurException Map(Exception exception, AwsCall call, string target)
     {
@@ -47,9 +48,9 @@ public static class AwsErrors
             AmazonSecurityTokenServiceException sts => MapSts(sts, target),
             AmazonS3Exception s3 => MapS3(s3, call, target),
             AmazonServiceException service when IsTransientStatus(service.StatusCode) || service.StatusCode == 0 =>
-                new CurException(CurErrorCodes.Transient, $"{Describe(call)} {target} failed ({service.ErrorCode ?? service.StatusCode.ToString()}): {service.Message}", exception),
+                new CurException(CurErrorCodes.Transient, $"{Describe(call)} {target} failed ({service.ErrorCode ?? service.StatusCode.ToString()}): {SafeMessage(service.Message)}", exception),
             AmazonServiceException service =>
-                new CurException(CurErrorCodes.AccessDenied, $"{Describe(call)} {target} was refused ({service.ErrorCode}): {service.Message}", exception),
+                new CurException(CurErrorCodes.AccessDenied, $"{Describe(call)} {target} was refused ({service.ErrorCode}): {SafeMessage(service.Message)}", exception),
             AmazonClientException client when client.Message.Contains("credentials", StringComparison.OrdinalIgnoreCase) && IsNetwork(client.InnerException) is false =>
                 new PlatformCredentialsException($"{Describe(call)} {target}: {PlatformCredentialsProblem} could not be resolved: {client.Message}", exception),
             _ when IsNetwork(exception) =>
@@ -84,18 +85,18 @@ public static class AwsErrors
     {
         if (IsTransientStatus(sts.StatusCode) || sts.ErrorCode is "Throttling" or "ThrottlingException" or "RequestLimitExceeded")
         {
-            return new CurException(CurErrorCodes.Transient, $"AssumeRole {target} failed ({sts.ErrorCode}), will retry: {sts.Message}", sts);
+            return new CurException(CurErrorCodes.Transient, $"AssumeRole {target} failed ({sts.ErrorCode}), will retry: {SafeMessage(sts.Message)}", sts);
         }
 
         if (IsPlatformCredentialsRefused(sts))
         {
             return new PlatformCredentialsException(
-                $"AssumeRole {target} failed because STS refused {PlatformCredentialsProblem} ({sts.ErrorCode}), will retry: {sts.Message}", sts);
+                $"AssumeRole {target} failed because STS refused {PlatformCredentialsProblem} ({sts.ErrorCode}), will retry: {SafeMessage(sts.Message)}", sts);
         }
 
         // AccessDenied (trust policy, wrong external id, or the platform's account not trusted), RegionDisabled, ...
         return new CurException(CurErrorCodes.AccessDenied,
-            $"AssumeRole {target} was refused ({sts.ErrorCode}): check the role's trust policy, the platform account id and the external id. {sts.Message}", sts);
+            $"AssumeRole {target} was refused ({sts.ErrorCode}): check the role's trust policy, the platform account id and the external id. {SafeMessage(sts.Message)}", sts);
     }
 
     /// <summary>
@@ -109,6 +110,32 @@ public static class AwsErrors
 
     internal const string RejectedSession = "S3 did not take the session of the customer's role; the role is assumed again and the call retried";
 
+    /// <summary>
+    /// The part of an AWS error message that may go into logs, the run's history and the API. A refused signature's
+    /// message quotes the canonical request AWS expected, headers and all: with temporary credentials, the session token.
+    /// What follows the first line, or the quote, is left out; a token or signature named in the rest is masked.
+    /// </summary>
+    public static string SafeMessage(string? message)
+    {
+        if (string.IsNullOrEmpty(message))
+        {
+            return "";
+        }
+
+        var end = message.Length;
+        foreach (var marker in (ReadOnlySpan<string>)["\n", "\r", "Canonical String", "canonical request", "String-to-Sign", "StringToSign"])
+        {
+            var at = message.IndexOf(marker, StringComparison.OrdinalIgnoreCase);
+            end = at >= 0 ? Math.Min(end, at) : end;
+        }
+
+        var safe = SecretValues().Replace(message[..end].TrimEnd(), "$1$2[masked]");
+        return safe.Length > 512 ? safe[..512] + "..." : safe;
+    }
+
+    [GeneratedRegex(@"(x-amz-security-token|x-amz-credential|x-amz-signature|security-token|sessiontoken|session_token|signature)(\s*[=:]\s*)[^\s&,;'""]+", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
+    private static partial Regex SecretValues();
+
     internal const string PlatformCredentialsProblem = "the platform's own AWS credentials (not the customer's role)";
 
     private static CurException MapS3(AmazonS3Exception s3, AwsCall call, string target)
@@ -118,12 +145,12 @@ public static class AwsErrors
                 or "PreconditionFailed" or "OperationAborted"
             || IsTransientStatus(s3.StatusCode) || s3.StatusCode == 0)
         {
-            return new CurException(CurErrorCodes.Transient, $"{Describe(call)} {target} failed ({Code(s3)}), will retry: {s3.Message}", s3);
+            return new CurException(CurErrorCodes.Transient, $"{Describe(call)} {target} failed ({Code(s3)}), will retry: {SafeMessage(s3.Message)}", s3);
         }
 
         if (IsRejectedSessionCode(code))
         {
-            return new CurException(CurErrorCodes.Transient, $"{Describe(call)} {target} failed: {RejectedSession} ({code}). {s3.Message}", s3);
+            return new CurException(CurErrorCodes.Transient, $"{Describe(call)} {target} failed: {RejectedSession} ({code}). {SafeMessage(s3.Message)}", s3);
         }
 
         if (code == "NoSuchBucket" || (s3.StatusCode == HttpStatusCode.NotFound && call == AwsCall.ListBucket))
@@ -142,7 +169,7 @@ public static class AwsErrors
             return new CurException(CurErrorCodes.ReportNotFound, $"{target} does not exist ({Code(s3)}).", s3);
         }
 
-        return new CurException(CurErrorCodes.AccessDenied, $"{Describe(call)} {target} was refused ({Code(s3)}): {s3.Message}", s3);
+        return new CurException(CurErrorCodes.AccessDenied, $"{Describe(call)} {target} was refused ({Code(s3)}): {SafeMessage(s3.Message)}", s3);
     }
 
     private static string Code(AmazonServiceException exception) =>

@@ -216,7 +216,7 @@ public sealed partial class ResourceTagClient(AwsClientFactory clients, HttpClie
         var error = TryReadError(payload);
         var type = error?.Type ?? (response.Headers.TryGetValues("x-amzn-ErrorType", out var t) ? t.FirstOrDefault() : null);
         type = type?.Split(':')[0].Split('#')[^1];
-        var message = $"GetResources failed ({(int)response.StatusCode} {type}): {error?.Message}";
+        var message = $"GetResources failed ({(int)response.StatusCode} {type}): {AwsErrors.SafeMessage(error?.Message)}";
         var refused = message + " (the role needs tag:GetResources on *)";
         if (type == "ExpiredTokenException")
         {

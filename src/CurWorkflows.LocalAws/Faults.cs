@@ -25,6 +25,10 @@ public enum FaultKind
     /// <summary>Tagging only, queued under <see cref="LocalAwsOperations.GetResourcesIn"/>: 400 AccessDeniedException in that
     /// region (an organization's policy denying the region).</summary>
     AccessDenied,
+
+    /// <summary>A refused signature, answered as AWS answers it: STS and tagging quote the canonical request they
+    /// expected, headers and all (the session token among them); S3's message does not.</summary>
+    SignatureMismatch,
 }
 
 /// <summary>A fault applied to the next <see cref="Times"/> requests of <see cref="Operation"/> (null: any operation).</summary>

@@ -640,6 +640,19 @@ internal sealed partial class LocalAwsHandler(LocalAwsState state, ILogger<Local
             case FaultKind.Delay:
                 await Task.Delay(fault.DelayMilliseconds, context.RequestAborted);
                 return false;
+            case FaultKind.SignatureMismatch:
+                var signedHeaders = string.Join('\n', context.Request.Headers
+                    .Where(h => h.Key.StartsWith("x-amz-", StringComparison.OrdinalIgnoreCase) || h.Key.Equals("host", StringComparison.OrdinalIgnoreCase))
+                    .Select(h => $"{h.Key.ToLowerInvariant()}:{h.Value}"));
+                var quoted = "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.\n\n"
+                    + $"The Canonical String for this request should have been\n'{context.Request.Method}\n{context.Request.Path}\n\n{signedHeaders}\n'\n\nThe String-to-Sign should have been\n'AWS4-HMAC-SHA256\n...'\n";
+                await (protocol switch
+                {
+                    Protocol.S3 => S3ErrorAsync(context, 403, "SignatureDoesNotMatch", "The request signature we calculated does not match the signature you provided. Check your key and signing method."),
+                    Protocol.Sts => StsErrorAsync(context, 403, "SignatureDoesNotMatch", quoted),
+                    _ => JsonErrorAsync(context, 400, "InvalidSignatureException", quoted),
+                });
+                return true;
             case FaultKind.InternalError:
                 await (protocol switch
                 {

@@ -91,6 +91,35 @@ public class TaggingTests(LocalAwsFixture aws) : IClassFixture<LocalAwsFixture>
     }
 
     [Fact]
+    public async Task GetTagValuesAsync_ARefusedSignature_FailsWithoutTheQuotedCanonicalRequest()
+    {
+        // AWS's answer to a signature it does not accept quotes the canonical request it expected, whose headers hold
+        // the session token: none of it may reach the failure, which goes into the run's history and the API.
+        using var factory = aws.CreateFactory(o => o.TaggingRegions = ["us-east-1"]);
+        using var http = new HttpClient();
+        aws.Server.Faults.Add(new InjectedFault(FaultKind.SignatureMismatch, LocalAwsOperations.GetResources));
+
+        var refused = await Assert.ThrowsAsync<CurException>(() => new ResourceTagClient(factory, http).GetTagValuesAsync(LocalAwsFixture.Role("tags-signature"), "user:md-package"));
+
+        Assert.Equal(0, aws.Server.Faults.Pending);
+        Assert.Contains("InvalidSignatureException", refused.Message, StringComparison.Ordinal);
+        Assert.Contains("does not match the signature you provided", refused.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("Canonical String", refused.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("x-amz-security-token", refused.Message, StringComparison.OrdinalIgnoreCase);
+        var secrets = aws.Server.IssuedSecretsForLeakChecks();
+        Assert.NotEmpty(secrets);
+        Assert.All(secrets, secret => Assert.DoesNotContain(secret, refused.Message, StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("The request signature we calculated does not match.\n\nThe Canonical String for this request should have been\n'POST\n/\n\nx-amz-security-token:FQoGZXIvYXdzEXAMPLE'", "The request signature we calculated does not match.")]
+    [InlineData("Bad request: X-Amz-Security-Token=FQoGZXIvYXdzEXAMPLE&X-Amz-Signature=abcdef0123 refused", "Bad request: X-Amz-Security-Token=[masked]&X-Amz-Signature=[masked] refused")]
+    [InlineData("Access Denied", "Access Denied")]
+    [InlineData(null, "")]
+    public void SafeMessage_KeepsTheFirstLineAndMasksTokens(string? message, string expected) =>
+        Assert.Equal(expected, AwsErrors.SafeMessage(message));
+
+    [Fact]
     public async Task GetTagValuesAsync_APaginationTokenThatExpired_StartsTheWalkOver()
     {
         for (var i = 0; i < 250; i++)
