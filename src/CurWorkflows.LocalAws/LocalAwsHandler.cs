@@ -824,7 +824,7 @@ internal sealed partial class LocalAwsHandler(LocalAwsState state, ILogger<Local
         await context.Response.Body.WriteAsync(bytes, context.RequestAborted);
     }
 
-    [GeneratedRegex(@"^[\w+=,.@-]{2,64}$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"^[\w+=,.@-]{2,64}\z", RegexOptions.CultureInvariant)]
     private static partial Regex SessionNamePattern();
 
     [LoggerMessage(Level = LogLevel.Information, Message = "AssumeRole granted for {RoleArn} (session {SessionName})")]

@@ -115,4 +115,27 @@ public sealed class EnableRequestValidatorTests
         Assert.False(EnableRequestValidator.TryValidate(request, out _, out var errors));
         Assert.Equal([field], errors.Keys);
     }
+
+    [Theory]
+    [InlineData("iam_role_arn")]
+    [InlineData("external_id")]
+    [InlineData("bucket_name")]
+    [InlineData("tag_key")]
+    [InlineData("report_name")]
+    [InlineData("report_prefix")]
+    public void TryValidate_rejects_a_trailing_line_break_in_every_field(string field)
+    {
+        // .NET's $ also matches before a final \n: a pattern must end at \z, or the break is stored and logged.
+        var request = field switch
+        {
+            "iam_role_arn" => Valid with { IamRoleArn = Valid.IamRoleArn + "\n" },
+            "external_id" => Valid with { ExternalId = Valid.ExternalId + "\n" },
+            "bucket_name" => Valid with { BucketName = Valid.BucketName + "\n" },
+            "tag_key" => Valid with { TagKey = "user:md-package\n" },
+            "report_name" => Valid with { ReportName = "massdriver-costs\n" },
+            _ => Valid with { ReportPrefix = "cur\n" },
+        };
+        Assert.False(EnableRequestValidator.TryValidate(request, out _, out var errors));
+        Assert.Equal([field], errors.Keys);
+    }
 }

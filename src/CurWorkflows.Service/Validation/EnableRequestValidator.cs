@@ -171,24 +171,24 @@ public static partial class EnableRequestValidator
     }
 
     // IAM: a path of printable ASCII between slashes (at most 512 characters), then a name of 1-64 characters.
-    [GeneratedRegex(@"^arn:aws:iam::[0-9]{12}:role(?<path>/(?:[\x21-\x7E]*/)?)[A-Za-z0-9+=,.@_-]{1,64}$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"^arn:aws:iam::[0-9]{12}:role(?<path>/(?:[\x21-\x7E]*/)?)[A-Za-z0-9+=,.@_-]{1,64}\z", RegexOptions.CultureInvariant)]
     private static partial Regex RoleArn();
 
-    [GeneratedRegex(@"^[0-9]{1,3}(\.[0-9]{1,3}){3}$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"^[0-9]{1,3}(\.[0-9]{1,3}){3}\z", RegexOptions.CultureInvariant)]
     private static partial Regex DottedQuad();
 
-    [GeneratedRegex(@"^[A-Za-z0-9_+=,.@:/-]+$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"^[A-Za-z0-9_+=,.@:/-]+\z", RegexOptions.CultureInvariant)]
     private static partial Regex ExternalIdCharacters();
 
-    [GeneratedRegex(@"^[a-z0-9][a-z0-9.-]*[a-z0-9]$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"^[a-z0-9][a-z0-9.-]*[a-z0-9]\z", RegexOptions.CultureInvariant)]
     private static partial Regex BucketCharacters();
 
-    [GeneratedRegex(@"^[A-Za-z0-9!_.*'()/-]*$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"^[A-Za-z0-9!_.*'()/-]*\z", RegexOptions.CultureInvariant)]
     private static partial Regex PrefixCharacters();
 
-    [GeneratedRegex(@"^[A-Za-z0-9!_.*'()-]{1,256}$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"^[A-Za-z0-9!_.*'()-]{1,256}\z", RegexOptions.CultureInvariant)]
     private static partial Regex ReportNameCharacters();
 
-    [GeneratedRegex(@"^(user|aws):[\p{L}\p{N} _.:/=+@-]{1,128}$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"^(user|aws):[\p{L}\p{N} _.:/=+@-]{1,128}\z", RegexOptions.CultureInvariant)]
     private static partial Regex TagKeyPattern();
 }
