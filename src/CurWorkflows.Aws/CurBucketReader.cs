@@ -39,14 +39,19 @@ public sealed class CurBucketReader(AwsClientFactory clients)
     }
 
     /// <summary>Each billing period's manifest of the report, oldest first (empty when the report has not been delivered yet).</summary>
+    /// <param name="eTags">When given, receives the ETag of every object listed under the report's root, by key.</param>
     public async Task<IReadOnlyList<PeriodManifestLocation>> FindPeriodManifestsAsync(
-        CustomerRole role, ReportLocation location, CancellationToken cancellationToken = default)
+        CustomerRole role, ReportLocation location, IDictionary<string, string>? eTags = null, CancellationToken cancellationToken = default)
     {
         var root = CurReportLayout.ReportRoot(location.Prefix, location.ReportName);
         var listing = new List<BucketObject>();
         await foreach (var item in ListObjectsAsync(role, location.Bucket, root, cancellationToken))
         {
             listing.Add(item);
+            if (eTags is not null && item.ETag is { } eTag)
+            {
+                eTags[item.Key] = eTag;
+            }
         }
 
         return CurReportLayout.FindPeriodManifests(listing, location.Prefix, location.ReportName);

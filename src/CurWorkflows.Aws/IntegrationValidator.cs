@@ -27,7 +27,7 @@ public sealed class IntegrationValidator(AwsClientFactory clients, CurBucketRead
         try
         {
             await clients.EnsureRoleAsync(role, cancellationToken);
-            var manifests = await bucketReader.FindPeriodManifestsAsync(role, location, cancellationToken);
+            var manifests = await bucketReader.FindPeriodManifestsAsync(role, location, cancellationToken: cancellationToken);
             var root = CurReportLayout.ReportRoot(location.Prefix, location.ReportName);
             if (manifests.Count == 0)
             {

@@ -41,7 +41,10 @@ public sealed record CollectionPlan(
 
 /// <summary>One billing period's manifest assembly to collect.</summary>
 /// <param name="BillingPeriod">First day of the billing month, as <c>yyyy-MM-dd</c>.</param>
-public sealed record PeriodToCollect(string BillingPeriod, string ManifestKey, string AssemblyId, string ManifestETag, IReadOnlyList<string> FileKeys);
+/// <param name="FileETags">Each file's ETag in the bucket listing the plan was made from ("" when not listed; null in runs
+/// planned before it was recorded). A file found with another ETag belongs to a later delivery.</param>
+public sealed record PeriodToCollect(
+    string BillingPeriod, string ManifestKey, string AssemblyId, string ManifestETag, IReadOnlyList<string> FileKeys, IReadOnlyList<string>? FileETags = null);
 
 /// <summary>Download (and then aggregate) one report file of a period.</summary>
 public sealed record ReportFileWork(CollectionRunRef Run, PeriodToCollect Period, int FileIndex, string TagKey)
@@ -63,9 +66,10 @@ public sealed record AggregateFileInput(ReportFileWork Work, string SpooledPath,
 /// <param name="AttributedUnblended">Unblended cost of untagged rows attributed to a package through the tagging API.</param>
 /// <param name="BytesDownloaded">Bytes fetched again because the spool file could not be trusted (the host went down
 /// since its download, or it was gone).</param>
+/// <param name="ETag">The ETag of the object the rows were read from (null when no longer known).</param>
 public sealed record FileAggregateResult(
     string StatePath, long Rows, string UnblendedTotal, int Aggregates, long ResumedFromRow, long RowsRead, string AttributedUnblended = "0",
-    long BytesDownloaded = 0);
+    long BytesDownloaded = 0, string? ETag = null);
 
 /// <summary>Put the aggregates of a period's files (state files on this worker) into the staging area.</summary>
 public sealed record StagePeriodInput(CollectionRunRef Run, PeriodToCollect Period, IReadOnlyList<string> StatePaths, string TagKey);

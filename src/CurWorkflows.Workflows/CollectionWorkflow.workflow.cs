@@ -51,6 +51,16 @@ public sealed class CollectionWorkflow
     /// </summary>
     internal const string StopPeriodAtFirstFailurePatch = "stop-period-at-first-failure";
 
+    /// <summary>
+    /// Runs started before it store a period whose files were read from different deliveries (AWS overwrites the files in
+    /// place, up to three times a day) under the planned assembly; runs after compare each file's ETag with the listing
+    /// the plan was made from, and plan the period again when a file was delivered anew (at most <see cref="MaxReplans"/>
+    /// times).
+    /// </summary>
+    internal const string ReplanChangedDeliveryPatch = "replan-changed-delivery";
+
+    internal const int MaxReplans = 3;
+
     private static readonly TimeSpan DefaultWorkerQueueTimeout = TimeSpan.FromMinutes(5);
 
     private static readonly string[] NonRetryableCodes =
@@ -141,11 +151,42 @@ public sealed class CollectionWorkflow
 
             var summary = new CollectionSummary(PeriodsFound: plan.PeriodsFound, PeriodsSkipped: plan.PeriodsSkipped);
             decimal unblended = 0, net = 0, amortized = 0;
-            foreach (var period in plan.Periods)
+            foreach (var planned in plan.Periods)
             {
+                var period = planned;
                 stage = $"collecting period {period.BillingPeriod}";
-                var (staged, bytes) = await CollectPeriodOnOneWorkerAsync(run, period, plan, firstWorkerQueue);
+                var (staged, bytes, redelivered) = await CollectPeriodOnOneWorkerAsync(run, period, plan, firstWorkerQueue);
                 firstWorkerQueue = null;
+                for (var replans = 1; redelivered is not null; replans++)
+                {
+                    if (replans > MaxReplans)
+                    {
+                        throw new ApplicationFailureException(
+                            $"The files of period {period.BillingPeriod} were delivered anew during the run {MaxReplans} times ({redelivered}); the next run collects the period.",
+                            CurErrorCodes.Transient,
+                            nonRetryable: true);
+                    }
+
+                    Workflow.Logger.LogWarning("{File} of period {Period} was delivered anew during the run; planning the period again", redelivered, period.BillingPeriod);
+                    stage = $"planning period {period.BillingPeriod} again";
+                    var replanned = await PlanAsync(run);
+                    var again = replanned.Periods.FirstOrDefault(p => p.BillingPeriod == period.BillingPeriod);
+                    if (again is null)
+                    {
+                        // The new delivery is already stored (by a run beside this one), or the period is now final and stored.
+                        break;
+                    }
+
+                    period = again;
+                    stage = $"collecting period {period.BillingPeriod}";
+                    (staged, bytes, redelivered) = await CollectPeriodOnOneWorkerAsync(run, period, replanned, null);
+                }
+
+                if (staged is null)
+                {
+                    summary = summary with { PeriodsSkipped = summary.PeriodsSkipped + 1 };
+                    continue;
+                }
 
                 stage = $"storing period {period.BillingPeriod}";
                 var persisted = await Workflow.ExecuteActivityAsync<PersistPeriodResult>(
@@ -245,7 +286,7 @@ public sealed class CollectionWorkflow
     /// the spooled files and parse checkpoints on its disk. When that worker is gone for longer than the
     /// schedule-to-start timeout, the period starts over on another worker (downloading again).
     /// </summary>
-    private static async Task<(StagePeriodResult Staged, long Bytes)> CollectPeriodOnOneWorkerAsync(
+    private static async Task<(StagePeriodResult? Staged, long Bytes, string? Redelivered)> CollectPeriodOnOneWorkerAsync(
         CollectionRunRef run, PeriodToCollect period, CollectionPlan plan, Task<string>? pickedWorkerQueue)
     {
         var queueTimeout = plan.WorkerQueueTimeout ?? DefaultWorkerQueueTimeout;
@@ -295,11 +336,16 @@ public sealed class CollectionWorkflow
                 }
 
                 bytes = files.Sum(f => f.Spooled.BytesTransferred + f.Aggregate.BytesDownloaded);
+                if (Redelivered(period, files) is { } redelivered && Workflow.Patched(ReplanChangedDeliveryPatch))
+                {
+                    return (null, bytesOfEarlierTries + bytes, redelivered);
+                }
+
                 var staged = await ExecuteOnWorkerAsync<StagePeriodResult>(
                     ActivityNames.StagePeriod,
                     [new StagePeriodInput(run, period, [.. files.Select(f => f.Aggregate.StatePath)], plan.TagKey)],
                     WorkerOptions(workerQueue, queueTimeout, TimeSpan.FromHours(1), $"stage period {period.BillingPeriod}"));
-                return (staged, bytesOfEarlierTries + bytes);
+                return (staged, bytesOfEarlierTries + bytes, null);
             }
             catch (ActivityFailureException e) when (TimedOutWaitingToStart(e) && switches < MaxWorkerSwitches)
             {
@@ -316,6 +362,25 @@ public sealed class CollectionWorkflow
                 bytesOfEarlierTries += bytes;
             }
         }
+    }
+
+    /// <summary>The first file whose rows were read from another object than the listed one, or null.</summary>
+    private static string? Redelivered(PeriodToCollect period, (SpooledFile Spooled, FileAggregateResult Aggregate)[] files)
+    {
+        if (period.FileETags is not { } listed)
+        {
+            return null;
+        }
+
+        for (var index = 0; index < files.Length && index < listed.Count; index++)
+        {
+            if (listed[index].Length > 0 && files[index].Aggregate.ETag is { } read && read.Trim('"') != listed[index].Trim('"'))
+            {
+                return period.FileKeys[index];
+            }
+        }
+
+        return null;
     }
 
     private static async Task<(SpooledFile Spooled, FileAggregateResult Aggregate)> CollectFileAsync(

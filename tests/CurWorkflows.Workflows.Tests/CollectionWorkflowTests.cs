@@ -405,6 +405,42 @@ public sealed class CollectionWorkflowTests(TemporalFixture temporal)
     }
 
     [Fact]
+    public async Task A_delivery_that_overwrites_the_files_during_a_run_is_collected_whole_by_planning_the_period_again()
+    {
+        // AWS overwrites a period's files in place, up to three times a day. Here the second delivery lands after the
+        // first file was read and before the second: the first file's rows belong to the old delivery.
+        await using var environment = await CollectionEnvironment.StartAsync(temporal, TestDatabase.Sqlite);
+        GeneratedDelivery? second = null;
+        var hook = new BeforeFileActivity(1, async () => second = await environment.DeliverAsync(FinalDelivery(seed: 99, "asm-second")));
+        var worker = await environment.StartWorkerAsync(new() { ["Collection:MaxParallelFiles"] = "1" }, services: hook.AddTo);
+        var (organizationId, integrationId) = await CollectionEnvironment.CreateIntegrationAsync(worker.Services);
+        var first = await environment.DeliverAsync(FinalDelivery(seed: 7, "asm-first"));
+
+        var summary = await RunCollectionAsync(environment, organizationId, integrationId);
+
+        Assert.True(hook.Ran);
+        Assert.NotEqual(first.Truth.Unblended, second!.Truth.Unblended);
+        var period = await SingleStoredPeriodAsync(worker.Services, organizationId, integrationId);
+        Assert.Equal("asm-second", period.AssemblyId);
+        Assert.True(period.IsFinal);
+        Assert.Equal(second.Truth.Unblended, period.Totals.Unblended);
+        Assert.Equal(second.Truth.Amortized, period.Totals.Amortized);
+        Assert.Equal(second.Truth.Rows, period.LineItemRows);
+        Assert.Equal(second.Truth.Rows, summary.Rows);
+        Assert.Equal(1, summary.PeriodsStored);
+        var history = await temporal.Client.GetWorkflowHandle(LastRunWorkflowId!).FetchHistoryAsync();
+        Assert.Equal(2, ScheduledEventIds(history, ActivityNames.PlanCollection).Count);
+        Assert.Single(ScheduledEventIds(history, ActivityNames.StagePeriod));
+        await ReplayTests.ReplayAndMaybeRecordAsync(history, "CollectionWorkflow-replanned-changed-delivery");
+
+        static ReportDeliveryOptions FinalDelivery(int seed, string assemblyId)
+        {
+            var options = Delivery(files: 2, rows: 6_000, seed: seed, assemblyId: assemblyId);
+            return options with { Report = options.Report with { Final = true } };
+        }
+    }
+
+    [Fact]
     public async Task A_report_file_gone_from_the_bucket_fails_the_run_with_report_not_found_after_one_attempt()
     {
         await using var environment = await CollectionEnvironment.StartAsync(temporal, TestDatabase.Sqlite);

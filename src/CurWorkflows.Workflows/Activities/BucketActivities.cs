@@ -40,7 +40,8 @@ public sealed class BucketActivities(
         var settings = await SettingsAsync(integrations, run);
         var role = RoleOf(settings);
         var location = new ReportLocation(settings.BucketName, settings.ReportPrefix, settings.ReportName);
-        var manifests = await bucket.FindPeriodManifestsAsync(role, location, cancellationToken);
+        var listedETags = new Dictionary<string, string>(StringComparer.Ordinal);
+        var manifests = await bucket.FindPeriodManifestsAsync(role, location, listedETags, cancellationToken);
         if (manifests.Count == 0)
         {
             throw new CurException(
@@ -75,7 +76,8 @@ public sealed class BucketActivities(
                 found.ManifestKey,
                 manifest.Manifest.AssemblyId,
                 eTag,
-                manifest.Manifest.ReportKeys));
+                manifest.Manifest.ReportKeys,
+                [.. manifest.Manifest.ReportKeys.Select(key => listedETags.GetValueOrDefault(key, ""))]));
         }
 
         return new CollectionPlan(periods, periods.Count + skipped, skipped, options.Value.MaxParallelFiles, settings.TagKey, options.Value.WorkerQueueTimeout);

@@ -58,7 +58,7 @@ public sealed partial class ReportFileActivities(
             // An earlier attempt finished but its completion was lost: answer from its saved state, if it can be trusted.
             if (AggregatesFile.TryLoad(finalPath, new CostAggregationOptions { TagKey = input.Work.TagKey }, out var untrusted) is { } done)
             {
-                return Result(finalPath, done, done.Rows, 0);
+                return Result(finalPath, done, done.Rows, 0) with { ETag = ResumableDownloader.SpooledETag(spooledPath) };
             }
 
             LogAggregatesLost(logger, input.Work.FileKey, untrusted);
@@ -85,9 +85,11 @@ public sealed partial class ReportFileActivities(
             ? downloader.Follow(role, settings.BucketName, input.Work.FileKey, spooledPath, null, context.CancellationToken)
             : null;
         long bytesDownloaded = 0;
+        string? eTag = null;
         if (followed is not null)
         {
-            checkpointPath = CheckpointPathOf(spooledPath, await followed.ETagAsync());
+            eTag = await followed.ETagAsync();
+            checkpointPath = CheckpointPathOf(spooledPath, eTag);
         }
         else if (!ResumableDownloader.IsTrustedSpoolFile(spooledPath))
         {
@@ -99,6 +101,7 @@ public sealed partial class ReportFileActivities(
                 role, settings.BucketName, input.Work.FileKey, spooledPath,
                 new Progress<DownloadProgress>(_ => heartbeat.Beat()), context.CancellationToken);
             bytesDownloaded = again.BytesTransferred;
+            eTag = again.ETag;
             CurMetrics.CountBytesDownloaded(context.MetricMeter, bytesDownloaded);
             if (again.ETag != spooledETag)
             {
@@ -171,7 +174,11 @@ public sealed partial class ReportFileActivities(
         var parsed = clock.Elapsed;
         AggregatesFile.Save(aggregator, finalPath);
         File.Delete(checkpointPath);
-        var result = Result(finalPath, aggregator, aggregator.Rows - startRows, resumedFrom) with { BytesDownloaded = bytesDownloaded };
+        var result = Result(finalPath, aggregator, aggregator.Rows - startRows, resumedFrom) with
+        {
+            BytesDownloaded = bytesDownloaded,
+            ETag = eTag ?? ResumableDownloader.SpooledETag(spooledPath),
+        };
         CurMetrics.CountRowsAggregated(context.MetricMeter, result.RowsRead);
         LogAggregated(logger, input.Work.FileKey, result.RowsRead, prepared.TotalSeconds, (parsed - prepared).TotalSeconds, (clock.Elapsed - parsed).TotalSeconds);
         return result;
@@ -304,14 +311,22 @@ public sealed partial class ReportFileActivities(
         }
     }
 
+    /// <summary>
+    /// Where a file of a period is spooled, with its checkpoints and aggregates. A plan that lists the file's ETag names
+    /// that object: a period planned again after the file was delivered anew starts from nothing, instead of answering
+    /// from the aggregates of the earlier delivery.
+    /// </summary>
     private string SpoolPath(ReportFileWork work)
     {
         var fileName = Path.GetFileName(work.FileKey.Replace('\\', '/').TrimEnd('/'));
+        var listed = work.Period.FileETags is { } eTags && work.FileIndex < eTags.Count && eTags[work.FileIndex].Length > 0
+            ? "-" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(eTags[work.FileIndex].Trim('"'))))[..8]
+            : "";
         return Path.Combine(
             Path.GetFullPath(options.Value.SpoolDirectory),
             work.Run.CollectionRunId,
             work.Period.BillingPeriod,
-            $"{work.FileIndex:D4}-{fileName}");
+            $"{work.FileIndex:D4}{listed}-{fileName}");
     }
 
     private static FileAggregateResult Result(string statePath, CostAggregator aggregator, long rowsRead, long resumedFrom)
