@@ -51,6 +51,26 @@ public class MalformedInputTests
     }
 
     [Theory]
+    [InlineData("resourceTags/user:md-package", 256)]
+    [InlineData("lineItem/ResourceId", 2048)]
+    [InlineData("lineItem/ProductCode", 128)]
+    [InlineData("lineItem/CurrencyCode", 8)]
+    public void AValueLongerThanItsColumn_IsMalformed_AtItsCell(string column, int limit)
+    {
+        // The stores' columns hold this much; a longer value used to fail every retry of the write on PostgreSQL.
+        const string header = "identity/LineItemId,lineItem/LineItemType,lineItem/UsageStartDate,lineItem/UnblendedCost";
+        var fits = new string('é', limit);
+        Assert.Equal(1m, CostAggregator.AggregateFile(CurSource.FromBytes("ok.csv", Encoding.UTF8.GetBytes($"{header},{column}\na,Usage,2024-11-01T00:00:00Z,1,{fits}\n"))).Totals.Unblended);
+
+        var error = FailsCsv($"{header},{column}\na,Usage,2024-11-01T00:00:00Z,1,ok\nb,Usage,2024-11-01T00:00:00Z,1,{fits}x\n");
+
+        Assert.Equal(3, error.Line);
+        Assert.Equal(5, error.Column);
+        Assert.Equal(column, error.ColumnName);
+        Assert.Contains($"{limit + 1} characters long; at most {limit}", error.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
     [InlineData(2, 5)]
     [InlineData(3, 2)]
     public void AValueThatIsNotUtf8_IsMalformed_AtItsCell(int line, int column)

@@ -725,7 +725,7 @@ public sealed partial class CostAggregator
                     c.ProductCode >= 0 ? reader.GetSpan(c.ProductCode) : [],
                     c.CurrencyCode >= 0 ? reader.GetSpan(c.CurrencyCode) : []);
             }
-            catch (NotUtf8Exception e)
+            catch (InvalidRowKeyValueException e)
             {
                 var column = e.Part switch
                 {
@@ -734,7 +734,7 @@ public sealed partial class CostAggregator
                     RowKeyPart.Product => c.ProductCode,
                     _ => c.CurrencyCode,
                 };
-                throw Malformed(c, column, "the value is not valid UTF-8", e);
+                throw Malformed(c, column, e.Message, e);
             }
             try
             {
@@ -954,11 +954,12 @@ public sealed partial class CostAggregator
         if (id == _rowKeyCount)
         {
             // Values are told apart by their bytes and named by their text: two invalid byte sequences would become the
-            // same text (replacement characters) and so two results with one name. Checked once per new key.
-            ThrowIfNotUtf8(tag, RowKeyPart.Tag);
-            ThrowIfNotUtf8(resource, RowKeyPart.Resource);
-            ThrowIfNotUtf8(product, RowKeyPart.Product);
-            ThrowIfNotUtf8(currency, RowKeyPart.Currency);
+            // same text (replacement characters) and so two results with one name; and each must fit its column. Checked
+            // once per new key.
+            CheckRowKeyValue(tag, RowKeyPart.Tag);
+            CheckRowKeyValue(resource, RowKeyPart.Resource);
+            CheckRowKeyValue(product, RowKeyPart.Product);
+            CheckRowKeyValue(currency, RowKeyPart.Currency);
             var resourceId = _resources.GetOrAdd(resource);
             var package = _packages.GetOrAdd(tag);
             var attributed = false;
@@ -991,11 +992,24 @@ public sealed partial class CostAggregator
     private static string OtherBillingPeriod(DateOnly row, DateOnly earlier) =>
         $"the row belongs to the billing period starting {row:yyyy-MM-dd}, earlier rows to {earlier:yyyy-MM-dd}";
 
-    private static void ThrowIfNotUtf8(ReadOnlySpan<byte> value, RowKeyPart part)
+    private static void CheckRowKeyValue(ReadOnlySpan<byte> value, RowKeyPart part)
     {
         if (!System.Text.Unicode.Utf8.IsValid(value))
         {
-            throw new NotUtf8Exception(part);
+            throw new InvalidRowKeyValueException(part, "the value is not valid UTF-8");
+        }
+
+        // A UTF-8 value never has more characters than bytes: only a long one is counted.
+        var limit = part switch
+        {
+            RowKeyPart.Tag => CurValueLimits.Package,
+            RowKeyPart.Resource => CurValueLimits.ResourceId,
+            RowKeyPart.Product => CurValueLimits.ProductCode,
+            _ => CurValueLimits.Currency,
+        };
+        if (value.Length > limit && System.Text.Encoding.UTF8.GetCharCount(value) is var length && length > limit)
+        {
+            throw new InvalidRowKeyValueException(part, $"the value is {length} characters long; at most {limit} are stored");
         }
     }
 
@@ -1007,8 +1021,8 @@ public sealed partial class CostAggregator
         Currency,
     }
 
-    /// <summary>A row key value that is not UTF-8; the row's reader turns it into a located <see cref="ReportMalformedException"/>.</summary>
-    private sealed class NotUtf8Exception(RowKeyPart part) : Exception
+    /// <summary>A row key value that is not UTF-8 or too long to store; the row's reader turns it into a located <see cref="ReportMalformedException"/>.</summary>
+    private sealed class InvalidRowKeyValueException(RowKeyPart part, string problem) : Exception(problem)
     {
         public RowKeyPart Part { get; } = part;
     }

@@ -1,12 +1,14 @@
+using CurWorkflows.Cur.Aggregation;
+
 namespace CurWorkflows.Storage.Configurations;
 
 /// <summary>Column lengths. Indexed strings need a bound on SQL Server; the values follow AWS limits.</summary>
 internal static class ColumnLimits
 {
-    public const int Package = 256; // AWS tag values are at most 256 characters.
-    public const int ProductCode = 128;
-    public const int ResourceId = 2048;
-    public const int Currency = 8;
+    public const int Package = CurValueLimits.Package;
+    public const int ProductCode = CurValueLimits.ProductCode;
+    public const int ResourceId = CurValueLimits.ResourceId;
+    public const int Currency = CurValueLimits.Currency;
     public const int RoleArn = 640; // Path (512) + name (64) + prefix; bounded so the unique index fits SQL Server's 1700-byte key limit.
     public const int ExternalId = 1224;
     public const int BucketName = 63;
