@@ -51,6 +51,9 @@ public sealed class IntegrationWorkflow
 
     internal const string DisabledBeforeRunPatch = "disabled-before-run";
 
+    /// <summary>Runs after it end the workflow when the collection finds the integration disabled in the database.</summary>
+    internal const string EndWhenStoredDisabledPatch = "end-when-stored-disabled";
+
     private static long StartSecond(DateTime utc) => utc.Ticks / TimeSpan.TicksPerSecond;
 
     public static string CollectionWorkflowIdFor(string integrationId, DateTime startUtc) =>
@@ -84,6 +87,11 @@ public sealed class IntegrationWorkflow
         }
 
         var record = await RunCollectionAsync();
+        if (record.ErrorCode == CollectionErrorCodes.IntegrationDisabled && Workflow.Patched(EndWhenStoredDisabledPatch))
+        {
+            disabled = true;
+        }
+
         lastRun = record;
         completedRuns++;
         currentRunWorkflowId = null;

@@ -23,6 +23,17 @@ public sealed class BucketActivities(
     public Task ValidateAccessAsync(CollectionRunRef run) => ActivityFailures.CodedAsync(async () =>
     {
         var settings = await SettingsAsync(integrations, run);
+        if (settings.Status == CurWorkflows.Storage.Entities.IntegrationStatus.Disabled)
+        {
+            // The database is the integration's state: a refresh or an enable that raced a disable started this workflow
+            // again after the disable had ended it.
+            throw new ApplicationFailureException(
+                $"Integration {run.IntegrationId} is disabled; its workflow ends.",
+                errorType: CollectionErrorCodes.IntegrationDisabled,
+                nonRetryable: true,
+                category: Temporalio.Api.Enums.V1.ApplicationErrorCategory.Benign);
+        }
+
         await clients.EnsureRoleAsync(RoleOf(settings), ActivityExecutionContext.Current.CancellationToken);
     });
 
