@@ -40,6 +40,10 @@ public enum IntegrationState
     Idle,
     Running,
     Disabled,
+
+    /// <summary>The workflow has ended although nobody disabled it here (an operator terminated it, say): no collection
+    /// runs until a refresh or an enable starts it again. Never reported by the workflow itself.</summary>
+    Stopped,
 }
 
 /// <summary>What one collection run did, as recorded in the database and shown by the status query.</summary>

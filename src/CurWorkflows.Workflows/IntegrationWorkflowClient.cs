@@ -34,6 +34,10 @@ public sealed class IntegrationWorkflowClient(
         {
             return false;
         }
+        catch (Exception e) when (TemporalUnavailableException.Describes(e))
+        {
+            throw new TemporalUnavailableException(e);
+        }
     }
 
     /// <summary>The workflow's status, or null when the integration has no workflow.</summary>
@@ -41,11 +45,19 @@ public sealed class IntegrationWorkflowClient(
     {
         try
         {
-            return await Handle(integrationId).QueryAsync(wf => wf.GetStatus(), new() { Rpc = new() { CancellationToken = cancellationToken } });
+            // A closed workflow would answer from its history, as it stood when it ended: a terminated one would still
+            // say idle (with a due time that never comes) or running.
+            return await Handle(integrationId).QueryAsync(
+                wf => wf.GetStatus(),
+                new() { RejectCondition = QueryRejectCondition.NotOpen, Rpc = new() { CancellationToken = cancellationToken } });
         }
         catch (RpcException e) when (e.Code == RpcException.StatusCode.NotFound)
         {
             return null;
+        }
+        catch (WorkflowQueryRejectedException)
+        {
+            return new IntegrationStatus(integrationId, IntegrationState.Stopped, null, null, null, null, false, 0);
         }
     }
 
@@ -67,12 +79,19 @@ public sealed class IntegrationWorkflowClient(
         return new Uri(new Uri(baseUrl.TrimEnd('/') + "/"), path);
     }
 
-    private Task<WorkflowHandle<IntegrationWorkflow, IntegrationStatus>> SignalWithStartAsync(
+    private async Task<WorkflowHandle<IntegrationWorkflow, IntegrationStatus>> SignalWithStartAsync(
         string integrationId, string organizationId, Expression<Func<IntegrationWorkflow, Task>> signal, CancellationToken cancellationToken)
     {
         var options = StartOptions(integrationId, organizationId, cancellationToken);
         options.SignalWithStart(signal);
-        return client.StartWorkflowAsync((IntegrationWorkflow wf) => wf.RunAsync(NewInput(integrationId, organizationId)), options);
+        try
+        {
+            return await client.StartWorkflowAsync((IntegrationWorkflow wf) => wf.RunAsync(NewInput(integrationId, organizationId)), options);
+        }
+        catch (Exception e) when (TemporalUnavailableException.Describes(e))
+        {
+            throw new TemporalUnavailableException(e);
+        }
     }
 
     private WorkflowHandle<IntegrationWorkflow> Handle(string integrationId) =>
@@ -90,4 +109,15 @@ public sealed class IntegrationWorkflowClient(
             StaticSummary = $"integration {integrationId}",
             Rpc = new() { CancellationToken = cancellationToken },
         };
+}
+
+/// <summary>The Temporal server did not answer (down, unreachable, or not reached yet by a client that connects lazily):
+/// the request is to be tried again.</summary>
+public sealed class TemporalUnavailableException(Exception innerException)
+    : Exception("The Temporal server did not answer.", innerException)
+{
+    internal static bool Describes(Exception e) =>
+        e is RpcException { Code: RpcException.StatusCode.Unavailable or RpcException.StatusCode.DeadlineExceeded }
+        // A lazily connecting client that has not reached the server yet.
+        || (e is InvalidOperationException && e.Message.StartsWith("Connection failed", StringComparison.Ordinal));
 }

@@ -248,6 +248,55 @@ public sealed class HostingTests
         Assert.DoesNotContain(wrongSecret, enable.Body, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task With_Temporal_unreachable_enable_and_refresh_answer_503_transient_and_the_enable_is_kept()
+    {
+        const string roleArn = "arn:aws:iam::123456789012:role/massdriver-cur-reader";
+        const string externalId = "ext-temporal-down-0001";
+        const string platformKey = "AKIAPLATFORMTDOWN001";
+        const string platformSecret = "platform-secret-temporal-down";
+        await using var aws = await LocalAwsServer.StartAsync(new LocalAwsOptions
+        {
+            PlatformKeys = [new LocalAwsAccessKey { AccessKeyId = platformKey, SecretAccessKey = platformSecret }],
+            Roles = [new LocalAwsRoleTrust { RoleArn = roleArn, ExternalId = externalId }],
+            Buckets = ["massdriver-costs-tdown"],
+        });
+        var contentRoot = TestEnvironment.NewTempDirectory("temporal-down");
+        await using var host = await ServiceTestHost.StartAsync(
+            new Dictionary<string, string?>(TestEnvironment.ApiWithUnreachableTemporal(contentRoot))
+            {
+                ["Api:AdminKey"] = "admin-key-temporal-down-01",
+                ["Api:CreateBootstrapKey"] = "false",
+                ["Aws:StsServiceUrl"] = aws.Url.ToString(),
+                ["Aws:S3ServiceUrl"] = aws.Url.ToString(),
+                ["Aws:TaggingServiceUrl"] = aws.Url.ToString(),
+                ["Aws:S3ForcePathStyle"] = "true",
+            },
+            contentRoot,
+            builder => builder.Services.AddSingleton(new AwsPlatformCredentials(new BasicAWSCredentials(platformKey, platformSecret))));
+        using var admin = host.CreateClient("admin-key-temporal-down-01");
+        using var created = await admin.PostAsJsonAsync(new Uri("/api/v1/admin/organizations", UriKind.Relative), new { name = "org" });
+        var organization = JsonDocument.Parse(await created.Content.ReadAsStringAsync()).RootElement.GetProperty("id").GetGuid();
+        using var keyResponse = await admin.PostAsJsonAsync(new Uri($"/api/v1/admin/organizations/{organization}/api-keys", UriKind.Relative), new { name = "tests" });
+        using var client = host.CreateClient(JsonDocument.Parse(await keyResponse.Content.ReadAsStringAsync()).RootElement.GetProperty("api_key").GetString());
+
+        var enable = await Http.PostAsync(client, "/api/v1/integrations", new Dictionary<string, object?>
+        {
+            ["iam_role_arn"] = roleArn,
+            ["external_id"] = externalId,
+            ["bucket_name"] = "massdriver-costs-tdown",
+        });
+
+        Assert.True(enable.Status == HttpStatusCode.ServiceUnavailable, enable.ToString());
+        Assert.Equal("transient", enable.Json.GetProperty("error").GetString());
+        Assert.Contains("Temporal", enable.Json.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        var list = await Http.GetAsync(client, "/api/v1/integrations");
+        var integration = Assert.Single(list.Json.GetProperty("integrations").EnumerateArray());
+        var refresh = await Http.PostAsync(client, $"/api/v1/integrations/{integration.GetProperty("id").GetGuid()}/refresh", null);
+        Assert.True(refresh.Status == HttpStatusCode.ServiceUnavailable, refresh.ToString());
+        Assert.Equal("transient", refresh.Json.GetProperty("error").GetString());
+    }
+
     [Theory]
     [InlineData(null, null, null, null)]
     [InlineData("http://collector:4317", null, null, "metrics, traces, logs over OTLP (grpc) to http://collector:4317")]

@@ -941,6 +941,59 @@ public sealed class CollectionWorkflowTests(TemporalFixture temporal)
     }
 
     [Fact]
+    public async Task A_refresh_that_raced_a_disable_starts_a_workflow_that_ends_without_collecting()
+    {
+        // The refresh read the integration as enabled; the disable then stored it and ended the workflow; the refresh's
+        // signal-with-start started a new one. The database is the integration's state: that workflow ends.
+        await using var environment = await CollectionEnvironment.StartAsync(temporal, TestDatabase.Sqlite);
+        var worker = await environment.StartWorkerAsync();
+        var (organizationId, integrationId) = await CollectionEnvironment.CreateIntegrationAsync(worker.Services);
+        await environment.DeliverAsync(Delivery(files: 1, rows: 1_000, seed: 47, assemblyId: "asm-disabled"));
+        Assert.True(await worker.Services.GetRequiredService<IntegrationStore>().DisableAsync(organizationId, integrationId));
+        var client = worker.Services.GetRequiredService<IntegrationWorkflowClient>();
+
+        await client.RefreshAsync(integrationId.ToString(), organizationId.ToString());
+
+        var handle = temporal.Client.GetWorkflowHandle<IntegrationWorkflow, IntegrationStatus>(IntegrationWorkflow.WorkflowIdFor(integrationId.ToString()));
+        var final = await handle.GetResultAsync().WaitAsync(TimeSpan.FromSeconds(60));
+        Assert.Equal(IntegrationState.Disabled, final.State);
+        Assert.Equal(CollectionErrorCodes.IntegrationDisabled, final.LastRun?.ErrorCode);
+        var runs = worker.Services.GetRequiredService<CollectionRunStore>();
+        Assert.Empty(await runs.ListBillingPeriodsAsync(organizationId, integrationId));
+        var recorded = Assert.Single(await runs.ListAsync(organizationId, integrationId));
+        Assert.Equal(CollectionErrorCodes.IntegrationDisabled, recorded.ErrorCode);
+        var collection = await temporal.Client.GetWorkflowHandle(recorded.WorkflowId).FetchHistoryAsync();
+        Assert.Empty(ScheduledEventIds(collection, ActivityNames.DownloadReportFile));
+        await ReplayTests.ReplayAndMaybeRecordAsync(await handle.FetchHistoryAsync(), "IntegrationWorkflow-ended-when-stored-disabled");
+    }
+
+    [Fact]
+    public async Task A_terminated_integration_workflow_reports_stopped_and_a_refresh_starts_it_again()
+    {
+        await using var environment = await CollectionEnvironment.StartAsync(temporal, TestDatabase.Sqlite);
+        var worker = await environment.StartWorkerAsync();
+        var (organizationId, integrationId) = await CollectionEnvironment.CreateIntegrationAsync(worker.Services);
+        await environment.DeliverAsync(Delivery(files: 1, rows: 1_000, seed: 53, assemblyId: "asm-stopped"));
+        var client = worker.Services.GetRequiredService<IntegrationWorkflowClient>();
+        var runs = worker.Services.GetRequiredService<CollectionRunStore>();
+        await client.EnsureStartedAsync(integrationId.ToString(), organizationId.ToString());
+        await Eventually.TrueAsync(async () => (await runs.ListAsync(organizationId, integrationId)).Any(r => r.EndedAt is not null), "the first run is recorded", TimeSpan.FromSeconds(60));
+        Assert.Equal(IntegrationState.Idle, (await client.GetStatusAsync(integrationId.ToString()))?.State);
+
+        // An operator terminates it in the UI. Its history still ends idle, with a due time that will never come.
+        await temporal.Client.GetWorkflowHandle(IntegrationWorkflow.WorkflowIdFor(integrationId.ToString())).TerminateAsync("by an operator");
+
+        var stopped = await client.GetStatusAsync(integrationId.ToString());
+        Assert.Equal(IntegrationState.Stopped, stopped?.State);
+        Assert.Null(stopped?.NextDueUtc);
+
+        await client.RefreshAsync(integrationId.ToString(), organizationId.ToString());
+        await Eventually.TrueAsync(async () => (await runs.ListAsync(organizationId, integrationId)).Count(r => r.EndedAt is not null) == 2, "the refresh ran", TimeSpan.FromSeconds(60));
+        Assert.Contains((await client.GetStatusAsync(integrationId.ToString()))?.State, new IntegrationState?[] { IntegrationState.Idle, IntegrationState.Running });
+        await client.DisableAsync(integrationId.ToString());
+    }
+
+    [Fact]
     public async Task Access_denied_fails_the_run_visibly_the_integration_goes_on_and_the_next_run_succeeds_once_fixed()
     {
         await using var environment = await CollectionEnvironment.StartAsync(temporal, TestDatabase.Sqlite);

@@ -157,7 +157,10 @@ public static class IntegrationsApi
         var status = view.Workflow;
         var workflow = new WorkflowResponse(
             workflowId,
-            status?.State.ToString().ToLowerInvariant() ?? "unknown",
+            // A disabled integration's workflow has ended: that is its disable, not a stop.
+            status is { State: IntegrationState.Stopped } && integration.Status == StoredStatus.Disabled
+                ? "disabled"
+                : status?.State.ToString().ToLowerInvariant() ?? "unknown",
             status?.NextDueUtc,
             status?.RefreshPending ?? false,
             status?.CurrentRunWorkflowId,

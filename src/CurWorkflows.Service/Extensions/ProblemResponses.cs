@@ -62,6 +62,13 @@ public static class Problems
         return problem;
     }
 
+    public static ProblemDetails TemporalUnavailable()
+    {
+        var problem = ForCode(CurErrorCodes.Transient);
+        problem.Detail = "The workflow service (Temporal) did not answer. What the request stored is kept; try again shortly.";
+        return problem;
+    }
+
     public static ProblemDetails ForCode(string code, string? title = null) => new()
     {
         Status = ErrorAdvice.StatusFor(code),
@@ -84,6 +91,8 @@ internal sealed partial class ProblemExceptionHandler(IProblemDetailsService pro
         {
             PlatformCredentialsException => Problems.PlatformCredentials(),
             CurException cur => Problems.ForCode(cur.Code),
+            // Temporal down or unreachable: the enable, refresh or disable is to be tried again, not a bug of ours.
+            CurWorkflows.Workflows.TemporalUnavailableException => Problems.TemporalUnavailable(),
             BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge } => new ProblemDetails
             {
                 Status = StatusCodes.Status413PayloadTooLarge,
