@@ -212,6 +212,22 @@ public class MalformedInputTests
     }
 
     [Fact]
+    public void RowsOfAnotherBillingPeriodThanTheFilesFolder_AreMalformed_AtTheirCell()
+    {
+        const string csv = "bill/BillingPeriodStartDate,lineItem/LineItemType,lineItem/UsageStartDate,lineItem/UnblendedCost\n" +
+            "2024-10-01T00:00:00Z,Usage,2024-10-02T00:00:00Z,1\n";
+        var october = new CostAggregationOptions { ExpectedBillingPeriod = new DateOnly(2024, 10, 1) };
+        Assert.Equal(1m, CostAggregator.AggregateFile(CurSource.FromBytes("october.csv", Encoding.UTF8.GetBytes(csv)), october).Totals.Unblended);
+
+        var error = Assert.Throws<ReportMalformedException>(() => CostAggregator.AggregateFile(
+            CurSource.FromBytes("september.csv", Encoding.UTF8.GetBytes(csv)), new CostAggregationOptions { ExpectedBillingPeriod = new DateOnly(2024, 9, 1) }));
+
+        Assert.Equal(2, error.Line);
+        Assert.Equal(1, error.Column);
+        Assert.Contains("the file was delivered for the one starting 2024-09-01", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void ZipWithoutEntries_IsMalformed()
     {
         var error = Fails("none.csv.zip", Zip());

@@ -857,6 +857,46 @@ public sealed class CollectionWorkflowTests(TemporalFixture temporal)
     }
 
     [Fact]
+    public async Task A_file_of_another_billing_period_in_a_periods_manifest_fails_the_run_as_report_malformed()
+    {
+        // Each file is aggregated on its own: only the folder's period tells that September's rows do not belong in October.
+        await using var environment = await CollectionEnvironment.StartAsync(temporal, TestDatabase.Sqlite);
+        var worker = await environment.StartWorkerAsync();
+        var (organizationId, integrationId) = await CollectionEnvironment.CreateIntegrationAsync(worker.Services);
+        var october = await environment.DeliverAsync(Delivery(files: 2, rows: 2_000, seed: 61, assemblyId: "asm-october"));
+        var septemberFolder = Path.Combine(environment.SpoolDirectory, "..", "september");
+        var september = ReportDelivery.WriteToDirectory(
+            septemberFolder, Delivery(files: 1, rows: 1_000, seed: 62, assemblyId: "asm-september", period: new DateOnly(2026, 9, 1)) with { Bucket = CollectionEnvironment.Bucket });
+        await environment.Aws.Objects.PutObjectFromFileAsync(CollectionEnvironment.Bucket, october.DataKeys[1], Path.Combine(septemberFolder, september.DataKeys[0].TrimStart('/')));
+
+        var failure = await Assert.ThrowsAsync<WorkflowFailedException>(() => RunCollectionAsync(environment, organizationId, integrationId));
+
+        var cause = Assert.IsType<ApplicationFailureException>(failure.InnerException);
+        Assert.Equal(CurErrorCodes.ReportMalformed, cause.ErrorType);
+        Assert.Contains(october.DataKeys[1], cause.Message, StringComparison.Ordinal);
+        Assert.Contains("the file was delivered for the one starting 2026-10-01", cause.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(await worker.Services.GetRequiredService<CollectionRunStore>().ListBillingPeriodsAsync(organizationId, integrationId), p => p.PeriodStart == new DateOnly(2026, 10, 1));
+    }
+
+    [Fact]
+    public async Task A_manifest_whose_billing_period_is_not_its_folders_fails_the_run_as_report_malformed()
+    {
+        await using var environment = await CollectionEnvironment.StartAsync(temporal, TestDatabase.Sqlite);
+        var worker = await environment.StartWorkerAsync();
+        var (organizationId, integrationId) = await CollectionEnvironment.CreateIntegrationAsync(worker.Services);
+        var folder = Path.Combine(environment.SpoolDirectory, "..", "moved");
+        var october = ReportDelivery.WriteToDirectory(folder, Delivery(files: 1, rows: 1_000, seed: 63, assemblyId: "asm-moved") with { Bucket = CollectionEnvironment.Bucket });
+        var misplaced = october.ManifestKey.Replace("20261001-20261101", "20260901-20261001", StringComparison.Ordinal);
+        await environment.Aws.Objects.PutObjectFromFileAsync(CollectionEnvironment.Bucket, misplaced, Path.Combine(folder, october.ManifestKey.TrimStart('/')));
+
+        var failure = await Assert.ThrowsAsync<WorkflowFailedException>(() => RunCollectionAsync(environment, organizationId, integrationId));
+
+        var cause = Assert.IsType<ApplicationFailureException>(failure.InnerException);
+        Assert.Equal(CurErrorCodes.ReportMalformed, cause.ErrorType);
+        Assert.Contains($"{misplaced}: billingPeriod starts 2026-10-01, but the manifest is in the folder of 20260901-20261001", cause.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_malformed_file_fails_the_run_at_once_and_cancels_the_other_files_of_its_period()
     {
         await using var environment = await CollectionEnvironment.StartAsync(temporal, TestDatabase.Sqlite);

@@ -11,6 +11,11 @@ public sealed record CostAggregationOptions
     /// <summary>Optional: packages of resources by ARN, used for rows whose tag cell is empty.</summary>
     public ResourcePackageIndex? ResourceIndex { get; init; }
 
+    /// <summary>Optional: the billing period the file was delivered for (its folder). A row of another period is
+    /// malformed, as rows of two periods in one file are: a file of another month in a period's manifest would add
+    /// that month's costs to this one.</summary>
+    public DateOnly? ExpectedBillingPeriod { get; init; }
+
     public string TagColumn => "resourceTags/" + TagKey;
 }
 

@@ -830,6 +830,11 @@ public sealed partial class CostAggregator
                 throw Malformed(c, c.BillingPeriodStart, OtherBillingPeriod(start, period));
             }
 
+            if (owner._options.ExpectedBillingPeriod is { } expected && expected != start)
+            {
+                throw Malformed(c, c.BillingPeriodStart, $"the row belongs to the billing period starting {start:yyyy-MM-dd}, the file was delivered for the one starting {expected:yyyy-MM-dd}");
+            }
+
             owner._billingPeriodLine ??= CurrentLine;
             owner._billingPeriodStart = start;
             if (owner._billingPeriodTexts.Count < 4)

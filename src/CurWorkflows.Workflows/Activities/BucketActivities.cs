@@ -75,6 +75,13 @@ public sealed class BucketActivities(
 
             heartbeat.Details = $"reading the manifest of {found.Period.FolderName}";
             var manifest = await bucket.ReadManifestAsync(role, settings.BucketName, found.ManifestKey, cancellationToken);
+            if (manifest.Manifest.BillingPeriod.Month != found.Period.Month)
+            {
+                throw new CurException(
+                    CurErrorCodes.ReportMalformed,
+                    $"{found.ManifestKey}: billingPeriod starts {manifest.Manifest.BillingPeriod.Start:yyyy-MM-dd}, but the manifest is in the folder of {found.Period.FolderName}.");
+            }
+
             var eTag = manifest.ETag ?? found.ManifestETag ?? "";
             if (existing is not null && existing.AssemblyId == manifest.Manifest.AssemblyId && existing.ManifestETag == eTag)
             {

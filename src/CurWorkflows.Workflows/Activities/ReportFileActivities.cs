@@ -112,7 +112,12 @@ public sealed partial class ReportFileActivities(
             LogSpoolChecked(logger, input.Work.FileKey, again.AlreadyComplete ? "its bytes match the content MD5" : $"fetched again ({again.BytesTransferred} bytes)");
         }
 
-        var aggregationOptions = new CostAggregationOptions { TagKey = input.Work.TagKey, ResourceIndex = await tagIndex };
+        var aggregationOptions = new CostAggregationOptions
+        {
+            TagKey = input.Work.TagKey,
+            ResourceIndex = await tagIndex,
+            ExpectedBillingPeriod = DateOnly.ParseExact(input.Work.Period.BillingPeriod, "yyyy-MM-dd", CultureInfo.InvariantCulture),
+        };
         var aggregator = File.Exists(checkpointPath) ? AggregatesFile.LoadCheckpoint(checkpointPath, aggregationOptions) : new CostAggregator(aggregationOptions);
         var resumedFrom = aggregator.InProgress?.Position.Rows ?? 0;
         if (resumedFrom > 0)
