@@ -51,6 +51,10 @@ public sealed class IntegrationWorkflow
 
     internal const string DisabledBeforeRunPatch = "disabled-before-run";
 
+    /// <summary>Runs after it collect at once when an enabled integration is enabled again (new settings, say a fixed
+    /// external ID); before it, the enable waited for the next due time.</summary>
+    internal const string EnableCollectsPatch = "enable-collects";
+
     /// <summary>Runs after it end the workflow when the collection finds the integration disabled in the database.</summary>
     internal const string EndWhenStoredDisabledPatch = "end-when-stored-disabled";
 
@@ -147,7 +151,7 @@ public sealed class IntegrationWorkflow
     /// Enables the integration again: the enable request starts the workflow with this signal. When it finds an execution
     /// still ending after a disable (recording the cancelled run), that execution goes on instead of completing, so the
     /// integration is not left enabled without a workflow; as after any enable, a collection runs at once (the one the
-    /// disable cancelled is not left for the next due time).
+    /// disable cancelled is not left for the next due time, nor the one of an enable that changed the settings).
     /// </summary>
     [WorkflowSignal]
     public Task EnableAsync()
@@ -156,6 +160,11 @@ public sealed class IntegrationWorkflow
         if (disabled && Workflow.Patched(EnableSignalPatch))
         {
             disabled = false;
+            refreshPending = true;
+        }
+        else if (!disabled && (completedRuns > 0 || currentRunWorkflowId is not null) && Workflow.Patched(EnableCollectsPatch))
+        {
+            // An execution the enable itself started has its first run due at once already.
             refreshPending = true;
         }
 

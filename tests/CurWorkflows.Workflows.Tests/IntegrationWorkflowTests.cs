@@ -292,6 +292,35 @@ public sealed class IntegrationWorkflowTests(TemporalFixture temporal)
     }
 
     [Fact]
+    public async Task Enabling_an_enabled_integration_again_collects_at_once_and_the_first_enable_only_once()
+    {
+        var collector = new ScriptedCollector { HoldRuns = false };
+        await RunWorkerAsync(collector, async taskQueue =>
+        {
+            var workflows = new IntegrationWorkflowClient(
+                temporal.Client,
+                Microsoft.Extensions.Options.Options.Create(new Hosting.TemporalOptions { TaskQueue = taskQueue }),
+                Microsoft.Extensions.Options.Options.Create(new Hosting.CollectionOptions()));
+            var integrationId = Guid.NewGuid().ToString("N");
+            var workflowId = await workflows.EnsureStartedAsync(integrationId, "org-1");
+            await Eventually.TrueAsync(() => collector.Records.Count == 1, "the first run is recorded", TimeSpan.FromSeconds(10));
+            await Task.Delay(TimeSpan.FromSeconds(2));
+            Assert.Equal(1, collector.RunsStarted);
+            var idle = await workflows.GetStatusAsync(integrationId);
+            Assert.Equal(IntegrationState.Idle, idle!.State);
+            Assert.True(idle.NextDueUtc > DateTime.UtcNow.AddHours(23));
+
+            // The customer fixes the external ID and posts the enable again: the next collection does not wait a day.
+            await workflows.EnsureStartedAsync(integrationId, "org-1");
+
+            await Eventually.TrueAsync(() => collector.Records.Count == 2, "the enable's run is recorded", TimeSpan.FromSeconds(10));
+            Assert.Equal(2, collector.RunsStarted);
+            await ReplayTests.ReplayAndMaybeRecordAsync(await temporal.Client.GetWorkflowHandle(workflowId).FetchHistoryAsync(), "IntegrationWorkflow-enabled-again");
+            Assert.True(await workflows.DisableAsync(integrationId));
+        });
+    }
+
+    [Fact]
     public async Task Cancelling_the_workflow_stops_it_as_cancelled()
     {
         var collector = new ScriptedCollector();
