@@ -665,7 +665,7 @@ public abstract class StorageBehaviourTests<TDatabase>(TDatabase database)
     }
 
     /// <summary>The run's rows readers do not see (its staging) plus its generation markers.</summary>
-    private async Task<int> CountStagingAsync(Guid runId)
+    protected async Task<int> CountStagingAsync(Guid runId)
     {
         await using var context = await Database.ContextFactory.CreateDbContextAsync();
         return await context.DailyPackageCosts.CountAsync(c => c.CollectionRunId == runId) - await context.ActiveDailyPackageCosts.CountAsync(c => c.CollectionRunId == runId)
@@ -718,4 +718,52 @@ public sealed class SqliteStorageTests(SqliteDatabase database)
 
 [RequiresPostgreSql]
 public sealed class PostgreSqlStorageTests(PostgreSqlDatabase database)
-    : StorageBehaviourTests<PostgreSqlDatabase>(database), IClassFixture<PostgreSqlDatabase>;
+    : StorageBehaviourTests<PostgreSqlDatabase>(database), IClassFixture<PostgreSqlDatabase>
+{
+    // SQLite has one writer at a time: a deletion cannot land between a chunk's check and its write there.
+    [StorageFact]
+    public async Task Deleting_cost_data_waits_for_a_staging_chunk_in_flight_and_leaves_no_row_behind()
+    {
+        var (organizationId, integrationId) = await NewIntegrationAsync();
+        var runId = await NewRunAsync(integrationId);
+        var key = new StagingKey(runId, integrationId, CostData.January);
+        var pause = new PauseAfterMarkerCheck();
+        var writer = Database.CreateWriter(options => options.AddInterceptors(pause));
+        var token = await Database.Writer.BeginStagingAsync(key);
+        var staging = writer.StageAsync(token, CostData.Period(CostData.January, days: 2, packages: 2, resourcesPerPackage: 2, factor: 1m));
+        await pause.Reached.Task.WaitAsync(TimeSpan.FromSeconds(30));
+
+        // The chunk has checked its marker and holds the integration's lock (shared) until it commits.
+        var deleting = Database.Integrations.DeleteCostDataAsync(organizationId, integrationId);
+        await Task.Delay(TimeSpan.FromSeconds(1));
+        Assert.False(deleting.IsCompleted, "the deletion did not wait for the chunk in flight");
+        pause.Proceed.TrySetResult();
+        Assert.True(await deleting);
+        Assert.IsType<StagingSupersededException>(await Record.ExceptionAsync(() => staging));
+
+        Assert.Equal(0, await CountStagingAsync(runId));
+    }
+
+    /// <summary>Holds the first staging chunk right after it found its generation's marker.</summary>
+    private sealed class PauseAfterMarkerCheck : DbCommandInterceptor
+    {
+        private int seen;
+
+        public TaskCompletionSource Reached { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public TaskCompletionSource Proceed { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public override async ValueTask<DbDataReader> ReaderExecutedAsync(
+            DbCommand command, CommandExecutedEventData eventData, DbDataReader result, CancellationToken cancellationToken = default)
+        {
+            if (command.CommandText.Contains("cost_generations", StringComparison.Ordinal) && command.CommandText.Contains("created_at", StringComparison.Ordinal)
+                && Interlocked.Increment(ref seen) == 1)
+            {
+                Reached.TrySetResult();
+                await Proceed.Task;
+            }
+
+            return result;
+        }
+    }
+}

@@ -347,7 +347,9 @@ public sealed partial class CostWriter(
         return deleted;
     }
 
-    private static async Task<Guid> LockIntegrationAsync(CurWorkflowsDbContext context, Guid integrationId, CancellationToken cancellationToken)
+    /// <summary>Takes the integration's row lock (exclusive) for the transaction: staging chunks, which hold it shared
+    /// from their marker check to their commit, land whole before or not at all after.</summary>
+    internal static async Task<Guid> LockIntegrationAsync(CurWorkflowsDbContext context, Guid integrationId, CancellationToken cancellationToken)
     {
         var query = context.Provider switch
         {

@@ -157,6 +157,10 @@ public sealed class IntegrationStore(IDbContextFactory<CurWorkflowsDbContext> co
             return false;
         }
 
+        // As a replace or a discard does: a staging chunk between its marker check and its commit would otherwise
+        // land after the deletion, rows without a marker that no cleanup finds.
+        await CostWriter.LockIntegrationAsync(context, integrationId, cancellationToken);
+
         // Every generation of the integration, active (named by its periods) or not (staging, superseded): deleted by
         // the (run, period) index, the periods first so that no generation is active any more.
         var generations = await context.BillingPeriods.AsNoTracking()
