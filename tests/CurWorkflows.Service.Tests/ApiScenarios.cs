@@ -42,7 +42,7 @@ public static class ApiScenarios
         using var client = fixture.ClientB();
         var before = (await Http.GetAsync(client, "/api/v1/integrations")).Json.GetProperty("integrations").GetArrayLength();
         var secret = fixture.ExternalId;
-        string Body(string arn = ServiceFixture.RoleArn, string? externalId = null, string bucket = ServiceFixture.EmptyBucket, string extra = "") =>
+        string Body(string arn = ServiceFixture.RoleArnB, string? externalId = null, string bucket = ServiceFixture.EmptyBucket, string extra = "") =>
             $$"""{"iam_role_arn":"{{arn}}","external_id":"{{externalId ?? secret}}","bucket_name":"{{bucket}}"{{extra}}}""";
 
         var cases = new (string Body, string Field)[]
@@ -55,7 +55,7 @@ public static class ApiScenarios
             (Body(externalId: "a"), "external_id"),
             (Body(externalId: new string('x', 1225)), "external_id"),
             (Body(externalId: "has space " + secret), "external_id"),
-            ($$"""{"iam_role_arn":"{{ServiceFixture.RoleArn}}","bucket_name":"{{ServiceFixture.EmptyBucket}}"}""", "external_id"),
+            ($$"""{"iam_role_arn":"{{ServiceFixture.RoleArnB}}","bucket_name":"{{ServiceFixture.EmptyBucket}}"}""", "external_id"),
             (Body(bucket: "Upper_Case"), "bucket_name"),
             (Body(bucket: "ab"), "bucket_name"),
             (Body(bucket: "192.168.10.1"), "bucket_name"),
@@ -64,7 +64,7 @@ public static class ApiScenarios
             (Body(extra: ""","report_prefix":"/leading"}"""[..^1]), "report_prefix"),
             (Body(extra: ""","report_name":"bad name" """.TrimEnd()), "report_name"),
             (Body(extra: ""","tag_key":"md-package" """.TrimEnd()), "tag_key"),
-            ($$"""{"iam_role_arn":"{{ServiceFixture.RoleArn}}","external_id":"{{secret}}","bucket_name":5}""", "bucket_name"),
+            ($$"""{"iam_role_arn":"{{ServiceFixture.RoleArnB}}","external_id":"{{secret}}","bucket_name":5}""", "bucket_name"),
             ($$"""{"iam_role_arn":["x"],"external_id":"{{secret}}","bucket_name":"{{ServiceFixture.EmptyBucket}}"}""", "iam_role_arn"),
             ("not json at all", "body"),
             ("[]", "body"),
@@ -98,7 +98,7 @@ public static class ApiScenarios
     {
         var (_, key) = await fixture.CreateOrganizationAsync("keeps-stored-fields");
         using var client = fixture.Host.CreateClient(key);
-        var body = (Dictionary<string, object?>)fixture.EnableBody(ServiceFixture.EmptyBucket);
+        var body = (Dictionary<string, object?>)fixture.EnableBody(ServiceFixture.EmptyBucket, roleArn: ServiceFixture.RoleArnKeeps);
         var custom = new Dictionary<string, object?>(body) { ["report_prefix"] = "legacy/reports", ["report_name"] = "legacy-costs" };
 
         var first = await Http.PostAsync(client, "/api/v1/integrations", custom);
@@ -193,14 +193,14 @@ public static class ApiScenarios
         var before = (await Http.GetAsync(client, "/api/v1/integrations")).Json.GetProperty("integrations").GetArrayLength();
 
         var wrongId = "Wrong-" + Guid.NewGuid().ToString("N");
-        var denied = await Http.PostAsync(client, "/api/v1/integrations", fixture.EnableBody(ServiceFixture.ReportBucket, wrongId));
+        var denied = await Http.PostAsync(client, "/api/v1/integrations", fixture.EnableBody(ServiceFixture.ReportBucket, wrongId, ServiceFixture.RoleArnB));
         Assert.True(denied.Status == HttpStatusCode.UnprocessableEntity, denied.ToString());
         Assert.Equal("application/problem+json", denied.ContentType);
         Assert.Equal("access_denied", denied.Json.GetProperty("error").GetString());
         Assert.Contains("trust policy", denied.Json.GetProperty("detail").GetString(), StringComparison.Ordinal);
         Assert.DoesNotContain(wrongId, denied.Body, StringComparison.Ordinal);
 
-        var missing = await Http.PostAsync(client, "/api/v1/integrations", fixture.EnableBody(ServiceFixture.MissingBucket));
+        var missing = await Http.PostAsync(client, "/api/v1/integrations", fixture.EnableBody(ServiceFixture.MissingBucket, roleArn: ServiceFixture.RoleArnB));
         Assert.True(missing.Status == HttpStatusCode.UnprocessableEntity, missing.ToString());
         Assert.Equal("bucket_not_found", missing.Json.GetProperty("error").GetString());
         Assert.Contains("s3:ListBucket", missing.Json.GetProperty("detail").GetString(), StringComparison.Ordinal);
@@ -214,14 +214,14 @@ public static class ApiScenarios
     public static async Task Enable_of_a_bucket_without_report_warns_and_is_idempotent(ServiceFixture fixture)
     {
         using var client = fixture.ClientB();
-        var first = await Http.PostAsync(client, "/api/v1/integrations", fixture.EnableBody(ServiceFixture.EmptyBucket));
+        var first = await Http.PostAsync(client, "/api/v1/integrations", fixture.EnableBody(ServiceFixture.EmptyBucket, roleArn: ServiceFixture.RoleArnB));
         Assert.True(first.Status == HttpStatusCode.Created, first.ToString());
         Assert.Equal("report_not_found", first.Json.GetProperty("warning").GetProperty("error").GetString());
         Assert.False(first.Json.TryGetProperty("external_id", out _));
         Assert.DoesNotContain(fixture.ExternalId, first.Body, StringComparison.Ordinal);
         var id = first.Json.GetProperty("id").GetGuid();
 
-        var second = await Http.PostAsync(client, "/api/v1/integrations", fixture.EnableBody(ServiceFixture.EmptyBucket));
+        var second = await Http.PostAsync(client, "/api/v1/integrations", fixture.EnableBody(ServiceFixture.EmptyBucket, roleArn: ServiceFixture.RoleArnB));
         Assert.True(second.Status == HttpStatusCode.OK, second.ToString());
         Assert.Equal(id, second.Json.GetProperty("id").GetGuid());
 
@@ -260,6 +260,14 @@ public static class ApiScenarios
         var own = await Http.GetAsync(owner, $"/api/v1/integrations/{id}");
         Assert.Equal(HttpStatusCode.OK, own.Status);
         Assert.Equal("enabled", own.Json.GetProperty("status").GetString());
+
+        // Nor can the other organization connect the owner's role, even with its external ID.
+        var claimed = await Http.PostAsync(other, "/api/v1/integrations", fixture.EnableBody(ServiceFixture.EmptyBucket));
+        Assert.True(claimed.Status == HttpStatusCode.Conflict, claimed.ToString());
+        Assert.Equal("application/problem+json", claimed.ContentType);
+        Assert.Equal("role_in_use", claimed.Json.GetProperty("error").GetString());
+        Assert.DoesNotContain(fixture.ExternalId, claimed.Body, StringComparison.Ordinal);
+        Assert.Equal(otherList.Count(), (await Http.GetAsync(other, "/api/v1/integrations")).Json.GetProperty("integrations").GetArrayLength());
     }
 
     public static async Task Enable_collect_query_refresh_and_disable_end_to_end(ServiceFixture fixture)
@@ -372,7 +380,7 @@ public static class ApiScenarios
     {
         var (_, key) = await fixture.CreateOrganizationAsync("org-traces");
         using var client = fixture.Host.CreateClient(key);
-        var enabled = await Http.PostAsync(client, "/api/v1/integrations", fixture.EnableBody(ServiceFixture.ReportBucket));
+        var enabled = await Http.PostAsync(client, "/api/v1/integrations", fixture.EnableBody(ServiceFixture.ReportBucket, roleArn: ServiceFixture.RoleArnTraces));
         Assert.True(enabled.Status == HttpStatusCode.Created, enabled.ToString());
         var id = enabled.Json.GetProperty("id").GetGuid();
         var run = await WaitForRunsAsync(client, id, 1);

@@ -66,6 +66,7 @@ public static class IntegrationsApi
     {
         var group = api.MapGroup("/integrations").WithTags("Integrations")
             .ProducesValidationProblem()
+            .ProducesProblem(StatusCodes.Status409Conflict)
             .ProducesProblem(StatusCodes.Status422UnprocessableEntity)
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
         group.MapPost("/", Enable);

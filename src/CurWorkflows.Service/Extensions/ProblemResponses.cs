@@ -93,6 +93,14 @@ internal sealed partial class ProblemExceptionHandler(IProblemDetailsService pro
             CurException cur => Problems.ForCode(cur.Code),
             // Temporal down or unreachable: the enable, refresh or disable is to be tried again, not a bug of ours.
             CurWorkflows.Workflows.TemporalUnavailableException => Problems.TemporalUnavailable(),
+            Integrations.RoleInUseException => new ProblemDetails
+            {
+                Status = StatusCodes.Status409Conflict,
+                Title = Integrations.RoleInUseException.Code,
+                Detail = "This IAM role is already connected to another organization. Each organization needs its own role and " +
+                    "external ID: apply the OpenTofu module for this organization, and enable the role it outputs.",
+                Extensions = { ["error"] = Integrations.RoleInUseException.Code },
+            },
             BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge } => new ProblemDetails
             {
                 Status = StatusCodes.Status413PayloadTooLarge,

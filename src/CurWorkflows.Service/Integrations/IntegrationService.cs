@@ -36,6 +36,13 @@ public sealed partial class IntegrationService(
     /// </summary>
     public async Task<EnableResult> EnableAsync(Guid organizationId, ValidEnableRequest request, CancellationToken cancellationToken)
     {
+        // A role is one customer's: were it connected to two organizations, whoever knew its external ID could read the
+        // other's costs through us (the confused deputy the external ID exists to stop). Checked before it is assumed.
+        if (await integrations.IsRoleUsedElsewhereAsync(organizationId, request.IamRoleArn, cancellationToken))
+        {
+            throw new RoleInUseException();
+        }
+
         var existing = await integrations.FindAsync(organizationId, request.BucketName, request.IamRoleArn, cancellationToken);
         if (existing is not null)
         {
@@ -155,4 +162,10 @@ public sealed partial class IntegrationService(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Workflow status of integration {IntegrationId} unavailable ({Reason})")]
     private static partial void LogStatusUnavailable(ILogger logger, Guid integrationId, string reason);
+}
+
+/// <summary>The role of an enable request is connected to another organization.</summary>
+public sealed class RoleInUseException() : Exception("The IAM role is connected to another organization.")
+{
+    public const string Code = "role_in_use";
 }

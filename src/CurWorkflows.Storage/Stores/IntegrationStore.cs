@@ -104,6 +104,13 @@ public sealed class IntegrationStore(IDbContextFactory<CurWorkflowsDbContext> co
         return integration is null ? null : IntegrationView.From(integration);
     }
 
+    /// <summary>Whether another organization has an integration (enabled or not) with this role.</summary>
+    public async Task<bool> IsRoleUsedElsewhereAsync(Guid organizationId, string roleArn, CancellationToken cancellationToken = default)
+    {
+        await using var context = await contextFactory.CreateDbContextAsync(cancellationToken);
+        return await context.Integrations.AsNoTracking().AnyAsync(i => i.RoleArn == roleArn && i.OrganizationId != organizationId, cancellationToken);
+    }
+
     public async Task<IntegrationView?> GetAsync(Guid organizationId, Guid integrationId, CancellationToken cancellationToken = default)
     {
         await using var context = await contextFactory.CreateDbContextAsync(cancellationToken);

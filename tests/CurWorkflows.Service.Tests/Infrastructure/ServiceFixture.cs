@@ -17,6 +17,11 @@ public abstract class ServiceFixture : IAsyncLifetime
 {
     public const string AdminKey = "test-admin-key-0123456789";
     public const string RoleArn = "arn:aws:iam::123456789012:role/massdriver-cur-reader";
+
+    // A role is connected to one organization: each organization of the tests enables its own.
+    public const string RoleArnB = RoleArn + "-b";
+    public const string RoleArnKeeps = RoleArn + "-keeps";
+    public const string RoleArnTraces = RoleArn + "-traces";
     public const string ReportBucket = "massdriver-costs-report01";
     public const string EmptyBucket = "massdriver-costs-empty001";
     public const string MissingBucket = "massdriver-costs-missing1";
@@ -66,12 +71,12 @@ public abstract class ServiceFixture : IAsyncLifetime
             PlatformKeys = [new LocalAwsAccessKey { AccessKeyId = PlatformAccessKeyId, SecretAccessKey = PlatformSecret }],
             Roles =
             [
-                new LocalAwsRoleTrust
+                .. new[] { RoleArn, RoleArnB, RoleArnKeeps, RoleArnTraces }.Select(role => new LocalAwsRoleTrust
                 {
-                    RoleArn = RoleArn,
+                    RoleArn = role,
                     ExternalId = ExternalId,
                     PolicyPath = Path.Combine(TestEnvironment.RepositoryRoot, "integrations", "aws-cost-and-usage-reports", "policies", "cur-reader-policy.json"),
-                },
+                }),
             ],
             Buckets = [ReportBucket, EmptyBucket],
         });
@@ -151,9 +156,9 @@ public abstract class ServiceFixture : IAsyncLifetime
     public HttpClient ClientB() => Host.CreateClient(OrganizationBKey);
 
     /// <summary>The three fields of the product doc's enable form, as a customer gives them from the module's output.</summary>
-    public object EnableBody(string bucket, string? externalId = null) => new Dictionary<string, object?>
+    public object EnableBody(string bucket, string? externalId = null, string roleArn = RoleArn) => new Dictionary<string, object?>
     {
-        ["iam_role_arn"] = RoleArn,
+        ["iam_role_arn"] = roleArn,
         ["external_id"] = externalId ?? ExternalId,
         ["bucket_name"] = bucket,
     };
