@@ -27,8 +27,22 @@ public static class ApiScenarios
         // Organization keys do not open the admin API, and a revoked key stops working.
         using var orgA = fixture.ClientA();
         Assert.Equal(HttpStatusCode.Unauthorized, (await Http.PostAsync(orgA, "/api/v1/admin/organizations", new { name = "x" })).Status);
-        var created = await Http.PostAsync(admin, $"/api/v1/admin/organizations/{fixture.OrganizationAId}/api-keys", new { name = "short-lived" });
-        Assert.Equal(HttpStatusCode.Created, created.Status);
+
+        // The admin key is checked before the body is read: an anonymous body that is malformed, or not JSON, is 401 too.
+        var malformed = await Http.SendAsync(anonymous, HttpMethod.Post, "/api/v1/admin/organizations", "{\"name\":");
+        Assert.True(malformed.Status == HttpStatusCode.Unauthorized, malformed.ToString());
+        using (var notJson = await anonymous.PostAsync(new Uri("/api/v1/admin/organizations", UriKind.Relative), new StringContent("name", System.Text.Encoding.UTF8, "text/plain")))
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, notJson.StatusCode);
+        }
+
+        using var creating = await admin.PostAsync(
+            new Uri($"/api/v1/admin/organizations/{fixture.OrganizationAId}/api-keys", UriKind.Relative),
+            new StringContent("""{"name":"short-lived"}""", System.Text.Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.Created, creating.StatusCode);
+        // The only answer that holds the key is kept by no cache.
+        Assert.True(creating.Headers.CacheControl?.NoStore, creating.Headers.ToString());
+        var created = new Answer(creating.StatusCode, creating.Content.Headers.ContentType?.MediaType, await creating.Content.ReadAsStringAsync());
         using var shortLived = fixture.Host.CreateClient(created.Json.GetProperty("api_key").GetString());
         Assert.Equal(HttpStatusCode.OK, (await Http.GetAsync(shortLived, "/api/v1/integrations")).Status);
         var keyId = created.Json.GetProperty("key_id").GetString();

@@ -27,9 +27,11 @@ public sealed record ApiKeyListResponse(Guid OrganizationId, IReadOnlyList<ApiKe
 /// </summary>
 public static class AdminApi
 {
+    private const string AdminPath = "/api/v1/admin";
+
     public static RouteGroupBuilder MapAdminApi(this IEndpointRouteBuilder routes)
     {
-        var group = routes.MapGroup("/api/v1/admin/organizations").WithTags("Admin").AddEndpointFilter(RequireAdminKey);
+        var group = routes.MapGroup(AdminPath + "/organizations").WithTags("Admin").AddEndpointFilter(RequireAdminKey);
         group.MapPost("/", CreateOrganization);
         group.MapPost("/{organizationId:guid}/api-keys", CreateApiKey);
         group.MapGet("/{organizationId:guid}/api-keys", ListApiKeys);
@@ -51,8 +53,10 @@ public static class AdminApi
     }
 
     public static async Task<Results<Created<ApiKeyCreatedResponse>, NotFound, ProblemHttpResult>> CreateApiKey(
-        Guid organizationId, CreateApiKeyRequest? request, OrganizationStore organizations, CancellationToken cancellationToken)
+        Guid organizationId, CreateApiKeyRequest? request, OrganizationStore organizations, HttpContext http, CancellationToken cancellationToken)
     {
+        // The one answer that holds the key: no cache or proxy keeps it.
+        http.Response.Headers.CacheControl = "no-store";
         var name = request?.Name ?? "";
         if (name.Length > 200)
         {
@@ -95,23 +99,44 @@ public static class AdminApi
         return TypedResults.NoContent();
     }
 
-    private static async ValueTask<object?> RequireAdminKey(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
+    /// <summary>
+    /// Checks the admin key before routing reaches an admin endpoint: an endpoint filter runs only after the body is
+    /// bound, so an anonymous caller's malformed body got a 400 (or 415) that also showed the API exists.
+    /// </summary>
+    public static IApplicationBuilder UseAdminKey(this IApplicationBuilder app) =>
+        app.UseWhen(
+            context => context.Request.Path.StartsWithSegments(AdminPath, StringComparison.OrdinalIgnoreCase),
+            admin => admin.Use(async (context, next) =>
+            {
+                if (AdminKeyRefusal(context) is { } refusal)
+                {
+                    await refusal.ExecuteAsync(context);
+                    return;
+                }
+
+                await next(context);
+            }));
+
+    private static async ValueTask<object?> RequireAdminKey(EndpointFilterInvocationContext context, EndpointFilterDelegate next) =>
+        AdminKeyRefusal(context.HttpContext) ?? await next(context);
+
+    private static IResult? AdminKeyRefusal(HttpContext context)
     {
-        var adminKey = context.HttpContext.RequestServices.GetRequiredService<IOptions<ApiOptions>>().Value.AdminKey;
+        var adminKey = context.RequestServices.GetRequiredService<IOptions<ApiOptions>>().Value.AdminKey;
         if (string.IsNullOrEmpty(adminKey))
         {
             return TypedResults.NotFound();
         }
 
         // Hashing first makes the comparison constant-time regardless of the lengths presented.
-        var presented = ApiKeyAuthenticationHandler.BearerToken(context.HttpContext.Request.Headers.Authorization.ToString()) ?? "";
+        var presented = ApiKeyAuthenticationHandler.BearerToken(context.Request.Headers.Authorization.ToString()) ?? "";
         if (!CryptographicOperations.FixedTimeEquals(
             SHA256.HashData(Encoding.UTF8.GetBytes(presented)), SHA256.HashData(Encoding.UTF8.GetBytes(adminKey))))
         {
-            context.HttpContext.Response.Headers.WWWAuthenticate = "Bearer";
+            context.Response.Headers.WWWAuthenticate = "Bearer";
             return TypedResults.Unauthorized();
         }
 
-        return await next(context);
+        return null;
     }
 }

@@ -141,6 +141,7 @@ public static class ServiceExtensions
         {
             app.UseAuthentication();
             app.UseAuthorization();
+            app.UseAdminKey();
             app.MapOpenApi();
             app.MapScalarApiReference();
 
