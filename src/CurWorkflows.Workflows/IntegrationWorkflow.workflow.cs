@@ -200,6 +200,9 @@ public sealed class IntegrationWorkflow
         var workflowId = CollectionWorkflowIdFor(input.IntegrationId, startedUtc);
         currentRunWorkflowId = workflowId;
         currentRunStartedUtc = startedUtc;
+        // The status's next due time is the one after this run from now on, not the past one that started it. Query
+        // state only: the same value is computed from the run's record once it has ended.
+        nextDueUtc = CollectionScheduleMath.NextDue(input.Schedule, startedUtc);
         using var cancellation = CancellationTokenSource.CreateLinkedTokenSource(Workflow.CancellationToken);
         currentRunCancellation = cancellation;
         string? runId = null;

@@ -228,6 +228,24 @@ public class MalformedInputTests
     }
 
     [Fact]
+    public void CostsThatAddUpBeyondExactSums_AreMalformed_NotRounded()
+    {
+        // 80,000 rows just below the per-row bound: the total needs 17 digits before the point and 12 after, one more
+        // than a decimal holds, and the views and the row sums would round alike.
+        var csv = new StringBuilder("identity/LineItemId,lineItem/LineItemType,lineItem/UsageStartDate,lineItem/UnblendedCost\n");
+        for (var i = 0; i < 80_000; i++)
+        {
+            csv.Append("r,Usage,2024-11-01T00:00:00Z,999999999999.999999999999\n");
+        }
+
+        csv.Append("r,Usage,2024-11-01T00:00:00Z,0.000000000001\n");
+
+        var error = FailsCsv(csv.ToString());
+
+        Assert.Contains("beyond what decimal sums keep exact", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void ZipWithoutEntries_IsMalformed()
     {
         var error = Fails("none.csv.zip", Zip());

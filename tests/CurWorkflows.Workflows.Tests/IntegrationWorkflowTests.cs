@@ -107,6 +107,8 @@ public sealed class IntegrationWorkflowTests(TemporalFixture temporal)
             Assert.StartsWith($"cur-collection-{running.IntegrationId}-", running.CurrentRunWorkflowId, StringComparison.Ordinal);
             Assert.NotNull(running.CurrentRunStartedUtc);
             Assert.Null(running.LastRun);
+            // The next collection after this one, not the due time that started it (already past).
+            Assert.Equal(running.CurrentRunStartedUtc + Hourly.Interval, running.NextDueUtc);
 
             collector.Finish(1);
             await Eventually.TrueAsync(() => collector.Records.Count == 1, "the run is recorded");

@@ -20,6 +20,9 @@ public sealed partial class CostAggregator
     private const int UntaggedPackage = 0;
     private const int MaxCostScale = 12;
     private const decimal MaxCostMagnitude = 1_000_000_000_000m;
+
+    // 28 digits with 12 places leave 16 before the point: a sum at or beyond 10^16 may have lost places.
+    private const decimal MaxExactSumMagnitude = 10_000_000_000_000_000m;
     private const int MaxDaysPerRowKey = 62;
 
     private readonly CostAggregationOptions _options;
@@ -234,6 +237,7 @@ public sealed partial class CostAggregator
         Reconcile("daily resource aggregates", totals);
         Reconcile("daily package aggregates", Sum(dailyList.Select(d => d.Cost)));
         Reconcile("monthly package aggregates", Sum(monthlyList.Select(m => m.Cost)));
+        ThrowIfBeyondExact([_rowSums, .. resources.Select(r => r.Cost), .. dailyList.Select(d => d.Cost), .. monthlyList.Select(m => m.Cost)]);
         if (_rowsByType.Sum() != _rows)
         {
             throw new InvalidOperationException($"reconciliation failed: {_rowsByType.Sum()} rows by line item type, {_rows} rows read");
@@ -283,6 +287,24 @@ public sealed partial class CostAggregator
 
             throw new InvalidOperationException(
                 $"reconciliation failed: {what} sum to {sum.Unblended}/{sum.NetUnblended}/{sum.Amortized}, the rows to {_rowSums.Unblended}/{_rowSums.NetUnblended}/{_rowSums.Amortized}");
+        }
+    }
+
+    /// <summary>
+    /// Sums stay exact while they stay below 10^16. Each row is below 10^12, so only a report of thousands of rows near
+    /// that bound gets there; the views and the row sums could then round alike and still agree. (A partial sum that
+    /// passed the bound and came back below it is not seen: that takes amounts near 10^16 of both signs.)
+    /// </summary>
+    private void ThrowIfBeyondExact(IEnumerable<CostAmounts> sums)
+    {
+        foreach (var sum in sums)
+        {
+            if (Math.Abs(sum.Unblended) >= MaxExactSumMagnitude || Math.Abs(sum.NetUnblended) >= MaxExactSumMagnitude
+                || Math.Abs(sum.Amortized) >= MaxExactSumMagnitude)
+            {
+                throw new ReportMalformedException(
+                    string.Join(", ", _completedFiles), null, null, null, "the costs add up to 10^16 or more, beyond what decimal sums keep exact to 12 places");
+            }
         }
     }
 
