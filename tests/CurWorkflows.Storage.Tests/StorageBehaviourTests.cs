@@ -606,6 +606,32 @@ public abstract class StorageBehaviourTests<TDatabase>(TDatabase database)
         Assert.NotNull(Assert.Single(await Database.Organizations.ListApiKeysAsync(organization.Id)).RevokedAt);
     }
 
+    [StorageFact]
+    public async Task The_cost_data_version_changes_with_every_replace_even_one_that_commits_an_earlier_ingestion_time()
+    {
+        var (organizationId, first) = await NewIntegrationAsync();
+        var second = (await Database.Integrations.EnableAsync(new EnableIntegrationRequest(
+            organizationId, "arn:aws:iam::123456789012:role/cur", "external", "bucket-" + Guid.NewGuid().ToString("N")[..8]))).Integration.Id;
+        var batch = CostData.Period(January, days: 2, packages: 2, resourcesPerPackage: 2, factor: 1m);
+        await StageAndReplaceAsync(first, January, batch, "a-1", "e-1");
+        await StageAndReplaceAsync(second, January, batch, "b-1", "e-1");
+        var versions = new CostDataVersions(Database.ContextFactory);
+        var before = await versions.GetAsync(organizationId);
+
+        // Two replaces at once: the first integration's took its time before the second's, and committed after it.
+        await using (var context = await Database.ContextFactory.CreateDbContextAsync())
+        {
+            var earlier = await context.BillingPeriods.Where(p => p.IntegrationId == first).Select(p => p.IngestedAt).SingleAsync();
+            await StageAndReplaceAsync(first, January, CostData.Period(January, days: 2, packages: 2, resourcesPerPackage: 2, factor: 3m), "a-2", "e-2");
+            await context.BillingPeriods.Where(p => p.IntegrationId == first).ExecuteUpdateAsync(u => u.SetProperty(p => p.IngestedAt, earlier));
+        }
+
+        var after = await versions.GetAsync(organizationId);
+        Assert.Equal((before.BillingPeriods, before.LastIngestedAt), (after.BillingPeriods, after.LastIngestedAt));
+        Assert.NotEqual(before, after);
+        Assert.Equal(after, await versions.GetAsync(organizationId));
+    }
+
     protected async Task<(Guid OrganizationId, Guid IntegrationId)> NewIntegrationAsync()
     {
         var organization = await Database.Organizations.CreateOrganizationAsync("org-" + Guid.NewGuid().ToString("N")[..8]);
