@@ -49,6 +49,7 @@ internal sealed partial class ApiKeyAuthenticationHandler(
         }
         else
         {
+            var generation = cache.Generation;
             organizationId = await organizations.AuthenticateAsync(presented, Context.RequestAborted);
             if (organizationId is null)
             {
@@ -58,7 +59,7 @@ internal sealed partial class ApiKeyAuthenticationHandler(
 
             if (fingerprint is not null)
             {
-                cache.Add(fingerprint, organizationId.Value);
+                cache.Add(fingerprint, organizationId.Value, generation);
             }
         }
 

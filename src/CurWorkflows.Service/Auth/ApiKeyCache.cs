@@ -26,6 +26,12 @@ public sealed class ApiKeyCache(IOptions<ApiOptions> options, TimeProvider timeP
     public static string Fingerprint(string presentedKey) =>
         Convert.ToBase64String(SHA256.HashData(Encoding.UTF8.GetBytes(presentedKey)));
 
+    private long evictions;
+
+    /// <summary>Read before looking a key up in the database, and handed to <see cref="Add"/>: a lookup that started
+    /// before a revocation in this process may have read the key as valid, and must not cache it afterwards.</summary>
+    public long Generation => Interlocked.Read(ref evictions);
+
     public bool TryGet(string fingerprint, out Guid organizationId)
     {
         if (entries.TryGetValue(fingerprint, out var entry) && entry.ExpiresAt > timeProvider.GetUtcNow())
@@ -38,7 +44,8 @@ public sealed class ApiKeyCache(IOptions<ApiOptions> options, TimeProvider timeP
         return false;
     }
 
-    public void Add(string fingerprint, Guid organizationId)
+    /// <param name="generation">The <see cref="Generation"/> read before the database lookup.</param>
+    public void Add(string fingerprint, Guid organizationId, long generation)
     {
         if (!Enabled)
         {
@@ -51,11 +58,17 @@ public sealed class ApiKeyCache(IOptions<ApiOptions> options, TimeProvider timeP
         }
 
         entries[fingerprint] = new Entry(organizationId, timeProvider.GetUtcNow() + lifetime);
+        if (Generation != generation)
+        {
+            // A revocation ran during the lookup (before or after this write): the entry goes, checked again next time.
+            entries.TryRemove(fingerprint, out _);
+        }
     }
 
     /// <summary>After a revocation in this process: the organization's keys are checked against the database again.</summary>
     public void EvictOrganization(Guid organizationId)
     {
+        Interlocked.Increment(ref evictions);
         foreach (var (fingerprint, entry) in entries)
         {
             if (entry.OrganizationId == organizationId)
