@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace CurWorkflows.Workflows;
 
 /// <summary>Input of one <see cref="CollectionWorkflow"/> run. Carries identifiers only: the integration's
@@ -47,9 +49,25 @@ public sealed record PeriodToCollect(
     string BillingPeriod, string ManifestKey, string AssemblyId, string ManifestETag, IReadOnlyList<string> FileKeys, IReadOnlyList<string>? FileETags = null);
 
 /// <summary>Download (and then aggregate) one report file of a period.</summary>
-public sealed record ReportFileWork(CollectionRunRef Run, PeriodToCollect Period, int FileIndex, string TagKey)
+/// <param name="Period">The period, without its list of files since the nineteenth session: with it, every file's
+/// input held every key, and a period of N files put N^2 keys into the run's history.</param>
+/// <param name="OwnFileKey">This file's key (null in runs before it: the key is <c>Period.FileKeys[FileIndex]</c>).</param>
+/// <param name="OwnFileETag">This file's ETag in the plan's listing (null when unknown).</param>
+public sealed record ReportFileWork(
+    CollectionRunRef Run, PeriodToCollect Period, int FileIndex, string TagKey, string? OwnFileKey = null, string? OwnFileETag = null)
 {
-    public string FileKey => Period.FileKeys[FileIndex];
+    [JsonIgnore]
+    public string FileKey => OwnFileKey ?? Period.FileKeys[FileIndex];
+
+    /// <summary>The file's ETag in the listing the plan was made from, or "" when not known.</summary>
+    [JsonIgnore]
+    public string ListedETag => OwnFileKey is not null
+        ? OwnFileETag ?? ""
+        : Period.FileETags is { } eTags && FileIndex < eTags.Count ? eTags[FileIndex] : "";
+
+    /// <summary>The work on one file of <paramref name="period"/>: its key and ETag, and the period without its list.</summary>
+    public static ReportFileWork Of(CollectionRunRef run, PeriodToCollect period, int index, string tagKey) =>
+        new(run, period with { FileKeys = [], FileETags = null }, index, tagKey, period.FileKeys[index], period.FileETags?[index]);
 }
 
 /// <summary>A file in the spool directory of the worker that downloaded it.</summary>

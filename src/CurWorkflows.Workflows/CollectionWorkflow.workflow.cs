@@ -310,7 +310,7 @@ public sealed class CollectionWorkflow
                             throw new TaskCanceledException("another file of the period failed");
                         }
 
-                        return await CollectFileAsync(new ReportFileWork(run, period, index, plan.TagKey), workerQueue, queueTimeout, stopTry.Token);
+                        return await CollectFileAsync(ReportFileWork.Of(run, period, index, plan.TagKey), workerQueue, queueTimeout, stopTry.Token);
                     }
                     catch (ActivityFailureException e) when (firstFailure is null && !stopTry.IsCancellationRequested && Workflow.Patched(StopPeriodAtFirstFailurePatch))
                     {

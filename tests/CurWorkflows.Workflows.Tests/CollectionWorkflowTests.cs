@@ -59,6 +59,14 @@ public sealed class CollectionWorkflowTests(TemporalFixture temporal)
         Assert.NotEmpty(payloads);
         Assert.All(payloads, payload => Assert.True(Encoding.UTF8.GetByteCount(payload) <= 4096, $"a payload of {Encoding.UTF8.GetByteCount(payload)} bytes: {payload[..Math.Min(200, payload.Length)]}"));
 
+        // A file's activities carry its own key, not the period's list of keys (N files would put N^2 keys into history).
+        var fileInputs = history.Events
+            .Where(e => e.ActivityTaskScheduledEventAttributes?.ActivityType.Name is ActivityNames.DownloadReportFile or ActivityNames.AggregateReportFile)
+            .Select(e => e.ActivityTaskScheduledEventAttributes.Input.Payloads_.Single().Data.ToStringUtf8())
+            .ToList();
+        Assert.Equal(2 * delivery.DataKeys.Count, fileInputs.Count);
+        Assert.All(fileInputs, input => Assert.Single(delivery.DataKeys, key => input.Contains(key, StringComparison.Ordinal)));
+
         // Every activity carries a summary for the UI; the file activities name their period and file.
         var summaries = history.Events
             .Where(e => e.ActivityTaskScheduledEventAttributes is not null)

@@ -324,8 +324,8 @@ public sealed partial class ReportFileActivities(
     private string SpoolPath(ReportFileWork work)
     {
         var fileName = Path.GetFileName(work.FileKey.Replace('\\', '/').TrimEnd('/'));
-        var listed = work.Period.FileETags is { } eTags && work.FileIndex < eTags.Count && eTags[work.FileIndex].Length > 0
-            ? "-" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(eTags[work.FileIndex].Trim('"'))))[..8]
+        var listed = work.ListedETag.Length > 0
+            ? "-" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(work.ListedETag.Trim('"'))))[..8]
             : "";
         return Path.Combine(
             Path.GetFullPath(options.Value.SpoolDirectory),
