@@ -35,5 +35,15 @@ public sealed class PostgreSqlCurWorkflowsDbContext(DbContextOptions<PostgreSqlC
 public sealed class SqlServerCurWorkflowsDbContext(DbContextOptions<SqlServerCurWorkflowsDbContext> options)
     : CurWorkflowsDbContext(options)
 {
+    /// <summary>Compares by code point, as the other databases compare text for equality.</summary>
+    public const string TextCollation = "Latin1_General_100_BIN2";
+
     public override StorageProvider Provider => StorageProvider.SqlServer;
+
+    protected override void ConfigureConventions(ModelConfigurationBuilder configurationBuilder)
+    {
+        // A server's default collation (the image's SQL_Latin1_General_CP1_CI_AS) ignores case: the packages `web` and
+        // `Web`, which AWS tells apart, would be one in filters, in grouping and in the cost tables' unique indexes.
+        configurationBuilder.Properties<string>().UseCollation(TextCollation);
+    }
 }

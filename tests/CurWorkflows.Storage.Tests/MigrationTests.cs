@@ -79,6 +79,19 @@ public sealed class MigrationTests
         Assert.True(
             script.IndexOf("INSERT INTO cost_generations", StringComparison.Ordinal) < script.IndexOf("DROP TABLE [staging_daily_resource_costs]", StringComparison.Ordinal),
             "staged rows move before the staging tables are dropped");
+        // Text compares by code point, as on the other databases: the packages `web` and `Web` stay two (the server's
+        // default collation ignores case). The indexes on a column are dropped and created again around the change.
+        foreach (var table in new[] { "daily_resource_costs", "daily_package_costs", "monthly_package_costs" })
+        {
+            Assert.Contains($"ALTER TABLE [{table}] ALTER COLUMN [package] nvarchar(256) COLLATE Latin1_General_100_BIN2 NOT NULL;", script, StringComparison.Ordinal);
+        }
+
+        Assert.Contains("ALTER TABLE [daily_resource_costs] ALTER COLUMN [resource_id] nvarchar(2048) COLLATE Latin1_General_100_BIN2 NOT NULL;", script, StringComparison.Ordinal);
+        var collated = script.IndexOf("ALTER TABLE [daily_resource_costs] ALTER COLUMN [package]", StringComparison.Ordinal);
+        Assert.True(
+            script.LastIndexOf("DROP INDEX [IX_daily_resource_costs_collection_run_id_package_usage_date]", collated, StringComparison.Ordinal) >= 0
+            && script.IndexOf("CREATE INDEX [IX_daily_resource_costs_collection_run_id_package_usage_date]", collated, StringComparison.Ordinal) > collated,
+            "the index on the package column is dropped before the change and created after it");
     }
 
     [Fact]

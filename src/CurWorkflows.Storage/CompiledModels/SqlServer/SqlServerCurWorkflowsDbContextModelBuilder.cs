@@ -11,7 +11,7 @@ namespace CurWorkflows.Storage.CompiledModels.SqlServer
     public partial class SqlServerCurWorkflowsDbContextModel
     {
         private SqlServerCurWorkflowsDbContextModel()
-            : base(skipDetectChanges: false, modelId: new Guid("9fc7fed9-aca7-452c-9b62-b153e20771db"), entityTypeCount: 9)
+            : base(skipDetectChanges: false, modelId: new Guid("f1cdda5e-cfdd-46b2-b641-726533ba83d4"), entityTypeCount: 9)
         {
         }
 

@@ -36,13 +36,15 @@ namespace CurWorkflows.Storage.Migrations.SqlServer
                         .IsRequired()
                         .HasMaxLength(64)
                         .HasColumnType("nvarchar(64)")
-                        .HasColumnName("key_id");
+                        .HasColumnName("key_id")
+                        .UseCollation("Latin1_General_100_BIN2");
 
                     b.Property<string>("Name")
                         .IsRequired()
                         .HasMaxLength(256)
                         .HasColumnType("nvarchar(256)")
-                        .HasColumnName("name");
+                        .HasColumnName("name")
+                        .UseCollation("Latin1_General_100_BIN2");
 
                     b.Property<Guid>("OrganizationId")
                         .HasColumnType("uniqueidentifier")
@@ -91,7 +93,8 @@ namespace CurWorkflows.Storage.Migrations.SqlServer
                         .IsRequired()
                         .HasMaxLength(128)
                         .HasColumnType("nvarchar(128)")
-                        .HasColumnName("assembly_id");
+                        .HasColumnName("assembly_id")
+                        .UseCollation("Latin1_General_100_BIN2");
 
                     b.Property<Guid>("CollectionRunId")
                         .HasColumnType("uniqueidentifier")
@@ -101,7 +104,8 @@ namespace CurWorkflows.Storage.Migrations.SqlServer
                         .IsRequired()
                         .HasMaxLength(8)
                         .HasColumnType("nvarchar(8)")
-                        .HasColumnName("currency");
+                        .HasColumnName("currency")
+                        .UseCollation("Latin1_General_100_BIN2");
 
                     b.Property<DateTimeOffset>("IngestedAt")
                         .HasColumnType("datetimeoffset")
@@ -119,7 +123,8 @@ namespace CurWorkflows.Storage.Migrations.SqlServer
                         .IsRequired()
                         .HasMaxLength(128)
                         .HasColumnType("nvarchar(128)")
-                        .HasColumnName("manifest_e_tag");
+                        .HasColumnName("manifest_e_tag")
+                        .UseCollation("Latin1_General_100_BIN2");
 
                     b.Property<decimal>("NetUnblended")
                         .HasPrecision(28, 12)
@@ -164,12 +169,14 @@ namespace CurWorkflows.Storage.Migrations.SqlServer
                     b.Property<string>("ErrorCode")
                         .HasMaxLength(64)
                         .HasColumnType("nvarchar(64)")
-                        .HasColumnName("error_code");
+                        .HasColumnName("error_code")
+                        .UseCollation("Latin1_General_100_BIN2");
 
                     b.Property<string>("ErrorMessage")
                         .HasMaxLength(4000)
                         .HasColumnType("nvarchar(4000)")
-                        .HasColumnName("error_message");
+                        .HasColumnName("error_message")
+                        .UseCollation("Latin1_General_100_BIN2");
 
                     b.Property<int>("Files")
                         .HasColumnType("int")
@@ -219,13 +226,15 @@ namespace CurWorkflows.Storage.Migrations.SqlServer
                         .IsRequired()
                         .HasMaxLength(256)
                         .HasColumnType("nvarchar(256)")
-                        .HasColumnName("workflow_id");
+                        .HasColumnName("workflow_id")
+                        .UseCollation("Latin1_General_100_BIN2");
 
                     b.Property<string>("WorkflowRunId")
                         .IsRequired()
                         .HasMaxLength(256)
                         .HasColumnType("nvarchar(256)")
-                        .HasColumnName("workflow_run_id");
+                        .HasColumnName("workflow_run_id")
+                        .UseCollation("Latin1_General_100_BIN2");
 
                     b.HasKey("Id");
 
@@ -292,7 +301,8 @@ namespace CurWorkflows.Storage.Migrations.SqlServer
                         .IsRequired()
                         .HasMaxLength(8)
                         .HasColumnType("nvarchar(8)")
-                        .HasColumnName("currency");
+                        .HasColumnName("currency")
+                        .UseCollation("Latin1_General_100_BIN2");
 
                     b.Property<Guid>("IntegrationId")
                         .HasColumnType("uniqueidentifier")
@@ -311,13 +321,15 @@ namespace CurWorkflows.Storage.Migrations.SqlServer
                         .IsRequired()
                         .HasMaxLength(256)
                         .HasColumnType("nvarchar(256)")
-                        .HasColumnName("package");
+                        .HasColumnName("package")
+                        .UseCollation("Latin1_General_100_BIN2");
 
                     b.Property<string>("ProductCode")
                         .IsRequired()
                         .HasMaxLength(128)
                         .HasColumnType("nvarchar(128)")
-                        .HasColumnName("product_code");
+                        .HasColumnName("product_code")
+                        .UseCollation("Latin1_General_100_BIN2");
 
                     b.Property<decimal>("Unblended")
                         .HasPrecision(28, 12)
@@ -361,7 +373,8 @@ namespace CurWorkflows.Storage.Migrations.SqlServer
                         .IsRequired()
                         .HasMaxLength(8)
                         .HasColumnType("nvarchar(8)")
-                        .HasColumnName("currency");
+                        .HasColumnName("currency")
+                        .UseCollation("Latin1_General_100_BIN2");
 
                     b.Property<Guid>("IntegrationId")
                         .HasColumnType("uniqueidentifier")
@@ -380,19 +393,22 @@ namespace CurWorkflows.Storage.Migrations.SqlServer
                         .IsRequired()
                         .HasMaxLength(256)
                         .HasColumnType("nvarchar(256)")
-                        .HasColumnName("package");
+                        .HasColumnName("package")
+                        .UseCollation("Latin1_General_100_BIN2");
 
                     b.Property<string>("ProductCode")
                         .IsRequired()
                         .HasMaxLength(128)
                         .HasColumnType("nvarchar(128)")
-                        .HasColumnName("product_code");
+                        .HasColumnName("product_code")
+                        .UseCollation("Latin1_General_100_BIN2");
 
                     b.Property<string>("ResourceId")
                         .IsRequired()
                         .HasMaxLength(2048)
                         .HasColumnType("nvarchar(2048)")
-                        .HasColumnName("resource_id");
+                        .HasColumnName("resource_id")
+                        .UseCollation("Latin1_General_100_BIN2");
 
                     b.Property<decimal>("Unblended")
                         .HasPrecision(28, 12)
@@ -420,7 +436,8 @@ namespace CurWorkflows.Storage.Migrations.SqlServer
                         .IsRequired()
                         .HasMaxLength(63)
                         .HasColumnType("nvarchar(63)")
-                        .HasColumnName("bucket_name");
+                        .HasColumnName("bucket_name")
+                        .UseCollation("Latin1_General_100_BIN2");
 
                     b.Property<DateTimeOffset>("CreatedAt")
                         .HasColumnType("datetimeoffset")
@@ -434,7 +451,8 @@ namespace CurWorkflows.Storage.Migrations.SqlServer
                         .IsRequired()
                         .HasMaxLength(1224)
                         .HasColumnType("nvarchar(1224)")
-                        .HasColumnName("external_id");
+                        .HasColumnName("external_id")
+                        .UseCollation("Latin1_General_100_BIN2");
 
                     b.Property<Guid>("OrganizationId")
                         .HasColumnType("uniqueidentifier")
@@ -446,19 +464,22 @@ namespace CurWorkflows.Storage.Migrations.SqlServer
                         .HasMaxLength(256)
                         .HasColumnType("nvarchar(256)")
                         .HasDefaultValue("massdriver-costs")
-                        .HasColumnName("report_name");
+                        .HasColumnName("report_name")
+                        .UseCollation("Latin1_General_100_BIN2");
 
                     b.Property<string>("ReportPrefix")
                         .IsRequired()
                         .HasMaxLength(1024)
                         .HasColumnType("nvarchar(1024)")
-                        .HasColumnName("report_prefix");
+                        .HasColumnName("report_prefix")
+                        .UseCollation("Latin1_General_100_BIN2");
 
                     b.Property<string>("RoleArn")
                         .IsRequired()
                         .HasMaxLength(640)
                         .HasColumnType("nvarchar(640)")
-                        .HasColumnName("role_arn");
+                        .HasColumnName("role_arn")
+                        .UseCollation("Latin1_General_100_BIN2");
 
                     b.Property<string>("Status")
                         .IsRequired()
@@ -472,7 +493,8 @@ namespace CurWorkflows.Storage.Migrations.SqlServer
                         .HasMaxLength(256)
                         .HasColumnType("nvarchar(256)")
                         .HasDefaultValue("user:md-package")
-                        .HasColumnName("tag_key");
+                        .HasColumnName("tag_key")
+                        .UseCollation("Latin1_General_100_BIN2");
 
                     b.HasKey("Id");
 
@@ -508,7 +530,8 @@ namespace CurWorkflows.Storage.Migrations.SqlServer
                         .IsRequired()
                         .HasMaxLength(8)
                         .HasColumnType("nvarchar(8)")
-                        .HasColumnName("currency");
+                        .HasColumnName("currency")
+                        .UseCollation("Latin1_General_100_BIN2");
 
                     b.Property<Guid>("IntegrationId")
                         .HasColumnType("uniqueidentifier")
@@ -531,7 +554,8 @@ namespace CurWorkflows.Storage.Migrations.SqlServer
                         .IsRequired()
                         .HasMaxLength(256)
                         .HasColumnType("nvarchar(256)")
-                        .HasColumnName("package");
+                        .HasColumnName("package")
+                        .UseCollation("Latin1_General_100_BIN2");
 
                     b.Property<decimal>("Unblended")
                         .HasPrecision(28, 12)
@@ -559,7 +583,8 @@ namespace CurWorkflows.Storage.Migrations.SqlServer
                         .IsRequired()
                         .HasMaxLength(256)
                         .HasColumnType("nvarchar(256)")
-                        .HasColumnName("name");
+                        .HasColumnName("name")
+                        .UseCollation("Latin1_General_100_BIN2");
 
                     b.HasKey("Id");
 
