@@ -191,29 +191,9 @@ public sealed class HostingTests
     [Fact]
     public async Task With_its_own_AWS_credentials_refused_the_service_says_so_at_start_and_answers_enable_with_503_not_access_denied()
     {
-        const string roleArn = "arn:aws:iam::123456789012:role/massdriver-cur-reader";
-        const string externalId = "ext-platform-check-0001";
-        const string platformKey = "AKIAPLATFORMCHECK001";
         const string wrongSecret = "rotated-away-platform-secret";
-        await using var aws = await LocalAwsServer.StartAsync(new LocalAwsOptions
-        {
-            PlatformKeys = [new LocalAwsAccessKey { AccessKeyId = platformKey, SecretAccessKey = "the-platform-secret-now" }],
-            Roles = [new LocalAwsRoleTrust { RoleArn = roleArn, ExternalId = externalId }],
-            Buckets = ["massdriver-costs-platform"],
-        });
-        var contentRoot = TestEnvironment.NewTempDirectory("platform-credentials");
-        await using var host = await ServiceTestHost.StartAsync(
-            new Dictionary<string, string?>(TestEnvironment.ApiWithUnreachableTemporal(contentRoot))
-            {
-                ["Api:AdminKey"] = "admin-key-platform-check-01",
-                ["Api:CreateBootstrapKey"] = "false",
-                ["Aws:StsServiceUrl"] = aws.Url.ToString(),
-                ["Aws:S3ServiceUrl"] = aws.Url.ToString(),
-                ["Aws:TaggingServiceUrl"] = aws.Url.ToString(),
-                ["Aws:S3ForcePathStyle"] = "true",
-            },
-            contentRoot,
-            builder => builder.Services.AddSingleton(new AwsPlatformCredentials(new BasicAWSCredentials(platformKey, wrongSecret))));
+        await using var service = await ApiWithLocalAwsAsync("platform-credentials", platformSecretUsed: wrongSecret);
+        var host = service.Host;
 
         await host.GetRequiredService<PlatformIdentityCheck>().Completion.WaitAsync(TimeSpan.FromSeconds(30));
         Assert.Contains("The platform's own AWS credentials do not work", host.Logs.All, StringComparison.Ordinal);
@@ -227,19 +207,8 @@ public sealed class HostingTests
             Assert.DoesNotContain(wrongSecret, awsCheck.GetRawText(), StringComparison.Ordinal);
         }
 
-        using var admin = host.CreateClient("admin-key-platform-check-01");
-        using var created = await admin.PostAsJsonAsync(new Uri("/api/v1/admin/organizations", UriKind.Relative), new { name = "org" });
-        var organization = JsonDocument.Parse(await created.Content.ReadAsStringAsync()).RootElement.GetProperty("id").GetGuid();
-        using var keyResponse = await admin.PostAsJsonAsync(new Uri($"/api/v1/admin/organizations/{organization}/api-keys", UriKind.Relative), new { name = "tests" });
-        var apiKey = JsonDocument.Parse(await keyResponse.Content.ReadAsStringAsync()).RootElement.GetProperty("api_key").GetString();
-        using var client = host.CreateClient(apiKey);
-
-        var enable = await Http.PostAsync(client, "/api/v1/integrations", new Dictionary<string, object?>
-        {
-            ["iam_role_arn"] = roleArn,
-            ["external_id"] = externalId,
-            ["bucket_name"] = "massdriver-costs-platform",
-        });
+        using var client = await service.NewOrganizationClientAsync();
+        var enable = await Http.PostAsync(client, "/api/v1/integrations", ApiWithLocalAws.EnableBody);
 
         Assert.True(enable.Status == HttpStatusCode.ServiceUnavailable, enable.ToString());
         Assert.Equal("transient", enable.Json.GetProperty("error").GetString());
@@ -251,41 +220,10 @@ public sealed class HostingTests
     [Fact]
     public async Task With_Temporal_unreachable_enable_and_refresh_answer_503_transient_and_the_enable_is_kept()
     {
-        const string roleArn = "arn:aws:iam::123456789012:role/massdriver-cur-reader";
-        const string externalId = "ext-temporal-down-0001";
-        const string platformKey = "AKIAPLATFORMTDOWN001";
-        const string platformSecret = "platform-secret-temporal-down";
-        await using var aws = await LocalAwsServer.StartAsync(new LocalAwsOptions
-        {
-            PlatformKeys = [new LocalAwsAccessKey { AccessKeyId = platformKey, SecretAccessKey = platformSecret }],
-            Roles = [new LocalAwsRoleTrust { RoleArn = roleArn, ExternalId = externalId }],
-            Buckets = ["massdriver-costs-tdown"],
-        });
-        var contentRoot = TestEnvironment.NewTempDirectory("temporal-down");
-        await using var host = await ServiceTestHost.StartAsync(
-            new Dictionary<string, string?>(TestEnvironment.ApiWithUnreachableTemporal(contentRoot))
-            {
-                ["Api:AdminKey"] = "admin-key-temporal-down-01",
-                ["Api:CreateBootstrapKey"] = "false",
-                ["Aws:StsServiceUrl"] = aws.Url.ToString(),
-                ["Aws:S3ServiceUrl"] = aws.Url.ToString(),
-                ["Aws:TaggingServiceUrl"] = aws.Url.ToString(),
-                ["Aws:S3ForcePathStyle"] = "true",
-            },
-            contentRoot,
-            builder => builder.Services.AddSingleton(new AwsPlatformCredentials(new BasicAWSCredentials(platformKey, platformSecret))));
-        using var admin = host.CreateClient("admin-key-temporal-down-01");
-        using var created = await admin.PostAsJsonAsync(new Uri("/api/v1/admin/organizations", UriKind.Relative), new { name = "org" });
-        var organization = JsonDocument.Parse(await created.Content.ReadAsStringAsync()).RootElement.GetProperty("id").GetGuid();
-        using var keyResponse = await admin.PostAsJsonAsync(new Uri($"/api/v1/admin/organizations/{organization}/api-keys", UriKind.Relative), new { name = "tests" });
-        using var client = host.CreateClient(JsonDocument.Parse(await keyResponse.Content.ReadAsStringAsync()).RootElement.GetProperty("api_key").GetString());
+        await using var service = await ApiWithLocalAwsAsync("temporal-down");
+        using var client = await service.NewOrganizationClientAsync();
 
-        var enable = await Http.PostAsync(client, "/api/v1/integrations", new Dictionary<string, object?>
-        {
-            ["iam_role_arn"] = roleArn,
-            ["external_id"] = externalId,
-            ["bucket_name"] = "massdriver-costs-tdown",
-        });
+        var enable = await Http.PostAsync(client, "/api/v1/integrations", ApiWithLocalAws.EnableBody);
 
         Assert.True(enable.Status == HttpStatusCode.ServiceUnavailable, enable.ToString());
         Assert.Equal("transient", enable.Json.GetProperty("error").GetString());
@@ -295,6 +233,70 @@ public sealed class HostingTests
         var refresh = await Http.PostAsync(client, $"/api/v1/integrations/{integration.GetProperty("id").GetGuid()}/refresh", null);
         Assert.True(refresh.Status == HttpStatusCode.ServiceUnavailable, refresh.ToString());
         Assert.Equal("transient", refresh.Json.GetProperty("error").GetString());
+    }
+
+    /// <summary>The API (Temporal unreachable) against a local AWS endpoint with one customer role and bucket; the platform
+    /// signs with <paramref name="platformSecretUsed"/> (the endpoint knows <c>the-platform-secret-now</c>).</summary>
+    private static async Task<ApiWithLocalAws> ApiWithLocalAwsAsync(string purpose, string platformSecretUsed = ApiWithLocalAws.PlatformSecret)
+    {
+        var aws = await LocalAwsServer.StartAsync(new LocalAwsOptions
+        {
+            PlatformKeys = [new LocalAwsAccessKey { AccessKeyId = ApiWithLocalAws.PlatformKey, SecretAccessKey = ApiWithLocalAws.PlatformSecret }],
+            Roles = [new LocalAwsRoleTrust { RoleArn = ApiWithLocalAws.RoleArn, ExternalId = ApiWithLocalAws.ExternalId }],
+            Buckets = [ApiWithLocalAws.Bucket],
+        });
+        try
+        {
+            var contentRoot = TestEnvironment.NewTempDirectory(purpose);
+            var host = await ServiceTestHost.StartAsync(
+                new Dictionary<string, string?>(TestEnvironment.ApiWithUnreachableTemporal(contentRoot))
+                {
+                    ["Api:AdminKey"] = ApiWithLocalAws.AdminKey,
+                    ["Api:CreateBootstrapKey"] = "false",
+                    ["Aws:StsServiceUrl"] = aws.Url.ToString(),
+                    ["Aws:S3ServiceUrl"] = aws.Url.ToString(),
+                    ["Aws:TaggingServiceUrl"] = aws.Url.ToString(),
+                    ["Aws:S3ForcePathStyle"] = "true",
+                },
+                contentRoot,
+                builder => builder.Services.AddSingleton(new AwsPlatformCredentials(new BasicAWSCredentials(ApiWithLocalAws.PlatformKey, platformSecretUsed))));
+            return new ApiWithLocalAws(aws, host);
+        }
+        catch
+        {
+            await aws.DisposeAsync();
+            throw;
+        }
+    }
+
+    private sealed class ApiWithLocalAws(LocalAwsServer aws, ServiceTestHost host) : IAsyncDisposable
+    {
+        public const string RoleArn = "arn:aws:iam::123456789012:role/massdriver-cur-reader";
+        public const string ExternalId = "ext-local-aws-0001";
+        public const string Bucket = "massdriver-costs-local";
+        public const string PlatformKey = "AKIAPLATFORMCHECK001";
+        public const string PlatformSecret = "the-platform-secret-now";
+        public const string AdminKey = "admin-key-local-aws-0001";
+
+        public ServiceTestHost Host => host;
+
+        public static Dictionary<string, object?> EnableBody => new() { ["iam_role_arn"] = RoleArn, ["external_id"] = ExternalId, ["bucket_name"] = Bucket };
+
+        /// <summary>A client with the API key of a new organization (through the admin API).</summary>
+        public async Task<HttpClient> NewOrganizationClientAsync()
+        {
+            using var admin = host.CreateClient(AdminKey);
+            using var created = await admin.PostAsJsonAsync(new Uri("/api/v1/admin/organizations", UriKind.Relative), new { name = "org" });
+            var organization = JsonDocument.Parse(await created.Content.ReadAsStringAsync()).RootElement.GetProperty("id").GetGuid();
+            using var key = await admin.PostAsJsonAsync(new Uri($"/api/v1/admin/organizations/{organization}/api-keys", UriKind.Relative), new { name = "tests" });
+            return host.CreateClient(JsonDocument.Parse(await key.Content.ReadAsStringAsync()).RootElement.GetProperty("api_key").GetString());
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await host.DisposeAsync();
+            await aws.DisposeAsync();
+        }
     }
 
     [Theory]

@@ -264,10 +264,7 @@ public sealed class IntegrationWorkflowTests(TemporalFixture temporal)
         var collector = new ScriptedCollector { RecordGate = records };
         await RunWorkerAsync(collector, async taskQueue =>
         {
-            var workflows = new IntegrationWorkflowClient(
-                temporal.Client,
-                Microsoft.Extensions.Options.Options.Create(new Hosting.TemporalOptions { TaskQueue = taskQueue }),
-                Microsoft.Extensions.Options.Options.Create(new Hosting.CollectionOptions()));
+            var workflows = ClientFor(taskQueue);
             var integrationId = Guid.NewGuid().ToString("N");
             var workflowId = await workflows.EnsureStartedAsync(integrationId, "org-1");
             var firstRunId = (await temporal.Client.GetWorkflowHandle(workflowId).DescribeAsync()).RunId;
@@ -299,10 +296,7 @@ public sealed class IntegrationWorkflowTests(TemporalFixture temporal)
         var collector = new ScriptedCollector { HoldRuns = false };
         await RunWorkerAsync(collector, async taskQueue =>
         {
-            var workflows = new IntegrationWorkflowClient(
-                temporal.Client,
-                Microsoft.Extensions.Options.Options.Create(new Hosting.TemporalOptions { TaskQueue = taskQueue }),
-                Microsoft.Extensions.Options.Options.Create(new Hosting.CollectionOptions()));
+            var workflows = ClientFor(taskQueue);
             var integrationId = Guid.NewGuid().ToString("N");
             var workflowId = await workflows.EnsureStartedAsync(integrationId, "org-1");
             await Eventually.TrueAsync(() => collector.Records.Count == 1, "the first run is recorded", TimeSpan.FromSeconds(10));
@@ -358,6 +352,12 @@ public sealed class IntegrationWorkflowTests(TemporalFixture temporal)
                 async () => await temporal.Client.CountWorkflowsAsync(query) is { Count: 1 }, "the run is found by its search attribute");
         });
     }
+
+    /// <summary>The API's client of integration workflows, for workflows on <paramref name="taskQueue"/> (default schedule).</summary>
+    private IntegrationWorkflowClient ClientFor(string taskQueue) => new(
+        temporal.Client,
+        Microsoft.Extensions.Options.Options.Create(new Hosting.TemporalOptions { TaskQueue = taskQueue }),
+        Microsoft.Extensions.Options.Options.Create(new Hosting.CollectionOptions()));
 
     private async Task RunWorkerAsync(ScriptedCollector collector, Func<string, Task> test)
     {
