@@ -159,10 +159,13 @@ public sealed class CollectionWorkflow
                 firstWorkerQueue = null;
                 for (var replans = 1; redelivered is not null; replans++)
                 {
+                    // What the discarded tries downloaded counts too.
+                    summary = summary with { BytesDownloaded = summary.BytesDownloaded + bytes };
+                    bytes = 0;
                     if (replans > MaxReplans)
                     {
                         throw new ApplicationFailureException(
-                            $"The files of period {period.BillingPeriod} were delivered anew during the run {MaxReplans} times ({redelivered}); the next run collects the period.",
+                            $"The files of period {period.BillingPeriod} were delivered anew during the run again after {MaxReplans} new plans ({redelivered}); the next run collects the period.",
                             CurErrorCodes.Transient,
                             nonRetryable: true);
                     }

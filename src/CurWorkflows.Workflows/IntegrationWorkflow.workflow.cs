@@ -29,6 +29,7 @@ public sealed class IntegrationWorkflow
     private bool refreshPending;
     private int completedRuns;
     private bool disabled;
+    private bool enabledDuringRun;
     private string? currentRunWorkflowId;
     private DateTime? currentRunStartedUtc;
     private CancellationTokenSource? currentRunCancellation;
@@ -90,8 +91,10 @@ public sealed class IntegrationWorkflow
             return GetStatus();
         }
 
+        enabledDuringRun = false;
         var record = await RunCollectionAsync();
-        if (record.ErrorCode == CollectionErrorCodes.IntegrationDisabled && Workflow.Patched(EndWhenStoredDisabledPatch))
+        // An enable during the run (after its validation read the database) stands: the next run validates again.
+        if (record.ErrorCode == CollectionErrorCodes.IntegrationDisabled && !enabledDuringRun && Workflow.Patched(EndWhenStoredDisabledPatch))
         {
             disabled = true;
         }
@@ -156,6 +159,7 @@ public sealed class IntegrationWorkflow
     [WorkflowSignal]
     public Task EnableAsync()
     {
+        enabledDuringRun = true;
         // Patched: an execution that took this signal before the handler existed ignored it, and replays so.
         if (disabled && Workflow.Patched(EnableSignalPatch))
         {

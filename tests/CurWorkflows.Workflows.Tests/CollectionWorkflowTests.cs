@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text;
 using CurWorkflows.Aws;
 using CurWorkflows.Cur;
@@ -439,6 +440,9 @@ public sealed class CollectionWorkflowTests(TemporalFixture temporal)
         var history = await temporal.Client.GetWorkflowHandle(LastRunWorkflowId!).FetchHistoryAsync();
         Assert.Equal(2, ScheduledEventIds(history, ActivityNames.PlanCollection).Count);
         Assert.Single(ScheduledEventIds(history, ActivityNames.StagePeriod));
+        // The bytes of the discarded try count as well as those of the stored one.
+        var storedBytes = second.DataKeys.Sum(key => environment.Aws.Objects.GetObject(CollectionEnvironment.Bucket, key)!.Size);
+        Assert.True(summary.BytesDownloaded > storedBytes, $"{summary.BytesDownloaded} bytes downloaded, {storedBytes} in the stored delivery");
         await ReplayTests.ReplayAndMaybeRecordAsync(history, "CollectionWorkflow-replanned-changed-delivery");
 
         static ReportDeliveryOptions FinalDelivery(int seed, string assemblyId)
@@ -887,6 +891,47 @@ public sealed class CollectionWorkflowTests(TemporalFixture temporal)
     }
 
     [Fact]
+    public async Task A_period_whose_files_add_up_beyond_exact_sums_fails_the_run_as_report_malformed()
+    {
+        // Each file stays below 10^16, which its own aggregation checks; together they do not, and the period's total
+        // would not fit its column (PostgreSQL refused it on every retry of the persist).
+        await using var environment = await CollectionEnvironment.StartAsync(temporal, TestDatabase.Sqlite);
+        var worker = await environment.StartWorkerAsync();
+        var (organizationId, integrationId) = await CollectionEnvironment.CreateIntegrationAsync(worker.Services);
+        var delivery = await environment.DeliverAsync(Delivery(files: 2, rows: 1_000, seed: 64, assemblyId: "asm-huge"));
+        var csv = new StringBuilder("identity/LineItemId,lineItem/LineItemType,lineItem/UsageStartDate,lineItem/UnblendedCost\n");
+        for (var i = 0; i < 6_000; i++)
+        {
+            csv.Append(CultureInfo.InvariantCulture, $"r{i},Usage,2026-10-01T00:00:00Z,999999999999.99\n");
+        }
+
+        foreach (var key in delivery.DataKeys)
+        {
+            environment.Aws.Objects.PutObject(CollectionEnvironment.Bucket, key, Zipped(csv.ToString()));
+        }
+
+        var failure = await Assert.ThrowsAsync<WorkflowFailedException>(() => RunCollectionAsync(environment, organizationId, integrationId));
+
+        var cause = Assert.IsType<ApplicationFailureException>(failure.InnerException);
+        Assert.Equal(CurErrorCodes.ReportMalformed, cause.ErrorType);
+        Assert.Contains("the files of period 2026-10-01", cause.Message, StringComparison.Ordinal);
+        Assert.Contains("10^16", cause.Message, StringComparison.Ordinal);
+        Assert.Empty(await worker.Services.GetRequiredService<CollectionRunStore>().ListBillingPeriodsAsync(organizationId, integrationId));
+
+        static byte[] Zipped(string text)
+        {
+            using var buffer = new MemoryStream();
+            using (var zip = new System.IO.Compression.ZipArchive(buffer, System.IO.Compression.ZipArchiveMode.Create, leaveOpen: true))
+            using (var entry = new StreamWriter(zip.CreateEntry("costs.csv").Open()))
+            {
+                entry.Write(text);
+            }
+
+            return buffer.ToArray();
+        }
+    }
+
+    [Fact]
     public async Task A_manifest_whose_billing_period_is_not_its_folders_fails_the_run_as_report_malformed()
     {
         await using var environment = await CollectionEnvironment.StartAsync(temporal, TestDatabase.Sqlite);
@@ -1013,6 +1058,41 @@ public sealed class CollectionWorkflowTests(TemporalFixture temporal)
         var collection = await temporal.Client.GetWorkflowHandle(recorded.WorkflowId).FetchHistoryAsync();
         Assert.Empty(ScheduledEventIds(collection, ActivityNames.DownloadReportFile));
         await ReplayTests.ReplayAndMaybeRecordAsync(await handle.FetchHistoryAsync(), "IntegrationWorkflow-ended-when-stored-disabled");
+    }
+
+    [Fact]
+    public async Task An_enable_during_a_run_that_found_the_integration_disabled_keeps_the_workflow_and_collects()
+    {
+        await using var environment = await CollectionEnvironment.StartAsync(temporal, TestDatabase.Sqlite);
+        var begin = new ActivityGate(ActivityNames.BeginCollectionRun);
+        var worker = await environment.StartWorkerAsync(services: begin.AddTo);
+        var (organizationId, integrationId) = await CollectionEnvironment.CreateIntegrationAsync(worker.Services);
+        var delivery = await environment.DeliverAsync(Delivery(files: 1, rows: 1_000, seed: 48, assemblyId: "asm-enabled-again"));
+        var store = worker.Services.GetRequiredService<IntegrationStore>();
+        Assert.True(await store.DisableAsync(organizationId, integrationId));
+        var client = worker.Services.GetRequiredService<IntegrationWorkflowClient>();
+
+        // A stale refresh starts a workflow, whose validation reads 'disabled'; the run waits for its record (held).
+        await client.RefreshAsync(integrationId.ToString(), organizationId.ToString());
+        await begin.Reached.WaitAsync(TimeSpan.FromSeconds(60));
+        var runId = (await client.GetStatusAsync(integrationId.ToString()))?.CurrentRunWorkflowId;
+        Assert.NotNull(runId);
+        await Eventually.TrueAsync(
+            async () => (await temporal.Client.GetWorkflowHandle(runId).FetchHistoryAsync()).Events.Any(e => e.ActivityTaskFailedEventAttributes is not null),
+            "the validation failed",
+            TimeSpan.FromSeconds(30));
+
+        // The customer enables the integration again, as the API does: the database, then the signal-with-start.
+        await store.EnableAsync(new EnableIntegrationRequest(organizationId, CollectionEnvironment.RoleArn, CollectionEnvironment.ExternalId, CollectionEnvironment.Bucket, "cur"));
+        await client.EnsureStartedAsync(integrationId.ToString(), organizationId.ToString());
+        begin.Open();
+
+        var runs = worker.Services.GetRequiredService<CollectionRunStore>();
+        await Eventually.TrueAsync(async () => (await runs.ListBillingPeriodsAsync(organizationId, integrationId)).Count == 1, "the next run collected", TimeSpan.FromSeconds(60));
+        Assert.Equal(delivery.Truth.Unblended, Assert.Single(await runs.ListBillingPeriodsAsync(organizationId, integrationId)).Totals.Unblended);
+        var handle = temporal.Client.GetWorkflowHandle(IntegrationWorkflow.WorkflowIdFor(integrationId.ToString()));
+        Assert.Equal(WorkflowExecutionStatus.Running, (await handle.DescribeAsync()).Status);
+        await client.DisableAsync(integrationId.ToString());
     }
 
     [Fact]

@@ -299,12 +299,21 @@ public sealed partial class CostAggregator
     {
         foreach (var sum in sums)
         {
-            if (Math.Abs(sum.Unblended) >= MaxExactSumMagnitude || Math.Abs(sum.NetUnblended) >= MaxExactSumMagnitude
-                || Math.Abs(sum.Amortized) >= MaxExactSumMagnitude)
-            {
-                throw new ReportMalformedException(
-                    string.Join(", ", _completedFiles), null, null, null, "the costs add up to 10^16 or more, beyond what decimal sums keep exact to 12 places");
-            }
+            ThrowIfBeyondExact(sum, string.Join(", ", _completedFiles));
+        }
+    }
+
+    /// <summary>
+    /// Throws <c>report_malformed</c> for a sum at or beyond 10^16: beyond what a decimal keeps exact to 12 places, and
+    /// what the stores' amount columns hold. For sums over several files (a period's total), which no single file's
+    /// aggregation sees.
+    /// </summary>
+    public static void ThrowIfBeyondExact(CostAmounts sum, string what)
+    {
+        if (Math.Abs(sum.Unblended) >= MaxExactSumMagnitude || Math.Abs(sum.NetUnblended) >= MaxExactSumMagnitude
+            || Math.Abs(sum.Amortized) >= MaxExactSumMagnitude)
+        {
+            throw new ReportMalformedException(what, null, null, null, "the costs add up to 10^16 or more, beyond what decimal sums keep exact to 12 places");
         }
     }
 

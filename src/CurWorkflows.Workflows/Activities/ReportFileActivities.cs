@@ -277,6 +277,9 @@ public sealed partial class ReportFileActivities(
             totals += result.Totals;
         }
 
+        // Each file's sums were checked alone; the period's total (its billing_periods row) adds them up.
+        CostAggregator.ThrowIfBeyondExact(totals, $"the files of period {input.Period.BillingPeriod}");
+
         LogStaged(logger, input.Period.BillingPeriod, staged, input.StatePaths.Count, discarded.TotalSeconds, loading.TotalSeconds, (clock.Elapsed - discarded - loading).TotalSeconds);
 
         // The report files go now; the aggregates stay until the run has ended (the spool sweep), so that an attempt run
