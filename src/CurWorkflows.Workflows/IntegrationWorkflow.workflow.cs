@@ -48,6 +48,9 @@ public sealed class IntegrationWorkflow
 
     private const string DistinctCollectionIdsPatch = "distinct-collection-ids";
 
+    /// <summary>Runs after it start an execution's first collection in the second after the execution's start.</summary>
+    internal const string DistinctFirstRunIdPatch = "distinct-first-run-id";
+
     internal const string EnableSignalPatch = "enable-signal";
 
     internal const string DisabledBeforeRunPatch = "disabled-before-run";
@@ -194,6 +197,12 @@ public sealed class IntegrationWorkflow
     {
         if (lastRun is not null && StartSecond(Workflow.UtcNow) == StartSecond(lastRun.StartedUtc) && Workflow.Patched(DistinctCollectionIdsPatch))
         {
+            await Workflow.DelayAsync(TimeSpan.FromTicks(TimeSpan.TicksPerSecond - (Workflow.UtcNow.Ticks % TimeSpan.TicksPerSecond)));
+        }
+        else if (lastRun is null && completedRuns == 0 && Workflow.Patched(DistinctFirstRunIdPatch))
+        {
+            // An execution started within the second of the last run of the one before it (a disable and an enable at
+            // once) does not know that run: its first run starts in a second of its own.
             await Workflow.DelayAsync(TimeSpan.FromTicks(TimeSpan.TicksPerSecond - (Workflow.UtcNow.Ticks % TimeSpan.TicksPerSecond)));
         }
     }

@@ -291,6 +291,33 @@ public sealed class IntegrationWorkflowTests(TemporalFixture temporal)
     }
 
     [Fact]
+    public async Task An_executions_first_run_starts_in_a_second_after_the_execution_so_its_id_is_new()
+    {
+        // A disable and an enable within one second start a new execution that does not know the last run of the one
+        // before: its first run must not get that run's id (the id carries the start to the second).
+        var collector = new ScriptedCollector { HoldRuns = false };
+        await RunWorkerAsync(collector, async taskQueue =>
+        {
+            var workflows = ClientFor(taskQueue);
+            var integrationId = Guid.NewGuid().ToString("N");
+            var workflowId = await workflows.EnsureStartedAsync(integrationId, "org-1");
+            var execution = await temporal.Client.GetWorkflowHandle(workflowId).DescribeAsync();
+            var started = execution.StartTime;
+
+            await Eventually.TrueAsync(() => collector.Records.Count == 1, "the first run is recorded", TimeSpan.FromSeconds(10));
+
+            var run = Assert.Single(collector.Records);
+            Assert.True(
+                run.StartedUtc.Ticks / TimeSpan.TicksPerSecond > started.Ticks / TimeSpan.TicksPerSecond,
+                $"the execution started at {started:O}, its first run at {run.StartedUtc:O}");
+            await Eventually.TrueAsync(async () => (await temporal.Client.GetWorkflowHandle(workflowId).DescribeAsync()).RunId != execution.RunId, "the execution continued as new");
+            await ReplayTests.ReplayAndMaybeRecordAsync(
+                await temporal.Client.GetWorkflowHandle(workflowId, execution.RunId).FetchHistoryAsync(), "IntegrationWorkflow-first-run-in-its-own-second");
+            Assert.True(await workflows.DisableAsync(integrationId));
+        });
+    }
+
+    [Fact]
     public async Task Enabling_an_enabled_integration_again_collects_at_once_and_the_first_enable_only_once()
     {
         var collector = new ScriptedCollector { HoldRuns = false };
