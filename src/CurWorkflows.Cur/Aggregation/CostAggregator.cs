@@ -237,7 +237,11 @@ public sealed partial class CostAggregator
         Reconcile("daily resource aggregates", totals);
         Reconcile("daily package aggregates", Sum(dailyList.Select(d => d.Cost)));
         Reconcile("monthly package aggregates", Sum(monthlyList.Select(m => m.Cost)));
-        ThrowIfBeyondExact([_rowSums, .. resources.Select(r => r.Cost), .. dailyList.Select(d => d.Cost), .. monthlyList.Select(m => m.Cost)]);
+        if (IsBeyondExact(_rowSums) || resources.Exists(r => IsBeyondExact(r.Cost)) || dailyList.Exists(d => IsBeyondExact(d.Cost))
+            || monthlyList.Exists(m => IsBeyondExact(m.Cost)))
+        {
+            throw BeyondExact(string.Join(", ", _completedFiles));
+        }
         if (_rowsByType.Sum() != _rows)
         {
             throw new InvalidOperationException($"reconciliation failed: {_rowsByType.Sum()} rows by line item type, {_rows} rows read");
@@ -295,13 +299,12 @@ public sealed partial class CostAggregator
     /// that bound gets there; the views and the row sums could then round alike and still agree. (A partial sum that
     /// passed the bound and came back below it is not seen: that takes amounts near 10^16 of both signs.)
     /// </summary>
-    private void ThrowIfBeyondExact(IEnumerable<CostAmounts> sums)
-    {
-        foreach (var sum in sums)
-        {
-            ThrowIfBeyondExact(sum, string.Join(", ", _completedFiles));
-        }
-    }
+    private static bool IsBeyondExact(CostAmounts sum) =>
+        Math.Abs(sum.Unblended) >= MaxExactSumMagnitude || Math.Abs(sum.NetUnblended) >= MaxExactSumMagnitude
+        || Math.Abs(sum.Amortized) >= MaxExactSumMagnitude;
+
+    private static ReportMalformedException BeyondExact(string what) =>
+        new(what, null, null, null, "the costs add up to 10^16 or more, beyond what decimal sums keep exact to 12 places");
 
     /// <summary>
     /// Throws <c>report_malformed</c> for a sum at or beyond 10^16: beyond what a decimal keeps exact to 12 places, and
@@ -310,10 +313,9 @@ public sealed partial class CostAggregator
     /// </summary>
     public static void ThrowIfBeyondExact(CostAmounts sum, string what)
     {
-        if (Math.Abs(sum.Unblended) >= MaxExactSumMagnitude || Math.Abs(sum.NetUnblended) >= MaxExactSumMagnitude
-            || Math.Abs(sum.Amortized) >= MaxExactSumMagnitude)
+        if (IsBeyondExact(sum))
         {
-            throw new ReportMalformedException(what, null, null, null, "the costs add up to 10^16 or more, beyond what decimal sums keep exact to 12 places");
+            throw BeyondExact(what);
         }
     }
 
