@@ -195,14 +195,11 @@ public sealed class IntegrationWorkflow
     /// </summary>
     private async Task WaitOutLastRunsSecondAsync()
     {
-        if (lastRun is not null && StartSecond(Workflow.UtcNow) == StartSecond(lastRun.StartedUtc) && Workflow.Patched(DistinctCollectionIdsPatch))
+        // An execution started within the second of the last run of the one before it (a disable and an enable at once)
+        // does not know that run: its first run starts in a second of its own too. The patches are asked in this order.
+        if ((lastRun is not null && StartSecond(Workflow.UtcNow) == StartSecond(lastRun.StartedUtc) && Workflow.Patched(DistinctCollectionIdsPatch))
+            || (lastRun is null && completedRuns == 0 && Workflow.Patched(DistinctFirstRunIdPatch)))
         {
-            await Workflow.DelayAsync(TimeSpan.FromTicks(TimeSpan.TicksPerSecond - (Workflow.UtcNow.Ticks % TimeSpan.TicksPerSecond)));
-        }
-        else if (lastRun is null && completedRuns == 0 && Workflow.Patched(DistinctFirstRunIdPatch))
-        {
-            // An execution started within the second of the last run of the one before it (a disable and an enable at
-            // once) does not know that run: its first run starts in a second of its own.
             await Workflow.DelayAsync(TimeSpan.FromTicks(TimeSpan.TicksPerSecond - (Workflow.UtcNow.Ticks % TimeSpan.TicksPerSecond)));
         }
     }

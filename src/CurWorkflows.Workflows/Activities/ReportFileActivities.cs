@@ -191,8 +191,11 @@ public sealed partial class ReportFileActivities(
 
     /// <summary>Where a parse of the object with <paramref name="eTag"/> saves its checkpoints. A checkpoint holds rows of
     /// one object: that of an object since replaced is not found.</summary>
-    private static string CheckpointPathOf(string spooledPath, string eTag) =>
-        $"{spooledPath}.{Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(eTag)))[..12]}.checkpoint";
+    private static string CheckpointPathOf(string spooledPath, string eTag) => $"{spooledPath}.{Digest(eTag)[..12]}.checkpoint";
+
+    /// <summary>A file-name-safe digest of an ETag (SHA-256, lowercase hex).</summary>
+    private static string Digest(string eTag) =>
+        Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(eTag)));
 
     /// <summary>Waits for the download a parse read from and throws its error when it failed. When it discarded the bytes
     /// (they did not match the content MD5, or the object was replaced), the checkpoint built on them goes too.</summary>
@@ -327,9 +330,7 @@ public sealed partial class ReportFileActivities(
     private string SpoolPath(ReportFileWork work)
     {
         var fileName = Path.GetFileName(work.FileKey.Replace('\\', '/').TrimEnd('/'));
-        var listed = work.ListedETag.Length > 0
-            ? "-" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(work.ListedETag.Trim('"'))))[..8]
-            : "";
+        var listed = work.ListedETag.Length > 0 ? "-" + Digest(work.ListedETag.Trim('"'))[..8] : "";
         return Path.Combine(
             Path.GetFullPath(options.Value.SpoolDirectory),
             work.Run.CollectionRunId,
