@@ -31,7 +31,8 @@ public static class AdminApi
 
     public static RouteGroupBuilder MapAdminApi(this IEndpointRouteBuilder routes)
     {
-        var group = routes.MapGroup(AdminPath + "/organizations").WithTags("Admin").AddEndpointFilter(RequireAdminKey);
+        // The admin key is checked by UseAdminKey, before routing reaches these endpoints.
+        var group = routes.MapGroup(AdminPath + "/organizations").WithTags("Admin");
         group.MapPost("/", CreateOrganization);
         group.MapPost("/{organizationId:guid}/api-keys", CreateApiKey);
         group.MapGet("/{organizationId:guid}/api-keys", ListApiKeys);
@@ -116,9 +117,6 @@ public static class AdminApi
 
                 await next(context);
             }));
-
-    private static async ValueTask<object?> RequireAdminKey(EndpointFilterInvocationContext context, EndpointFilterDelegate next) =>
-        AdminKeyRefusal(context.HttpContext) ?? await next(context);
 
     private static IResult? AdminKeyRefusal(HttpContext context)
     {
