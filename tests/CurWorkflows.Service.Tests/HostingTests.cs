@@ -235,6 +235,38 @@ public sealed class HostingTests
         Assert.Equal("transient", refresh.Json.GetProperty("error").GetString());
     }
 
+    [Fact]
+    public async Task With_the_database_not_answering_the_API_answers_503_transient_not_500()
+    {
+        const string adminKey = "admin-key-database-down-0001";
+        var contentRoot = TestEnvironment.NewTempDirectory("database-down");
+        var closedPort = CurWorkflows.Workflows.Hosting.EmbeddedTemporalServer.FreeLoopbackPort();
+        await using var host = await ServiceTestHost.StartAsync(
+            new Dictionary<string, string?>(TestEnvironment.ApiWithUnreachableTemporal(contentRoot))
+            {
+                ["Storage:Provider"] = "PostgreSql",
+                ["ConnectionStrings:CurWorkflows"] = $"Host=127.0.0.1;Port={closedPort};Username=postgres;Password=postgres;Database=postgres;Timeout=3",
+                ["Storage:ApplyMigrationsOnStartup"] = "false",
+                ["Api:AdminKey"] = adminKey,
+                ["Api:CreateBootstrapKey"] = "false",
+            },
+            contentRoot);
+
+        // Through the admin API (the store's own read) and through an organization's key (the authentication's read).
+        using var admin = host.CreateClient(adminKey);
+        var created = await Http.PostAsync(admin, "/api/v1/admin/organizations", new Dictionary<string, object?> { ["name"] = "org" });
+        using var organization = host.CreateClient("cwk_0123456789ab_a-well-formed-key-no-store-has");
+        var listed = await Http.GetAsync(organization, "/api/v1/integrations");
+
+        foreach (var answer in new[] { created, listed })
+        {
+            Assert.True(answer.Status == HttpStatusCode.ServiceUnavailable, answer.ToString());
+            Assert.Equal("transient", answer.Json.GetProperty("error").GetString());
+            Assert.Contains("database", answer.Json.GetProperty("detail").GetString(), StringComparison.Ordinal);
+            Assert.DoesNotContain("postgres", answer.Body, StringComparison.OrdinalIgnoreCase);
+        }
+    }
+
     /// <summary>The API (Temporal unreachable) against a local AWS endpoint with one customer role and bucket; the platform
     /// signs with <paramref name="platformSecretUsed"/> (the endpoint knows <c>the-platform-secret-now</c>).</summary>
     private static async Task<ApiWithLocalAws> ApiWithLocalAwsAsync(string purpose, string platformSecretUsed = ApiWithLocalAws.PlatformSecret)

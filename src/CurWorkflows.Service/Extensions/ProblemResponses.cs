@@ -69,6 +69,13 @@ public static class Problems
         return problem;
     }
 
+    public static ProblemDetails DatabaseUnavailable()
+    {
+        var problem = ForCode(CurErrorCodes.Transient);
+        problem.Detail = "The service's database did not answer. Nothing was changed by this request; try again shortly.";
+        return problem;
+    }
+
     public static ProblemDetails ForCode(string code, string? title = null) => new()
     {
         Status = ErrorAdvice.StatusFor(code),
@@ -93,6 +100,7 @@ internal sealed partial class ProblemExceptionHandler(IProblemDetailsService pro
             CurException cur => Problems.ForCode(cur.Code),
             // Temporal down or unreachable: the enable, refresh or disable is to be tried again, not a bug of ours.
             CurWorkflows.Workflows.TemporalUnavailableException => Problems.TemporalUnavailable(),
+            _ when IsDatabaseUnavailable(exception) => Problems.DatabaseUnavailable(),
             Integrations.RoleInUseException => new ProblemDetails
             {
                 Status = StatusCodes.Status409Conflict,
@@ -131,6 +139,24 @@ internal sealed partial class ProblemExceptionHandler(IProblemDetailsService pro
             ProblemDetails = problem,
             Exception = exception,
         });
+    }
+
+    /// <summary>
+    /// A database error its provider calls transient (a refused or lost connection, a timeout, SQLite busy), anywhere in
+    /// the chain: EF Core and the authentication handler wrap it. A constraint violation or a bad statement is not
+    /// transient and stays a 500.
+    /// </summary>
+    private static bool IsDatabaseUnavailable(Exception exception)
+    {
+        for (Exception? current = exception; current is not null; current = current.InnerException)
+        {
+            if (current is System.Data.Common.DbException { IsTransient: true })
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     // "$.bucket_name" -> "bucket_name"; "$" or nothing -> "body".
