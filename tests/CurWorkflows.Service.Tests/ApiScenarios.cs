@@ -367,7 +367,10 @@ public static class ApiScenarios
         Assert.Equal("disabled", disabled.Json.GetProperty("workflow").GetProperty("state").GetString());
         Assert.Equal(2, disabled.Json.GetProperty("last_runs").GetArrayLength());
         AssertTotals(truth.Unblended, truth.NetUnblended, truth.Amortized, (await Http.GetAsync(client, $"/api/v1/costs?{range}")).Json.GetProperty("totals"));
-        Assert.Equal(HttpStatusCode.Conflict, (await Http.PostAsync(client, $"/api/v1/integrations/{id}/refresh")).Status);
+        var refreshOfDisabled = await Http.PostAsync(client, $"/api/v1/integrations/{id}/refresh");
+        Assert.True(refreshOfDisabled.Status == HttpStatusCode.Conflict, refreshOfDisabled.ToString());
+        Assert.Equal("application/problem+json", refreshOfDisabled.ContentType);
+        Assert.Equal("integration_disabled", refreshOfDisabled.Json.GetProperty("error").GetString());
         var again = await Http.PostAsync(client, "/api/v1/integrations", fixture.EnableBody(ServiceFixture.ReportBucket));
         Assert.True(again.Status == HttpStatusCode.OK, again.ToString());
         Assert.Equal(id, again.Json.GetProperty("id").GetGuid());

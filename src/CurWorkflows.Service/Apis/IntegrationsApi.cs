@@ -122,8 +122,9 @@ public static class IntegrationsApi
             null => TypedResults.NotFound(),
             false => TypedResults.Problem(
                 statusCode: StatusCodes.Status409Conflict,
-                title: "The integration is disabled.",
-                detail: "Enable it again (POST /api/v1/integrations with the same role and bucket) to resume collection."),
+                title: CollectionErrorCodes.IntegrationDisabled,
+                detail: "The integration is disabled. Enable it again (POST /api/v1/integrations with the same role and bucket) to resume collection.",
+                extensions: new Dictionary<string, object?> { ["error"] = CollectionErrorCodes.IntegrationDisabled }),
             true => TypedResults.Accepted($"/api/v1/integrations/{integrationId}"),
         };
     }

@@ -20,7 +20,8 @@ public static class ErrorAdvice
             "was applied successfully and that bucket_name is the module's bucket_name output.",
         CurErrorCodes.ReportNotFound =>
             "No Cost and Usage Report was found under the configured report prefix and name yet. AWS takes up to 24 hours to " +
-            "deliver the first report; the integration collects it once it appears.",
+            "deliver the first report; the integration looks again at its next daily collection, or at once on a refresh " +
+            "(POST /api/v1/integrations/{id}/refresh).",
         CurErrorCodes.ReportMalformed =>
             "A report file could not be read. Check that the report is CSV with ZIP or GZIP compression as the module configures it.",
         CurErrorCodes.Transient =>
