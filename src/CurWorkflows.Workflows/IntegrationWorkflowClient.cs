@@ -59,6 +59,10 @@ public sealed class IntegrationWorkflowClient(
         {
             return new IntegrationStatus(integrationId, IntegrationState.Stopped, null, null, null, null, false, 0);
         }
+        catch (Exception e) when (TemporalUnavailableException.Describes(e))
+        {
+            throw new TemporalUnavailableException(e);
+        }
     }
 
     /// <summary>Link to a workflow in the Temporal UI, or null when <c>Temporal:UiBaseUrl</c> is not set.</summary>

@@ -284,6 +284,72 @@ public static class ApiScenarios
         Assert.Equal(otherList.Count(), (await Http.GetAsync(other, "/api/v1/integrations")).Json.GetProperty("integrations").GetArrayLength());
     }
 
+    public static async Task A_deleted_integration_takes_its_runs_and_costs_and_frees_its_role_for_another_organization(ServiceFixture fixture)
+    {
+        var (_, firstKey) = await fixture.CreateOrganizationAsync("moves-from");
+        var (_, secondKey) = await fixture.CreateOrganizationAsync("moves-to");
+        using var first = fixture.Host.CreateClient(firstKey);
+        using var second = fixture.Host.CreateClient(secondKey);
+        var body = fixture.EnableBody(ServiceFixture.ReportBucket, roleArn: ServiceFixture.RoleArnMoves);
+        var range = $"from={fixture.Month:yyyy-MM-dd}&to={fixture.Month.AddMonths(1).AddDays(-1):yyyy-MM-dd}";
+
+        var enabled = await Http.PostAsync(first, "/api/v1/integrations", body);
+        Assert.True(enabled.Status == HttpStatusCode.Created, enabled.ToString());
+        var id = enabled.Json.GetProperty("id").GetGuid();
+        Assert.Equal("succeeded", (await WaitForRunsAsync(first, id, 1)).GetProperty("outcome").GetString());
+        Assert.NotEmpty((await Http.GetAsync(first, $"/api/v1/costs?{range}")).Json.GetProperty("totals").EnumerateArray());
+
+        var whileEnabled = await Http.SendAsync(first, HttpMethod.Delete, $"/api/v1/integrations/{id}");
+        Assert.True(whileEnabled.Status == HttpStatusCode.Conflict, whileEnabled.ToString());
+        Assert.Equal("integration_enabled", whileEnabled.Json.GetProperty("error").GetString());
+        var claimed = await Http.PostAsync(second, "/api/v1/integrations", body);
+        Assert.True(claimed.Status == HttpStatusCode.Conflict, claimed.ToString());
+        Assert.Equal("role_in_use", claimed.Json.GetProperty("error").GetString());
+        var foreign = await Http.SendAsync(second, HttpMethod.Delete, $"/api/v1/integrations/{id}");
+        Assert.True(foreign.Status == HttpStatusCode.NotFound, foreign.ToString());
+
+        Assert.Equal(HttpStatusCode.OK, (await Http.PostAsync(first, $"/api/v1/integrations/{id}/disable")).Status);
+        // Still claimed while disabled: only a deletion lets the role go.
+        Assert.Equal(HttpStatusCode.Conflict, (await Http.PostAsync(second, "/api/v1/integrations", body)).Status);
+        await DeleteOnceItsWorkflowEndedAsync(first, id);
+
+        Assert.Equal(HttpStatusCode.NotFound, (await Http.GetAsync(first, $"/api/v1/integrations/{id}")).Status);
+        Assert.Equal(HttpStatusCode.NotFound, (await Http.GetAsync(first, $"/api/v1/integrations/{id}/runs")).Status);
+        Assert.Empty((await Http.GetAsync(first, "/api/v1/integrations")).Json.GetProperty("integrations").EnumerateArray());
+        Assert.Empty((await Http.GetAsync(first, $"/api/v1/costs?{range}")).Json.GetProperty("totals").EnumerateArray());
+        Assert.Equal(HttpStatusCode.NotFound, (await Http.SendAsync(first, HttpMethod.Delete, $"/api/v1/integrations/{id}")).Status);
+
+        // The role is free: the other organization connects it, collects, and then lets it go again.
+        var moved = await Http.PostAsync(second, "/api/v1/integrations", body);
+        Assert.True(moved.Status == HttpStatusCode.Created, moved.ToString());
+        var movedId = moved.Json.GetProperty("id").GetGuid();
+        Assert.NotEqual(id, movedId);
+        Assert.Equal("succeeded", (await WaitForRunsAsync(second, movedId, 1)).GetProperty("outcome").GetString());
+        AssertTotals(fixture.Delivery.Truth.Unblended, fixture.Delivery.Truth.NetUnblended, fixture.Delivery.Truth.Amortized,
+            (await Http.GetAsync(second, $"/api/v1/costs?{range}")).Json.GetProperty("totals"));
+        Assert.Equal(HttpStatusCode.OK, (await Http.PostAsync(second, $"/api/v1/integrations/{movedId}/disable")).Status);
+        await DeleteOnceItsWorkflowEndedAsync(second, movedId);
+    }
+
+    /// <summary>DELETE, answered 409 integration_stopping while the disabled integration's workflow still ends.</summary>
+    private static async Task DeleteOnceItsWorkflowEndedAsync(HttpClient client, Guid id)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (true)
+        {
+            var deleted = await Http.SendAsync(client, HttpMethod.Delete, $"/api/v1/integrations/{id}");
+            if (deleted.Status == HttpStatusCode.NoContent)
+            {
+                return;
+            }
+
+            Assert.True(deleted.Status == HttpStatusCode.Conflict, deleted.ToString());
+            Assert.Equal("integration_stopping", deleted.Json.GetProperty("error").GetString());
+            Assert.True(DateTime.UtcNow < deadline, "the disabled integration's workflow did not end within 60 s: " + deleted);
+            await Task.Delay(500);
+        }
+    }
+
     public static async Task Enable_collect_query_refresh_and_disable_end_to_end(ServiceFixture fixture)
     {
         using var client = fixture.ClientA();
@@ -527,6 +593,10 @@ public sealed class SqliteApiTests(SqliteServiceFixture fixture) : IClassFixture
         ApiScenarios.Enable_collect_query_refresh_and_disable_end_to_end(fixture);
 
     [Fact]
+    public Task A_deleted_integration_takes_its_runs_and_costs_and_frees_its_role_for_another_organization() =>
+        ApiScenarios.A_deleted_integration_takes_its_runs_and_costs_and_frees_its_role_for_another_organization(fixture);
+
+    [Fact]
     public Task Traces_and_logs_show_requests_and_activity_attempts_with_their_aws_calls_and_no_secret() =>
         ApiScenarios.Traces_and_logs_show_requests_and_activity_attempts_with_their_aws_calls_and_no_secret(fixture);
 }
@@ -555,6 +625,10 @@ public sealed class PostgresApiTests(PostgresServiceFixture fixture) : IClassFix
     [PostgresFact]
     public Task Enable_collect_query_refresh_and_disable_end_to_end() =>
         ApiScenarios.Enable_collect_query_refresh_and_disable_end_to_end(fixture);
+
+    [PostgresFact]
+    public Task A_deleted_integration_takes_its_runs_and_costs_and_frees_its_role_for_another_organization() =>
+        ApiScenarios.A_deleted_integration_takes_its_runs_and_costs_and_frees_its_role_for_another_organization(fixture);
 
     [PostgresFact]
     public Task Traces_and_logs_show_requests_and_activity_attempts_with_their_aws_calls_and_no_secret() =>

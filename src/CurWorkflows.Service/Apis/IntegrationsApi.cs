@@ -74,6 +74,7 @@ public static class IntegrationsApi
         group.MapGet("/{integrationId:guid}", Get);
         group.MapPost("/{integrationId:guid}/refresh", Refresh);
         group.MapPost("/{integrationId:guid}/disable", Disable);
+        group.MapDelete("/{integrationId:guid}", Delete);
         group.MapGet("/{integrationId:guid}/runs", Runs);
         return group;
     }
@@ -127,6 +128,29 @@ public static class IntegrationsApi
                 extensions: new Dictionary<string, object?> { ["error"] = CollectionErrorCodes.IntegrationDisabled }),
             true => TypedResults.Accepted($"/api/v1/integrations/{integrationId}"),
         };
+    }
+
+    public const string IntegrationEnabledCode = "integration_enabled";
+    public const string IntegrationStoppingCode = "integration_stopping";
+
+    public static async Task<Results<NoContent, NotFound, ProblemHttpResult>> Delete(
+        Guid integrationId, HttpContext http, IntegrationService integrations, CancellationToken cancellationToken)
+    {
+        return await integrations.DeleteAsync(http.User.OrganizationId(), integrationId, cancellationToken) switch
+        {
+            DeleteOutcome.Deleted => TypedResults.NoContent(),
+            DeleteOutcome.Enabled => Conflict(IntegrationEnabledCode,
+                $"The integration is enabled. Disable it first (POST /api/v1/integrations/{integrationId}/disable), then delete it."),
+            DeleteOutcome.WorkflowOpen => Conflict(IntegrationStoppingCode,
+                "The integration is disabled, but its workflow is still ending (a run being cancelled). Try again in a few seconds."),
+            _ => TypedResults.NotFound(),
+        };
+
+        static ProblemHttpResult Conflict(string code, string detail) => TypedResults.Problem(
+            statusCode: StatusCodes.Status409Conflict,
+            title: code,
+            detail: detail,
+            extensions: new Dictionary<string, object?> { ["error"] = code });
     }
 
     public static async Task<Results<Ok<IntegrationResponse>, NotFound>> Disable(

@@ -36,5 +36,9 @@ public sealed class CostDataVersionCache(CostDataVersions versions, IOptions<Api
         return await reading.Version.WaitAsync(cancellationToken);
     }
 
+    /// <summary>A change this process made itself (a deleted integration): its next answer reads the version again.
+    /// Other processes see it within the bound.</summary>
+    public void Forget(Guid organizationId) => readings.TryRemove(organizationId, out _);
+
     private sealed record Reading(DateTimeOffset StartedAt, Task<CostDataVersion> Version);
 }

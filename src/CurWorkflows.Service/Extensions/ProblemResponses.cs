@@ -106,8 +106,9 @@ internal sealed partial class ProblemExceptionHandler(IProblemDetailsService pro
             {
                 Status = StatusCodes.Status409Conflict,
                 Title = Integrations.RoleInUseException.Code,
-                Detail = "This IAM role is already connected to another organization. Each organization needs its own role and " +
-                    "external ID: apply the OpenTofu module for this organization, and enable the role it outputs.",
+                Detail = "This IAM role is connected to another organization's integration (enabled or disabled). A role is " +
+                    "one organization's: to move it here, disable and delete the integration in the other organization " +
+                    "(DELETE /api/v1/integrations/{id}, which deletes its cost data too), or ask the service's operator to.",
                 Extensions = { ["error"] = Integrations.RoleInUseException.Code },
             },
             BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge } => new ProblemDetails

@@ -10,6 +10,18 @@ namespace CurWorkflows.Service.Integrations;
 
 public sealed record EnableResult(bool Created, IntegrationView Integration, bool ReportFound);
 
+public enum DeleteOutcome
+{
+    Deleted,
+    NotFound,
+
+    /// <summary>Enabled: it must be disabled first.</summary>
+    Enabled,
+
+    /// <summary>Disabled, but its workflow has not ended yet (a run being cancelled records itself).</summary>
+    WorkflowOpen,
+}
+
 public sealed record IntegrationDetails(
     IntegrationView Integration,
     WorkflowStatus? Workflow,
@@ -26,6 +38,7 @@ public sealed partial class IntegrationService(
     IntegrationWorkflowClient workflows,
     EnableValidation validation,
     CostQueries costs,
+    CostDataVersionCache costVersions,
     ILogger<IntegrationService> logger)
 {
     public const int StatusRuns = 5;
@@ -98,6 +111,45 @@ public sealed partial class IntegrationService(
         return await GetDetailsAsync(organizationId, integrationId, cancellationToken);
     }
 
+    /// <summary>
+    /// Deletes a disabled integration whose workflow has ended, with its runs and cost data. Its role can then be
+    /// connected to another organization (<see cref="RoleInUseException"/>).
+    /// </summary>
+    public async Task<DeleteOutcome> DeleteAsync(Guid organizationId, Guid integrationId, CancellationToken cancellationToken)
+    {
+        var integration = await integrations.GetAsync(organizationId, integrationId, cancellationToken);
+        if (integration is null)
+        {
+            return DeleteOutcome.NotFound;
+        }
+
+        if (integration.Status == StoredStatus.Enabled)
+        {
+            return DeleteOutcome.Enabled;
+        }
+
+        // A run still ending after the disable would record itself, or stage rows, for an integration that is gone.
+        var workflow = await workflows.GetStatusAsync(integrationId.ToString(), cancellationToken);
+        if (workflow is not null && workflow.State != IntegrationState.Stopped)
+        {
+            return DeleteOutcome.WorkflowOpen;
+        }
+
+        var outcome = await integrations.DeleteAsync(organizationId, integrationId, cancellationToken) switch
+        {
+            IntegrationDeletion.Deleted => DeleteOutcome.Deleted,
+            IntegrationDeletion.Enabled => DeleteOutcome.Enabled,
+            _ => DeleteOutcome.NotFound,
+        };
+        if (outcome == DeleteOutcome.Deleted)
+        {
+            costVersions.Forget(organizationId);
+            LogDeleted(logger, integrationId, organizationId);
+        }
+
+        return outcome;
+    }
+
     public async Task<IntegrationDetails?> GetDetailsAsync(Guid organizationId, Guid integrationId, CancellationToken cancellationToken)
     {
         var integration = await integrations.GetAsync(organizationId, integrationId, cancellationToken);
@@ -159,6 +211,9 @@ public sealed partial class IntegrationService(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Integration {IntegrationId} of organization {OrganizationId} disabled")]
     private static partial void LogDisabled(ILogger logger, Guid integrationId, Guid organizationId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Integration {IntegrationId} of organization {OrganizationId} deleted with its runs and cost data")]
+    private static partial void LogDeleted(ILogger logger, Guid integrationId, Guid organizationId);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Workflow status of integration {IntegrationId} unavailable ({Reason})")]
     private static partial void LogStatusUnavailable(ILogger logger, Guid integrationId, string reason);

@@ -51,6 +51,13 @@ public sealed record IntegrationCollectionSettings(
 
 public sealed record EnableIntegrationResult(IntegrationView Integration, bool Created);
 
+public enum IntegrationDeletion
+{
+    Deleted,
+    NotFound,
+    Enabled,
+}
+
 /// <summary>Integrations, always scoped to an organization except for the worker's settings lookup.</summary>
 public sealed class IntegrationStore(IDbContextFactory<CurWorkflowsDbContext> contextFactory, TimeProvider timeProvider)
 {
@@ -167,9 +174,51 @@ public sealed class IntegrationStore(IDbContextFactory<CurWorkflowsDbContext> co
         // As a replace or a discard does: a staging chunk between its marker check and its commit would otherwise
         // land after the deletion, rows without a marker that no cleanup finds.
         await CostWriter.LockIntegrationAsync(context, integrationId, cancellationToken);
+        await DeleteCostRowsAsync(context, integrationId, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return true;
+    }
 
-        // Every generation of the integration, active (named by its periods) or not (staging, superseded): deleted by
-        // the (run, period) index, the periods first so that no generation is active any more.
+    /// <summary>
+    /// Deletes a disabled integration with its runs and cost data; its role can then be connected to another
+    /// organization. The caller makes sure its workflow has ended. Nothing is deleted when it is enabled (checked under
+    /// the integration's lock, so a concurrent enable either wins or finds nothing).
+    /// </summary>
+    public async Task<IntegrationDeletion> DeleteAsync(Guid organizationId, Guid integrationId, CancellationToken cancellationToken = default)
+    {
+        await using var context = await contextFactory.CreateDbContextAsync(cancellationToken);
+        await using var transaction = await context.Database.BeginTransactionAsync(cancellationToken);
+        if (!await context.Integrations.AnyAsync(i => i.Id == integrationId && i.OrganizationId == organizationId, cancellationToken))
+        {
+            return IntegrationDeletion.NotFound;
+        }
+
+        await CostWriter.LockIntegrationAsync(context, integrationId, cancellationToken);
+        if (await context.Integrations.AnyAsync(i => i.Id == integrationId && i.Status == IntegrationStatus.Enabled, cancellationToken))
+        {
+            return IntegrationDeletion.Enabled;
+        }
+
+        await DeleteCostRowsAsync(context, integrationId, cancellationToken);
+        await context.CollectionRuns.Where(r => r.IntegrationId == integrationId).ExecuteDeleteAsync(cancellationToken);
+        var deleted = await context.Integrations
+            .Where(i => i.Id == integrationId && i.Status != IntegrationStatus.Enabled)
+            .ExecuteDeleteAsync(cancellationToken);
+        if (deleted != 1)
+        {
+            // Enabled again between the check and here (SQLite has no row lock: its write lock came with the first delete).
+            await transaction.RollbackAsync(cancellationToken);
+            return IntegrationDeletion.Enabled;
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+        return IntegrationDeletion.Deleted;
+    }
+
+    /// <summary>Every generation of the integration, active (named by its periods) or not (staging, superseded): deleted
+    /// by the (run, period) index, the periods first so that no generation is active any more.</summary>
+    private static async Task DeleteCostRowsAsync(CurWorkflowsDbContext context, Guid integrationId, CancellationToken cancellationToken)
+    {
         var generations = await context.BillingPeriods.AsNoTracking()
             .Where(p => p.IntegrationId == integrationId)
             .Select(p => new StagingKey(p.CollectionRunId, p.IntegrationId, p.PeriodStart))
@@ -183,9 +232,6 @@ public sealed class IntegrationStore(IDbContextFactory<CurWorkflowsDbContext> co
         {
             await CostWriter.DeleteGenerationAsync(context.Database, generation, cancellationToken);
         }
-
-        await transaction.CommitAsync(cancellationToken);
-        return true;
     }
 
     /// <summary>For the worker's assume-role step only (includes the external ID); never expose the result.</summary>

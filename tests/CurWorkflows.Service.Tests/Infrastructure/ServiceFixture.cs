@@ -22,6 +22,7 @@ public abstract class ServiceFixture : IAsyncLifetime
     public const string RoleArnB = RoleArn + "-b";
     public const string RoleArnKeeps = RoleArn + "-keeps";
     public const string RoleArnTraces = RoleArn + "-traces";
+    public const string RoleArnMoves = RoleArn + "-moves";
     public const string ReportBucket = "massdriver-costs-report01";
     public const string EmptyBucket = "massdriver-costs-empty001";
     public const string MissingBucket = "massdriver-costs-missing1";
@@ -71,7 +72,7 @@ public abstract class ServiceFixture : IAsyncLifetime
             PlatformKeys = [new LocalAwsAccessKey { AccessKeyId = PlatformAccessKeyId, SecretAccessKey = PlatformSecret }],
             Roles =
             [
-                .. new[] { RoleArn, RoleArnB, RoleArnKeeps, RoleArnTraces }.Select(role => new LocalAwsRoleTrust
+                .. new[] { RoleArn, RoleArnB, RoleArnKeeps, RoleArnTraces, RoleArnMoves }.Select(role => new LocalAwsRoleTrust
                 {
                     RoleArn = role,
                     ExternalId = ExternalId,
