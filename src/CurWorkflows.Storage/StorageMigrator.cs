@@ -18,7 +18,15 @@ public sealed partial class StorageMigrator(IDbContextFactory<CurWorkflowsDbCont
             var directory = Path.GetDirectoryName(Path.GetFullPath(dataSource));
             if (!string.IsNullOrEmpty(directory) && dataSource != ":memory:")
             {
-                Directory.CreateDirectory(directory);
+                try
+                {
+                    Directory.CreateDirectory(directory);
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    throw new InvalidOperationException(
+                        $"ConnectionStrings:CurWorkflows: the SQLite database's directory {directory} cannot be created ({e.Message}).", e);
+                }
             }
         }
 

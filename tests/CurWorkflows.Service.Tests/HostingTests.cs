@@ -87,7 +87,49 @@ public sealed class HostingTests
         using var occupant = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
         occupant.Start();
         var port = ((IPEndPoint)occupant.LocalEndpoint).Port;
-        var contentRoot = TestEnvironment.NewTempDirectory("address-in-use");
+
+        var (exitCode, message) = await RunServiceProcessAsync("address-in-use", "--urls", $"http://127.0.0.1:{port}");
+
+        Assert.Equal(1, exitCode);
+        Assert.Contains($"127.0.0.1:{port}", message, StringComparison.Ordinal);
+        Assert.Contains("--urls", message, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", message, StringComparison.Ordinal);
+    }
+
+    public static TheoryData<string, string, int, string> FailedStarts() => new()
+    {
+        // Refused configuration: exit code 2, the setting named.
+        { "unknown-provider", "--Storage:Provider=Oracle", 2, "'Storage:Provider'" },
+        { "bad-parallelism", "--Collection:MaxParallelFiles=-1", 2, "MaxParallelFiles" },
+        { "bad-cron", "--Collection:Cron=61 * * * *", 2, "Collection:Cron '61 * * * *'" },
+        // Servers that cannot be reached: exit code 1 (before, an abort with a stack trace, or 0 for Temporal).
+        { "database-directory", "--ConnectionStrings:CurWorkflows=Data Source=/proc/no-such-dir/curworkflows.db", 2, "ConnectionStrings:CurWorkflows" },
+        { "database-unreachable", "--ConnectionStrings:CurWorkflows=Data Source=/proc/curworkflows.db", 1, "ConnectionStrings:CurWorkflows" },
+        { "temporal-unreachable", "--Temporal:Address=127.0.0.1:{free-port}", 1, "Temporal:Address" },
+    };
+
+    [Theory]
+    [MemberData(nameof(FailedStarts))]
+    public async Task A_start_that_cannot_succeed_ends_with_a_non_zero_exit_code_and_one_line_naming_what_to_fix(
+        string purpose, string argument, int expectedExitCode, string expectedInMessage)
+    {
+        argument = argument.Replace("{free-port}", CurWorkflows.Workflows.Hosting.EmbeddedTemporalServer.FreeLoopbackPort().ToString(
+            System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal);
+
+        var (exitCode, message) = await RunServiceProcessAsync(purpose, argument);
+
+        Assert.True(exitCode == expectedExitCode, $"exit code {exitCode}, standard error: {message}");
+        var lastLine = message.TrimEnd().Split('\n')[^1];
+        Assert.Contains(expectedInMessage, lastLine, StringComparison.Ordinal);
+        Assert.DoesNotContain("Unhandled exception", message, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", message, StringComparison.Ordinal);
+    }
+
+    /// <summary>The service as its own process (embedded Temporal on free ports, SQLite in a new directory), with
+    /// <paramref name="arguments"/> last; its exit code and standard error once it has ended (within two minutes).</summary>
+    private static async Task<(int ExitCode, string StandardError)> RunServiceProcessAsync(string purpose, params string[] arguments)
+    {
+        var contentRoot = TestEnvironment.NewTempDirectory(purpose);
         var start = new System.Diagnostics.ProcessStartInfo("dotnet")
         {
             WorkingDirectory = contentRoot,
@@ -96,11 +138,11 @@ public sealed class HostingTests
         };
         foreach (var argument in new[]
         {
-            Path.Combine(AppContext.BaseDirectory, "CurWorkflows.Service.dll"), "--urls", $"http://127.0.0.1:{port}",
+            Path.Combine(AppContext.BaseDirectory, "CurWorkflows.Service.dll"), "--urls", "http://127.0.0.1:0",
             "--Temporal:EmbeddedPort=0", "--Temporal:EmbeddedUiPort=0", $"--Temporal:CliPath={TestEnvironment.TemporalCliPath}",
             $"--Temporal:EmbeddedDataDirectory={Path.Combine(contentRoot, ".data")}",
             $"--ConnectionStrings:CurWorkflows=Data Source={Path.Combine(contentRoot, "curworkflows.db")}",
-        })
+        }.Concat(arguments))
         {
             start.ArgumentList.Add(argument);
         }
@@ -109,14 +151,18 @@ public sealed class HostingTests
         var output = process.StandardOutput.ReadToEndAsync();
         var error = process.StandardError.ReadToEndAsync();
         using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
-        await process.WaitForExitAsync(timeout.Token);
+        try
+        {
+            await process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw;
+        }
 
-        Assert.Equal(1, process.ExitCode);
-        var message = await error;
-        Assert.Contains($"127.0.0.1:{port}", message, StringComparison.Ordinal);
-        Assert.Contains("--urls", message, StringComparison.Ordinal);
-        Assert.DoesNotContain("   at ", message, StringComparison.Ordinal);
         _ = await output;
+        return (process.ExitCode, await error);
     }
 
     [Fact]
