@@ -115,6 +115,32 @@ public abstract class StorageBehaviourTests<TDatabase>(TDatabase database)
     }
 
     [StorageFact]
+    public async Task Replace_same_assembly_with_a_new_manifest_etag_replaces_the_period()
+    {
+        // AWS can rewrite a manifest under the same assemblyId: the new ETag is a new delivery, not "already ingested".
+        var (organizationId, integrationId) = await NewIntegrationAsync();
+        var original = CostData.Period(January, 3, 3, 2, 1m);
+        await StageAndReplaceAsync(integrationId, January, original, "assembly-1", "etag-1");
+
+        var rewritten = CostData.Period(January, 2, 2, 2, 4m);
+        var result = await StageAndReplaceAsync(integrationId, January, rewritten, "assembly-1", "etag-2");
+
+        Assert.Equal(ReplaceOutcome.Replaced, result.Outcome);
+        Assert.Equal(CostData.Total(rewritten.DailyPackageCosts), result.Totals);
+        var query = new CostQuery(organizationId, January, January.AddDays(30), integrationId);
+        Assert.Equal(CostData.Total(rewritten.DailyPackageCosts), Assert.Single(await Database.Reader.GetTotalsAsync(query)).Total);
+        var daily = await Database.Reader.GetDailyPackageCostsAsync(query);
+        Assert.Equal(
+            rewritten.DailyPackageCosts.Select(c => (c.UsageDate, c.Package, c.Cost)).OrderBy(c => c.UsageDate).ThenBy(c => c.Package, StringComparer.Ordinal),
+            daily.Select(c => (c.Date, c.Package, c.Cost)));
+        var period = Assert.Single(await Database.Runs.ListBillingPeriodsAsync(organizationId, integrationId));
+        Assert.Equal(("assembly-1", "etag-2"), (period.AssemblyId, period.ManifestETag));
+        Assert.Equal(CostData.Total(rewritten.DailyPackageCosts), period.Totals);
+        Assert.True(await Database.Runs.IsIngestedAsync(integrationId, January, "assembly-1", "etag-2"));
+        Assert.False(await Database.Runs.IsIngestedAsync(integrationId, January, "assembly-1", "etag-1"));
+    }
+
+    [StorageFact]
     public async Task Replace_failing_midway_leaves_the_old_data_and_period()
     {
         var (organizationId, integrationId) = await NewIntegrationAsync();
