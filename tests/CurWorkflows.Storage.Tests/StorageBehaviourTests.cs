@@ -141,6 +141,30 @@ public abstract class StorageBehaviourTests<TDatabase>(TDatabase database)
     }
 
     [StorageFact]
+    public async Task Totals_are_one_entry_per_currency_never_summed_across_currencies()
+    {
+        var (organizationId, integrationId) = await NewIntegrationAsync();
+        var dollars = CostData.Period(January, 2, 2, 2, 1m, currency: "USD");
+        var euros = CostData.Period(February, 2, 3, 1, 2m, currency: "EUR");
+        await StageAndReplaceAsync(integrationId, January, dollars, "assembly-usd", "etag-usd");
+        await StageAndReplaceAsync(integrationId, February, euros, "assembly-eur", "etag-eur");
+        var query = new CostQuery(organizationId, January, February.AddDays(27), integrationId);
+
+        static (CostAmounts Untagged, CostAmounts Tagged) Split(CostAggregateBatch batch) => (
+            CostData.Total(batch.DailyPackageCosts.Where(c => c.Package == PackageNames.Untagged)),
+            CostData.Total(batch.DailyPackageCosts.Where(c => c.Package != PackageNames.Untagged)));
+        var expected = new[] { ("EUR", Split(euros)), ("USD", Split(dollars)) }
+            .Select(e => new CostTotal(e.Item1, e.Item2.Untagged + e.Item2.Tagged, e.Item2.Untagged, e.Item2.Tagged))
+            .ToList();
+
+        Assert.Equal(expected, await Database.Reader.GetTotalsAsync(query));
+        Assert.Equal(expected, await Database.Reader.GetMonthlyTotalsAsync(query, January, February));
+        Assert.Equal(expected, CostReader.Combine(
+            await Database.Reader.GetMonthlyTotalsAsync(query, January, January),
+            await Database.Reader.GetMonthlyTotalsAsync(query, February, February)));
+    }
+
+    [StorageFact]
     public async Task Replace_failing_midway_leaves_the_old_data_and_period()
     {
         var (organizationId, integrationId) = await NewIntegrationAsync();
