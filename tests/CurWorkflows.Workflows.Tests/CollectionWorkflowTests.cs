@@ -206,6 +206,32 @@ public sealed class CollectionWorkflowTests(TemporalFixture temporal)
     }
 
     [Fact]
+    public async Task A_delivery_rewritten_under_the_same_assembly_id_with_a_new_manifest_etag_is_collected_again_and_replaces_the_period()
+    {
+        await using var environment = await CollectionEnvironment.StartAsync(temporal, TestDatabase.Sqlite);
+        var worker = await environment.StartWorkerAsync();
+        var runs = worker.Services.GetRequiredService<CollectionRunStore>();
+        var (organizationId, integrationId) = await CollectionEnvironment.CreateIntegrationAsync(worker.Services);
+        await environment.DeliverAsync(Delivery(files: 2, rows: 8_000, seed: 21, assemblyId: "asm-same"));
+        Assert.Equal(1, (await RunCollectionAsync(environment, organizationId, integrationId)).PeriodsStored);
+        var stored = Assert.Single(await runs.ListBillingPeriodsAsync(organizationId, integrationId));
+
+        // AWS rewrote the delivery in place: same assemblyId, other files (three instead of two), so another manifest.
+        var rewritten = await environment.DeliverAsync(Delivery(files: 3, rows: 9_000, seed: 22, assemblyId: "asm-same"));
+        var second = await RunCollectionAsync(environment, organizationId, integrationId);
+
+        Assert.Equal((1, 0, 3), (second.PeriodsStored, second.PeriodsSkipped, second.Files));
+        var replaced = Assert.Single(await runs.ListBillingPeriodsAsync(organizationId, integrationId));
+        Assert.Equal("asm-same", replaced.AssemblyId);
+        Assert.NotEqual(stored.ManifestETag, replaced.ManifestETag);
+        Assert.NotEqual(stored.Totals.Unblended, rewritten.Truth.Unblended);
+        Assert.Equal(rewritten.Truth.Unblended, replaced.Totals.Unblended);
+        Assert.Equal(rewritten.Truth.NetUnblended, replaced.Totals.NetUnblended);
+        Assert.Equal(rewritten.Truth.Amortized, replaced.Totals.Amortized);
+        Assert.Equal(rewritten.Truth.Rows, replaced.LineItemRows);
+    }
+
+    [Fact]
     public async Task S3_throttling_errors_and_connection_resets_are_retried_to_the_exact_totals()
     {
         await using var environment = await CollectionEnvironment.StartAsync(temporal, TestDatabase.Sqlite);
