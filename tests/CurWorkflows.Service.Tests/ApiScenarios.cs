@@ -388,6 +388,16 @@ public static class ApiScenarios
         // Monthly answers the same totals; a package filter narrows the rows but not the totals.
         var monthly = await Http.GetAsync(client, $"/api/v1/costs?granularity=monthly&{range}");
         AssertTotals(truth.Unblended, truth.NetUnblended, truth.Amortized, monthly.Json.GetProperty("totals"));
+        // ...and is the monthly answer, not the daily one of the same range cached just before: one row per package and
+        // month, each on the first of its month.
+        Assert.Equal("daily", daily.Json.GetProperty("granularity").GetString());
+        Assert.Contains(rows, r => DateOnly.Parse(r.GetProperty("period").GetString()!, CultureInfo.InvariantCulture).Day != 1);
+        Assert.Equal("monthly", monthly.Json.GetProperty("granularity").GetString());
+        var monthlyRows = monthly.Json.GetProperty("rows").EnumerateArray().ToList();
+        Assert.NotEmpty(monthlyRows);
+        Assert.All(monthlyRows, r => Assert.Equal(1, DateOnly.Parse(r.GetProperty("period").GetString()!, CultureInfo.InvariantCulture).Day));
+        Assert.True(monthlyRows.Count < rows.Count, monthly.ToString());
+        AssertAmount(truth.Unblended, monthlyRows.Sum(r => r.GetProperty("unblended").Amount()));
         var package = truth.DailyPackageUnblended.Keys.Select(k => k.Package).First(p => p.Length > 0);
         var packageTruth = truth.DailyPackageUnblended.Where(kv => kv.Key.Package == package).Sum(kv => kv.Value);
         var filtered = await Http.GetAsync(client, $"/api/v1/costs?{range}&package={Uri.EscapeDataString(package)}");

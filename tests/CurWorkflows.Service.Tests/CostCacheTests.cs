@@ -156,6 +156,16 @@ public static class CostCacheScenarios
         var csv = await GetAsync(client, path + "&format=csv");
         Assert.Equal(Expected(20m, 3, January), csv.Body.Split("\r\n", StringSplitOptions.RemoveEmptyEntries).Skip(1)
             .Sum(l => decimal.Parse(l.Split(',')[3], CultureInfo.InvariantCulture)));
+        // The monthly answer of the range whose daily answer is cached is its own: one row per package, on the 1st.
+        var monthly = JsonDocument.Parse((await GetAsync(client, path + "&granularity=monthly")).Body).RootElement;
+        Assert.Equal("monthly", monthly.GetProperty("granularity").GetString());
+        Assert.Equal(Expected(20m, 3, January), Sum(monthly.GetProperty("totals")));
+        Assert.Equal(
+            [(Date(January), "cache"), (Date(January), "db"), (Date(January), "web")],
+            monthly.GetProperty("rows").EnumerateArray().Select(r => (r.GetProperty("period").GetString(), r.GetProperty("package").GetString())).OrderBy(r => r.Item2, StringComparer.Ordinal));
+        var monthlyCsv = await GetAsync(client, path + "&granularity=monthly&format=csv");
+        Assert.StartsWith("month,package,", monthlyCsv.Body, StringComparison.Ordinal);
+        Assert.Equal(4, monthlyCsv.Body.Split("\r\n", StringSplitOptions.RemoveEmptyEntries).Length);
 
         // Explicit deletion of the integration's cost data: the next answer is empty.
         Assert.True(await fixture.Host.GetRequiredService<IntegrationStore>().DeleteCostDataAsync(tenant.OrganizationId, tenant.IntegrationId));
