@@ -114,6 +114,11 @@ public class TaggingTests(LocalAwsFixture aws) : IClassFixture<LocalAwsFixture>
     [Theory]
     [InlineData("The request signature we calculated does not match.\n\nThe Canonical String for this request should have been\n'POST\n/\n\nx-amz-security-token:FQoGZXIvYXdzEXAMPLE'", "The request signature we calculated does not match.")]
     [InlineData("Bad request: X-Amz-Security-Token=FQoGZXIvYXdzEXAMPLE&X-Amz-Signature=abcdef0123 refused", "Bad request: X-Amz-Security-Token=[masked]&X-Amz-Signature=[masked] refused")]
+    [InlineData("Token refused: security-token: FQoGZXIvYXdzEXAMPLE (expired)", "Token refused: security-token: [masked] (expired)")]
+    [InlineData("The SessionToken=FQoGZXIvYXdzEXAMPLE; is expired", "The SessionToken=[masked]; is expired")]
+    [InlineData("Invalid session_token : FQoGZXIvYXdzEXAMPLE, retry", "Invalid session_token : [masked], retry")]
+    [InlineData("Credential=AKIDEXAMPLE/20260101/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=fe5f80f77d5fa3beca038a248ff027d0445342fe2855ddc963176630326f1024 rejected",
+        "Credential=AKIDEXAMPLE/20260101/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=[masked] rejected")]
     [InlineData("Access Denied", "Access Denied")]
     [InlineData(null, "")]
     public void SafeMessage_KeepsTheFirstLineAndMasksTokens(string? message, string expected) =>
