@@ -344,6 +344,35 @@ public sealed class IntegrationWorkflowTests(TemporalFixture temporal)
     }
 
     [Fact]
+    public async Task Enabling_again_during_the_first_run_collects_once_more_after_it()
+    {
+        var collector = new ScriptedCollector();
+        await RunWorkerAsync(collector, async taskQueue =>
+        {
+            var workflows = ClientFor(taskQueue);
+            var integrationId = Guid.NewGuid().ToString("N");
+            var workflowId = await workflows.EnsureStartedAsync(integrationId, "org-1");
+            await Eventually.TrueAsync(() => collector.RunsStarted == 1, "the first run started");
+            Assert.False((await workflows.GetStatusAsync(integrationId))!.RefreshPending);
+
+            // The customer posts the enable again (new settings, say) while the first run, started with the old ones,
+            // is still going: no run has completed yet, but the enable must still lead to a run of its own after it.
+            Assert.Equal(workflowId, await workflows.EnsureStartedAsync(integrationId, "org-1"));
+            await Eventually.TrueAsync(async () => (await workflows.GetStatusAsync(integrationId))!.RefreshPending, "the enable asked for another run");
+            collector.Finish(1);
+
+            await Eventually.TrueAsync(() => collector.RunsStarted == 2, "a second run started after the first");
+            collector.Finish(2);
+            await Eventually.TrueAsync(() => collector.Records.Count == 2, "both runs are recorded");
+            await Task.Delay(TimeSpan.FromSeconds(2));
+            Assert.Equal(2, collector.RunsStarted);
+            await ReplayTests.ReplayAndMaybeRecordAsync(
+                await temporal.Client.GetWorkflowHandle(workflowId).FetchHistoryAsync(), "IntegrationWorkflow-enabled-during-first-run");
+            Assert.True(await workflows.DisableAsync(integrationId));
+        });
+    }
+
+    [Fact]
     public async Task Cancelling_the_workflow_stops_it_as_cancelled()
     {
         var collector = new ScriptedCollector();
