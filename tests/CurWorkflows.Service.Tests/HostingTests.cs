@@ -103,6 +103,7 @@ public sealed class HostingTests
         { "bad-parallelism", "--Collection:MaxParallelFiles=-1", 2, "MaxParallelFiles" },
         { "bad-cron", "--Collection:Cron=61 * * * *", 2, "Collection:Cron '61 * * * *'" },
         // Servers that cannot be reached: exit code 1 (before, an abort with a stack trace, or 0 for Temporal).
+        { "spool-unusable", "--Collection:SpoolDirectory=/proc/curworkflows-spool", 2, "Collection:SpoolDirectory /proc/curworkflows-spool" },
         { "database-directory", "--ConnectionStrings:CurWorkflows=Data Source=/proc/no-such-dir/curworkflows.db", 2, "ConnectionStrings:CurWorkflows" },
         { "database-unreachable", "--ConnectionStrings:CurWorkflows=Data Source=/proc/curworkflows.db", 1, "ConnectionStrings:CurWorkflows" },
         { "temporal-unreachable", "--Temporal:Address=127.0.0.1:{free-port}", 1, "Temporal:Address" },

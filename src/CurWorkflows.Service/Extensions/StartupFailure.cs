@@ -11,6 +11,8 @@ public static class StartupFailure
     public const int ConfigurationExitCode = 2;
     public const int FailureExitCode = 1;
 
+    private static readonly string[] SettingPrefixes = ["ConnectionStrings:", "Collection:", "Temporal:", "Storage:", "Api:", "Aws:"];
+
     public sealed record Description(string Message, int ExitCode);
 
     /// <summary>The failure of a start; with <paramref name="services"/>, a background service's failure that stopped
@@ -39,7 +41,8 @@ public static class StartupFailure
             return new($"The configuration was refused: {exception.Message}", ConfigurationExitCode);
         }
 
-        if (exception is InvalidOperationException && exception.Message.StartsWith("ConnectionStrings:", StringComparison.Ordinal))
+        // Our own refusals name the setting first ("Collection:SpoolDirectory /x cannot be used: ...").
+        if (exception is InvalidOperationException && SettingPrefixes.Any(p => exception.Message.StartsWith(p, StringComparison.Ordinal)))
         {
             return new($"The configuration was refused: {exception.Message}", ConfigurationExitCode);
         }

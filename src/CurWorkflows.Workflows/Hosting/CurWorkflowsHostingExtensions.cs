@@ -71,6 +71,8 @@ public static class CurWorkflowsHostingExtensions
 
         services.AddCurAws(builder.Configuration);
         services.AddCurStorage(builder.Configuration);
+        // Before the workers: a hosted service's start runs in the order of registration.
+        services.AddHostedService<SpoolDirectoryCheck>();
         services.AddSingleton<SpoolSweeper>();
         services.AddSingleton<RunTagIndexes>();
         services.AddHostedService<SpoolSweepService>();
