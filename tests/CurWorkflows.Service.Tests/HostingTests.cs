@@ -126,11 +126,82 @@ public sealed class HostingTests
         Assert.DoesNotContain("   at ", message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task A_service_whose_embedded_Temporal_server_was_killed_stops_with_exit_code_1_saying_so()
+    {
+        var httpPort = CurWorkflows.Workflows.Hosting.EmbeddedTemporalServer.FreeLoopbackPort();
+        var service = StartServiceProcess("temporal-killed", out var contentRoot, "--urls", $"http://127.0.0.1:{httpPort}");
+        using var process = service.Process;
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{httpPort}"), Timeout = TimeSpan.FromSeconds(5) };
+        var deadline = DateTime.UtcNow.AddMinutes(1);
+        while (true)
+        {
+            if (process.HasExited)
+            {
+                Assert.Fail("the service ended before it was ready: " + await service.StandardError);
+            }
+
+            Assert.True(DateTime.UtcNow < deadline, "the service was not ready within a minute");
+            try
+            {
+                using var ready = await http.GetAsync(new Uri("/health/ready", UriKind.Relative));
+                if (ready.IsSuccessStatusCode)
+                {
+                    break;
+                }
+            }
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+            {
+            }
+
+            await Task.Delay(250);
+        }
+
+        var serverPid = int.Parse(File.ReadAllText(Path.Combine(contentRoot, ".data", "temporal-cli.pid")).Trim(), System.Globalization.CultureInfo.InvariantCulture);
+        System.Diagnostics.Process.GetProcessById(serverPid).Kill();
+
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        try
+        {
+            await process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw;
+        }
+
+        var error = await service.StandardError;
+        Assert.True(process.ExitCode == 1, $"exit code {process.ExitCode}, standard error: {error}");
+        Assert.Contains("The embedded Temporal dev server", error.TrimEnd().Split('\n')[^1], StringComparison.Ordinal);
+    }
+
+    private sealed record ServiceProcess(System.Diagnostics.Process Process, Task<string> StandardOutput, Task<string> StandardError);
+
     /// <summary>The service as its own process (embedded Temporal on free ports, SQLite in a new directory), with
     /// <paramref name="arguments"/> last; its exit code and standard error once it has ended (within two minutes).</summary>
     private static async Task<(int ExitCode, string StandardError)> RunServiceProcessAsync(string purpose, params string[] arguments)
     {
-        var contentRoot = TestEnvironment.NewTempDirectory(purpose);
+        var service = StartServiceProcess(purpose, out _, arguments);
+        using var process = service.Process;
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        try
+        {
+            await process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw;
+        }
+
+        _ = await service.StandardOutput;
+        return (process.ExitCode, await service.StandardError);
+    }
+
+    private static ServiceProcess StartServiceProcess(string purpose, out string contentRoot, params string[] arguments)
+    {
+        contentRoot = TestEnvironment.NewTempDirectory(purpose);
         var start = new System.Diagnostics.ProcessStartInfo("dotnet")
         {
             WorkingDirectory = contentRoot,
@@ -148,22 +219,8 @@ public sealed class HostingTests
             start.ArgumentList.Add(argument);
         }
 
-        using var process = System.Diagnostics.Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
-        try
-        {
-            await process.WaitForExitAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw;
-        }
-
-        _ = await output;
-        return (process.ExitCode, await error);
+        var process = System.Diagnostics.Process.Start(start)!;
+        return new ServiceProcess(process, process.StandardOutput.ReadToEndAsync(), process.StandardError.ReadToEndAsync());
     }
 
     [Fact]

@@ -98,6 +98,7 @@ public static class ServiceExtensions
 
             services.AddSingleton(startup);
             services.AddSingleton<StartupNotes>();
+            services.AddHostedService<EmbeddedTemporalWatch>();
             if (hostOptions.RunsApi)
             {
                 services.AddAuthentication(ApiKeyDefaults.Scheme)

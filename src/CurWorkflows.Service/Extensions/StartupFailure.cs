@@ -13,7 +13,8 @@ public static class StartupFailure
 
     private static readonly string[] SettingPrefixes = ["ConnectionStrings:", "Collection:", "Temporal:", "Storage:", "Api:", "Aws:"];
 
-    public sealed record Description(string Message, int ExitCode);
+    /// <param name="Recognized">False for a failure described by its exception chain alone.</param>
+    public sealed record Description(string Message, int ExitCode, bool Recognized = true);
 
     /// <summary>The failure of a start; with <paramref name="services"/>, a background service's failure that stopped
     /// the start (the exception is then the cancellation it caused) comes first.</summary>
@@ -60,7 +61,7 @@ public static class StartupFailure
         }
 
         return new($"CurWorkflows stopped: {string.Join(" <- ", Chain(exception).Select(e => $"{e.GetType().Name}: {FirstLine(e.Message)}"))}",
-            FailureExitCode);
+            FailureExitCode, Recognized: false);
     }
 
     /// <summary>The first background service (a worker, the demo, a sweeper) whose work ended with an exception.</summary>
@@ -83,7 +84,7 @@ public static class StartupFailure
             {
                 var cause = failure.InnerExceptions.Count == 1 ? failure.InnerExceptions[0] : failure;
                 return $"CurWorkflows stopped because {service.GetType().Name} failed: " +
-                    (Describe(cause)?.Message ?? FirstLine(cause.Message));
+                    (Describe(cause) is { Recognized: true } described ? described.Message : FirstLine(cause.Message));
             }
         }
 

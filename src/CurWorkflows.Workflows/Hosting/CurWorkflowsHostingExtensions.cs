@@ -41,6 +41,7 @@ public static class CurWorkflowsHostingExtensions
         var temporal = Bind<TemporalOptions>(builder.Configuration, TemporalOptions.SectionName);
         var endpoint = TemporalEndpoint.From(temporal);
         services.AddSingleton(endpoint);
+        services.Insert(0, ServiceDescriptor.Singleton<IHostedService, TemporalCoreLogAttachment>());
         if (endpoint.Embedded)
         {
             // Registered first: hosted services start in order, so the server is up before any worker connects.

@@ -4,25 +4,20 @@ using Temporalio.Runtime;
 namespace CurWorkflows.Workflows.Hosting;
 
 /// <summary>
-/// The Temporal runtime of a process's clients and workers. With metrics configured, it is one runtime per metrics
-/// destination, shared by every connection of the process: the Prometheus endpoint binds its address once, and a host
-/// started again in the same process finds it still bound by the runtime it created before.
+/// The Temporal runtime of a process's clients and workers: one per metrics destination (or none), shared by every
+/// connection of the process: the Prometheus endpoint binds its address once, and a host started again in the same
+/// process finds it still bound by the runtime it created before. Every runtime forwards the core's logs to
+/// <see cref="TemporalCoreLog"/>.
 /// </summary>
 internal static class TemporalRuntimes
 {
     private static readonly ConcurrentDictionary<string, Lazy<TemporalRuntime>> Runtimes = new();
 
-    /// <summary>The runtime for <paramref name="options"/>; null (the SDK's default) when no metrics are configured.</summary>
-    public static TemporalRuntime? For(TemporalOptions options)
+    public static TemporalRuntime For(TemporalOptions options)
     {
         var prometheus = options.MetricsPrometheusAddress.Trim();
         var otlp = options.MetricsOtlpEndpoint.Trim();
-        if (prometheus.Length == 0 && otlp.Length == 0)
-        {
-            return null;
-        }
-
-        var key = prometheus.Length > 0 ? "prometheus " + prometheus : "otlp " + otlp;
+        var key = prometheus.Length > 0 ? "prometheus " + prometheus : otlp.Length > 0 ? "otlp " + otlp : "no metrics";
         return Runtimes.GetOrAdd(key, _ => new Lazy<TemporalRuntime>(() => Create(prometheus, otlp))).Value;
     }
 
@@ -34,9 +29,10 @@ internal static class TemporalRuntimes
             {
                 Telemetry = new()
                 {
+                    Logging = new() { Forwarding = new(TemporalCoreLog.Instance) },
                     Metrics = prometheus.Length > 0
                         ? new(new PrometheusOptions(prometheus) { HasCounterTotalSuffix = true, UseSecondsForDuration = true })
-                        : new(new OpenTelemetryOptions(new Uri(otlp)) { UseSecondsForDuration = true }),
+                        : otlp.Length > 0 ? new(new OpenTelemetryOptions(new Uri(otlp)) { UseSecondsForDuration = true }) : null,
                 },
             });
         }
