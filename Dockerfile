@@ -41,11 +41,14 @@ COPY --from=build /app/publish .
 # /app itself belongs to root.
 RUN mkdir -p /var/lib/curworkflows/spool && chown -R "$APP_UID" /var/lib/curworkflows
 
-# The image's default HTTP port; docker-compose.yml publishes it for the API role.
+# The image's default HTTP port; docker-compose.yml publishes it for the API role. Without Temporal__Address (the
+# compose file sets it) the container starts its own dev server, whose history goes to the writable directory too (the
+# default, .data under /app, is root's); the image has no Temporal CLI, so the SDK downloads one at that first start.
 ENV ASPNETCORE_HTTP_PORTS=8080 \
     Host__Role=All \
     ConnectionStrings__CurWorkflows="Data Source=/var/lib/curworkflows/curworkflows.db" \
-    Collection__SpoolDirectory=/var/lib/curworkflows/spool
+    Collection__SpoolDirectory=/var/lib/curworkflows/spool \
+    Temporal__EmbeddedDataDirectory=/var/lib/curworkflows/temporal
 EXPOSE 8080
 
 # The built-in non-root user of the .NET images.

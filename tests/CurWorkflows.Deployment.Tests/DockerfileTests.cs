@@ -121,6 +121,8 @@ public sealed class DockerfileTests
         var writable = Image.FinalStage.Single(instruction => instruction.Keyword == "RUN" && instruction.Arguments.Contains("chown", StringComparison.Ordinal));
         Assert.Contains("/var/lib/curworkflows", writable.Arguments, StringComparison.Ordinal);
         Assert.StartsWith("/var/lib/curworkflows/", settings["Collection__SpoolDirectory"], StringComparison.Ordinal);
+        // With no Temporal__Address the container starts its own dev server: its history may not go under /app (root's).
+        Assert.StartsWith("/var/lib/curworkflows/", settings["Temporal__EmbeddedDataDirectory"], StringComparison.Ordinal);
     }
 
     [Fact]

@@ -16,6 +16,7 @@ internal static class ServiceConfiguration
         "Temporal:TaskQueue",
         "Temporal:UiBaseUrl",
         "Temporal:CliPath",
+        "Temporal:EmbeddedDataDirectory",
         "Temporal:MetricsPrometheusAddress",
         "Temporal:MetricsOtlpEndpoint",
         "Host:Role",
