@@ -96,6 +96,10 @@ public sealed class IntegrationWorkflowClient(
         {
             throw new TemporalUnavailableException(e);
         }
+        catch (RpcException e) when (TemporalNotSetUpException.Describes(e))
+        {
+            throw new TemporalNotSetUpException(temporal.Value.Namespace, e);
+        }
     }
 
     private WorkflowHandle<IntegrationWorkflow> Handle(string integrationId) =>
@@ -124,4 +128,17 @@ public sealed class TemporalUnavailableException(Exception innerException)
         e is RpcException { Code: RpcException.StatusCode.Unavailable or RpcException.StatusCode.DeadlineExceeded }
         // A lazily connecting client that has not reached the server yet.
         || (e is InvalidOperationException && e.Message.StartsWith("Connection failed", StringComparison.Ordinal));
+}
+
+/// <summary>The Temporal namespace lacks the search attributes the workflows are started with (an external server set up
+/// without them): the operator must register them; retrying does not help until then.</summary>
+public sealed class TemporalNotSetUpException(string temporalNamespace, Exception innerException)
+    : Exception(SetUpAdvice(temporalNamespace), innerException)
+{
+    public static string SetUpAdvice(string temporalNamespace) =>
+        $"The Temporal namespace '{temporalNamespace}' lacks the search attributes {string.Join(" and ", CurSearchAttributes.All.Select(k => k.Name))} " +
+        $"(Keyword). Register them once: {string.Join("; ", CurSearchAttributes.All.Select(k => $"temporal operator search-attribute create --namespace {temporalNamespace} --name {k.Name} --type Keyword"))}.";
+
+    internal static bool Describes(RpcException e) =>
+        e.Code == RpcException.StatusCode.InvalidArgument && e.Message.Contains("search attribute", StringComparison.OrdinalIgnoreCase);
 }

@@ -340,6 +340,33 @@ public sealed class HostingTests
     }
 
     [Fact]
+    public async Task Against_a_Temporal_namespace_without_the_search_attributes_enable_says_what_to_register_and_readiness_fails()
+    {
+        // A dev server as an operator might start one: no IntegrationId or OrganizationId search attribute.
+        await using var temporal = await Temporalio.Testing.WorkflowEnvironment.StartLocalAsync(new()
+        {
+            DevServerOptions = new() { ExistingPath = TestEnvironment.TemporalCliPath },
+        });
+        await using var service = await ApiWithLocalAwsAsync("no-search-attributes", temporalAddress: temporal.Client.Connection.Options.TargetHost);
+        using var client = await service.NewOrganizationClientAsync();
+
+        var enable = await Http.PostAsync(client, "/api/v1/integrations", ApiWithLocalAws.EnableBody);
+
+        Assert.True(enable.Status == HttpStatusCode.ServiceUnavailable, enable.ToString());
+        Assert.Equal("transient", enable.Json.GetProperty("error").GetString());
+        var detail = enable.Json.GetProperty("detail").GetString();
+        Assert.Contains("temporal operator search-attribute create --namespace default --name IntegrationId --type Keyword", detail, StringComparison.Ordinal);
+        Assert.Contains("--name OrganizationId", detail, StringComparison.Ordinal);
+
+        using var probe = service.Host.CreateClient();
+        using var ready = await probe.GetAsync(new Uri("/health/ready", UriKind.Relative));
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, ready.StatusCode);
+        var temporalCheck = JsonDocument.Parse(await ready.Content.ReadAsStringAsync()).RootElement.GetProperty("checks").GetProperty("temporal");
+        Assert.Equal("Unhealthy", temporalCheck.GetProperty("status").GetString());
+        Assert.Contains("IntegrationId", temporalCheck.GetRawText(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task With_the_database_not_answering_the_API_answers_503_transient_not_500()
     {
         const string adminKey = "admin-key-database-down-0001";
@@ -373,7 +400,8 @@ public sealed class HostingTests
 
     /// <summary>The API (Temporal unreachable) against a local AWS endpoint with one customer role and bucket; the platform
     /// signs with <paramref name="platformSecretUsed"/> (the endpoint knows <c>the-platform-secret-now</c>).</summary>
-    private static async Task<ApiWithLocalAws> ApiWithLocalAwsAsync(string purpose, string platformSecretUsed = ApiWithLocalAws.PlatformSecret)
+    private static async Task<ApiWithLocalAws> ApiWithLocalAwsAsync(
+        string purpose, string platformSecretUsed = ApiWithLocalAws.PlatformSecret, string? temporalAddress = null)
     {
         var aws = await LocalAwsServer.StartAsync(new LocalAwsOptions
         {
@@ -393,6 +421,7 @@ public sealed class HostingTests
                     ["Aws:S3ServiceUrl"] = aws.Url.ToString(),
                     ["Aws:TaggingServiceUrl"] = aws.Url.ToString(),
                     ["Aws:S3ForcePathStyle"] = "true",
+                    ["Temporal:Address"] = temporalAddress ?? TestEnvironment.ApiWithUnreachableTemporal(contentRoot)["Temporal:Address"],
                 },
                 contentRoot,
                 builder => builder.Services.AddSingleton(new AwsPlatformCredentials(new BasicAWSCredentials(ApiWithLocalAws.PlatformKey, platformSecretUsed))));

@@ -70,6 +70,15 @@ public static class Problems
         return problem;
     }
 
+    /// <summary>A 503 <c>transient</c> whose cause is the Temporal namespace's set-up, which the service's operator fixes.</summary>
+    public static ProblemDetails TemporalNotSetUp(string advice)
+    {
+        var problem = ForCode(CurErrorCodes.Transient);
+        problem.Detail = "The workflow service (Temporal) is not set up for this service. What the request stored is kept; " +
+            "the service's operator must fix it, then enable again. " + advice;
+        return problem;
+    }
+
     public static ProblemDetails DatabaseUnavailable()
     {
         var problem = ForCode(CurErrorCodes.Transient);
@@ -101,6 +110,7 @@ internal sealed partial class ProblemExceptionHandler(IProblemDetailsService pro
             CurException cur => Problems.ForCode(cur.Code),
             // Temporal down or unreachable: the enable, refresh or disable is to be tried again, not a bug of ours.
             CurWorkflows.Workflows.TemporalUnavailableException => Problems.TemporalUnavailable(),
+            CurWorkflows.Workflows.TemporalNotSetUpException notSetUp => Problems.TemporalNotSetUp(notSetUp.Message),
             _ when IsDatabaseUnavailable(exception) => Problems.DatabaseUnavailable(),
             Integrations.RoleInUseException => new ProblemDetails
             {
