@@ -51,6 +51,35 @@ public static class ApiScenarios
         Assert.Equal(HttpStatusCode.Unauthorized, (await Http.GetAsync(shortLived, "/api/v1/integrations")).Status);
     }
 
+    public static async Task The_admin_API_lists_organizations_by_name_so_a_lost_key_can_be_replaced(ServiceFixture fixture)
+    {
+        var name = $"lost-its-key-{Guid.NewGuid():N}";
+        var (id, _) = await fixture.CreateOrganizationAsync(name);
+        using var admin = fixture.Host.CreateClient(ServiceFixture.AdminKey);
+
+        var all = (await Http.GetAsync(admin, "/api/v1/admin/organizations")).Json.GetProperty("organizations").EnumerateArray()
+            .Select(o => o.GetProperty("id").GetGuid()).ToList();
+        Assert.Contains(fixture.OrganizationAId, all);
+        Assert.Contains(id, all);
+        var named = await Http.GetAsync(admin, $"/api/v1/admin/organizations?name={name}");
+        Assert.True(named.Status == HttpStatusCode.OK, named.ToString());
+        var found = Assert.Single(named.Json.GetProperty("organizations").EnumerateArray());
+        Assert.Equal(id, found.GetProperty("id").GetGuid());
+        Assert.Equal(name, found.GetProperty("name").GetString());
+
+        // With the id, a new key for that organization works.
+        var key = await Http.PostAsync(admin, $"/api/v1/admin/organizations/{id}/api-keys", new Dictionary<string, object?> { ["name"] = "replacement" });
+        Assert.True(key.Status == HttpStatusCode.Created, key.ToString());
+        using var replaced = fixture.Host.CreateClient(key.Json.GetProperty("api_key").GetString());
+        Assert.Equal(HttpStatusCode.OK, (await Http.GetAsync(replaced, "/api/v1/integrations")).Status);
+
+        // Nobody else lists them.
+        using var organization = fixture.ClientA();
+        Assert.Equal(HttpStatusCode.Unauthorized, (await Http.GetAsync(organization, "/api/v1/admin/organizations")).Status);
+        using var anonymous = fixture.Host.CreateClient();
+        Assert.Equal(HttpStatusCode.Unauthorized, (await Http.GetAsync(anonymous, "/api/v1/admin/organizations")).Status);
+    }
+
     public static async Task Malformed_enable_requests_are_400_naming_the_field_and_store_nothing(ServiceFixture fixture)
     {
         using var client = fixture.ClientB();
@@ -608,6 +637,10 @@ public sealed class SqliteApiTests(SqliteServiceFixture fixture) : IClassFixture
         ApiScenarios.Enable_collect_query_refresh_and_disable_end_to_end(fixture);
 
     [Fact]
+    public Task The_admin_API_lists_organizations_by_name_so_a_lost_key_can_be_replaced() =>
+        ApiScenarios.The_admin_API_lists_organizations_by_name_so_a_lost_key_can_be_replaced(fixture);
+
+    [Fact]
     public Task A_deleted_integration_takes_its_runs_and_costs_and_frees_its_role_for_another_organization() =>
         ApiScenarios.A_deleted_integration_takes_its_runs_and_costs_and_frees_its_role_for_another_organization(fixture);
 
@@ -640,6 +673,10 @@ public sealed class PostgresApiTests(PostgresServiceFixture fixture) : IClassFix
     [PostgresFact]
     public Task Enable_collect_query_refresh_and_disable_end_to_end() =>
         ApiScenarios.Enable_collect_query_refresh_and_disable_end_to_end(fixture);
+
+    [PostgresFact]
+    public Task The_admin_API_lists_organizations_by_name_so_a_lost_key_can_be_replaced() =>
+        ApiScenarios.The_admin_API_lists_organizations_by_name_so_a_lost_key_can_be_replaced(fixture);
 
     [PostgresFact]
     public Task A_deleted_integration_takes_its_runs_and_costs_and_frees_its_role_for_another_organization() =>

@@ -12,6 +12,8 @@ public sealed record CreateOrganizationRequest(string? Name);
 
 public sealed record OrganizationResponse(Guid Id, string Name, DateTimeOffset CreatedAt);
 
+public sealed record OrganizationListResponse(IReadOnlyList<OrganizationResponse> Organizations);
+
 public sealed record CreateApiKeyRequest(string? Name);
 
 /// <summary>The new key: <see cref="ApiKey"/> is shown only in this response; the service keeps its hash.</summary>
@@ -34,6 +36,7 @@ public static class AdminApi
         // The admin key is checked by UseAdminKey, before routing reaches these endpoints.
         var group = routes.MapGroup(AdminPath + "/organizations").WithTags("Admin");
         group.MapPost("/", CreateOrganization);
+        group.MapGet("/", ListOrganizations);
         group.MapPost("/{organizationId:guid}/api-keys", CreateApiKey);
         group.MapGet("/{organizationId:guid}/api-keys", ListApiKeys);
         group.MapDelete("/{organizationId:guid}/api-keys/{keyId}", RevokeApiKey);
@@ -51,6 +54,15 @@ public static class AdminApi
 
         var created = await organizations.CreateOrganizationAsync(name, cancellationToken: cancellationToken);
         return TypedResults.Created($"/api/v1/admin/organizations/{created.Id}", new OrganizationResponse(created.Id, created.Name, created.CreatedAt));
+    }
+
+    /// <summary>Every organization, or those named <paramref name="name"/>: how an operator finds the id of one whose key was
+    /// lost (the bootstrap organization's among them).</summary>
+    public static async Task<Ok<OrganizationListResponse>> ListOrganizations(
+        string? name, OrganizationStore organizations, CancellationToken cancellationToken)
+    {
+        var list = await organizations.ListOrganizationsAsync(name?.Trim(), cancellationToken);
+        return TypedResults.Ok(new OrganizationListResponse(list.Select(o => new OrganizationResponse(o.Id, o.Name, o.CreatedAt)).ToList()));
     }
 
     public static async Task<Results<Created<ApiKeyCreatedResponse>, NotFound, ProblemHttpResult>> CreateApiKey(

@@ -36,6 +36,20 @@ public sealed class OrganizationStore(IDbContextFactory<CurWorkflowsDbContext> c
             .Select(o => new OrganizationView(o.Id, o.Name, o.CreatedAt)).SingleOrDefaultAsync(cancellationToken);
     }
 
+    /// <summary>Organizations, oldest first; with <paramref name="name"/>, those of exactly that name (names are not unique).</summary>
+    public async Task<IReadOnlyList<OrganizationView>> ListOrganizationsAsync(string? name = null, CancellationToken cancellationToken = default)
+    {
+        await using var context = await contextFactory.CreateDbContextAsync(cancellationToken);
+        var query = context.Organizations.AsNoTracking();
+        if (name is not null)
+        {
+            query = query.Where(o => o.Name == name);
+        }
+
+        return await query.OrderBy(o => o.CreatedAt).ThenBy(o => o.Id)
+            .Select(o => new OrganizationView(o.Id, o.Name, o.CreatedAt)).ToListAsync(cancellationToken);
+    }
+
     public async Task<CreatedApiKey> CreateApiKeyAsync(Guid organizationId, string name = "", CancellationToken cancellationToken = default)
     {
         var keyId = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8));
