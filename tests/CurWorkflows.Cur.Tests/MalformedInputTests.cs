@@ -228,6 +228,20 @@ public class MalformedInputTests
     }
 
     [Fact]
+    public void AFileReadForAKnownBillingPeriod_WithoutItsBillingPeriodColumn_IsMalformed_AtTheHeader()
+    {
+        const string csv = "lineItem/LineItemType,lineItem/UsageStartDate,lineItem/UnblendedCost\n" +
+            "Usage,2024-09-02T00:00:00Z,1\n";
+        Assert.Equal(1m, CostAggregator.AggregateFile(CurSource.FromBytes("no-period.csv", Encoding.UTF8.GetBytes(csv))).Totals.Unblended);
+
+        var error = Assert.Throws<ReportMalformedException>(() => CostAggregator.AggregateFile(
+            CurSource.FromBytes("no-period.csv", Encoding.UTF8.GetBytes(csv)), new CostAggregationOptions { ExpectedBillingPeriod = new DateOnly(2024, 10, 1) }));
+
+        Assert.Equal(1, error.Line);
+        Assert.Contains("bill/BillingPeriodStartDate", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void CostsThatAddUpBeyondExactSums_AreMalformed_NotRounded()
     {
         // 80,000 rows just below the per-row bound: the total needs 17 digits before the point and 12 after, one more

@@ -925,10 +925,10 @@ public sealed class CollectionWorkflowTests(TemporalFixture temporal)
         var worker = await environment.StartWorkerAsync();
         var (organizationId, integrationId) = await CollectionEnvironment.CreateIntegrationAsync(worker.Services);
         var delivery = await environment.DeliverAsync(Delivery(files: 2, rows: 1_000, seed: 64, assemblyId: "asm-huge"));
-        var csv = new StringBuilder("identity/LineItemId,lineItem/LineItemType,lineItem/UsageStartDate,lineItem/UnblendedCost\n");
+        var csv = new StringBuilder("bill/BillingPeriodStartDate,identity/LineItemId,lineItem/LineItemType,lineItem/UsageStartDate,lineItem/UnblendedCost\n");
         for (var i = 0; i < 6_000; i++)
         {
-            csv.Append(CultureInfo.InvariantCulture, $"r{i},Usage,2026-10-01T00:00:00Z,999999999999.99\n");
+            csv.Append(CultureInfo.InvariantCulture, $"2026-10-01T00:00:00Z,r{i},Usage,2026-10-01T00:00:00Z,999999999999.99\n");
         }
 
         foreach (var key in delivery.DataKeys)

@@ -90,7 +90,7 @@ public sealed partial class CostAggregator
                     string headerText;
                     using (var headerStream = reading.Open())
                     {
-                        _columns = Columns.FromHeader(reading.ReadHeader(headerStream, out headerText), owner._options.TagColumn, source.Name);
+                        _columns = Columns.FromHeader(reading.ReadHeader(headerStream, out headerText), owner._options, source.Name);
                     }
 
                     if (headerText != (expectedHeader ?? headerText))
@@ -355,7 +355,7 @@ public sealed partial class CostAggregator
                 if (withHeader)
                 {
                     var header = reading.ReadHeaderRecord(reader, out var headerText);
-                    _columns = Columns.FromHeader(header, owner._options.TagColumn, source.Name);
+                    _columns = Columns.FromHeader(header, owner._options, source.Name);
                     StartFile(headerText);
                 }
 

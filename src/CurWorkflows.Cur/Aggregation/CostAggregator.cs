@@ -392,7 +392,7 @@ public sealed partial class CostAggregator
         public int ReservationUnusedRecurringFee { get; init; }
         public int ReservationArn { get; init; }
 
-        public static Columns FromHeader(string[] names, string tagColumn, string file)
+        public static Columns FromHeader(string[] names, CostAggregationOptions options, string file)
         {
             var index = new Dictionary<string, int>(StringComparer.Ordinal);
             var repeated = new Dictionary<string, int>(StringComparer.Ordinal);
@@ -409,7 +409,11 @@ public sealed partial class CostAggregator
                 repeated.TryGetValue(name, out var again)
                     ? throw new ReportMalformedException(file, 1, again + 1, name, "the header has this column more than once")
                     : index.TryGetValue(name, out var i) ? i : -1;
-            string[] required = ["lineItem/UsageStartDate", "lineItem/UnblendedCost", "lineItem/LineItemType"];
+            // A file read for a known billing period (a manifest's) must say which period its rows are of: without the
+            // column, a file of another month listed there would be added to this one unseen.
+            string[] required = options.ExpectedBillingPeriod is null
+                ? ["lineItem/UsageStartDate", "lineItem/UnblendedCost", "lineItem/LineItemType"]
+                : ["lineItem/UsageStartDate", "lineItem/UnblendedCost", "lineItem/LineItemType", "bill/BillingPeriodStartDate"];
             var missing = required.Where(r => !index.ContainsKey(r)).ToList();
             if (missing.Count > 0)
             {
@@ -423,7 +427,7 @@ public sealed partial class CostAggregator
                 UnblendedCost = Find("lineItem/UnblendedCost"),
                 LineItemType = Find("lineItem/LineItemType"),
                 NetUnblendedCost = Find("lineItem/NetUnblendedCost"),
-                Tag = Find(tagColumn),
+                Tag = Find(options.TagColumn),
                 ResourceId = Find("lineItem/ResourceId"),
                 ProductCode = Find("lineItem/ProductCode"),
                 CurrencyCode = Find("lineItem/CurrencyCode"),
@@ -516,7 +520,7 @@ public sealed partial class CostAggregator
                         headerText = expectedHeader!;
                     }
 
-                    var columns = Columns.FromHeader(header, owner._options.TagColumn, source.Name);
+                    var columns = Columns.FromHeader(header, owner._options, source.Name);
                     HeaderColumns = columns;
                     owner._tagColumnPresent |= columns.Tag >= 0;
                     owner._inProgressFile = source.Name;
