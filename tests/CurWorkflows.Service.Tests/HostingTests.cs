@@ -102,6 +102,7 @@ public sealed class HostingTests
         { "unknown-provider", "--Storage:Provider=Oracle", 2, "'Storage:Provider'" },
         { "bad-parallelism", "--Collection:MaxParallelFiles=-1", 2, "MaxParallelFiles" },
         { "bad-cron", "--Collection:Cron=61 * * * *", 2, "Collection:Cron '61 * * * *'" },
+        { "bad-ui-url", "--Temporal:UiBaseUrl=not a url", 2, "Temporal:UiBaseUrl must be an http(s) URL" },
         // Servers that cannot be reached: exit code 1 (before, an abort with a stack trace, or 0 for Temporal).
         { "spool-unusable", "--Collection:SpoolDirectory=/proc/curworkflows-spool", 2, "Collection:SpoolDirectory /proc/curworkflows-spool" },
         { "database-directory", "--ConnectionStrings:CurWorkflows=Data Source=/proc/no-such-dir/curworkflows.db", 2, "ConnectionStrings:CurWorkflows" },

@@ -62,6 +62,12 @@ public sealed class TemporalOptions
             yield return $"Temporal:MetricsOtlpEndpoint must be an http(s) URL, not '{options.MetricsOtlpEndpoint}'.";
         }
 
+        if (!string.IsNullOrWhiteSpace(options.UiBaseUrl)
+            && !(Uri.TryCreate(options.UiBaseUrl.Trim(), UriKind.Absolute, out var ui) && ui.Scheme is "http" or "https"))
+        {
+            yield return $"Temporal:UiBaseUrl must be an http(s) URL (the Web UI's, for links in the API), not '{options.UiBaseUrl}'.";
+        }
+
         if (!string.IsNullOrWhiteSpace(options.MetricsPrometheusAddress) && !string.IsNullOrWhiteSpace(options.MetricsOtlpEndpoint))
         {
             yield return "Set Temporal:MetricsPrometheusAddress or Temporal:MetricsOtlpEndpoint, not both.";
