@@ -161,23 +161,30 @@ public sealed class HostingTests
         var serverPid = int.Parse(File.ReadAllText(Path.Combine(contentRoot, ".data", "temporal-cli.pid")).Trim(), System.Globalization.CultureInfo.InvariantCulture);
         System.Diagnostics.Process.GetProcessById(serverPid).Kill();
 
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        try
-        {
-            await process.WaitForExitAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw;
-        }
+        await service.WaitForExitAsync(TimeSpan.FromSeconds(60));
 
         var error = await service.StandardError;
         Assert.True(process.ExitCode == 1, $"exit code {process.ExitCode}, standard error: {error}");
         Assert.Contains("The embedded Temporal dev server", error.TrimEnd().Split('\n')[^1], StringComparison.Ordinal);
     }
 
-    private sealed record ServiceProcess(System.Diagnostics.Process Process, Task<string> StandardOutput, Task<string> StandardError);
+    private sealed record ServiceProcess(System.Diagnostics.Process Process, Task<string> StandardOutput, Task<string> StandardError)
+    {
+        /// <summary>Waits for the process to end; past <paramref name="limit"/> it is killed and the wait throws.</summary>
+        public async Task WaitForExitAsync(TimeSpan limit)
+        {
+            using var timeout = new CancellationTokenSource(limit);
+            try
+            {
+                await Process.WaitForExitAsync(timeout.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                Process.Kill(entireProcessTree: true);
+                throw;
+            }
+        }
+    }
 
     /// <summary>The service as its own process (embedded Temporal on free ports, SQLite in a new directory), with
     /// <paramref name="arguments"/> last; its exit code and standard error once it has ended (within two minutes).</summary>
@@ -185,16 +192,7 @@ public sealed class HostingTests
     {
         var service = StartServiceProcess(purpose, out _, arguments);
         using var process = service.Process;
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
-        try
-        {
-            await process.WaitForExitAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw;
-        }
+        await service.WaitForExitAsync(TimeSpan.FromMinutes(2));
 
         _ = await service.StandardOutput;
         return (process.ExitCode, await service.StandardError);
