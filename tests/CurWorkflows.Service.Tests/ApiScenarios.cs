@@ -21,6 +21,7 @@ public static class ApiScenarios
                 var answer = await Http.SendAsync(client, method, path, method == HttpMethod.Post ? "{}" : null);
                 Assert.True(answer.Status == HttpStatusCode.Unauthorized, $"{method} {path}: {answer}");
                 Assert.Equal("application/problem+json", answer.ContentType);
+                Assert.Equal("unauthorized", answer.Json.GetProperty("error").GetString());
             }
         }
 
@@ -119,6 +120,7 @@ public static class ApiScenarios
             Assert.True(answer.Status == HttpStatusCode.BadRequest, $"{body[..Math.Min(body.Length, 120)]}: {answer}");
             Assert.Equal("application/problem+json", answer.ContentType);
             Assert.True(answer.Json.GetProperty("errors").TryGetProperty(field, out _), $"expected field {field}: {answer}");
+            Assert.Equal("invalid_request", answer.Json.GetProperty("error").GetString());
             Assert.DoesNotContain(secret, answer.Body, StringComparison.Ordinal);
         }
 
@@ -127,6 +129,8 @@ public static class ApiScenarios
         {
             Assert.Equal(HttpStatusCode.UnsupportedMediaType, unsupported.StatusCode);
             Assert.Equal("application/problem+json", unsupported.Content.Headers.ContentType?.MediaType);
+            using var problem = JsonDocument.Parse(await unsupported.Content.ReadAsStringAsync());
+            Assert.Equal("unsupported_media_type", problem.RootElement.GetProperty("error").GetString());
         }
 
         var tooLarge = Body(extra: $",\"report_name\":\"{new string('n', 70_000)}\"");
@@ -291,6 +295,7 @@ public static class ApiScenarios
             var foreign = await Http.SendAsync(other, method, path);
             var missing = await Http.SendAsync(other, method, path.Replace(id.ToString(), unknown.ToString(), StringComparison.Ordinal));
             Assert.True(foreign.Status == HttpStatusCode.NotFound, $"{method} {path}: {foreign}");
+            Assert.Equal("not_found", foreign.Json.GetProperty("error").GetString());
             Assert.Equal(missing.Status, foreign.Status);
             Assert.Equal(missing.ContentType, foreign.ContentType);
             Assert.Equal(Without(missing.Body, "trace_id"), Without(foreign.Body, "trace_id"));
@@ -498,6 +503,7 @@ public static class ApiScenarios
         (HttpMethod.Get, $"/api/v1/integrations/{id}"),
         (HttpMethod.Post, $"/api/v1/integrations/{id}/refresh"),
         (HttpMethod.Post, $"/api/v1/integrations/{id}/disable"),
+        (HttpMethod.Delete, $"/api/v1/integrations/{id}"),
         (HttpMethod.Get, $"/api/v1/integrations/{id}/runs"),
         (HttpMethod.Get, $"/api/v1/costs?integration_id={id}"),
         (HttpMethod.Get, $"/api/v1/costs/resources?package=web&integration_id={id}"),

@@ -40,6 +40,35 @@ public static class ErrorAdvice
 
 public static class Problems
 {
+    /// <summary>
+    /// Gives every problem answer a stable <c>error</c>, as the coded ones have: a client branches on it, not on the
+    /// title's wording. Set where no code was given, by the HTTP status (validation, authentication, routing, body).
+    /// </summary>
+    public static void AddErrorCode(ProblemDetails problem)
+    {
+        if (problem.Extensions.ContainsKey("error"))
+        {
+            return;
+        }
+
+        var code = problem.Status switch
+        {
+            StatusCodes.Status400BadRequest => "invalid_request",
+            StatusCodes.Status401Unauthorized => "unauthorized",
+            StatusCodes.Status403Forbidden => "forbidden",
+            StatusCodes.Status404NotFound => "not_found",
+            StatusCodes.Status405MethodNotAllowed => "method_not_allowed",
+            StatusCodes.Status413PayloadTooLarge => "request_too_large",
+            StatusCodes.Status415UnsupportedMediaType => "unsupported_media_type",
+            StatusCodes.Status500InternalServerError => "internal_error",
+            _ => null,
+        };
+        if (code is not null)
+        {
+            problem.Extensions["error"] = code;
+        }
+    }
+
     /// <summary>A 400 naming the rejected fields.</summary>
     public static ValidationProblemDetails Validation(IDictionary<string, string[]> errors) => new(errors)
     {

@@ -75,7 +75,7 @@ public static class ServiceExtensions
             builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = apiOptions.MaxRequestBodyBytes);
             services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);
             services.ConfigureHttpJsonOptions(options => ConfigureJson(options.SerializerOptions));
-            services.AddProblemDetails();
+            services.AddProblemDetails(options => options.CustomizeProblemDetails = context => Problems.AddErrorCode(context.ProblemDetails));
             services.AddExceptionHandler<ProblemExceptionHandler>();
             services.AddOpenApi(OpenApiDocumentation.Configure);
             builder.AddServiceTelemetry();
