@@ -411,9 +411,12 @@ public sealed partial class CostAggregator
                     : index.TryGetValue(name, out var i) ? i : -1;
             // A file read for a known billing period (a manifest's) must say which period its rows are of: without the
             // column, a file of another month listed there would be added to this one unseen.
-            string[] required = options.ExpectedBillingPeriod is null
-                ? ["lineItem/UsageStartDate", "lineItem/UnblendedCost", "lineItem/LineItemType"]
-                : ["lineItem/UsageStartDate", "lineItem/UnblendedCost", "lineItem/LineItemType", "bill/BillingPeriodStartDate"];
+            List<string> required = ["lineItem/UsageStartDate", "lineItem/UnblendedCost", "lineItem/LineItemType"];
+            if (options.ExpectedBillingPeriod is not null)
+            {
+                required.Add("bill/BillingPeriodStartDate");
+            }
+
             var missing = required.Where(r => !index.ContainsKey(r)).ToList();
             if (missing.Count > 0)
             {

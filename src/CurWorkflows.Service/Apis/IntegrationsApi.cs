@@ -121,11 +121,9 @@ public static class IntegrationsApi
         return await integrations.RefreshAsync(http.User.OrganizationId(), integrationId, cancellationToken) switch
         {
             null => TypedResults.NotFound(),
-            false => TypedResults.Problem(
-                statusCode: StatusCodes.Status409Conflict,
-                title: CollectionErrorCodes.IntegrationDisabled,
-                detail: "The integration is disabled. Enable it again (POST /api/v1/integrations with the same role and bucket) to resume collection.",
-                extensions: new Dictionary<string, object?> { ["error"] = CollectionErrorCodes.IntegrationDisabled }),
+            false => TypedResults.Problem(Problems.Conflict(
+                CollectionErrorCodes.IntegrationDisabled,
+                "The integration is disabled. Enable it again (POST /api/v1/integrations with the same role and bucket) to resume collection.")),
             true => TypedResults.Accepted($"/api/v1/integrations/{integrationId}"),
         };
     }
@@ -139,18 +137,12 @@ public static class IntegrationsApi
         return await integrations.DeleteAsync(http.User.OrganizationId(), integrationId, cancellationToken) switch
         {
             DeleteOutcome.Deleted => TypedResults.NoContent(),
-            DeleteOutcome.Enabled => Conflict(IntegrationEnabledCode,
-                $"The integration is enabled. Disable it first (POST /api/v1/integrations/{integrationId}/disable), then delete it."),
-            DeleteOutcome.WorkflowOpen => Conflict(IntegrationStoppingCode,
-                "The integration is disabled, but its workflow is still ending (a run being cancelled). Try again in a few seconds."),
+            DeleteOutcome.Enabled => TypedResults.Problem(Problems.Conflict(IntegrationEnabledCode,
+                $"The integration is enabled. Disable it first (POST /api/v1/integrations/{integrationId}/disable), then delete it.")),
+            DeleteOutcome.WorkflowOpen => TypedResults.Problem(Problems.Conflict(IntegrationStoppingCode,
+                "The integration is disabled, but its workflow is still ending (a run being cancelled). Try again in a few seconds.")),
             _ => TypedResults.NotFound(),
         };
-
-        static ProblemHttpResult Conflict(string code, string detail) => TypedResults.Problem(
-            statusCode: StatusCodes.Status409Conflict,
-            title: code,
-            detail: detail,
-            extensions: new Dictionary<string, object?> { ["error"] = code });
     }
 
     public static async Task<Results<Ok<IntegrationResponse>, NotFound>> Disable(

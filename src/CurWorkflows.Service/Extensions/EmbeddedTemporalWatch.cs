@@ -21,9 +21,6 @@ internal sealed partial class EmbeddedTemporalWatch(ServiceStartup startup, ILog
             return;
         }
 
-        var separator = server.Address.LastIndexOf(':');
-        var host = server.Address[..separator];
-        var port = int.Parse(server.Address[(separator + 1)..], System.Globalization.CultureInfo.InvariantCulture);
         var failures = 0;
         using var timer = new PeriodicTimer(Interval);
         while (await timer.WaitForNextTickAsync(stoppingToken))
@@ -33,7 +30,7 @@ internal sealed partial class EmbeddedTemporalWatch(ServiceStartup startup, ILog
                 using var client = new TcpClient();
                 using var attempt = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
                 attempt.CancelAfter(TimeSpan.FromSeconds(5));
-                await client.ConnectAsync(host, port, attempt.Token);
+                await client.ConnectAsync(System.Net.IPAddress.Loopback, server.Port, attempt.Token);
                 failures = 0;
             }
             catch (Exception e) when (e is SocketException || (e is OperationCanceledException && !stoppingToken.IsCancellationRequested))

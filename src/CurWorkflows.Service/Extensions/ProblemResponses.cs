@@ -115,6 +115,15 @@ public static class Problems
         return problem;
     }
 
+    /// <summary>A 409 whose title and <c>error</c> are <paramref name="code"/>.</summary>
+    public static ProblemDetails Conflict(string code, string detail) => new()
+    {
+        Status = StatusCodes.Status409Conflict,
+        Title = code,
+        Detail = detail,
+        Extensions = { ["error"] = code },
+    };
+
     public static ProblemDetails ForCode(string code, string? title = null) => new()
     {
         Status = ErrorAdvice.StatusFor(code),
@@ -141,15 +150,11 @@ internal sealed partial class ProblemExceptionHandler(IProblemDetailsService pro
             CurWorkflows.Workflows.TemporalUnavailableException => Problems.TemporalUnavailable(),
             CurWorkflows.Workflows.TemporalNotSetUpException notSetUp => Problems.TemporalNotSetUp(notSetUp.Message),
             _ when IsDatabaseUnavailable(exception) => Problems.DatabaseUnavailable(),
-            Integrations.RoleInUseException => new ProblemDetails
-            {
-                Status = StatusCodes.Status409Conflict,
-                Title = Integrations.RoleInUseException.Code,
-                Detail = "This IAM role is connected to another organization's integration (enabled or disabled). A role is " +
-                    "one organization's: to move it here, disable and delete the integration in the other organization " +
-                    "(DELETE /api/v1/integrations/{id}, which deletes its cost data too), or ask the service's operator to.",
-                Extensions = { ["error"] = Integrations.RoleInUseException.Code },
-            },
+            Integrations.RoleInUseException => Problems.Conflict(
+                Integrations.RoleInUseException.Code,
+                "This IAM role is connected to another organization's integration (enabled or disabled). A role is " +
+                "one organization's: to move it here, disable and delete the integration in the other organization " +
+                "(DELETE /api/v1/integrations/{id}, which deletes its cost data too), or ask the service's operator to."),
             BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge } => new ProblemDetails
             {
                 Status = StatusCodes.Status413PayloadTooLarge,
@@ -187,18 +192,8 @@ internal sealed partial class ProblemExceptionHandler(IProblemDetailsService pro
     /// the chain: EF Core and the authentication handler wrap it. A constraint violation or a bad statement is not
     /// transient and stays a 500.
     /// </summary>
-    private static bool IsDatabaseUnavailable(Exception exception)
-    {
-        for (Exception? current = exception; current is not null; current = current.InnerException)
-        {
-            if (current is System.Data.Common.DbException { IsTransient: true })
-            {
-                return true;
-            }
-        }
-
-        return false;
-    }
+    private static bool IsDatabaseUnavailable(Exception exception) =>
+        ExceptionChain.Of(exception).Any(e => e is System.Data.Common.DbException { IsTransient: true });
 
     // "$.bucket_name" -> "bucket_name"; "$" or nothing -> "body".
     private static string FieldOf(string? path)

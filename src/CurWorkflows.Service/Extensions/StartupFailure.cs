@@ -11,7 +11,8 @@ public static class StartupFailure
     public const int ConfigurationExitCode = 2;
     public const int FailureExitCode = 1;
 
-    private static readonly string[] SettingPrefixes = ["ConnectionStrings:", "Collection:", "Temporal:", "Storage:", "Api:", "Aws:"];
+    // The sections whose checks at start throw InvalidOperationException naming the setting first.
+    private static readonly string[] SettingPrefixes = ["ConnectionStrings:", "Collection:", "Temporal:"];
 
     /// <param name="Recognized">False for a failure described by its exception chain alone.</param>
     public sealed record Description(string Message, int ExitCode, bool Recognized = true);
@@ -54,13 +55,13 @@ public static class StartupFailure
                 FirstLine(database.Message), FailureExitCode);
         }
 
-        if (Chain(exception).Any(e => e.Message.StartsWith("Connection failed", StringComparison.Ordinal)))
+        if (ExceptionChain.Of(exception).Any(e => e.Message.StartsWith("Connection failed", StringComparison.Ordinal)))
         {
             return new("The Temporal server at Temporal:Address did not answer (is it running, and is the address right?): " +
-                string.Join(" <- ", Chain(exception).Select(e => FirstLine(e.Message)).Distinct()), FailureExitCode);
+                string.Join(" <- ", ExceptionChain.Of(exception).Select(e => FirstLine(e.Message)).Distinct()), FailureExitCode);
         }
 
-        return new($"CurWorkflows stopped: {string.Join(" <- ", Chain(exception).Select(e => $"{e.GetType().Name}: {FirstLine(e.Message)}"))}",
+        return new($"CurWorkflows stopped: {string.Join(" <- ", ExceptionChain.Of(exception).Select(e => $"{e.GetType().Name}: {FirstLine(e.Message)}"))}",
             FailureExitCode, Recognized: false);
     }
 
@@ -91,16 +92,8 @@ public static class StartupFailure
         return null;
     }
 
-    private static IEnumerable<Exception> Chain(Exception exception)
-    {
-        for (Exception? current = exception; current is not null; current = current.InnerException)
-        {
-            yield return current;
-        }
-    }
-
     private static T? Find<T>(Exception exception)
-        where T : Exception => Chain(exception).OfType<T>().FirstOrDefault();
+        where T : Exception => ExceptionChain.Of(exception).OfType<T>().FirstOrDefault();
 
     private static string FirstLine(string message) => message.Split('\n', 2)[0].TrimEnd();
 }

@@ -181,8 +181,8 @@ public sealed class IntegrationStore(IDbContextFactory<CurWorkflowsDbContext> co
 
     /// <summary>
     /// Deletes a disabled integration with its runs and cost data; its role can then be connected to another
-    /// organization. The caller makes sure its workflow has ended. Nothing is deleted when it is enabled (checked under
-    /// the integration's lock, so a concurrent enable either wins or finds nothing).
+    /// organization. The caller makes sure its workflow has ended. Nothing is deleted when it is enabled: the integration's
+    /// row goes last, only if not enabled, and otherwise the transaction is rolled back.
     /// </summary>
     public async Task<IntegrationDeletion> DeleteAsync(Guid organizationId, Guid integrationId, CancellationToken cancellationToken = default)
     {
@@ -194,11 +194,6 @@ public sealed class IntegrationStore(IDbContextFactory<CurWorkflowsDbContext> co
         }
 
         await CostWriter.LockIntegrationAsync(context, integrationId, cancellationToken);
-        if (await context.Integrations.AnyAsync(i => i.Id == integrationId && i.Status == IntegrationStatus.Enabled, cancellationToken))
-        {
-            return IntegrationDeletion.Enabled;
-        }
-
         await DeleteCostRowsAsync(context, integrationId, cancellationToken);
         await context.CollectionRuns.Where(r => r.IntegrationId == integrationId).ExecuteDeleteAsync(cancellationToken);
         var deleted = await context.Integrations
@@ -206,7 +201,7 @@ public sealed class IntegrationStore(IDbContextFactory<CurWorkflowsDbContext> co
             .ExecuteDeleteAsync(cancellationToken);
         if (deleted != 1)
         {
-            // Enabled again between the check and here (SQLite has no row lock: its write lock came with the first delete).
+            // Enabled (the caller checked before, so enabled again since): nothing of it is deleted.
             await transaction.RollbackAsync(cancellationToken);
             return IntegrationDeletion.Enabled;
         }

@@ -54,6 +54,9 @@ public sealed class EmbeddedTemporalServer : IAsyncDisposable
 
     public string Address { get; }
 
+    /// <summary>The frontend's port on 127.0.0.1.</summary>
+    public int Port => port;
+
     public string UiUrl { get; }
 
     /// <summary>The CLI binary used, or null when the SDK downloaded one.</summary>
